@@ -1,0 +1,96 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// One module per role boundary; see README "Code layout".
+let package = Package(
+    name: "devtrack-hub",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "devtrack", targets: ["devtrack"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
+    ],
+    targets: [
+        // librdkafka (Debian's librdkafka-dev), including the mock cluster API.
+        .systemLibrary(
+            name: "CRdKafka",
+            pkgConfig: "rdkafka",
+            providers: [.apt(["librdkafka-dev"])]
+        ),
+        // Our librdkafka wrapper: producer, consumer, admin, mock cluster. No DevTrack knowledge.
+        .target(
+            name: "Kafka",
+            dependencies: [
+                "CRdKafka",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        // Pure domain logic: payload decoding, facts, signatures, bucketing, streaks. No I/O.
+        .target(
+            name: "DevTrackCore",
+            dependencies: [
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
+        // PostgreSQL: migrations, queries, the embedded cluster used by `devtrack dev` and tests.
+        .target(
+            name: "DevTrackStore",
+            dependencies: [
+                "DevTrackCore",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
+        // HTTP ingest: GitHub webhooks -> raw Kafka topics.
+        .target(
+            name: "DevTrackIngest",
+            dependencies: [
+                "DevTrackCore", "DevTrackStore", "Kafka",
+                .product(name: "Hummingbird", package: "hummingbird"),
+            ]
+        ),
+        // Kafka consumer groups: normalize, metrics.
+        .target(
+            name: "DevTrackWorkers",
+            dependencies: [
+                "DevTrackCore", "DevTrackStore", "Kafka",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        // HTTP query API for web clients.
+        .target(
+            name: "DevTrackAPI",
+            dependencies: [
+                "DevTrackCore", "DevTrackStore",
+                .product(name: "Hummingbird", package: "hummingbird"),
+            ]
+        ),
+        // CLI wiring: one subcommand per role.
+        .executableTarget(
+            name: "devtrack",
+            dependencies: [
+                "DevTrackCore", "DevTrackStore", "DevTrackIngest", "DevTrackWorkers", "DevTrackAPI", "Kafka",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .testTarget(name: "KafkaTests", dependencies: ["Kafka"]),
+        .testTarget(name: "DevTrackCoreTests", dependencies: ["DevTrackCore"]),
+        .testTarget(
+            name: "DevTrackStoreTests",
+            dependencies: ["DevTrackStore", "DevTrackCore", "DevTrackWorkers", "Kafka"]
+        ),
+        .testTarget(
+            name: "DevTrackEndToEndTests",
+            dependencies: ["DevTrackCore"]
+        ),
+    ]
+)

@@ -1,0 +1,94 @@
+import Foundation
+
+/// The kinds of activity the hub counts. Raw values are the `kind` on `devtrack.activity`.
+public enum ActivityKind: String, Codable, Sendable, CaseIterable {
+    case commit
+    case prOpened = "pr_opened"
+    case prMerged = "pr_merged"
+    case review
+    case issueOpened = "issue_opened"
+    case issueClosed = "issue_closed"
+    case comment
+
+    /// Kinds that make a local day "active" for streaks.
+    public var countsAsContribution: Bool {
+        switch self {
+        case .commit, .prOpened, .review, .issueOpened: true
+        case .prMerged, .issueClosed, .comment: false
+        }
+    }
+}
+
+/// A normalized, user-resolved fact: the value of a `devtrack.activity` message. `id` is the natural id
+/// derived from the source (`commit:{sha}`, `pr_opened:{id}`…), so duplicates collapse wherever they meet.
+public struct ActivityFact: Codable, Sendable, Equatable {
+    public var id: String
+    public var userID: UUID
+    public var kind: ActivityKind
+    public var occurredAt: Date
+    public var value: Double
+    public var repo: String?
+    public var language: String?
+    public var source: String
+
+    enum CodingKeys: String, CodingKey {
+        case id, kind, value, repo, language, source
+        case userID = "user_id"
+        case occurredAt = "occurred_at"
+    }
+
+    public init(id: String, userID: UUID, kind: ActivityKind, occurredAt: Date, value: Double = 1, repo: String?, language: String?, source: String) {
+        self.id = id
+        self.userID = userID
+        self.kind = kind
+        self.occurredAt = occurredAt
+        self.value = value
+        self.repo = repo
+        self.language = language
+        self.source = source
+    }
+}
+
+/// JSON coding shared by every producer and consumer of facts: ISO-8601 instants with fractional
+/// seconds when present.
+public enum FactCoding {
+    public static func encoder() -> JSONEncoder {
+        let encoder = JSONEncoder()
+        encoder.dateEncodingStrategy = .custom { date, encoder in
+            var container = encoder.singleValueContainer()
+            try container.encode(Timestamps.format(date))
+        }
+        encoder.outputFormatting = [.sortedKeys]
+        return encoder
+    }
+
+    public static func decoder() -> JSONDecoder {
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .custom { decoder in
+            let container = try decoder.singleValueContainer()
+            let text = try container.decode(String.self)
+            guard let date = Timestamps.parse(text) else {
+                throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "not an ISO-8601 timestamp: \(text)"))
+            }
+            return date
+        }
+        return decoder
+    }
+}
+
+/// ISO-8601 parsing that accepts what GitHub sends: `Z` or `±hh:mm` offsets, with or without fractions.
+public enum Timestamps {
+    public static func parse(_ text: String) -> Date? {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime]
+        if let date = formatter.date(from: text) { return date }
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        return formatter.date(from: text)
+    }
+
+    public static func format(_ date: Date) -> String {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        return formatter.string(from: date)
+    }
+}

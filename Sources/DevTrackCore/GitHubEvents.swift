@@ -1,0 +1,125 @@
+import Foundation
+
+/// The parts of GitHub webhook payloads that the hub reads. Everything else is ignored, so new fields
+/// in GitHub's payloads never break decoding.
+public enum GitHub {
+    public struct Account: Decodable, Sendable, Equatable {
+        public let login: String
+        public let id: Int64
+        public let type: String?
+
+        public var isBot: Bool { type == "Bot" || login.hasSuffix("[bot]") }
+    }
+
+    public struct Repository: Decodable, Sendable {
+        public let fullName: String
+        public let language: String?
+        enum CodingKeys: String, CodingKey {
+            case fullName = "full_name"
+            case language
+        }
+    }
+
+    public struct CommitAuthor: Decodable, Sendable {
+        public let name: String?
+        public let email: String?
+        public let username: String?
+    }
+
+    public struct Commit: Decodable, Sendable {
+        public let id: String
+        public let distinct: Bool?
+        public let timestamp: String
+        public let author: CommitAuthor?
+    }
+
+    public struct Push: Decodable, Sendable {
+        public let ref: String
+        public let created: Bool?
+        public let deleted: Bool?
+        public let commits: [Commit]?
+        public let pusher: CommitAuthor?
+        public let sender: Account?
+        public let repository: Repository?
+    }
+
+    public struct PullRequest: Decodable, Sendable {
+        public let id: Int64
+        public let user: Account?
+        public let createdAt: String?
+        public let merged: Bool?
+        public let mergedAt: String?
+        enum CodingKeys: String, CodingKey {
+            case id, user, merged
+            case createdAt = "created_at"
+            case mergedAt = "merged_at"
+        }
+    }
+
+    public struct PullRequestEvent: Decodable, Sendable {
+        public let action: String
+        public let pullRequest: PullRequest
+        public let repository: Repository?
+        public let sender: Account?
+        enum CodingKeys: String, CodingKey {
+            case action, repository, sender
+            case pullRequest = "pull_request"
+        }
+    }
+
+    public struct Review: Decodable, Sendable {
+        public let id: Int64
+        public let user: Account?
+        public let submittedAt: String?
+        enum CodingKeys: String, CodingKey {
+            case id, user
+            case submittedAt = "submitted_at"
+        }
+    }
+
+    public struct ReviewEvent: Decodable, Sendable {
+        public let action: String
+        public let review: Review
+        public let repository: Repository?
+    }
+
+    public struct Issue: Decodable, Sendable {
+        public let id: Int64
+        public let user: Account?
+        public let createdAt: String?
+        public let closedAt: String?
+        enum CodingKeys: String, CodingKey {
+            case id, user
+            case createdAt = "created_at"
+            case closedAt = "closed_at"
+        }
+    }
+
+    public struct IssuesEvent: Decodable, Sendable {
+        public let action: String
+        public let issue: Issue
+        public let repository: Repository?
+        public let sender: Account?
+    }
+
+    public struct Comment: Decodable, Sendable {
+        public let id: Int64
+        public let user: Account?
+        public let createdAt: String?
+        enum CodingKeys: String, CodingKey {
+            case id, user
+            case createdAt = "created_at"
+        }
+    }
+
+    public struct CommentEvent: Decodable, Sendable {
+        public let action: String
+        public let comment: Comment
+        public let repository: Repository?
+    }
+
+    /// Just enough of any payload to route it: whose it is, where it happened.
+    public struct Envelope: Decodable, Sendable {
+        public let sender: Account?
+    }
+}

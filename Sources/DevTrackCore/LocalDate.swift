@@ -1,0 +1,124 @@
+import Foundation
+
+/// A calendar date without a time or zone (`2024-03-10`), counted as days since 1970-01-01 so that day
+/// arithmetic is plain integer arithmetic.
+public struct LocalDate: Hashable, Comparable, Sendable, CustomStringConvertible, Codable {
+    public let daysSinceEpoch: Int
+
+    public init(daysSinceEpoch: Int) {
+        self.daysSinceEpoch = daysSinceEpoch
+    }
+
+    /// Proleptic Gregorian calendar; nil for impossible dates such as 2023-02-29.
+    public init?(year: Int, month: Int, day: Int) {
+        guard (1...12).contains(month), day >= 1, day <= LocalDate.daysIn(month: month, year: year) else { return nil }
+        // Howard Hinnant's days_from_civil.
+        let y = month <= 2 ? year - 1 : year
+        let era = (y >= 0 ? y : y - 399) / 400
+        let yoe = y - era * 400
+        let mp = (month + 9) % 12
+        let doy = (153 * mp + 2) / 5 + day - 1
+        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
+        self.daysSinceEpoch = era * 146_097 + doe - 719_468
+    }
+
+    /// Parses exactly `YYYY-MM-DD`.
+    public init?(_ text: some StringProtocol) {
+        let parts = text.split(separator: "-", omittingEmptySubsequences: false)
+        guard parts.count == 3, parts[0].count == 4, parts[1].count == 2, parts[2].count == 2,
+              let year = Int(parts[0]), let month = Int(parts[1]), let day = Int(parts[2]) else { return nil }
+        self.init(year: year, month: month, day: day)
+    }
+
+    /// The local date of `instant` in `timeZone` (its offset at that instant, so DST is respected).
+    public init(_ instant: Date, in timeZone: TimeZone) {
+        let seconds = Int(floor(instant.timeIntervalSince1970)) + timeZone.secondsFromGMT(for: instant)
+        self.init(daysSinceEpoch: Int(floor(Double(seconds) / 86_400)))
+    }
+
+    public var components: (year: Int, month: Int, day: Int) {
+        // Howard Hinnant's civil_from_days.
+        let z = daysSinceEpoch + 719_468
+        let era = (z >= 0 ? z : z - 146_096) / 146_097
+        let doe = z - era * 146_097
+        let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
+        let mp = (5 * doy + 2) / 153
+        let day = doy - (153 * mp + 2) / 5 + 1
+        let month = mp < 10 ? mp + 3 : mp - 9
+        return (yoe + era * 400 + (month <= 2 ? 1 : 0), month, day)
+    }
+
+    public var description: String {
+        let (year, month, day) = components
+        return String(format: "%04d-%02d-%02d", year, month, day)
+    }
+
+    public func adding(days: Int) -> LocalDate {
+        LocalDate(daysSinceEpoch: daysSinceEpoch + days)
+    }
+
+    public static func < (lhs: LocalDate, rhs: LocalDate) -> Bool {
+        lhs.daysSinceEpoch < rhs.daysSinceEpoch
+    }
+
+    public static func - (lhs: LocalDate, rhs: LocalDate) -> Int {
+        lhs.daysSinceEpoch - rhs.daysSinceEpoch
+    }
+
+    static func daysIn(month: Int, year: Int) -> Int {
+        switch month {
+        case 2: (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 ? 29 : 28
+        case 4, 6, 9, 11: 30
+        default: 31
+        }
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let text = try decoder.singleValueContainer().decode(String.self)
+        guard let date = LocalDate(text) else {
+            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "expected YYYY-MM-DD, got \(text)"))
+        }
+        self = date
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(description)
+    }
+}
+
+/// An inclusive range of local dates, as the metrics endpoints take it (`from`, `to`).
+public struct DateRange: Sendable, Equatable {
+    public let from: LocalDate
+    public let to: LocalDate
+
+    public enum Invalid: Error, Equatable, CustomStringConvertible {
+        case reversed, tooLong(days: Int, maximum: Int)
+        public var description: String {
+            switch self {
+            case .reversed: "'from' is after 'to'"
+            case .tooLong(let days, let maximum): "range covers \(days) days; at most \(maximum) are allowed"
+            }
+        }
+    }
+
+    public init(from: LocalDate, to: LocalDate, maximumDays: Int = 366) throws(Invalid) {
+        guard from <= to else { throw .reversed }
+        let days = to - from + 1
+        guard days <= maximumDays else { throw .tooLong(days: days, maximum: maximumDays) }
+        self.from = from
+        self.to = to
+    }
+
+    public var dayCount: Int { to - from + 1 }
+    public var dates: [LocalDate] { (0..<dayCount).map { from.adding(days: $0) } }
+}
+
+/// IANA zone validation in one place, so the API and the CLI reject the same names.
+public enum TimeZones {
+    public static func named(_ identifier: String) -> TimeZone? {
+        guard !identifier.isEmpty, let zone = TimeZone(identifier: identifier) else { return nil }
+        return zone
+    }
+}

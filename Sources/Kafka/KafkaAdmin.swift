@@ -1,0 +1,176 @@
+import CRdKafka
+import Logging
+
+/// What a topic should look like: used to create it, or to grow its partitions.
+public struct KafkaTopicSpecification: Sendable, Equatable {
+    public var name: String
+    public var partitions: Int32
+    public var replicationFactor: Int32
+    public var configs: [String: String]
+
+    public init(name: String, partitions: Int32, replicationFactor: Int32, configs: [String: String] = [:]) {
+        self.name = name
+        self.partitions = partitions
+        self.replicationFactor = replicationFactor
+        self.configs = configs
+    }
+}
+
+/// What the cluster said about one topic in an admin request.
+public enum KafkaTopicChange: Sendable, Equatable {
+    case created
+    case partitionsIncreased(from: Int32, to: Int32)
+    case unchanged(partitions: Int32)
+    case failed(String)
+}
+
+/// The Admin API: topic metadata, CreateTopics, CreatePartitions. Blocking calls run on its own thread.
+public final class KafkaAdmin: Sendable {
+    private let handle: SendableHandle
+    private let executor: BlockingExecutor
+    private let requestTimeoutMilliseconds: Int32
+
+    public init(configuration: KafkaConfiguration, logger: Logger, requestTimeout: Duration = .seconds(15)) throws(KafkaError) {
+        let raw = try makeClient(type: RD_KAFKA_PRODUCER, configuration: configuration, context: ClientContext(logger: logger))
+        self.handle = SendableHandle(raw)
+        self.executor = BlockingExecutor(name: "kafka-admin")
+        self.requestTimeoutMilliseconds = Int32(requestTimeout.components.seconds * 1000)
+    }
+
+    /// Partition counts of the topics that exist on the cluster.
+    public func topicPartitionCounts() async throws(KafkaError) -> [String: Int32] {
+        let handle = self.handle
+        let timeout = requestTimeoutMilliseconds
+        let result: Result<[String: Int32], KafkaError> = await executor.run {
+            var metadata: UnsafePointer<rd_kafka_metadata>?
+            let err = rd_kafka_metadata(handle.raw, 1, nil, &metadata, timeout)
+            guard err == RD_KAFKA_RESP_ERR_NO_ERROR, let metadata else {
+                return .failure(KafkaError(.admin, err: err, context: "metadata request"))
+            }
+            defer { rd_kafka_metadata_destroy(metadata) }
+            var counts: [String: Int32] = [:]
+            for index in 0..<Int(metadata.pointee.topic_cnt) {
+                let topic = metadata.pointee.topics[index]
+                if topic.err == RD_KAFKA_RESP_ERR_NO_ERROR {
+                    counts[String(cString: topic.topic)] = topic.partition_cnt
+                }
+            }
+            return .success(counts)
+        }
+        return try result.get()
+    }
+
+    /// Creates missing topics and grows the partition count of existing ones when the specification asks
+    /// for more (Kafka cannot shrink a topic). Returns what happened per topic name.
+    public func apply(_ specifications: [KafkaTopicSpecification]) async throws(KafkaError) -> [String: KafkaTopicChange] {
+        let existing = try await topicPartitionCounts()
+        var changes: [String: KafkaTopicChange] = [:]
+        let missing = specifications.filter { existing[$0.name] == nil }
+        let growing = specifications.filter { spec in existing[spec.name].map { $0 < spec.partitions } ?? false }
+        for spec in specifications {
+            if let count = existing[spec.name], count >= spec.partitions { changes[spec.name] = .unchanged(partitions: count) }
+        }
+        if !missing.isEmpty {
+            for (name, error) in try await createTopics(missing) {
+                changes[name] = error.map(KafkaTopicChange.failed) ?? .created
+            }
+        }
+        if !growing.isEmpty {
+            for (name, error) in try await createPartitions(growing) {
+                let from = existing[name] ?? 0
+                let to = growing.first { $0.name == name }?.partitions ?? from
+                changes[name] = error.map(KafkaTopicChange.failed) ?? .partitionsIncreased(from: from, to: to)
+            }
+        }
+        return changes
+    }
+
+    private func createTopics(_ specifications: [KafkaTopicSpecification]) async throws(KafkaError) -> [String: String?] {
+        let handle = self.handle
+        let timeout = requestTimeoutMilliseconds
+        let result: Result<[String: String?], KafkaError> = await executor.run {
+            var errorBuffer = [CChar](repeating: 0, count: 512)
+            var newTopics: [OpaquePointer?] = []
+            defer { newTopics.forEach { rd_kafka_NewTopic_destroy($0) } }
+            for spec in specifications {
+                guard let topic = rd_kafka_NewTopic_new(spec.name, spec.partitions, spec.replicationFactor, &errorBuffer, errorBuffer.count) else {
+                    return .failure(KafkaError(.admin, "topic \(spec.name): \(cString(errorBuffer))"))
+                }
+                for (key, value) in spec.configs { rd_kafka_NewTopic_set_config(topic, key, value) }
+                newTopics.append(topic)
+            }
+            let queue = rd_kafka_queue_new(handle.raw)
+            defer { rd_kafka_queue_destroy(queue) }
+            rd_kafka_CreateTopics(handle.raw, &newTopics, newTopics.count, nil, queue)
+            guard let event = rd_kafka_queue_poll(queue, timeout + 1000) else {
+                return .failure(KafkaError(.timedOut, "CreateTopics got no answer"))
+            }
+            defer { rd_kafka_event_destroy(event) }
+            if rd_kafka_event_error(event) != RD_KAFKA_RESP_ERR_NO_ERROR {
+                return .failure(KafkaError(.admin, code: rd_kafka_event_error(event).rawValue,
+                                           "CreateTopics: \(String(cString: rd_kafka_event_error_string(event)))"))
+            }
+            var count = 0
+            let results = rd_kafka_CreateTopics_result_topics(rd_kafka_event_CreateTopics_result(event), &count)
+            return .success(topicResults(results, count: count))
+        }
+        return try result.get()
+    }
+
+    private func createPartitions(_ specifications: [KafkaTopicSpecification]) async throws(KafkaError) -> [String: String?] {
+        let handle = self.handle
+        let timeout = requestTimeoutMilliseconds
+        let result: Result<[String: String?], KafkaError> = await executor.run {
+            var errorBuffer = [CChar](repeating: 0, count: 512)
+            var requests: [OpaquePointer?] = []
+            defer { requests.forEach { rd_kafka_NewPartitions_destroy($0) } }
+            for spec in specifications {
+                guard let request = rd_kafka_NewPartitions_new(spec.name, Int(spec.partitions), &errorBuffer, errorBuffer.count) else {
+                    return .failure(KafkaError(.admin, "topic \(spec.name): \(cString(errorBuffer))"))
+                }
+                requests.append(request)
+            }
+            let queue = rd_kafka_queue_new(handle.raw)
+            defer { rd_kafka_queue_destroy(queue) }
+            rd_kafka_CreatePartitions(handle.raw, &requests, requests.count, nil, queue)
+            guard let event = rd_kafka_queue_poll(queue, timeout + 1000) else {
+                return .failure(KafkaError(.timedOut, "CreatePartitions got no answer"))
+            }
+            defer { rd_kafka_event_destroy(event) }
+            if rd_kafka_event_error(event) != RD_KAFKA_RESP_ERR_NO_ERROR {
+                return .failure(KafkaError(.admin, code: rd_kafka_event_error(event).rawValue,
+                                           "CreatePartitions: \(String(cString: rd_kafka_event_error_string(event)))"))
+            }
+            var count = 0
+            let results = rd_kafka_CreatePartitions_result_topics(rd_kafka_event_CreatePartitions_result(event), &count)
+            return .success(topicResults(results, count: count))
+        }
+        return try result.get()
+    }
+
+    public func close() async {
+        let handle = self.handle
+        await executor.run {
+            let opaque = rd_kafka_opaque(handle.raw)
+            rd_kafka_destroy(handle.raw)
+            releaseContext(opaque)
+        }
+        executor.stop()
+    }
+}
+
+private func topicResults(_ results: UnsafeMutablePointer<OpaquePointer?>?, count: Int) -> [String: String?] {
+    var outcome: [String: String?] = [:]
+    for index in 0..<count {
+        guard let result = results?[index] else { continue }
+        let name = String(cString: rd_kafka_topic_result_name(result))
+        let err = rd_kafka_topic_result_error(result)
+        if err == RD_KAFKA_RESP_ERR_NO_ERROR || err == RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS {
+            outcome[name] = .some(nil)
+        } else {
+            let message = rd_kafka_topic_result_error_string(result).map { String(cString: $0) } ?? errorString(err)
+            outcome[name] = .some(message)
+        }
+    }
+    return outcome
+}
