@@ -15,6 +15,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
+        .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
     ],
     targets: [
         // librdkafka (Debian's librdkafka-dev), including the mock cluster API.
@@ -49,12 +50,21 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
+        // What both HTTP roles share: JSON error bodies, JSON responses, health routes.
+        .target(
+            name: "DevTrackHTTP",
+            dependencies: [
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+            ]
+        ),
         // HTTP ingest: GitHub webhooks -> raw Kafka topics.
         .target(
             name: "DevTrackIngest",
             dependencies: [
-                "DevTrackCore", "DevTrackStore", "Kafka",
+                "DevTrackCore", "DevTrackStore", "DevTrackHTTP", "Kafka",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
             ]
         ),
         // Kafka consumer groups: normalize, metrics.
@@ -69,7 +79,7 @@ let package = Package(
         .target(
             name: "DevTrackAPI",
             dependencies: [
-                "DevTrackCore", "DevTrackStore",
+                "DevTrackCore", "DevTrackStore", "DevTrackHTTP",
                 .product(name: "Hummingbird", package: "hummingbird"),
             ]
         ),

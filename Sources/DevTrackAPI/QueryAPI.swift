@@ -1,0 +1,263 @@
+import DevTrackCore
+import DevTrackHTTP
+import DevTrackStore
+import Foundation
+import Hummingbird
+import Logging
+
+public struct APIConfiguration: Sendable {
+    /// Base URL under which ingest is reachable from GitHub, used to show a source's webhook URL.
+    public var publicIngestURL: String
+    public var maxRangeDays: Int
+    /// How long a rotated-out secret keeps verifying.
+    public var secretRotationGrace: Duration
+
+    public init(publicIngestURL: String, maxRangeDays: Int = 366, secretRotationGrace: Duration = .seconds(24 * 3600)) {
+        self.publicIngestURL = publicIngestURL
+        self.maxRangeDays = maxRangeDays
+        self.secretRotationGrace = secretRotationGrace
+    }
+}
+
+/// The HTTP query API for web clients (`/api/v1/...`). Bearer tokens; a resource of another user is a 404.
+public struct QueryAPI: Sendable {
+    let store: HubStore
+    let secretBox: SecretBox
+    let configuration: APIConfiguration
+
+    public init(store: HubStore, secretBox: SecretBox, configuration: APIConfiguration) {
+        self.store = store
+        self.secretBox = secretBox
+        self.configuration = configuration
+    }
+
+    public func addRoutes(to router: Router<some RequestContext>) {
+        let v1 = router.group("/api/v1")
+        v1.get("/me") { request, _ in
+            let user = try await authenticate(request)
+            return try JSONResponse.make(MeBody(user))
+        }
+        v1.get("/settings") { request, _ in
+            let user = try await authenticate(request)
+            return try JSONResponse.make(SettingsBody(timezone: user.timezone))
+        }
+        v1.patch("/settings") { request, context in
+            let user = try await authenticate(request)
+            let patch = try await decode(SettingsPatch.self, from: request, context: context)
+            guard let timezone = patch.timezone else { return try JSONResponse.make(SettingsBody(timezone: user.timezone)) }
+            guard TimeZones.named(timezone) != nil else {
+                throw HubHTTPError.badRequest("timezone '\(timezone)' is not an IANA time zone name (e.g. Europe/Berlin)", code: "invalid_timezone")
+            }
+            let updated = try await store.updateTimezone(userID: user.id, timezone: timezone)
+            return try JSONResponse.make(SettingsBody(timezone: updated?.timezone ?? timezone))
+        }
+
+        v1.post("/sources") { request, context in
+            let user = try await authenticate(request)
+            let body = try await decode(NewSource.self, from: request, context: context)
+            guard body.kind == "github" else {
+                throw HubHTTPError.badRequest("kind must be \"github\"", code: "invalid_kind")
+            }
+            let secret = Credentials.newWebhookSecret()
+            let source = try await store.createSource(userID: user.id, kind: body.kind, name: body.name ?? "", sealedSecret: secretBox.seal(secret))
+            return try JSONResponse.make(SourceBody(source, url: sourceURL(source), secret: secret), status: .created)
+        }
+        v1.get("/sources") { request, _ in
+            let user = try await authenticate(request)
+            let sources = try await store.sources(userID: user.id)
+            return try JSONResponse.make(["sources": sources.map { SourceBody($0, url: sourceURL($0), secret: nil) }])
+        }
+        v1.post("/sources/{id}/rotate-secret") { request, context in
+            let user = try await authenticate(request)
+            let text = context.parameters.get("id") ?? ""
+            let secret = Credentials.newWebhookSecret()
+            guard let id = UUID(uuidString: text),
+                  let source = try await store.rotateSourceSecret(
+                    userID: user.id, sourceID: id, sealedSecret: secretBox.seal(secret), grace: configuration.secretRotationGrace)
+            else { throw HubHTTPError.notFound("no source \(text)") }
+            return try JSONResponse.make(SourceBody(source, url: sourceURL(source), secret: secret))
+        }
+
+        v1.get("/metrics/daily") { request, _ in
+            let user = try await authenticate(request)
+            let range = try dateRange(request, user: user)
+            let counters = try await store.dailyCounters(userID: user.id, range: range)
+            return try JSONResponse.make(DailyBody(
+                timezone: user.timezone,
+                days: range.dates.map { DayBody(date: $0, counters: counters[$0] ?? DailyCounters()) }))
+        }
+        v1.get("/metrics/summary") { request, _ in
+            let user = try await authenticate(request)
+            let range = try dateRange(request, user: user)
+            let counters = try await store.dailyCounters(userID: user.id, range: range)
+            return try JSONResponse.make(SummaryBody(
+                timezone: user.timezone, from: range.from, to: range.to,
+                totals: counters.values.reduce(DailyCounters(), +),
+                activeDays: counters.values.filter(\.isActive).count))
+        }
+        v1.get("/metrics/streak") { request, _ in
+            let user = try await authenticate(request)
+            let today = LocalDate(Date(), in: TimeZones.named(user.timezone) ?? .gmt)
+            let streak = StreakSummary.compute(activeDays: try await store.activeDays(userID: user.id), today: today)
+            return try JSONResponse.make(streak)
+        }
+    }
+
+    /// `Authorization: Bearer <token>` → the token's user, or 401.
+    func authenticate(_ request: Request) async throws -> UserRecord {
+        guard let header = request.headers[.authorization] else {
+            throw HubHTTPError.unauthorized("missing Authorization: Bearer <token> header")
+        }
+        let parts = header.split(separator: " ", maxSplits: 1)
+        guard parts.count == 2, parts[0].lowercased() == "bearer" else {
+            throw HubHTTPError.unauthorized("Authorization header must be 'Bearer <token>'")
+        }
+        guard let user = try await store.user(bearerToken: String(parts[1])) else {
+            throw HubHTTPError.unauthorized("unknown or revoked token", code: "invalid_token")
+        }
+        return user
+    }
+
+    /// `from`/`to` (YYYY-MM-DD, inclusive). Defaults: the last 30 local days.
+    func dateRange(_ request: Request, user: UserRecord) throws -> DateRange {
+        let query = request.uri.queryParameters
+        let today = LocalDate(Date(), in: TimeZones.named(user.timezone) ?? .gmt)
+        func date(_ name: String, default value: LocalDate) throws -> LocalDate {
+            guard let text = query[name[...]] else { return value }
+            guard let date = LocalDate(text) else {
+                throw HubHTTPError.badRequest("\(name) must be a date as YYYY-MM-DD, got '\(text)'", code: "invalid_date")
+            }
+            return date
+        }
+        let to = try date("to", default: today)
+        let from = try date("from", default: to.adding(days: -29))
+        do {
+            return try DateRange(from: from, to: to, maximumDays: configuration.maxRangeDays)
+        } catch {
+            throw HubHTTPError.badRequest(error.description, code: "invalid_range")
+        }
+    }
+
+    func decode<T: Decodable>(_ type: T.Type, from request: Request, context: some RequestContext) async throws -> T {
+        var request = request
+        let body = try await request.collectBody(upTo: 1 << 20)
+        do {
+            return try JSONDecoder().decode(T.self, from: Data(buffer: body))
+        } catch let error as DecodingError {
+            throw HubHTTPError.badRequest("invalid JSON body: \(Self.describe(error))", code: "invalid_body")
+        }
+    }
+
+    func sourceURL(_ source: SourceRecord) -> String {
+        "\(configuration.publicIngestURL)/webhooks/\(source.kind)/\(source.id.uuidString.lowercased())"
+    }
+
+    static func describe(_ error: DecodingError) -> String {
+        switch error {
+        case .keyNotFound(let key, _): "missing field \(key.stringValue)"
+        case .typeMismatch(_, let context), .valueNotFound(_, let context):
+            "field \(context.codingPath.map(\.stringValue).joined(separator: ".")) has the wrong type"
+        case .dataCorrupted(let context): context.debugDescription
+        @unknown default: "\(error)"
+        }
+    }
+}
+
+// MARK: - Bodies
+
+struct MeBody: Encodable {
+    let id: String
+    let login: String
+    let githubID: Int64?
+    let timezone: String
+    enum CodingKeys: String, CodingKey {
+        case id, login, timezone
+        case githubID = "github_id"
+    }
+    init(_ user: UserRecord) {
+        id = user.id.uuidString.lowercased()
+        login = user.login
+        githubID = user.githubID
+        timezone = user.timezone
+    }
+}
+
+struct SettingsBody: Encodable { let timezone: String }
+struct SettingsPatch: Decodable { let timezone: String? }
+struct NewSource: Decodable {
+    let kind: String
+    let name: String?
+}
+
+struct SourceBody: Encodable {
+    let id: String
+    let kind: String
+    let name: String
+    let url: String
+    let enabled: Bool
+    let secret: String?
+    let createdAt: String
+    let rotatedAt: String?
+    enum CodingKeys: String, CodingKey {
+        case id, kind, name, url, enabled, secret
+        case createdAt = "created_at"
+        case rotatedAt = "rotated_at"
+    }
+    init(_ source: SourceRecord, url: String, secret: String?) {
+        id = source.id.uuidString.lowercased()
+        kind = source.kind
+        name = source.name
+        self.url = url
+        enabled = source.enabled
+        self.secret = secret
+        createdAt = Timestamps.format(source.createdAt)
+        rotatedAt = source.rotatedAt.map(Timestamps.format)
+    }
+    func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(id, forKey: .id)
+        try container.encode(kind, forKey: .kind)
+        try container.encode(name, forKey: .name)
+        try container.encode(url, forKey: .url)
+        try container.encode(enabled, forKey: .enabled)
+        try container.encodeIfPresent(secret, forKey: .secret)
+        try container.encode(createdAt, forKey: .createdAt)
+        try container.encode(rotatedAt, forKey: .rotatedAt)
+    }
+}
+
+struct DayBody: Encodable {
+    let date: LocalDate
+    let counters: DailyCounters
+    func encode(to encoder: any Encoder) throws {
+        try counters.encode(to: encoder)
+        var container = encoder.container(keyedBy: Key.self)
+        try container.encode(date, forKey: .date)
+    }
+    enum Key: String, CodingKey { case date }
+}
+
+struct DailyBody: Encodable {
+    let timezone: String
+    let days: [DayBody]
+}
+
+struct SummaryBody: Encodable {
+    let timezone: String
+    let from: LocalDate
+    let to: LocalDate
+    let totals: DailyCounters
+    let activeDays: Int
+    func encode(to encoder: any Encoder) throws {
+        try totals.encode(to: encoder)
+        var container = encoder.container(keyedBy: Key.self)
+        try container.encode(timezone, forKey: .timezone)
+        try container.encode(from, forKey: .from)
+        try container.encode(to, forKey: .to)
+        try container.encode(activeDays, forKey: .activeDays)
+    }
+    enum Key: String, CodingKey {
+        case timezone, from, to
+        case activeDays = "active_days"
+    }
+}

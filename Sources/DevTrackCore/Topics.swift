@@ -1,0 +1,21 @@
+/// Topic names and the headers raw events carry (see `topics/`).
+public enum Topics {
+    public static let githubEvents = "devtrack.github.events"
+    public static let activity = "devtrack.activity"
+
+    public static func deadLetter(of topic: String) -> String { "\(topic).dlq" }
+}
+
+public enum RawEventHeaders {
+    public static let event = "x-github-event"
+    public static let deliveryID = "x-github-delivery"
+    /// Empty for the hub-wide GitHub App endpoint, else the user's webhook source id.
+    public static let sourceID = "devtrack-source-id"
+    public static let receivedAt = "devtrack-received-at"
+    public static let contentType = "content-type"
+    /// Set on dead-lettered messages.
+    public static let error = "devtrack-error"
+    public static let originalTopic = "devtrack-original-topic"
+    public static let originalPartition = "devtrack-original-partition"
+    public static let originalOffset = "devtrack-original-offset"
+}

@@ -1,0 +1,98 @@
+import Foundation
+import Hummingbird
+
+/// An HTTP error with the documented JSON body `{"error": {"code", "message"}}`.
+public struct HubHTTPError: HTTPResponseError, Sendable {
+    public let status: HTTPResponse.Status
+    public let code: String
+    public let message: String
+    public var headers: HTTPFields
+
+    public init(_ status: HTTPResponse.Status, code: String, _ message: String, headers: HTTPFields = [:]) {
+        self.status = status
+        self.code = code
+        self.message = message
+        self.headers = headers
+    }
+
+    public func response(from request: Request, context: some RequestContext) throws -> Response {
+        var response = try JSONResponse.make(ErrorBody(error: .init(code: code, message: message)), status: status)
+        response.headers.append(contentsOf: headers)
+        return response
+    }
+
+    struct ErrorBody: Encodable {
+        struct Detail: Encodable {
+            let code: String
+            let message: String
+        }
+        let error: Detail
+    }
+
+    public static func badRequest(_ message: String, code: String = "bad_request") -> HubHTTPError {
+        HubHTTPError(.badRequest, code: code, message)
+    }
+
+    public static func notFound(_ message: String) -> HubHTTPError {
+        HubHTTPError(.notFound, code: "not_found", message)
+    }
+
+    public static func unauthorized(_ message: String, code: String = "unauthorized") -> HubHTTPError {
+        HubHTTPError(.unauthorized, code: code, message)
+    }
+}
+
+public enum JSONResponse {
+    public static func make(_ value: some Encodable, status: HTTPResponse.Status = .ok) throws -> Response {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        let data = try encoder.encode(value)
+        return Response(
+            status: status,
+            headers: [.contentType: "application/json; charset=utf-8"],
+            body: ResponseBody(byteBuffer: ByteBuffer(bytes: data)))
+    }
+}
+
+/// Turns unexpected errors into a JSON 500 (and logs them) and Hummingbird's own HTTP errors into the
+/// same JSON shape, so every error a client sees has the documented body.
+public struct JSONErrorMiddleware<Context: RequestContext>: RouterMiddleware {
+    public init() {}
+
+    public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        do {
+            return try await next(request, context)
+        } catch let error as HubHTTPError {
+            throw error
+        } catch let error as HTTPError {
+            throw HubHTTPError(error.status, code: Self.code(for: error.status), error.body ?? error.status.reasonPhrase, headers: error.headers)
+        } catch let error as HTTPResponseError where error.status == .contentTooLarge {
+            throw HubHTTPError(.contentTooLarge, code: "payload_too_large", "request body is larger than the configured limit")
+        } catch {
+            context.logger.error("unhandled error: \(error)", metadata: ["path": "\(request.uri.path)"])
+            throw HubHTTPError(.internalServerError, code: "internal_error", "internal error")
+        }
+    }
+
+    static func code(for status: HTTPResponse.Status) -> String {
+        switch status {
+        case .notFound: "not_found"
+        case .methodNotAllowed: "method_not_allowed"
+        case .badRequest: "bad_request"
+        case .unauthorized: "unauthorized"
+        case .contentTooLarge: "payload_too_large"
+        default: "http_\(status.code)"
+        }
+    }
+}
+
+extension Router {
+    /// `/healthz` (the process is up) and `/readyz` (its dependencies answer, per `ready`).
+    public func addHealthRoutes(ready: @escaping @Sendable () async -> Bool) {
+        get("/healthz") { _, _ in try JSONResponse.make(["status": "ok"]) }
+        get("/readyz") { _, _ in
+            if await ready() { return try JSONResponse.make(["status": "ready"]) }
+            return try JSONResponse.make(["status": "not ready"], status: .serviceUnavailable)
+        }
+    }
+}

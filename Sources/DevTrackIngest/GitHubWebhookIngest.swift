@@ -1,0 +1,139 @@
+import DevTrackCore
+import DevTrackHTTP
+import DevTrackStore
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Kafka
+import Logging
+
+public struct IngestConfiguration: Sendable {
+    /// The operator's GitHub App webhook secret for `POST /webhooks/github`; nil disables that endpoint.
+    public var hubWebhookSecret: String?
+    /// GitHub caps deliveries at 25 MB.
+    public var maxBodyBytes: Int
+    public var githubTopic: String
+    /// How long a source's secrets are cached before they are read again (rotation takes effect within it).
+    public var sourceCacheTTL: Duration
+
+    public init(hubWebhookSecret: String?, maxBodyBytes: Int = 25 * 1024 * 1024,
+                githubTopic: String = Topics.githubEvents, sourceCacheTTL: Duration = .seconds(5)) {
+        self.hubWebhookSecret = hubWebhookSecret
+        self.maxBodyBytes = maxBodyBytes
+        self.githubTopic = githubTopic
+        self.sourceCacheTTL = sourceCacheTTL
+    }
+}
+
+/// Accepts GitHub webhook deliveries: verifies the signature over the raw body, and answers 202 only once
+/// Kafka has acknowledged the body (so a 2xx is never lost); 503 when Kafka cannot take it.
+public struct GitHubWebhookIngest: Sendable {
+    let producer: KafkaProducer
+    let sources: SourceSecretCache
+    let configuration: IngestConfiguration
+
+    public init(producer: KafkaProducer, store: HubStore, secretBox: SecretBox, configuration: IngestConfiguration) {
+        self.producer = producer
+        self.sources = SourceSecretCache(store: store, secretBox: secretBox, ttl: configuration.sourceCacheTTL)
+        self.configuration = configuration
+    }
+
+    public func addRoutes(to router: Router<some RequestContext>) {
+        router.post("/webhooks/github") { request, context in
+            guard let secret = configuration.hubWebhookSecret else {
+                throw HubHTTPError.notFound("the hub-wide GitHub App endpoint is not configured on this hub")
+            }
+            return try await accept(request, context: context, secrets: [Array(secret.utf8)], sourceID: nil)
+        }
+        router.post("/webhooks/github/{sourceID}") { request, context in
+            let text = context.parameters.get("sourceID") ?? ""
+            guard let sourceID = UUID(uuidString: text), let source = try await sources.credentials(for: sourceID),
+                  source.kind == "github" else {
+                throw HubHTTPError.notFound("no GitHub webhook source \(text)")
+            }
+            guard source.enabled else {
+                throw HubHTTPError(.gone, code: "source_disabled", "webhook source \(sourceID) is disabled")
+            }
+            return try await accept(request, context: context, secrets: source.secrets, sourceID: sourceID)
+        }
+    }
+
+    func accept(_ request: Request, context: some RequestContext, secrets: [[UInt8]], sourceID: UUID?) async throws -> Response {
+        if let length = request.headers[.contentLength].flatMap(Int.init), length > configuration.maxBodyBytes {
+            throw tooLarge
+        }
+        guard let event = request.headers[.gitHubEvent], !event.isEmpty else {
+            throw HubHTTPError.badRequest("missing X-GitHub-Event header", code: "missing_header")
+        }
+        guard let deliveryID = request.headers[.gitHubDelivery], !deliveryID.isEmpty else {
+            throw HubHTTPError.badRequest("missing X-GitHub-Delivery header", code: "missing_header")
+        }
+        var body: ByteBuffer
+        do {
+            body = try await request.body.collect(upTo: configuration.maxBodyBytes)
+        } catch {
+            throw tooLarge
+        }
+        let bytes = body.readBytes(length: body.readableBytes) ?? []
+
+        switch GitHubSignature.verify(body: bytes, header: request.headers[.hubSignature256], secrets: secrets) {
+        case .valid: break
+        case .missing: throw HubHTTPError.unauthorized("missing X-Hub-Signature-256 header", code: "signature_missing")
+        case .malformed(let reason): throw HubHTTPError.unauthorized(reason, code: "signature_malformed")
+        case .mismatch: throw HubHTTPError.unauthorized("X-Hub-Signature-256 does not match the body", code: "signature_mismatch")
+        }
+
+        let contentType = request.headers[.contentType] ?? "application/json"
+        let payload: [UInt8]
+        if contentType.hasPrefix("application/x-www-form-urlencoded") {
+            guard let field = FormEncoding.field("payload", in: bytes) else {
+                throw HubHTTPError.badRequest("form-encoded body has no payload field", code: "invalid_body")
+            }
+            payload = field
+        } else if contentType.hasPrefix("application/json") {
+            payload = bytes
+        } else {
+            throw HubHTTPError(.unsupportedMediaType, code: "unsupported_media_type",
+                               "content type must be application/json or application/x-www-form-urlencoded")
+        }
+        let envelope: GitHub.Envelope
+        do {
+            envelope = try JSONDecoder().decode(GitHub.Envelope.self, from: Data(payload))
+        } catch {
+            throw HubHTTPError.badRequest("body is not a JSON webhook payload", code: "invalid_body")
+        }
+
+        if event == "ping" {
+            return try JSONResponse.make(["status": "pong", "delivery_id": deliveryID])
+        }
+
+        let key = envelope.sender.map { String($0.id) } ?? sourceID?.uuidString ?? deliveryID
+        let message = KafkaOutgoingMessage(
+            topic: configuration.githubTopic, key: Array(key.utf8), value: bytes,
+            headers: [
+                KafkaHeader(RawEventHeaders.event, event),
+                KafkaHeader(RawEventHeaders.deliveryID, deliveryID),
+                KafkaHeader(RawEventHeaders.sourceID, sourceID?.uuidString ?? ""),
+                KafkaHeader(RawEventHeaders.receivedAt, Timestamps.format(Date())),
+                KafkaHeader(RawEventHeaders.contentType, contentType),
+            ])
+        do {
+            try await producer.send(message)
+        } catch {
+            context.logger.warning("Kafka did not take delivery \(deliveryID): \(error)")
+            throw HubHTTPError(.serviceUnavailable, code: "kafka_unavailable",
+                               "the event stream is unavailable; retry later", headers: [.retryAfter: "5"])
+        }
+        return try JSONResponse.make(["status": "accepted", "delivery_id": deliveryID], status: .accepted)
+    }
+
+    private var tooLarge: HubHTTPError {
+        HubHTTPError(.contentTooLarge, code: "payload_too_large", "body is larger than \(configuration.maxBodyBytes) bytes")
+    }
+}
+
+extension HTTPField.Name {
+    static let gitHubEvent = Self("X-GitHub-Event")!
+    static let gitHubDelivery = Self("X-GitHub-Delivery")!
+    static let hubSignature256 = Self("X-Hub-Signature-256")!
+}

@@ -1,0 +1,107 @@
+import DevTrackCore
+import Foundation
+import Kafka
+import Logging
+import ServiceLifecycle
+
+/// What a worker does with one batch. It must not throw for bad message content (that goes to the
+/// dead-letter topic); a throw means "infrastructure trouble, try the same batch again".
+public protocol BatchHandler: Sendable {
+    func apply(_ batch: [KafkaMessage]) async throws
+}
+
+/// A consumer-group loop: poll a batch, apply it, then commit its offsets — so a position is committed
+/// only after the batch's PostgreSQL transaction committed. A failing batch is retried with backoff,
+/// never skipped; on graceful shutdown the current batch finishes, is committed, and the member leaves
+/// the group so its partitions move at once.
+public struct BatchWorker: Service {
+    public let name: String
+    let consumer: KafkaConsumer
+    let handler: any BatchHandler
+    let logger: Logger
+    let maxBatch: Int
+
+    public init(name: String, consumer: KafkaConsumer, handler: any BatchHandler, logger: Logger, maxBatch: Int = 500) {
+        self.name = name
+        self.consumer = consumer
+        self.handler = handler
+        self.logger = logger
+        self.maxBatch = maxBatch
+    }
+
+    public func run() async throws {
+        logger.info("worker \(name) started")
+        defer { logger.info("worker \(name) stopped") }
+        while !Task.isShuttingDownGracefully && !Task.isCancelled {
+            let batch: [KafkaMessage]
+            do {
+                batch = try await consumer.poll(maxMessages: maxBatch, maxWait: .milliseconds(100))
+            } catch {
+                logger.error("worker \(name) cannot poll: \(error)")
+                await consumer.close()
+                throw error
+            }
+            guard !batch.isEmpty else { continue }
+            guard await applyWithRetry(batch) else { break }
+            do {
+                try await consumer.commit(batch)
+            } catch {
+                // A rebalance conflict is benign: the next owner gets the batch again and our writes are
+                // idempotent. Anything else is logged; the next commit covers these offsets too.
+                if error.isRebalanceConflict {
+                    logger.info("worker \(name): commit skipped during a rebalance; batch will be redelivered")
+                } else {
+                    logger.warning("worker \(name): commit failed: \(error)")
+                }
+            }
+        }
+        await consumer.close()
+    }
+
+    /// Returns false when shutdown came before the batch could be applied (it is then redelivered).
+    private func applyWithRetry(_ batch: [KafkaMessage]) async -> Bool {
+        var delay = Duration.milliseconds(200)
+        while true {
+            do {
+                try await handler.apply(batch)
+                return true
+            } catch {
+                logger.error("worker \(name): batch of \(batch.count) failed, retrying in \(delay): \(error)")
+                do {
+                    try await Task.sleep(for: delay)
+                } catch {
+                    return false
+                }
+                if Task.isShuttingDownGracefully { return false }
+                delay = min(delay * 2, .seconds(10))
+            }
+        }
+    }
+}
+
+/// Sends messages a worker cannot use to `<topic>.dlq`, unchanged, with the reason in headers.
+public struct DeadLetters: Sendable {
+    let producer: KafkaProducer
+
+    public init(producer: KafkaProducer) {
+        self.producer = producer
+    }
+
+    public func send(_ items: [(message: KafkaMessage, reason: String)]) async throws {
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for (message, reason) in items {
+                group.addTask {
+                    try await producer.send(KafkaOutgoingMessage(
+                        topic: Topics.deadLetter(of: message.topic), key: message.key, value: message.value,
+                        headers: message.headers + [
+                            KafkaHeader(RawEventHeaders.error, reason),
+                            KafkaHeader(RawEventHeaders.originalTopic, message.topic),
+                            KafkaHeader(RawEventHeaders.originalPartition, String(message.partition)),
+                            KafkaHeader(RawEventHeaders.originalOffset, String(message.offset)),
+                        ]))
+                }
+            }
+            try await group.waitForAll()
+        }
+    }
+}

@@ -1,0 +1,143 @@
+import DevTrackCore
+import DevTrackStore
+import Foundation
+import Kafka
+import Logging
+
+/// `normalize`: raw GitHub deliveries → user-resolved activity facts on `devtrack.activity`.
+///
+/// Per batch: decode and extract (bad ones to the DLQ), resolve users in one query, produce facts and
+/// wait for their acks, then record each delivery's outcome in PostgreSQL. The batch's offsets are
+/// committed by `BatchWorker` only after that.
+public struct NormalizeHandler: BatchHandler {
+    let store: HubStore
+    let producer: KafkaProducer
+    let deadLetters: DeadLetters
+    let logger: Logger
+    public static let hubSource = "github-app"
+
+    public init(store: HubStore, producer: KafkaProducer, logger: Logger) {
+        self.store = store
+        self.producer = producer
+        self.deadLetters = DeadLetters(producer: producer)
+        self.logger = logger
+    }
+
+    struct Delivery {
+        let message: KafkaMessage
+        let event: String
+        let deliveryID: String
+        let sourceID: UUID?
+        let receivedAt: Date?
+        let candidates: [FactCandidate]
+    }
+
+    public func apply(_ batch: [KafkaMessage]) async throws {
+        var deliveries: [Delivery] = []
+        var rejected: [(message: KafkaMessage, reason: String)] = []
+        var outcomes: [DeliveryOutcome] = []
+        for message in batch {
+            switch Self.decode(message) {
+            case .success(let delivery): deliveries.append(delivery)
+            case .failure(let error):
+                rejected.append((message, error.description))
+                let source = message.header(RawEventHeaders.sourceID)?.stringValue
+                if let deliveryID = message.header(RawEventHeaders.deliveryID)?.stringValue {
+                    outcomes.append(DeliveryOutcome(
+                        source: source.flatMap { $0.isEmpty ? nil : $0 } ?? Self.hubSource, deliveryID: deliveryID,
+                        event: message.header(RawEventHeaders.event)?.stringValue ?? "", status: .deadLettered,
+                        facts: 0, error: error.description, receivedAt: nil))
+                }
+            }
+        }
+
+        let owners = try await store.sourceOwners(ids: Array(Set(deliveries.compactMap(\.sourceID))))
+        let actors = deliveries.flatMap { $0.candidates.map(\.actor) }
+        let directory = UserDirectory(try await store.identities(
+            githubIDs: Array(Set(actors.compactMap(\.id))), logins: Array(Set(actors.compactMap(\.login)))))
+
+        var facts: [ActivityFact] = []
+        for delivery in deliveries {
+            let policy: CreditPolicy
+            let source: String
+            if let sourceID = delivery.sourceID {
+                guard let owner = owners[sourceID] else {
+                    outcomes.append(outcome(delivery, .ignored, facts: 0, error: "source \(sourceID) no longer exists"))
+                    continue
+                }
+                policy = .sourceOwner(owner)
+                source = "github:\(sourceID.uuidString.lowercased())"
+            } else {
+                policy = .byIdentity
+                source = Self.hubSource
+            }
+            let credited = FactCrediting.credit(delivery.candidates, policy: policy, directory: directory, source: source)
+            facts += credited
+            outcomes.append(outcome(delivery, credited.isEmpty ? .ignored : .processed, facts: credited.count, error: nil))
+        }
+
+        try await produce(facts)
+        if !rejected.isEmpty {
+            logger.warning("normalize: \(rejected.count) message(s) dead-lettered", metadata: ["first_reason": "\(rejected[0].reason)"])
+            try await deadLetters.send(rejected)
+        }
+        try await store.client.withTransaction(logger: logger) { connection in
+            try await store.recordInboundDeliveries(outcomes, on: connection)
+        }
+    }
+
+    private func outcome(_ delivery: Delivery, _ status: DeliveryOutcome.Status, facts: Int, error: String?) -> DeliveryOutcome {
+        DeliveryOutcome(
+            source: delivery.sourceID?.uuidString.lowercased() ?? Self.hubSource, deliveryID: delivery.deliveryID,
+            event: delivery.event, status: status, facts: facts, error: error, receivedAt: delivery.receivedAt)
+    }
+
+    private func produce(_ facts: [ActivityFact]) async throws {
+        guard !facts.isEmpty else { return }
+        let encoder = FactCoding.encoder()
+        let messages = try facts.map { fact in
+            KafkaOutgoingMessage(
+                topic: Topics.activity, key: Array(fact.userID.uuidString.lowercased().utf8),
+                value: Array(try encoder.encode(fact)))
+        }
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for message in messages {
+                group.addTask { try await producer.send(message) }
+            }
+            try await group.waitForAll()
+        }
+    }
+
+    static func decode(_ message: KafkaMessage) -> Result<Delivery, PayloadError> {
+        guard let body = message.value else { return .failure(PayloadError("empty message (tombstone) on a raw topic")) }
+        guard let event = message.header(RawEventHeaders.event)?.stringValue, !event.isEmpty else {
+            return .failure(PayloadError("missing \(RawEventHeaders.event) header"))
+        }
+        guard let deliveryID = message.header(RawEventHeaders.deliveryID)?.stringValue, !deliveryID.isEmpty else {
+            return .failure(PayloadError("missing \(RawEventHeaders.deliveryID) header"))
+        }
+        let sourceText = message.header(RawEventHeaders.sourceID)?.stringValue ?? ""
+        var sourceID: UUID?
+        if !sourceText.isEmpty {
+            guard let id = UUID(uuidString: sourceText) else { return .failure(PayloadError("invalid source id \(sourceText)")) }
+            sourceID = id
+        }
+        let contentType = message.header(RawEventHeaders.contentType)?.stringValue ?? "application/json"
+        var payload = body
+        if contentType.hasPrefix("application/x-www-form-urlencoded") {
+            guard let field = FormEncoding.field("payload", in: body) else {
+                return .failure(PayloadError("form-encoded body without a payload field"))
+            }
+            payload = field
+        }
+        do {
+            let candidates = try GitHubFactExtractor.candidates(event: event, payload: Data(payload))
+            return .success(Delivery(
+                message: message, event: event, deliveryID: deliveryID, sourceID: sourceID,
+                receivedAt: message.header(RawEventHeaders.receivedAt).flatMap { Timestamps.parse($0.stringValue) },
+                candidates: candidates))
+        } catch {
+            return .failure(error)
+        }
+    }
+}

@@ -1,0 +1,190 @@
+import ArgumentParser
+import DevTrackCore
+import DevTrackStore
+import Foundation
+import Kafka
+import Logging
+import PostgresNIO
+import ServiceLifecycle
+
+/// The embedded default: a private PostgreSQL cluster and an in-process mock Kafka cluster (unless
+/// `DATABASE_URL` / `KAFKA_BROKERS` point elsewhere), migrations, topics, every role in one process, and a
+/// demo user with a token, a webhook source and a signed sample webhook to post.
+struct DevCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "dev", abstract: "Run the whole hub on the embedded default.")
+    @OptionGroup var options: CommonOptions
+    @Option(help: "Data folder (PostgreSQL cluster, keys, sample payload).") var data: String = "devtrack-data"
+    @Option(help: "Ingest port (default: $DEVTRACK_INGEST_PORT or 8080).") var ingestPort: Int?
+    @Option(help: "API port (default: $DEVTRACK_API_PORT or 8081).") var apiPort: Int?
+
+    static let demoLogin = "Codertocat"
+    static let demoGitHubID: Int64 = 21_031_067
+
+    func run() async throws {
+        var configuration = try options.load()
+        if let ingestPort { configuration.ingest.port = ingestPort }
+        if let apiPort { configuration.api.port = apiPort }
+        let logger = makeLogger("devtrack.dev")
+        let dataDirectory = URL(fileURLWithPath: data).standardizedFileURL.path
+        try FileManager.default.createDirectory(atPath: dataDirectory, withIntermediateDirectories: true)
+
+        // PostgreSQL
+        var embedded: EmbeddedPostgres?
+        let databaseURL: DatabaseURL
+        if let url = configuration.databaseURL {
+            databaseURL = try DatabaseURL(url)
+        } else {
+            let postgres = try EmbeddedPostgres(dataDirectory: dataDirectory)
+            try await postgres.start(logger: logger)
+            embedded = postgres
+            databaseURL = postgres.maintenanceURL.with(database: "devtrack")
+            try await withStore(postgres.maintenanceURL, logger: logger) { store in
+                try await createDatabaseIfMissing("devtrack", store: store)
+            }
+        }
+        do {
+            try await runHub(configuration: configuration, databaseURL: databaseURL, dataDirectory: dataDirectory, logger: logger)
+        } catch {
+            await embedded?.stop()
+            throw error
+        }
+        await embedded?.stop()
+    }
+
+    func runHub(configuration: HubConfiguration, databaseURL: DatabaseURL, dataDirectory: String, logger: Logger) async throws {
+        var configuration = configuration
+
+        // Kafka
+        var services: [any Service] = []
+        let brokers: String
+        let specifications = try TopicFile.load(directory: configuration.home.topicsDirectory)
+        if let existing = configuration.kafkaBrokers {
+            brokers = existing
+            let admin = try KafkaAdmin(configuration: KafkaConfiguration(bootstrapServers: brokers), logger: logger)
+            _ = try await admin.apply(specifications)
+            await admin.close()
+        } else {
+            let cluster = try KafkaMockCluster(brokers: configuration.kafka.mockBrokers, logger: logger)
+            for specification in specifications { try cluster.createTopic(specification) }
+            brokers = cluster.bootstrapServers
+            services.append(KafkaMockClusterService(cluster))
+        }
+
+        // Keys and secrets persist in the data folder so restarts keep working.
+        configuration.encryptionKey = try configuration.encryptionKey
+            ?? persistedSecret("\(dataDirectory)/encryption.key") { SecretBox.newBase64Key() }
+        configuration.githubAppSecret = try configuration.githubAppSecret
+            ?? persistedSecret("\(dataDirectory)/github-app.secret") { Credentials.newWebhookSecret() }
+        let secretBox = try configuration.requireSecretBox()
+
+        let migrator = try Migrator(directory: configuration.home.schemaDirectory)
+        let prepared = configuration
+        let demo = try await withStore(databaseURL, logger: logger) { store in
+            try await migrator.migrate(store.client, logger: logger)
+            return try await prepareDemo(store: store, secretBox: secretBox, configuration: prepared)
+        }
+        let samplePath = "\(dataDirectory)/sample-push.json"
+        let sample = Self.samplePush(login: Self.demoLogin, githubID: Self.demoGitHubID)
+        try Data(sample.utf8).write(to: URL(fileURLWithPath: samplePath))
+
+        printLine("DATABASE_URL=\(databaseURL.urlString)")
+        printLine("KAFKA_BROKERS=\(brokers)")
+
+        let client = PostgresClient(configuration: databaseURL.clientConfiguration(), backgroundLogger: logger)
+        let store = HubStore(client: client, logger: logger)
+        let finalConfiguration = configuration
+        let roles = RoleFactory(configuration: finalConfiguration, store: store, brokers: brokers, logger: logger)
+        let producer = try roles.producer()
+        let latch = ReadinessLatch(count: 2) {
+            printLine(Self.banner(configuration: finalConfiguration, demo: demo, samplePath: samplePath, sample: sample))
+            printLine("devtrack dev ready: ingest on :\(finalConfiguration.ingest.port), api on :\(finalConfiguration.api.port)")
+        }
+        services += [client, KafkaProducerService(producer)]
+        services += try RoleFactory.workerNames.map { try roles.worker(named: $0, producer: producer) }
+        services.append(roles.ingest(producer: producer, secretBox: secretBox) { await latch.arrive() })
+        services.append(roles.api(secretBox: secretBox) { await latch.arrive() })
+        try await runServiceGroup(services, logger: logger)
+    }
+
+    struct Demo: Sendable {
+        let token: String
+        let sourceURL: String
+        let sourceSecret: String
+    }
+
+    /// The demo user is GitHub's documentation account, so the sample payloads credit it.
+    func prepareDemo(store: HubStore, secretBox: SecretBox, configuration: HubConfiguration) async throws -> Demo {
+        var user = try await store.user(login: Self.demoLogin)
+        if user == nil {
+            user = try await store.createUser(login: Self.demoLogin, githubID: Self.demoGitHubID, timezone: "UTC")
+        }
+        guard let user else { throw StoreError.notFound("demo user") }
+        let token = try await store.createToken(userID: user.id, name: "dev")
+        let source: SourceRecord
+        let secret: String
+        if let existing = try await store.sources(userID: user.id).first(where: { $0.kind == "github" }),
+           let credentials = try await store.sourceCredentials(id: existing.id), let sealed = credentials.sealedSecrets.first {
+            source = existing
+            secret = try secretBox.open(sealed)
+        } else {
+            secret = Credentials.newWebhookSecret()
+            source = try await store.createSource(userID: user.id, kind: "github", name: "demo", sealedSecret: secretBox.seal(secret))
+        }
+        return Demo(
+            token: token, sourceURL: "\(configuration.publicIngestURL)/webhooks/github/\(source.id.uuidString.lowercased())",
+            sourceSecret: secret)
+    }
+
+    static func banner(configuration: HubConfiguration, demo: Demo, samplePath: String, sample: String) -> String {
+        let signature = GitHubSignature.sign(body: Array(sample.utf8), secret: Array(demo.sourceSecret.utf8))
+        let api = "http://\(configuration.api.host):\(configuration.api.port)"
+        return """
+
+            DevTrack Hub is starting with a demo user (\(demoLogin)).
+              API token:        \(demo.token)
+              webhook source:   \(demo.sourceURL)
+              source secret:    \(demo.sourceSecret)
+
+            Post a signed sample push (one commit, now):
+              curl -sS -X POST '\(demo.sourceURL)' -H 'Content-Type: application/json' \\
+                -H 'X-GitHub-Event: push' -H 'X-GitHub-Delivery: sample-1' \\
+                -H 'X-Hub-Signature-256: \(signature)' --data-binary @\(samplePath)
+
+            Then read the metrics:
+              curl -sS -H 'Authorization: Bearer \(demo.token)' \(api)/api/v1/metrics/summary
+              curl -sS -H 'Authorization: Bearer \(demo.token)' \(api)/api/v1/metrics/streak
+              curl -sS -H 'Authorization: Bearer \(demo.token)' '\(api)/api/v1/metrics/daily?from=\(LocalDate(Date(), in: .gmt).adding(days: -6))&to=\(LocalDate(Date(), in: .gmt))'
+
+            """
+    }
+
+    /// A push of one distinct commit by the demo user, timestamped now, with a fresh sha.
+    static func samplePush(login: String, githubID: Int64) -> String {
+        let sha = Hex.encode(Credentials.randomBytes(20))
+        let now = Timestamps.format(Date())
+        return """
+            {"ref":"refs/heads/main","before":"0000000000000000000000000000000000000000","after":"\(sha)","created":false,"deleted":false,"forced":false,\
+            "commits":[{"id":"\(sha)","distinct":true,"message":"Sample commit from devtrack dev","timestamp":"\(now)",\
+            "author":{"name":"\(login)","email":"\(login)@users.noreply.github.com","username":"\(login)"}}],\
+            "pusher":{"name":"\(login)","email":"\(login)@users.noreply.github.com"},\
+            "repository":{"full_name":"\(login)/hello-devtrack","language":"Swift"},\
+            "sender":{"login":"\(login)","id":\(githubID),"type":"User"}}
+            """
+    }
+}
+
+func createDatabaseIfMissing(_ name: String, store: HubStore) async throws {
+    let rows = try await store.client.query("SELECT 1 FROM pg_database WHERE datname = \(name)")
+    for try await _ in rows { return }
+    try await store.client.query("CREATE DATABASE \(unescaped: "\"\(name)\"")")
+}
+
+/// Reads a secret from `path`, creating it (mode 0600) with `make` the first time.
+func persistedSecret(_ path: String, make: () -> String) throws -> String {
+    if let existing = try? String(contentsOfFile: path, encoding: .utf8), !existing.isEmpty {
+        return existing.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+    let value = make()
+    FileManager.default.createFile(atPath: path, contents: Data(value.utf8), attributes: [.posixPermissions: 0o600])
+    return value
+}

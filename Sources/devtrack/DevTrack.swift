@@ -1,0 +1,255 @@
+import ArgumentParser
+import DevTrackCore
+import DevTrackStore
+import Foundation
+import Kafka
+import Logging
+import PostgresNIO
+import ServiceLifecycle
+
+@main
+struct DevTrack: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "devtrack",
+        abstract: "DevTrack Hub: GitHub activity and coding time → metrics, streaks and alerts.",
+        subcommands: [
+            DevCommand.self, IngestCommand.self, WorkerCommand.self, APICommand.self, MigrateCommand.self,
+            TopicsCommand.self, KafkaMockCommand.self, UsersCommand.self, TokensCommand.self,
+        ])
+
+    static func bootstrapLogging() {
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = ProcessInfo.processInfo.environment["LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .info
+            return handler
+        }
+    }
+}
+
+/// Flags every role shares; each falls back to its environment variable, then to `config/devtrack.json`.
+struct CommonOptions: ParsableArguments {
+    @Option(help: "PostgreSQL URL (default: $DATABASE_URL).")
+    var databaseURL: String?
+
+    @Option(help: "Kafka bootstrap servers (default: $KAFKA_BROKERS).")
+    var kafkaBrokers: String?
+
+    @Option(help: "Configuration file (default: config/devtrack.json).")
+    var config: String?
+
+    func load() throws -> HubConfiguration {
+        DevTrack.bootstrapLogging()
+        var configuration = try HubConfiguration.load(configFile: config)
+        if let databaseURL { configuration.databaseURL = databaseURL }
+        if let kafkaBrokers { configuration.kafkaBrokers = kafkaBrokers }
+        return configuration
+    }
+}
+
+/// Prints and flushes at once, so scripts reading our output see each line when it happens.
+func printLine(_ text: String) {
+    FileHandle.standardOutput.write(Data((text + "\n").utf8))
+}
+
+/// Runs services as one `ServiceGroup` that drains in reverse order on SIGTERM/SIGINT.
+func runServiceGroup(_ services: [any Service], logger: Logger) async throws {
+    let group = ServiceGroup(configuration: .init(
+        services: services.map { .init(service: $0) },
+        gracefulShutdownSignals: [.sigterm, .sigint],
+        logger: logger))
+    try await group.run()
+}
+
+struct MigrateCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "migrate", abstract: "Apply schema/ migrations (idempotent, advisory-locked).")
+    @OptionGroup var options: CommonOptions
+
+    func run() async throws {
+        let configuration = try options.load()
+        let logger = makeLogger("devtrack.migrate")
+        let migrator = try Migrator(directory: configuration.home.schemaDirectory)
+        let applied = try await withStore(configuration.requireDatabaseURL(), logger: logger) { store in
+            try await migrator.migrate(store.client, logger: logger)
+        }
+        print(applied.isEmpty ? "schema is up to date (version \(migrator.latestVersion))" : "applied: \(applied.joined(separator: ", "))")
+    }
+}
+
+struct TopicsCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "topics", abstract: "Manage Kafka topics.", subcommands: [Apply.self])
+
+    struct Apply: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Create missing topics from topics/ and grow partition counts through the Admin API.")
+        @OptionGroup var options: CommonOptions
+
+        func run() async throws {
+            let configuration = try options.load()
+            let specifications = try TopicFile.load(directory: configuration.home.topicsDirectory)
+            let admin = try KafkaAdmin(configuration: KafkaConfiguration(bootstrapServers: configuration.requireKafkaBrokers()), logger: makeLogger("devtrack.topics"))
+            do {
+                let changes = try await admin.apply(specifications)
+                await admin.close()
+                var failed = false
+                for name in changes.keys.sorted() {
+                    let change = changes[name]!
+                    if case .failed = change { failed = true }
+                    print("\(name): \(change)")
+                }
+                if failed { throw ExitCode.failure }
+            } catch let error as KafkaError {
+                await admin.close()
+                throw HubConfiguration.Failure(description: """
+                    \(error)
+                    (librdkafka's mock cluster has no CreateTopics API: `devtrack kafka-mock` and `devtrack dev` create the topics of topics/ themselves)
+                    """)
+            }
+        }
+    }
+}
+
+struct IngestCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "ingest", abstract: "HTTP server for GitHub webhooks; produces to raw topics.")
+    @OptionGroup var options: CommonOptions
+    @Option(help: "Port (default: $DEVTRACK_INGEST_PORT or 8080).") var port: Int?
+
+    func run() async throws {
+        var loaded = try options.load()
+        if let port { loaded.ingest.port = port }
+        let configuration = loaded
+        let logger = makeLogger("devtrack.ingest")
+        let client = PostgresClient(configuration: try configuration.requireDatabaseURL().clientConfiguration(), backgroundLogger: logger)
+        let store = HubStore(client: client, logger: logger)
+        let roles = RoleFactory(configuration: configuration, store: store, brokers: try configuration.requireKafkaBrokers(), logger: logger)
+        let producer = try roles.producer()
+        let ingest = roles.ingest(producer: producer, secretBox: try configuration.requireSecretBox()) {
+            logger.info("ingest listening on \(configuration.ingest.host):\(configuration.ingest.port)")
+        }
+        try await runServiceGroup([client, KafkaProducerService(producer), ingest], logger: logger)
+    }
+}
+
+struct APICommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "api", abstract: "HTTP query API for web clients.")
+    @OptionGroup var options: CommonOptions
+    @Option(help: "Port (default: $DEVTRACK_API_PORT or 8081).") var port: Int?
+
+    func run() async throws {
+        var loaded = try options.load()
+        if let port { loaded.api.port = port }
+        let configuration = loaded
+        let logger = makeLogger("devtrack.api")
+        let client = PostgresClient(configuration: try configuration.requireDatabaseURL().clientConfiguration(), backgroundLogger: logger)
+        let store = HubStore(client: client, logger: logger)
+        let roles = RoleFactory(configuration: configuration, store: store, brokers: "", logger: logger)
+        let api = roles.api(secretBox: try configuration.requireSecretBox()) {
+            logger.info("api listening on \(configuration.api.host):\(configuration.api.port)")
+        }
+        try await runServiceGroup([client, api], logger: logger)
+    }
+}
+
+struct WorkerCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "worker", abstract: "Kafka consumer groups: \(RoleFactory.workerNames.joined(separator: ", ")).")
+    @OptionGroup var options: CommonOptions
+    @Argument(help: "Workers to run (default: all).") var names: [String] = []
+
+    func run() async throws {
+        let configuration = try options.load()
+        let logger = makeLogger("devtrack.worker")
+        let client = PostgresClient(configuration: try configuration.requireDatabaseURL().clientConfiguration(), backgroundLogger: logger)
+        let store = HubStore(client: client, logger: logger)
+        let roles = RoleFactory(configuration: configuration, store: store, brokers: try configuration.requireKafkaBrokers(), logger: logger)
+        let producer = try roles.producer()
+        let workers = try (names.isEmpty ? RoleFactory.workerNames : names).map { try roles.worker(named: $0, producer: producer) }
+        try await runServiceGroup([client, KafkaProducerService(producer)] + workers, logger: logger)
+    }
+}
+
+struct KafkaMockCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "kafka-mock", abstract: "Run librdkafka's mock cluster on loopback (with the topics of topics/) until SIGTERM.")
+    @Option(help: "Number of brokers.") var brokers: Int = 3
+    @Option(help: "Configuration file (default: config/devtrack.json).") var config: String?
+
+    func run() async throws {
+        DevTrack.bootstrapLogging()
+        let configuration = try HubConfiguration.load(configFile: config)
+        let logger = makeLogger("devtrack.kafka-mock")
+        let cluster = try KafkaMockCluster(brokers: brokers, logger: logger)
+        for specification in try TopicFile.load(directory: configuration.home.topicsDirectory) {
+            try cluster.createTopic(specification)
+        }
+        printLine("KAFKA_BROKERS=\(cluster.bootstrapServers)")
+        printLine("kafka mock cluster ready")
+        try await runServiceGroup([KafkaMockClusterService(cluster)], logger: logger)
+    }
+}
+
+struct UsersCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "users", abstract: "Manage users.", subcommands: [Create.self])
+
+    struct Create: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Create a user and a token; prints {\"user_id\",\"token\"}.")
+        @OptionGroup var options: CommonOptions
+        @Option(help: "GitHub login.") var login: String
+        @Option(help: "GitHub numeric user id.") var githubId: Int64
+        @Option(help: "IANA time zone.") var timezone: String = "UTC"
+
+        func run() async throws {
+            let configuration = try options.load()
+            guard TimeZones.named(timezone) != nil else {
+                throw ValidationError("'\(timezone)' is not an IANA time zone name")
+            }
+            let (login, githubId, timezone) = (login, githubId, timezone)
+            let line = try await withStore(configuration.requireDatabaseURL(), logger: makeLogger("devtrack.users")) { store in
+                let user = try await store.createUser(login: login, githubID: githubId, timezone: timezone)
+                let token = try await store.createToken(userID: user.id, name: "cli")
+                return TokenLine(userID: user.id, token: token)
+            }
+            print(line.json)
+        }
+    }
+}
+
+struct TokensCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "tokens", abstract: "Manage API tokens.", subcommands: [Create.self])
+
+    struct Create: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Create a token for a user; prints {\"user_id\",\"token\"}.")
+        @OptionGroup var options: CommonOptions
+        @Option(help: "The user's login.") var login: String
+
+        func run() async throws {
+            let configuration = try options.load()
+            let login = login
+            let line = try await withStore(configuration.requireDatabaseURL(), logger: makeLogger("devtrack.tokens")) { store in
+                guard let user = try await store.user(login: login) else { throw ValidationError("no user with login \(login)") }
+                return TokenLine(userID: user.id, token: try await store.createToken(userID: user.id, name: "cli"))
+            }
+            print(line.json)
+        }
+    }
+}
+
+/// The one JSON line `users create` and `tokens create` print.
+struct TokenLine: Encodable, Sendable {
+    let userID: String
+    let token: String
+
+    init(userID: UUID, token: String) {
+        self.userID = userID.uuidString.lowercased()
+        self.token = token
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case userID = "user_id"
+        case token
+    }
+
+    var json: String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        return String(decoding: (try? encoder.encode(self)) ?? Data(), as: UTF8.self)
+    }
+}

@@ -1,0 +1,121 @@
+import DevTrackAPI
+import DevTrackCore
+import DevTrackHTTP
+import DevTrackIngest
+import DevTrackStore
+import DevTrackWorkers
+import Foundation
+import Hummingbird
+import Kafka
+import Logging
+import PostgresNIO
+import ServiceLifecycle
+
+/// Builds the services of each role, so that single-role commands and `devtrack dev` wire them the same way.
+struct RoleFactory {
+    let configuration: HubConfiguration
+    let store: HubStore
+    let brokers: String
+    let logger: Logger
+
+    static let workerNames = ["normalize", "metrics"]
+
+    func producer() throws -> KafkaProducer {
+        try KafkaProducer(configuration: KafkaConfiguration(bootstrapServers: brokers, configuration.kafka.producer), logger: logger)
+    }
+
+    func ingest(producer: KafkaProducer, secretBox: SecretBox, onRunning: @escaping @Sendable () async -> Void) -> some Service {
+        let router = Router()
+        router.middlewares.add(JSONErrorMiddleware())
+        router.addHealthRoutes(ready: readiness)
+        GitHubWebhookIngest(
+            producer: producer, store: store, secretBox: secretBox,
+            configuration: IngestConfiguration(
+                hubWebhookSecret: configuration.githubAppSecret, maxBodyBytes: configuration.ingest.maxBodyBytes,
+                sourceCacheTTL: .seconds(configuration.ingest.sourceCacheTTLSeconds))
+        ).addRoutes(to: router)
+        return Application(
+            router: router,
+            configuration: .init(address: .hostname(configuration.ingest.host, port: configuration.ingest.port), serverName: "devtrack-ingest"),
+            onServerRunning: { _ in await onRunning() },
+            logger: Logger(label: "devtrack.ingest"))
+    }
+
+    func api(secretBox: SecretBox, onRunning: @escaping @Sendable () async -> Void) -> some Service {
+        let router = Router()
+        router.middlewares.add(JSONErrorMiddleware())
+        router.addHealthRoutes(ready: readiness)
+        QueryAPI(
+            store: store, secretBox: secretBox,
+            configuration: APIConfiguration(
+                publicIngestURL: configuration.publicIngestURL, maxRangeDays: configuration.api.maxRangeDays,
+                secretRotationGrace: .seconds(configuration.api.secretRotationGraceHours * 3600))
+        ).addRoutes(to: router)
+        return Application(
+            router: router,
+            configuration: .init(address: .hostname(configuration.api.host, port: configuration.api.port), serverName: "devtrack-api"),
+            onServerRunning: { _ in await onRunning() },
+            logger: Logger(label: "devtrack.api"))
+    }
+
+    func worker(named name: String, producer: KafkaProducer) throws -> BatchWorker {
+        var consumerProperties = configuration.kafka.consumer
+        consumerProperties["group.id"] = "devtrack-\(name)"
+        consumerProperties["client.id"] = "devtrack-\(name)"
+        let topic: String
+        let handler: any BatchHandler
+        let workerLogger = Logger(label: "devtrack.worker.\(name)")
+        switch name {
+        case "normalize":
+            topic = Topics.githubEvents
+            handler = NormalizeHandler(store: store, producer: producer, logger: workerLogger)
+        case "metrics":
+            topic = Topics.activity
+            handler = MetricsHandler(store: store, producer: producer, logger: workerLogger)
+        default:
+            throw HubConfiguration.Failure(description: "unknown worker '\(name)'; known: \(Self.workerNames.joined(separator: ", "))")
+        }
+        let consumer = try KafkaConsumer(
+            configuration: KafkaConfiguration(bootstrapServers: brokers, consumerProperties), topics: [topic], logger: workerLogger)
+        return BatchWorker(name: name, consumer: consumer, handler: handler, logger: workerLogger, maxBatch: configuration.workers.maxBatch)
+    }
+
+    var readiness: @Sendable () async -> Bool {
+        { [store] in (try? await store.client.query("SELECT 1")) != nil }
+    }
+}
+
+/// Runs `body` with a live PostgreSQL client (for one-off commands), then shuts the client down.
+func withStore<T: Sendable>(_ url: DatabaseURL, logger: Logger, _ body: @Sendable @escaping (HubStore) async throws -> T) async throws -> T {
+    let client = PostgresClient(configuration: url.clientConfiguration(), backgroundLogger: logger)
+    return try await withThrowingTaskGroup(of: T?.self) { group in
+        group.addTask {
+            await client.run()
+            return nil
+        }
+        defer { group.cancelAll() }
+        return try await body(HubStore(client: client, logger: logger))
+    }
+}
+
+/// Counts HTTP servers coming up and calls `ready` once all have.
+actor ReadinessLatch {
+    private var remaining: Int
+    private let ready: @Sendable () -> Void
+
+    init(count: Int, ready: @escaping @Sendable () -> Void) {
+        self.remaining = count
+        self.ready = ready
+    }
+
+    func arrive() {
+        remaining -= 1
+        if remaining == 0 { ready() }
+    }
+}
+
+func makeLogger(_ label: String) -> Logger {
+    var logger = Logger(label: label)
+    logger.logLevel = ProcessInfo.processInfo.environment["LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .info
+    return logger
+}
