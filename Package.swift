@@ -90,17 +90,30 @@ let package = Package(
                 "DevTrackCore", "DevTrackStore", "DevTrackIngest", "DevTrackWorkers", "DevTrackAPI", "Kafka",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ]
         ),
-        .testTarget(name: "KafkaTests", dependencies: ["Kafka"]),
-        .testTarget(name: "DevTrackCoreTests", dependencies: ["DevTrackCore"]),
-        .testTarget(
-            name: "DevTrackStoreTests",
-            dependencies: ["DevTrackStore", "DevTrackCore", "DevTrackWorkers", "Kafka"]
+        // Test helpers: the tests' PostgreSQL, GitHub fixtures, polling.
+        .target(
+            name: "DevTrackTestSupport",
+            dependencies: [
+                "DevTrackStore",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Tests/DevTrackTestSupport"
         ),
+        .testTarget(name: "KafkaTests", dependencies: ["Kafka"]),
+        .testTarget(name: "DevTrackCoreTests", dependencies: ["DevTrackCore", "DevTrackTestSupport"]),
+        // Real PostgreSQL + librdkafka's mock cluster.
+        .testTarget(
+            name: "DevTrackIntegrationTests",
+            dependencies: ["DevTrackStore", "DevTrackCore", "DevTrackWorkers", "Kafka", "DevTrackTestSupport"]
+        ),
+        // The built `devtrack` binary over HTTP, several processes.
         .testTarget(
             name: "DevTrackEndToEndTests",
-            dependencies: ["DevTrackCore"]
+            dependencies: ["DevTrackCore", "DevTrackStore", "DevTrackTestSupport"]
         ),
     ]
 )

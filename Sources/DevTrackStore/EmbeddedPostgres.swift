@@ -65,6 +65,12 @@ public struct EmbeddedPostgres: Sendable {
         try? await run("\(binDirectory)/pg_ctl", ["-D", clusterDirectory, "-m", "fast", "-w", "stop"])
     }
 
+    /// A shell command that stops the cluster, for exit handlers that cannot await.
+    public var stopCommand: String {
+        let command = "\(binDirectory)/pg_ctl -D \(clusterDirectory) -m immediate -w stop >/dev/null 2>&1"
+        return runAsPostgres ? "runuser -u postgres -- \(command)" : command
+    }
+
     private func run(_ executable: String, _ arguments: [String], asPostgres: Bool? = nil) async throws(Failure) {
         let outcome = (asPostgres ?? runAsPostgres)
             ? await ChildProcess.run("/usr/sbin/runuser", ["-u", "postgres", "--", executable] + arguments)

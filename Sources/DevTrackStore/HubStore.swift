@@ -217,7 +217,12 @@ public struct DeliveryOutcome: Sendable, Equatable {
 
 extension HubStore {
     /// Records outcomes idempotently (a redelivered message updates its row).
-    public func recordInboundDeliveries(_ outcomes: [DeliveryOutcome], on connection: PostgresConnection) async throws {
+    public func recordInboundDeliveries(_ batch: [DeliveryOutcome], on connection: PostgresConnection) async throws {
+        // One row per delivery: a batch may hold the same delivery twice (GitHub's redeliver button), and
+        // ON CONFLICT cannot touch a row twice in one statement. The later outcome wins.
+        var latest: [String: DeliveryOutcome] = [:]
+        for outcome in batch { latest["\(outcome.source)\u{0}\(outcome.deliveryID)"] = outcome }
+        let outcomes = Array(latest.values)
         guard !outcomes.isEmpty else { return }
         try await connection.query("""
             INSERT INTO webhook_deliveries (direction, source, delivery_id, event, status, facts, error, received_at)

@@ -6,6 +6,7 @@ import Kafka
 import Logging
 import PostgresNIO
 import ServiceLifecycle
+import UnixSignals
 
 @main
 struct DevTrack: AsyncParsableCommand {
@@ -181,8 +182,25 @@ struct KafkaMockCommand: AsyncParsableCommand {
             try cluster.createTopic(specification)
         }
         printLine("KAFKA_BROKERS=\(cluster.bootstrapServers)")
-        printLine("kafka mock cluster ready")
-        try await runServiceGroup([KafkaMockClusterService(cluster)], logger: logger)
+        printLine("kafka mock cluster ready (SIGUSR1: all brokers down, SIGUSR2: all up)")
+        try await runServiceGroup([KafkaMockClusterService(cluster), BrokerFaultSignals(cluster: cluster, logger: logger)], logger: logger)
+    }
+}
+
+/// Fault injection for operators and end-to-end tests: SIGUSR1 takes every mock broker down (clients
+/// see connection refused), SIGUSR2 brings them back.
+struct BrokerFaultSignals: Service {
+    let cluster: KafkaMockCluster
+    let logger: Logger
+
+    func run() async throws {
+        let signals = await UnixSignalsSequence(trapping: .sigusr1, .sigusr2)
+        for await signal in signals.cancelOnGracefulShutdown() {
+            let up = signal == .sigusr2
+            cluster.setAllBrokers(up: up)
+            logger.notice("mock brokers \(up ? "up" : "down") (\(signal))")
+            printLine(up ? "brokers up" : "brokers down")
+        }
     }
 }
 

@@ -73,7 +73,11 @@ struct HubConfiguration: Sendable {
         var file = File()
         if FileManager.default.fileExists(atPath: path) {
             do {
-                file = try JSONDecoder().decode(File.self, from: Data(contentsOf: URL(fileURLWithPath: path)))
+                // A file names only what it changes: it is laid over the built-in defaults, key by key.
+                let defaults = try JSONSerialization.jsonObject(with: JSONEncoder().encode(File()))
+                let overrides = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path)))
+                let merged = try JSONSerialization.data(withJSONObject: Self.overlay(overrides, on: defaults))
+                file = try JSONDecoder().decode(File.self, from: merged)
             } catch {
                 throw Failure(description: "cannot read configuration \(path): \(error)")
             }
@@ -91,6 +95,12 @@ struct HubConfiguration: Sendable {
         if let host = environment["DEVTRACK_API_HOST"].nonEmpty { configuration.api.host = host }
         if let url = environment["DEVTRACK_PUBLIC_URL"].nonEmpty { configuration.ingest.publicURL = url }
         return configuration
+    }
+
+    /// `top` laid over `base`: objects merge key by key, anything else in `top` replaces.
+    static func overlay(_ top: Any, on base: Any) -> Any {
+        guard let top = top as? [String: Any], let base = base as? [String: Any] else { return top }
+        return base.merging(top) { old, new in overlay(new, on: old) }
     }
 
     var publicIngestURL: String {

@@ -1,4 +1,5 @@
 import DevTrackCore
+import DevTrackTestSupport
 import Foundation
 import Testing
 

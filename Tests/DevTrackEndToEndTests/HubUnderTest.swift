@@ -1,0 +1,189 @@
+import DevTrackCore
+import DevTrackTestSupport
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+
+/// The hub as an operator runs it in several processes: `devtrack kafka-mock`, then `migrate`, and the
+/// `ingest`, `worker` and `api` roles, all from the built binary, on a fresh database and free ports.
+final class HubUnderTest: @unchecked Sendable {
+    let directory: String
+    let environment: [String: String]
+    let kafka: RunningProcess
+    private(set) var ingest: RunningProcess!
+    private(set) var worker: RunningProcess!
+    private(set) var api: RunningProcess!
+    let ingestURL: String
+    let apiURL: String
+    let appSecret = "e2e-app-secret-\(UUID().uuidString)"
+    private var workerStarts = 0
+
+    /// Where `swift build` put the `devtrack` binary: next to the test bundle, or `$DEVTRACK_BINARY`.
+    static var binary: String {
+        if let path = ProcessInfo.processInfo.environment["DEVTRACK_BINARY"], !path.isEmpty { return path }
+        let besideTests = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("devtrack").path
+        if FileManager.default.isExecutableFile(atPath: besideTests) { return besideTests }
+        return "\(RepositoryPaths.root)/.build/debug/devtrack"
+    }
+
+    /// Starts every role. `producerTimeoutMS` bounds how long ingest waits for a Kafka ack before a 503.
+    init(producerTimeoutMS: Int = 3000) async throws {
+        directory = NSTemporaryDirectory() + "devtrack-e2e-\(UUID().uuidString.prefix(8))"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let config = """
+            {
+              "kafka": {
+                "mock_brokers": 1,
+                "producer": { "message.timeout.ms": "\(producerTimeoutMS)", "linger.ms": "2" },
+                "consumer": { "session.timeout.ms": "6000", "heartbeat.interval.ms": "500", "fetch.wait.max.ms": "20" }
+              },
+              "ingest": { "source_cache_ttl_seconds": 0 }
+            }
+            """
+        try Data(config.utf8).write(to: URL(fileURLWithPath: "\(directory)/devtrack.json"))
+        let ingestPort = try freePort()
+        let apiPort = try freePort()
+        ingestURL = "http://127.0.0.1:\(ingestPort)"
+        apiURL = "http://127.0.0.1:\(apiPort)"
+
+        var environment = ProcessInfo.processInfo.environment
+        environment["DEVTRACK_HOME"] = RepositoryPaths.root
+        environment["DEVTRACK_CONFIG"] = "\(directory)/devtrack.json"
+        environment["DEVTRACK_INGEST_PORT"] = String(ingestPort)
+        environment["DEVTRACK_API_PORT"] = String(apiPort)
+        environment["DEVTRACK_GITHUB_APP_SECRET"] = appSecret
+        environment["DEVTRACK_ENCRYPTION_KEY"] = Data((0..<32).map { _ in UInt8.random(in: 0...255) }).base64EncodedString()
+        environment["DATABASE_URL"] = try await TestDatabase.shared.freshDatabase().urlString
+        environment["KAFKA_BROKERS"] = nil
+
+        kafka = try RunningProcess(
+            name: "kafka-mock", executable: Self.binary, arguments: ["kafka-mock", "--brokers", "1"],
+            environment: environment, logPath: "\(directory)/kafka-mock.log")
+        let brokersLine = try await kafka.waitForLine(containing: "KAFKA_BROKERS=")
+        environment["KAFKA_BROKERS"] = String(brokersLine.dropFirst("KAFKA_BROKERS=".count))
+        self.environment = environment
+
+        let migrate = try await run(["migrate"])
+        guard migrate.code == 0 else { throw HarnessError("migrate failed: \(migrate.output)") }
+        ingest = try start("ingest", ["ingest"])
+        api = try start("api", ["api"])
+        try await startWorker()
+        try await ingest.waitForLine(containing: "ingest listening")
+        try await api.waitForLine(containing: "api listening")
+    }
+
+    func start(_ name: String, _ arguments: [String]) throws -> RunningProcess {
+        try RunningProcess(name: name, executable: Self.binary, arguments: arguments, environment: environment, logPath: "\(directory)/\(name).log")
+    }
+
+    /// (Re)starts the worker process (normalize + metrics) and waits until it runs.
+    func startWorker() async throws {
+        workerStarts += 1
+        worker = try start("worker", ["worker"])
+        try await waitForWorkerStart(count: workerStarts)
+    }
+
+    private func waitForWorkerStart(count: Int) async throws {
+        let deadline = Date().addingTimeInterval(30)
+        while worker.output.components(separatedBy: "worker metrics started").count - 1 < count {
+            if Date() > deadline { throw HarnessError("worker did not start:\n\(worker.output.suffix(3000))") }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+    }
+
+    /// Runs a one-off subcommand to completion.
+    func run(_ arguments: [String]) async throws -> (code: Int32, output: String) {
+        let process = try RunningProcess(
+            name: arguments.joined(separator: " "), executable: Self.binary, arguments: arguments,
+            environment: environment, logPath: "\(directory)/cli-\(UUID().uuidString.prefix(6)).log")
+        let code = try await process.waitForExit(timeout: 60)
+        return (code, process.output)
+    }
+
+    /// `devtrack users create`: returns the user's id and token.
+    func createUser(login: String, githubID: Int64, timezone: String = "UTC") async throws -> (id: String, token: String) {
+        let result = try await run(["users", "create", "--login", login, "--github-id", String(githubID), "--timezone", timezone])
+        guard result.code == 0,
+              let line = result.output.split(separator: "\n").last(where: { $0.hasPrefix("{") }),
+              let object = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: String],
+              let id = object["user_id"], let token = object["token"]
+        else { throw HarnessError("users create failed: \(result.output)") }
+        return (id, token)
+    }
+
+    func stop() async {
+        for process in [ingest, worker, api, kafka].compactMap({ $0 }) { await process.stop() }
+    }
+
+    /// Everything the processes printed, for failure messages.
+    var logs: String {
+        [kafka, ingest, worker, api].compactMap { $0 }.map { "== \($0.name)\n\($0.output.suffix(4000))" }.joined(separator: "\n")
+    }
+
+    // MARK: HTTP
+
+    struct Response: Sendable {
+        let status: Int
+        let body: Data
+        let headers: [String: String]
+        var json: [String: Any]? { try? JSONSerialization.jsonObject(with: body) as? [String: Any] }
+        var text: String { String(decoding: body, as: UTF8.self) }
+    }
+
+    static let session: URLSession = {
+        let configuration = URLSessionConfiguration.ephemeral
+        configuration.timeoutIntervalForRequest = 30
+        configuration.httpMaximumConnectionsPerHost = 16
+        return URLSession(configuration: configuration)
+    }()
+
+    func request(_ method: String, _ url: String, headers: [String: String] = [:], body: [UInt8]? = nil) async throws -> Response {
+        var request = URLRequest(url: URL(string: url)!)
+        request.httpMethod = method
+        for (name, value) in headers { request.setValue(value, forHTTPHeaderField: name) }
+        if let body { request.httpBody = Data(body) }
+        let (data, response) = try await Self.session.data(for: request)
+        let http = response as! HTTPURLResponse
+        var fields: [String: String] = [:]
+        for (name, value) in http.allHeaderFields { fields[String(describing: name).lowercased()] = String(describing: value) }
+        return Response(status: http.statusCode, body: data, headers: fields)
+    }
+
+    /// Posts a GitHub delivery to `path` (default: the hub-wide endpoint), signed with `secret`.
+    func postGitHub(
+        _ event: String, _ body: [UInt8], delivery: String, path: String = "/webhooks/github", secret: String? = nil,
+        signature: String? = nil
+    ) async throws -> Response {
+        let signature = signature ?? GitHubSignature.sign(body: body, secret: Array((secret ?? appSecret).utf8))
+        return try await request("POST", ingestURL + path, headers: [
+            "Content-Type": "application/json", "X-GitHub-Event": event, "X-GitHub-Delivery": delivery,
+            "X-Hub-Signature-256": signature, "User-Agent": "GitHub-Hookshot/e2e",
+        ], body: body)
+    }
+
+    func get(_ path: String, token: String) async throws -> Response {
+        try await request("GET", apiURL + path, headers: ["Authorization": "Bearer \(token)"])
+    }
+
+    /// `/api/v1/metrics/summary` over the given range, as a dictionary of integers.
+    func summary(token: String, from: String = "2019-01-01", to: String = "2019-12-31") async throws -> [String: Int] {
+        let response = try await get("/api/v1/metrics/summary?from=\(from)&to=\(to)", token: token)
+        guard response.status == 200, let json = response.json else {
+            throw HarnessError("summary failed: \(response.status) \(response.text)")
+        }
+        return json.compactMapValues { $0 as? Int }
+    }
+}
+
+/// Runs `body` with a hub, always stopping its processes; on failure the processes' logs are attached.
+func withHub(producerTimeoutMS: Int = 3000, _ body: (HubUnderTest) async throws -> Void) async throws {
+    let hub = try await HubUnderTest(producerTimeoutMS: producerTimeoutMS)
+    do {
+        try await body(hub)
+    } catch {
+        await hub.stop()
+        throw HarnessError("\(error)\n\(hub.logs)")
+    }
+    await hub.stop()
+}

@@ -1,0 +1,73 @@
+import DevTrackStore
+import Foundation
+import Logging
+import PostgresNIO
+
+/// A real PostgreSQL for integration and end-to-end tests: `DATABASE_URL` when set, else one private
+/// cluster per test process (started once, stopped at exit). Every test gets a fresh database of its own.
+public actor TestDatabase {
+    public static let shared = TestDatabase()
+    private var server: Task<DatabaseURL, any Error>?
+    let logger = Logger(label: "test-database")
+
+    /// Started once; concurrent callers share the same startup.
+    public func serverURL() async throws -> DatabaseURL {
+        if let server { return try await server.value }
+        let logger = self.logger
+        let task = Task {
+            if let text = ProcessInfo.processInfo.environment["DATABASE_URL"], !text.isEmpty {
+                return try DatabaseURL(text)
+            }
+            let directory = NSTemporaryDirectory() + "devtrack-tests-\(getpid())"
+            let postgres = try EmbeddedPostgres(dataDirectory: directory)
+            try await postgres.start(logger: logger)
+            StopAtExit.register(postgres)
+            return postgres.maintenanceURL
+        }
+        server = task
+        return try await task.value
+    }
+
+    /// A new, empty database on the test server.
+    public nonisolated func freshDatabase() async throws -> DatabaseURL {
+        let server = try await serverURL()
+        let name = "test_\(UUID().uuidString.prefix(13).lowercased().replacingOccurrences(of: "-", with: ""))"
+        let admin = PostgresClient(configuration: server.clientConfiguration(), backgroundLogger: logger)
+        try await withRunningClient(admin) {
+            try await admin.query("CREATE DATABASE \(unescaped: name)")
+        }
+        return server.with(database: name)
+    }
+
+    /// Runs `body` with a store on a new database migrated to the current schema.
+    public nonisolated func withFreshStore<T: Sendable>(_ body: @Sendable (HubStore, DatabaseURL) async throws -> T) async throws -> T {
+        let url = try await freshDatabase()
+        let logger = self.logger
+        let client = PostgresClient(configuration: url.clientConfiguration(), backgroundLogger: logger)
+        return try await withRunningClient(client) {
+            try await Migrator(directory: "\(RepositoryPaths.root)/schema").migrate(client, logger: logger)
+            return try await body(HubStore(client: client, logger: logger), url)
+        }
+    }
+}
+
+/// Runs `body` while `client` runs, then stops it.
+public func withRunningClient<T: Sendable>(_ client: PostgresClient, _ body: () async throws -> T) async throws -> T {
+    try await withThrowingTaskGroup(of: Void.self) { group in
+        group.addTask { await client.run() }
+        defer { group.cancelAll() }
+        return try await body()
+    }
+}
+
+/// Stops the tests' private cluster when the test process exits.
+enum StopAtExit {
+    nonisolated(unsafe) static var command: String?
+
+    static func register(_ postgres: EmbeddedPostgres) {
+        command = postgres.stopCommand
+        atexit {
+            if let command = StopAtExit.command { _ = system(command) }
+        }
+    }
+}
