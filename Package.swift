@@ -7,6 +7,7 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "devtrack", targets: ["devtrack"]),
+        .executable(name: "devtrack-bench", targets: ["devtrack-bench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
@@ -91,6 +92,15 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+            ]
+        ),
+        // `devtrack-bench`: the baseline route and the freshness probe that scripts/bench drives.
+        .executableTarget(
+            name: "devtrack-bench",
+            dependencies: [
+                "DevTrackCore",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         // Test helpers: the tests' PostgreSQL, GitHub fixtures, polling.

@@ -78,17 +78,17 @@ public enum FactCoding {
 
 /// ISO-8601 parsing that accepts what GitHub sends: `Z` or `±hh:mm` offsets, with or without fractions.
 public enum Timestamps {
+    // Foundation's FormatStyle types are pure Swift (no ICU); ISO8601DateFormatter built per call cost
+    // a third of ingest's CPU.
+    // Parses with or without fractions and with `Z` or `±hh:mm`; formats with milliseconds.
+    private static let fractional = Date.ISO8601FormatStyle(includingFractionalSeconds: true)
+
     public static func parse(_ text: String) -> Date? {
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime]
-        if let date = formatter.date(from: text) { return date }
-        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        return formatter.date(from: text)
+        try? fractional.parse(text)
     }
 
+    /// UTC with milliseconds, e.g. `2024-03-10T18:29:59.000Z`.
     public static func format(_ date: Date) -> String {
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        return formatter.string(from: date)
+        fractional.format(date)
     }
 }

@@ -118,8 +118,4 @@ public enum GitHub {
         public let repository: Repository?
     }
 
-    /// Just enough of any payload to route it: whose it is, where it happened.
-    public struct Envelope: Decodable, Sendable {
-        public let sender: Account?
-    }
 }

@@ -96,18 +96,18 @@ public struct GitHubWebhookIngest: Sendable {
             throw HubHTTPError(.unsupportedMediaType, code: "unsupported_media_type",
                                "content type must be application/json or application/x-www-form-urlencoded")
         }
-        let envelope: GitHub.Envelope
+        let senderID: Int64?
         do {
-            envelope = try JSONDecoder().decode(GitHub.Envelope.self, from: Data(payload))
+            senderID = try JSONPeek.integer(at: ["sender", "id"], in: payload)
         } catch {
-            throw HubHTTPError.badRequest("body is not a JSON webhook payload", code: "invalid_body")
+            throw HubHTTPError.badRequest("body is not a JSON webhook payload: \(error)", code: "invalid_body")
         }
 
         if event == "ping" {
             return try JSONResponse.make(["status": "pong", "delivery_id": deliveryID])
         }
 
-        let key = envelope.sender.map { String($0.id) } ?? sourceID?.uuidString ?? deliveryID
+        let key = senderID.map { String($0) } ?? sourceID?.uuidString ?? deliveryID
         let message = KafkaOutgoingMessage(
             topic: configuration.githubTopic, key: Array(key.utf8), value: bytes,
             headers: [

@@ -35,12 +35,8 @@ struct DevCommand: AsyncParsableCommand {
             databaseURL = try DatabaseURL(url)
         } else {
             let postgres = try EmbeddedPostgres(dataDirectory: dataDirectory)
-            try await postgres.start(logger: logger)
+            databaseURL = try await startPrivatePostgres(postgres, logger: logger)
             embedded = postgres
-            databaseURL = postgres.maintenanceURL.with(database: "devtrack")
-            try await withStore(postgres.maintenanceURL, logger: logger) { store in
-                try await createDatabaseIfMissing("devtrack", store: store)
-            }
         }
         do {
             try await runHub(configuration: configuration, databaseURL: databaseURL, dataDirectory: dataDirectory, logger: logger)
@@ -173,6 +169,45 @@ struct DevCommand: AsyncParsableCommand {
     }
 }
 
+/// Starts (or reuses) the private cluster and returns the URL of its `devtrack` database.
+func startPrivatePostgres(_ postgres: EmbeddedPostgres, logger: Logger) async throws -> DatabaseURL {
+    try await postgres.start(logger: logger)
+    try await withStore(postgres.maintenanceURL, logger: logger) { store in
+        try await createDatabaseIfMissing("devtrack", store: store)
+    }
+    return postgres.maintenanceURL.with(database: "devtrack")
+}
+
+/// `devtrack postgres start|stop`: the private cluster of `devtrack dev` on its own, for running the roles
+/// as separate processes without a PostgreSQL server of your own.
+struct PostgresCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "postgres", abstract: "Start or stop a private PostgreSQL cluster in a data folder.",
+        subcommands: [Start.self, Stop.self])
+
+    struct Start: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Start it (initdb the first time) and print DATABASE_URL=….")
+        @Option(help: "Data folder.") var data: String = "devtrack-data"
+
+        func run() async throws {
+            DevTrack.bootstrapLogging()
+            let postgres = try EmbeddedPostgres(dataDirectory: URL(fileURLWithPath: data).standardizedFileURL.path)
+            let url = try await startPrivatePostgres(postgres, logger: makeLogger("devtrack.postgres"))
+            printLine("DATABASE_URL=\(url.urlString)")
+        }
+    }
+
+    struct Stop: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Stop it.")
+        @Option(help: "Data folder.") var data: String = "devtrack-data"
+
+        func run() async throws {
+            DevTrack.bootstrapLogging()
+            await (try EmbeddedPostgres(dataDirectory: URL(fileURLWithPath: data).standardizedFileURL.path)).stop()
+        }
+    }
+}
+
 func createDatabaseIfMissing(_ name: String, store: HubStore) async throws {
     let rows = try await store.client.query("SELECT 1 FROM pg_database WHERE datname = \(name)")
     for try await _ in rows { return }
@@ -185,6 +220,6 @@ func persistedSecret(_ path: String, make: () -> String) throws -> String {
         return existing.trimmingCharacters(in: .whitespacesAndNewlines)
     }
     let value = make()
-    FileManager.default.createFile(atPath: path, contents: Data(value.utf8), attributes: [.posixPermissions: 0o600])
+    _ = FileManager.default.createFile(atPath: path, contents: Data(value.utf8), attributes: [.posixPermissions: 0o600])
     return value
 }

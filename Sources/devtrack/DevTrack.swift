@@ -15,7 +15,7 @@ struct DevTrack: AsyncParsableCommand {
         abstract: "DevTrack Hub: GitHub activity and coding time → metrics, streaks and alerts.",
         subcommands: [
             DevCommand.self, IngestCommand.self, WorkerCommand.self, APICommand.self, MigrateCommand.self,
-            TopicsCommand.self, KafkaMockCommand.self, UsersCommand.self, TokensCommand.self,
+            TopicsCommand.self, KafkaMockCommand.self, PostgresCommand.self, UsersCommand.self, TokensCommand.self,
         ])
 
     static func bootstrapLogging() {
@@ -114,18 +114,24 @@ struct IngestCommand: AsyncParsableCommand {
     @Option(help: "Port (default: $DEVTRACK_INGEST_PORT or 8080).") var port: Int?
 
     func run() async throws {
-        var loaded = try options.load()
-        if let port { loaded.ingest.port = port }
-        let configuration = loaded
         let logger = makeLogger("devtrack.ingest")
+        try await runServiceGroup(try services(logger: logger), logger: logger)
+    }
+
+    // Built synchronously: Swift 6.3's optimizer crashes splitting an async run() that builds these inline.
+    private func services(logger: Logger) throws -> [any Service] {
+        var configuration = try options.load()
+        if let port { configuration.ingest.port = port }
+        let (host, port) = (configuration.ingest.host, configuration.ingest.port)
         let client = PostgresClient(configuration: try configuration.requireDatabaseURL().clientConfiguration(), backgroundLogger: logger)
-        let store = HubStore(client: client, logger: logger)
-        let roles = RoleFactory(configuration: configuration, store: store, brokers: try configuration.requireKafkaBrokers(), logger: logger)
+        let roles = RoleFactory(
+            configuration: configuration, store: HubStore(client: client, logger: logger),
+            brokers: try configuration.requireKafkaBrokers(), logger: logger)
         let producer = try roles.producer()
         let ingest = roles.ingest(producer: producer, secretBox: try configuration.requireSecretBox()) {
-            logger.info("ingest listening on \(configuration.ingest.host):\(configuration.ingest.port)")
+            logger.info("ingest listening on \(host):\(port)")
         }
-        try await runServiceGroup([client, KafkaProducerService(producer), ingest], logger: logger)
+        return [client, KafkaProducerService(producer), ingest]
     }
 }
 
@@ -135,17 +141,21 @@ struct APICommand: AsyncParsableCommand {
     @Option(help: "Port (default: $DEVTRACK_API_PORT or 8081).") var port: Int?
 
     func run() async throws {
-        var loaded = try options.load()
-        if let port { loaded.api.port = port }
-        let configuration = loaded
         let logger = makeLogger("devtrack.api")
+        try await runServiceGroup(try services(logger: logger), logger: logger)
+    }
+
+    // Built synchronously: Swift 6.3's optimizer crashes splitting an async run() that builds these inline.
+    private func services(logger: Logger) throws -> [any Service] {
+        var configuration = try options.load()
+        if let port { configuration.api.port = port }
+        let (host, port) = (configuration.api.host, configuration.api.port)
         let client = PostgresClient(configuration: try configuration.requireDatabaseURL().clientConfiguration(), backgroundLogger: logger)
-        let store = HubStore(client: client, logger: logger)
-        let roles = RoleFactory(configuration: configuration, store: store, brokers: "", logger: logger)
+        let roles = RoleFactory(configuration: configuration, store: HubStore(client: client, logger: logger), brokers: "", logger: logger)
         let api = roles.api(secretBox: try configuration.requireSecretBox()) {
-            logger.info("api listening on \(configuration.api.host):\(configuration.api.port)")
+            logger.info("api listening on \(host):\(port)")
         }
-        try await runServiceGroup([client, api], logger: logger)
+        return [client, api]
     }
 }
 

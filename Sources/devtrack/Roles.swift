@@ -24,7 +24,7 @@ struct RoleFactory {
         try KafkaProducer(configuration: KafkaConfiguration(bootstrapServers: brokers, configuration.kafka.producer), logger: logger)
     }
 
-    func ingest(producer: KafkaProducer, secretBox: SecretBox, onRunning: @escaping @Sendable () async -> Void) -> some Service {
+    func ingest(producer: KafkaProducer, secretBox: SecretBox, onRunning: @escaping @Sendable () async -> Void) -> any Service {
         let router = Router()
         router.middlewares.add(JSONErrorMiddleware())
         router.addHealthRoutes(ready: readiness)
@@ -41,7 +41,7 @@ struct RoleFactory {
             logger: Logger(label: "devtrack.ingest"))
     }
 
-    func api(secretBox: SecretBox, onRunning: @escaping @Sendable () async -> Void) -> some Service {
+    func api(secretBox: SecretBox, onRunning: @escaping @Sendable () async -> Void) -> any Service {
         let router = Router()
         router.middlewares.add(JSONErrorMiddleware())
         router.addHealthRoutes(ready: readiness)

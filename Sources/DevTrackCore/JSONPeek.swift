@@ -1,0 +1,115 @@
+/// Reads one integer out of a JSON object without decoding the document — what ingest needs (the GitHub
+/// sender id, for the partition key) at a fraction of a full decode's cost. It checks structure (balanced
+/// brackets, terminated strings, a top-level object) but not every token: the normalize worker decodes
+/// the body fully and dead-letters what is not valid JSON.
+public enum JSONPeek {
+    public struct Malformed: Error, Equatable, CustomStringConvertible {
+        public let description: String
+    }
+
+    /// The integer at `path` (object keys from the top level), nil when absent or not an integer.
+    public static func integer(at path: [String], in bytes: some Collection<UInt8>) throws(Malformed) -> Int64? {
+        let bytes = Array(bytes)
+        var reader = Reader(bytes: bytes)
+        reader.skipWhitespace()
+        guard reader.peek == UInt8(ascii: "{") else { throw Malformed(description: "not a JSON object") }
+        return try reader.find(path[...])
+    }
+
+    struct Reader {
+        let bytes: [UInt8]
+        var index = 0
+
+        var peek: UInt8? { index < bytes.count ? bytes[index] : nil }
+
+        mutating func skipWhitespace() {
+            while let byte = peek, byte == 0x20 || byte == 0x0A || byte == 0x0D || byte == 0x09 { index += 1 }
+        }
+
+        /// At a `{`: walks its members; descends into the one named `path.first`, skips the rest.
+        /// Always consumes the whole value, so the document's structure is checked to its end at the top.
+        mutating func find(_ path: ArraySlice<String>) throws(Malformed) -> Int64? {
+            index += 1  // {
+            var result: Int64?
+            skipWhitespace()
+            if peek == UInt8(ascii: "}") { index += 1; return nil }
+            while true {
+                skipWhitespace()
+                guard peek == UInt8(ascii: "\"") else { throw Malformed(description: "expected a key at byte \(index)") }
+                let key = try string()
+                skipWhitespace()
+                guard peek == UInt8(ascii: ":") else { throw Malformed(description: "expected ':' at byte \(index)") }
+                index += 1
+                skipWhitespace()
+                if result == nil, let first = path.first, key.elementsEqual(first.utf8) {
+                    if path.count == 1 {
+                        result = try integerOrSkip()
+                    } else if peek == UInt8(ascii: "{") {
+                        result = try find(path.dropFirst())
+                    } else {
+                        try skipValue()
+                    }
+                } else {
+                    try skipValue()
+                }
+                skipWhitespace()
+                switch peek {
+                case UInt8(ascii: ","): index += 1
+                case UInt8(ascii: "}"): index += 1; return result
+                default: throw Malformed(description: "expected ',' or '}' at byte \(index)")
+                }
+            }
+        }
+
+        /// At a `"`: returns the raw bytes between the quotes (escapes left as they are).
+        mutating func string() throws(Malformed) -> ArraySlice<UInt8> {
+            let start = index + 1
+            index = start
+            while index < bytes.count {
+                switch bytes[index] {
+                case UInt8(ascii: "\\"): index += 2
+                case UInt8(ascii: "\""):
+                    index += 1
+                    return bytes[start..<(index - 1)]
+                default: index += 1
+                }
+            }
+            throw Malformed(description: "unterminated string")
+        }
+
+        mutating func integerOrSkip() throws(Malformed) -> Int64? {
+            let start = index
+            try skipValue()
+            var digits = bytes[start..<index]
+            while let last = digits.last, last == 0x20 || last == 0x0A || last == 0x0D || last == 0x09 { digits.removeLast() }
+            var negative = false
+            if digits.first == UInt8(ascii: "-") { negative = true; digits.removeFirst() }
+            guard !digits.isEmpty, digits.count <= 18 else { return nil }
+            var value: Int64 = 0
+            for digit in digits {
+                guard digit >= UInt8(ascii: "0"), digit <= UInt8(ascii: "9") else { return nil }
+                value = value * 10 + Int64(digit - UInt8(ascii: "0"))
+            }
+            return negative ? -value : value
+        }
+
+        /// Skips one value of any kind, checking that brackets balance and strings end.
+        mutating func skipValue() throws(Malformed) {
+            var depth = 0
+            repeat {
+                guard let byte = peek else { throw Malformed(description: "unexpected end of the document") }
+                switch byte {
+                case UInt8(ascii: "\""): _ = try string()
+                case UInt8(ascii: "{"), UInt8(ascii: "["): depth += 1; index += 1
+                case UInt8(ascii: "}"), UInt8(ascii: "]"):
+                    guard depth > 0 else { return }  // the end of the enclosing container
+                    depth -= 1; index += 1
+                case UInt8(ascii: ","):
+                    if depth == 0 { return }
+                    index += 1
+                default: index += 1
+                }
+            } while depth > 0 || !(peek == UInt8(ascii: ",") || peek == UInt8(ascii: "}") || peek == UInt8(ascii: "]") || peek == nil)
+        }
+    }
+}

@@ -1,0 +1,154 @@
+import ArgumentParser
+import DevTrackCore
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+import Hummingbird
+
+/// The tools `scripts/bench` drives: the baseline server, signing, and the freshness probe.
+/// Figures come from the script (wrk for throughput, this tool for freshness); see README "Benchmarks".
+@main
+struct Bench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "devtrack-bench", abstract: "Benchmark helpers for scripts/bench.",
+        subcommands: [BareHMAC.self, Sign.self, Freshness.self])
+}
+
+/// The baseline of the ingest target: a bare Hummingbird route that only reads the body and checks the HMAC.
+struct BareHMAC: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "bare-hmac", abstract: "Serve POST /webhooks/github: read body, check HMAC, 202.")
+    @Option var port: Int
+    @Option var secret: String
+
+    func run() async throws {
+        let secrets = [Array(secret.utf8)]
+        let router = Router()
+        router.post("/webhooks/github") { request, _ -> Response in
+            var body = try await request.body.collect(upTo: 25 * 1024 * 1024)
+            let bytes = body.readBytes(length: body.readableBytes) ?? []
+            let header = request.headers[.init(GitHubSignature.headerName)!]
+            guard GitHubSignature.verify(body: bytes, header: header, secrets: secrets) == .valid else {
+                return Response(status: .unauthorized)
+            }
+            return Response(status: .accepted)
+        }
+        let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: port)))
+        try await app.runService()
+    }
+}
+
+struct Sign: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Print the X-Hub-Signature-256 value of a file's bytes.")
+    @Option var secret: String
+    @Option var file: String
+
+    func run() throws {
+        let body = try Data(contentsOf: URL(fileURLWithPath: file))
+        print(GitHubSignature.sign(body: body, secret: Array(secret.utf8)))
+    }
+}
+
+/// Steady load at `rate` deliveries/s from one user, and meanwhile probes from another: each probe is a
+/// new commit; its freshness is the time from its 202 to the API showing it in the probe user's summary.
+struct Freshness: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Measure 202 → visible-in-API latency under steady load.")
+    @Option var ingest: String
+    @Option var api: String
+    @Option(help: "The hub-wide GitHub App secret.") var secret: String
+    @Option(help: "API token of the probe user (login benchprobe).") var probeToken: String
+    @Option(help: "A push body by the load user; its commit sha 6113728… is replaced per delivery.") var template: String
+    @Option var rate: Int = 500
+    @Option var seconds: Int = 20
+
+    static let templateSHA = "6113728f27ae82c7b1a177c8d03f9e96e0adf246"
+
+    func run() async throws {
+        let template = String(decoding: try Data(contentsOf: URL(fileURLWithPath: template)), as: UTF8.self)
+        let probeTemplate = template.replacingOccurrences(of: "Codertocat", with: "benchprobe")
+            .replacingOccurrences(of: "21031067", with: "990001")
+        let configuration = URLSessionConfiguration.ephemeral
+        configuration.httpMaximumConnectionsPerHost = 64
+        let session = URLSession(configuration: configuration)
+        let client = Client(session: session, ingest: ingest, api: api, secret: Array(secret.utf8))
+        let end = ContinuousClock.now + .seconds(seconds)
+
+        async let load = client.steadyLoad(template: template, rate: rate, until: end)
+        var latencies: [Double] = []
+        var seen = try await client.probeCommits(token: probeToken)
+        while ContinuousClock.now < end {
+            let accepted = try await client.post(body: client.body(template: probeTemplate))
+            guard accepted else { continue }
+            let acceptedAt = ContinuousClock.now
+            while try await client.probeCommits(token: probeToken) <= seen {
+                try await Task.sleep(for: .milliseconds(2))
+            }
+            let elapsed = ContinuousClock.now - acceptedAt
+            latencies.append(Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15)
+            seen += 1
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        let (sent, failed) = try await load
+        latencies.sort()
+        func percentile(_ p: Double) -> Double { latencies.isEmpty ? .nan : latencies[min(latencies.count - 1, Int(Double(latencies.count) * p))] }
+        print(String(format: "freshness: probes=%d p50_ms=%.1f p99_ms=%.1f max_ms=%.1f load_sent=%d load_rate=%.0f/s load_failed=%d",
+                     latencies.count, percentile(0.50), percentile(0.99), latencies.last ?? .nan, sent, Double(sent) / Double(seconds), failed))
+    }
+
+    struct Client: Sendable {
+        let session: URLSession
+        let ingest: String
+        let api: String
+        let secret: [UInt8]
+
+        func body(template: String) -> [UInt8] {
+            let sha = Hex.encode((0..<20).map { _ in UInt8.random(in: 0...255) })
+            return Array(template.replacingOccurrences(of: Freshness.templateSHA, with: sha).utf8)
+        }
+
+        func post(body: [UInt8]) async throws -> Bool {
+            var request = URLRequest(url: URL(string: "\(ingest)/webhooks/github")!)
+            request.httpMethod = "POST"
+            request.setValue("application/json", forHTTPHeaderField: "Content-Type")
+            request.setValue("push", forHTTPHeaderField: "X-GitHub-Event")
+            request.setValue(UUID().uuidString, forHTTPHeaderField: "X-GitHub-Delivery")
+            request.setValue(GitHubSignature.sign(body: body, secret: secret), forHTTPHeaderField: GitHubSignature.headerName)
+            request.httpBody = Data(body)
+            let (_, response) = try await session.data(for: request)
+            return (response as? HTTPURLResponse)?.statusCode == 202
+        }
+
+        func probeCommits(token: String) async throws -> Int {
+            var request = URLRequest(url: URL(string: "\(api)/api/v1/metrics/summary?from=2019-05-15&to=2019-05-15")!)
+            request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization")
+            let (data, _) = try await session.data(for: request)
+            return (try JSONSerialization.jsonObject(with: data) as? [String: Any])?["commits"] as? Int ?? 0
+        }
+
+        /// Starts one delivery every 1/rate s (never more than 256 in flight); returns (accepted, failed).
+        func steadyLoad(template: String, rate: Int, until end: ContinuousClock.Instant) async throws -> (Int, Int) {
+            let interval = Duration.seconds(1) / rate
+            var next = ContinuousClock.now
+            var sent = 0
+            var failed = 0
+            try await withThrowingTaskGroup(of: Bool.self) { group in
+                var inFlight = 0
+                while ContinuousClock.now < end {
+                    if inFlight >= 256, let accepted = try await group.next() {
+                        inFlight -= 1
+                        if accepted { sent += 1 } else { failed += 1 }
+                    }
+                    let body = self.body(template: template)
+                    group.addTask { (try? await post(body: body)) ?? false }
+                    inFlight += 1
+                    next += interval
+                    try await Task.sleep(until: next)
+                }
+                for try await accepted in group {
+                    if accepted { sent += 1 } else { failed += 1 }
+                }
+            }
+            return (sent, failed)
+        }
+    }
+}
