@@ -98,7 +98,8 @@ let package = Package(
         .executableTarget(
             name: "devtrack-bench",
             dependencies: [
-                "DevTrackCore",
+                "DevTrackCore", "Kafka",
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]

@@ -9,15 +9,22 @@ public enum JSONPeek {
 
     /// The integer at `path` (object keys from the top level), nil when absent or not an integer.
     public static func integer(at path: [String], in bytes: some Collection<UInt8>) throws(Malformed) -> Int64? {
-        let bytes = Array(bytes)
-        var reader = Reader(bytes: bytes)
+        let result: Result<Int64?, Malformed>? = bytes.withContiguousStorageIfAvailable { buffer in
+            Result { () throws(Malformed) in try integer(at: path, in: buffer) }
+        }
+        if let result { return try result.get() }
+        return try Array(bytes).withUnsafeBufferPointer { buffer throws(Malformed) in try integer(at: path, in: buffer) }
+    }
+
+    private static func integer(at path: [String], in buffer: UnsafeBufferPointer<UInt8>) throws(Malformed) -> Int64? {
+        var reader = Reader(bytes: buffer)
         reader.skipWhitespace()
         guard reader.peek == UInt8(ascii: "{") else { throw Malformed(description: "not a JSON object") }
         return try reader.find(path[...])
     }
 
     struct Reader {
-        let bytes: [UInt8]
+        let bytes: UnsafeBufferPointer<UInt8>
         var index = 0
 
         var peek: UInt8? { index < bytes.count ? bytes[index] : nil }
@@ -62,7 +69,7 @@ public enum JSONPeek {
         }
 
         /// At a `"`: returns the raw bytes between the quotes (escapes left as they are).
-        mutating func string() throws(Malformed) -> ArraySlice<UInt8> {
+        mutating func string() throws(Malformed) -> Slice<UnsafeBufferPointer<UInt8>> {
             let start = index + 1
             index = start
             while index < bytes.count {

@@ -124,7 +124,7 @@ public struct GitHubWebhookIngest: Sendable {
             throw HubHTTPError(.serviceUnavailable, code: "kafka_unavailable",
                                "the event stream is unavailable; retry later", headers: [.retryAfter: "5"])
         }
-        return try JSONResponse.make(["status": "accepted", "delivery_id": deliveryID], status: .accepted)
+        return JSONResponse.accepted(deliveryID: deliveryID)
     }
 
     private var tooLarge: HubHTTPError {

@@ -67,6 +67,9 @@ public final class KafkaProducer: Sendable {
         "acks": "all",
         "linger.ms": "2",
         "message.timeout.ms": "8000",
+        // Callers wait for each acknowledgement: Nagle's algorithm would hold small produce requests back
+        // (it put a 40 ms tail on ingest's latency).
+        "socket.nagle.disable": "true",
     ]
 
     public init(configuration: KafkaConfiguration, logger: Logger) throws(KafkaError) {

@@ -5,6 +5,8 @@ import Foundation
 import FoundationNetworking
 #endif
 import Hummingbird
+import Kafka
+import Logging
 
 /// The tools `scripts/bench` drives: the baseline server, signing, and the freshness probe.
 /// Figures come from the script (wrk for throughput, this tool for freshness); see README "Benchmarks".
@@ -12,17 +14,22 @@ import Hummingbird
 struct Bench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "devtrack-bench", abstract: "Benchmark helpers for scripts/bench.",
-        subcommands: [BareHMAC.self, Sign.self, Freshness.self])
+        subcommands: [BareHMAC.self, WrkScript.self, Freshness.self])
 }
 
 /// The baseline of the ingest target: a bare Hummingbird route that only reads the body and checks the HMAC.
+/// With `--kafka-brokers`, it also produces the body (keyed by a hash of the signature, over the topic's
+/// partitions) and waits for the ack: the floor of any Kafka-acknowledged ingest.
 struct BareHMAC: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "bare-hmac", abstract: "Serve POST /webhooks/github: read body, check HMAC, 202.")
     @Option var port: Int
     @Option var secret: String
+    @Option(help: "Also produce each body to devtrack.github.events on these brokers.") var kafkaBrokers: String?
 
     func run() async throws {
         let secrets = [Array(secret.utf8)]
+        let logger = Logger(label: "bare-hmac")
+        let producer = try kafkaBrokers.map { try KafkaProducer(configuration: KafkaConfiguration(bootstrapServers: $0), logger: logger) }
         let router = Router()
         router.post("/webhooks/github") { request, _ -> Response in
             var body = try await request.body.collect(upTo: 25 * 1024 * 1024)
@@ -31,6 +38,9 @@ struct BareHMAC: AsyncParsableCommand {
             guard GitHubSignature.verify(body: bytes, header: header, secrets: secrets) == .valid else {
                 return Response(status: .unauthorized)
             }
+            if let producer {
+                try await producer.send(KafkaOutgoingMessage(topic: "devtrack.github.events", key: Array((header ?? "").utf8.suffix(8)), value: bytes))
+            }
             return Response(status: .accepted)
         }
         let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: port)))
@@ -38,14 +48,44 @@ struct BareHMAC: AsyncParsableCommand {
     }
 }
 
-struct Sign: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Print the X-Hub-Signature-256 value of a file's bytes.")
+/// A wrk script that cycles through `variants` signed copies of a push body, each from a different sender
+/// (so deliveries spread over partitions as real traffic from many people does) with its own commit.
+struct WrkScript: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "wrk-script", abstract: "Write a wrk Lua script posting signed GitHub deliveries.")
     @Option var secret: String
-    @Option var file: String
+    @Option(help: "A push body by Codertocat (sender id 21031067).") var template: String
+    @Option var variants: Int = 64
+    @Option var output: String
 
     func run() throws {
-        let body = try Data(contentsOf: URL(fileURLWithPath: file))
-        print(GitHubSignature.sign(body: body, secret: Array(secret.utf8)))
+        let template = String(decoding: try Data(contentsOf: URL(fileURLWithPath: template)), as: UTF8.self)
+        var lua = "local requests = {}\n"
+        for variant in 0..<variants {
+            let body = template.replacingOccurrences(of: "21031067", with: String(21_031_067 + variant))
+                .replacingOccurrences(of: Freshness.templateSHA, with: Hex.encode((0..<20).map { _ in UInt8.random(in: 0...255) }))
+            let signature = GitHubSignature.sign(body: Array(body.utf8), secret: Array(secret.utf8))
+            lua += """
+                requests[\(variant + 1)] = wrk.format("POST", nil, {
+                  ["Content-Type"] = "application/json", ["X-GitHub-Event"] = "push",
+                  ["X-GitHub-Delivery"] = "bench-\(variant)", ["X-Hub-Signature-256"] = "\(signature)" },
+                  [==[\(body)]==])
+
+                """
+        }
+        lua += """
+            local counter = 0
+            request = function()
+              counter = counter + 1
+              return requests[(counter % #requests) + 1]
+            end
+            done = function(summary, latency, requests)
+              io.write(string.format("RESULT %d %.0f %.2f %.2f %d %d\\n", summary.requests,
+                summary.requests / (summary.duration / 1e6), latency:percentile(50) / 1000, latency:percentile(99) / 1000,
+                summary.errors.status, summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout))
+            end
+
+            """
+        try Data(lua.utf8).write(to: URL(fileURLWithPath: output))
     }
 }
 
@@ -125,24 +165,29 @@ struct Freshness: AsyncParsableCommand {
             return (try JSONSerialization.jsonObject(with: data) as? [String: Any])?["commits"] as? Int ?? 0
         }
 
-        /// Starts one delivery every 1/rate s (never more than 256 in flight); returns (accepted, failed).
+        /// Keeps `rate` deliveries/s going (never more than 256 in flight): each tick launches however many
+        /// are due by then, so a late wake-up does not lower the rate. Returns (accepted, failed).
         func steadyLoad(template: String, rate: Int, until end: ContinuousClock.Instant) async throws -> (Int, Int) {
-            let interval = Duration.seconds(1) / rate
-            var next = ContinuousClock.now
+            let start = ContinuousClock.now
+            var launched = 0
             var sent = 0
             var failed = 0
             try await withThrowingTaskGroup(of: Bool.self) { group in
                 var inFlight = 0
                 while ContinuousClock.now < end {
-                    if inFlight >= 256, let accepted = try await group.next() {
-                        inFlight -= 1
-                        if accepted { sent += 1 } else { failed += 1 }
+                    let elapsed = ContinuousClock.now - start
+                    let due = Int((Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18) * Double(rate))
+                    while launched < due {
+                        if inFlight >= 256, let accepted = try await group.next() {
+                            inFlight -= 1
+                            if accepted { sent += 1 } else { failed += 1 }
+                        }
+                        let body = self.body(template: template)
+                        group.addTask { (try? await post(body: body)) ?? false }
+                        inFlight += 1
+                        launched += 1
                     }
-                    let body = self.body(template: template)
-                    group.addTask { (try? await post(body: body)) ?? false }
-                    inFlight += 1
-                    next += interval
-                    try await Task.sleep(until: next)
+                    try await Task.sleep(for: .milliseconds(5))
                 }
                 for try await accepted in group {
                     if accepted { sent += 1 } else { failed += 1 }

@@ -87,7 +87,11 @@ struct RoleFactory {
 
 /// Runs `body` with a live PostgreSQL client (for one-off commands), then shuts the client down.
 func withStore<T: Sendable>(_ url: DatabaseURL, logger: Logger, _ body: @Sendable @escaping (HubStore) async throws -> T) async throws -> T {
-    let client = PostgresClient(configuration: url.clientConfiguration(), backgroundLogger: logger)
+    // Errors reach `body` as thrown errors; the client's own chatter (such as its warning when the first
+    // query races `run()`) is noise for a one-shot command.
+    var background = logger
+    background.logLevel = .error
+    let client = PostgresClient(configuration: url.clientConfiguration(), backgroundLogger: background)
     return try await withThrowingTaskGroup(of: T?.self) { group in
         group.addTask {
             await client.run()

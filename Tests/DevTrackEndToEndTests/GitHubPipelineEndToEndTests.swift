@@ -27,6 +27,7 @@ struct GitHubPipelineEndToEndTests {
             // The same delivery again: accepted (GitHub would retry otherwise), counted once.
             let again = try await hub.postGitHub("push", Array(try Fixtures.data("push/branch-created.json")), delivery: "fixture-0")
             #expect(again.status == 202)
+            #expect(again.json?["delivery_id"] as? String == "fixture-0" && again.json?["status"] as? String == "accepted", "\(again.text)")
 
             let expected = [
                 "commits": 1, "prs_opened": 1, "prs_merged": 0, "reviews": 1, "issues_opened": 1, "issues_closed": 0,
