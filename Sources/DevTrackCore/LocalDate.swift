@@ -54,6 +54,15 @@ public struct LocalDate: Hashable, Comparable, Sendable, CustomStringConvertible
         return String(format: "%04d-%02d-%02d", year, month, day)
     }
 
+    /// The first instant of this date in `timeZone` (where a DST change skips midnight, the first time
+    /// that exists).
+    public func startOfDay(in timeZone: TimeZone) -> Date {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = timeZone
+        let (year, month, day) = components
+        return calendar.startOfDay(for: calendar.date(from: DateComponents(year: year, month: month, day: day, hour: 12))!)
+    }
+
     public func adding(days: Int) -> LocalDate {
         LocalDate(daysSinceEpoch: daysSinceEpoch + days)
     }

@@ -1,0 +1,117 @@
+import Foundation
+
+/// One editor heartbeat, as the WakaTime CLI sends it, after validation. `time` is Unix seconds with
+/// fractions; `(time, entity)` is its natural key per user, so a resent batch or an offline-queue replay
+/// stores nothing twice.
+public struct Heartbeat: Sendable, Hashable, Codable {
+    public var time: Double
+    public var entity: String
+    public var type: String
+    public var category: String
+    public var project: String
+    public var branch: String
+    public var language: String
+    public var editor: String
+    public var machine: String
+    public var isWrite: Bool
+
+    public init(
+        time: Double, entity: String, type: String = "file", category: String = "coding", project: String = "",
+        branch: String = "", language: String = "", editor: String = "", machine: String = "", isWrite: Bool = false
+    ) {
+        self.time = time
+        self.entity = entity
+        self.type = type
+        self.category = category
+        self.project = project
+        self.branch = branch
+        self.language = language
+        self.editor = editor
+        self.machine = machine
+        self.isWrite = isWrite
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case time, entity, type, category, project, branch, language, editor, machine
+        case isWrite = "is_write"
+    }
+
+    /// What coding time is broken down by.
+    public var dimensions: CodingDimensions {
+        CodingDimensions(project: project, language: language, editor: editor, branch: branch, category: category, machine: machine)
+    }
+}
+
+public struct CodingDimensions: Sendable, Hashable, Codable {
+    public var project: String
+    public var language: String
+    public var editor: String
+    public var branch: String
+    public var category: String
+    public var machine: String
+
+    public init(project: String, language: String, editor: String, branch: String, category: String, machine: String) {
+        self.project = project
+        self.language = language
+        self.editor = editor
+        self.branch = branch
+        self.category = category
+        self.machine = machine
+    }
+}
+
+/// Coding seconds of one local day for one combination of dimensions.
+public struct CodingSlice: Sendable, Hashable {
+    public var date: LocalDate
+    public var dimensions: CodingDimensions
+    public var seconds: Double
+
+    public init(date: LocalDate, dimensions: CodingDimensions, seconds: Double) {
+        self.date = date
+        self.dimensions = dimensions
+        self.seconds = seconds
+    }
+}
+
+/// WakaTime's duration rule: the time between two consecutive heartbeats counts, for the earlier one's
+/// project/language/editor…, while the gap is shorter than the timeout (15 minutes by default); a longer gap
+/// counts nothing. Intervals are split at local midnight. The input order does not matter (heartbeats are
+/// sorted and duplicates collapse), so late and out-of-order delivery give the same totals.
+public enum CodingDurations {
+    public static let defaultTimeout: Double = 15 * 60
+
+    public static func slices(_ heartbeats: [Heartbeat], timeout: Double = defaultTimeout, timeZone: TimeZone) -> [CodingSlice] {
+        let sorted = Set(heartbeats).sorted { ($0.time, $0.entity) < ($1.time, $1.entity) }
+        var totals: [SliceKey: Double] = [:]
+        for (current, next) in zip(sorted, sorted.dropFirst()) {
+            let gap = next.time - current.time
+            guard gap > 0, gap < timeout else { continue }
+            var start = current.time
+            while start < next.time {
+                let date = LocalDate(Date(timeIntervalSince1970: start), in: timeZone)
+                let midnight = date.adding(days: 1).startOfDay(in: timeZone).timeIntervalSince1970
+                let end = min(next.time, midnight)
+                totals[SliceKey(date: date, dimensions: current.dimensions), default: 0] += end - start
+                start = end
+            }
+        }
+        return totals.map { CodingSlice(date: $0.key.date, dimensions: $0.key.dimensions, seconds: $0.value) }
+            .sorted { ($0.date, $0.dimensions.project, $0.dimensions.language) < ($1.date, $1.dimensions.project, $1.dimensions.language) }
+    }
+
+    struct SliceKey: Hashable {
+        let date: LocalDate
+        let dimensions: CodingDimensions
+    }
+
+    /// The editor named in a WakaTime user agent: `… vscode/1.75.0 vscode-wakatime/24.0.0` → `vscode`.
+    public static func editor(fromUserAgent userAgent: String) -> String {
+        for token in userAgent.split(separator: " ").reversed() {
+            let name = token.split(separator: "/").first ?? ""
+            if name.hasSuffix("-wakatime"), name.count > "-wakatime".count {
+                return String(name.dropLast("-wakatime".count))
+            }
+        }
+        return ""
+    }
+}
