@@ -1,0 +1,174 @@
+import DevTrackCore
+import Foundation
+import Logging
+import PostgresNIO
+
+/// A coding API key as listed to its owner (never the key itself).
+public struct CodingKeyRecord: Sendable, Equatable {
+    public let id: UUID
+    public let name: String
+    public let hint: String
+    public let createdAt: Date
+    public let lastUsedAt: Date?
+}
+
+// MARK: - Coding API keys
+
+extension HubStore {
+    /// Creates a key (a random UUID v4, the only shape the wakatime CLI sends) and returns it with its record;
+    /// only the key's hash is stored.
+    public func createCodingKey(userID: UUID, name: String) async throws -> (record: CodingKeyRecord, key: String) {
+        let key = UUID().uuidString.lowercased()
+        let id = UUID()
+        let hint = "…" + key.suffix(4)
+        let rows = try await client.query("""
+            INSERT INTO coding_api_keys (id, user_id, name, key_hash, hint) VALUES (\(id), \(userID), \(name), \(Credentials.hash(key)), \(hint))
+            RETURNING created_at
+            """, logger: logger)
+        for try await createdAt in rows.decode(Date.self) {
+            return (CodingKeyRecord(id: id, name: name, hint: hint, createdAt: createdAt, lastUsedAt: nil), key)
+        }
+        throw StoreError.notFound("the inserted key")
+    }
+
+    public func codingKeys(userID: UUID) async throws -> [CodingKeyRecord] {
+        let rows = try await client.query("""
+            SELECT id, name, hint, created_at, last_used_at FROM coding_api_keys
+            WHERE user_id = \(userID) AND revoked_at IS NULL ORDER BY created_at
+            """, logger: logger)
+        var keys: [CodingKeyRecord] = []
+        for try await (id, name, hint, createdAt, lastUsedAt) in rows.decode((UUID, String, String, Date, Date?).self) {
+            keys.append(CodingKeyRecord(id: id, name: name, hint: hint, createdAt: createdAt, lastUsedAt: lastUsedAt))
+        }
+        return keys
+    }
+
+    /// Revokes one of the user's keys; false when the user has no such (unrevoked) key.
+    public func revokeCodingKey(userID: UUID, id: UUID) async throws -> Bool {
+        let rows = try await client.query("""
+            UPDATE coding_api_keys SET revoked_at = now() WHERE id = \(id) AND user_id = \(userID) AND revoked_at IS NULL
+            RETURNING id
+            """, logger: logger)
+        for try await _ in rows { return true }
+        return false
+    }
+
+    /// The user a key belongs to (`waka_` prefix accepted), nil for unknown or revoked keys. Marks the key
+    /// used, at most once a minute.
+    public func user(codingKey: String) async throws -> UserRecord? {
+        let key = codingKey.hasPrefix("waka_") ? String(codingKey.dropFirst(5)) : codingKey
+        let rows = try await client.query("""
+            WITH hit AS (
+                SELECT id, user_id, last_used_at FROM coding_api_keys WHERE key_hash = \(Credentials.hash(key.lowercased())) AND revoked_at IS NULL
+            ), touched AS (
+                UPDATE coding_api_keys k SET last_used_at = now() FROM hit
+                WHERE k.id = hit.id AND (hit.last_used_at IS NULL OR hit.last_used_at < now() - interval '1 minute')
+            )
+            SELECT u.id, u.login, u.github_id, u.timezone FROM hit JOIN users u ON u.id = hit.user_id
+            """, logger: logger)
+        for try await (id, login, githubID, timezone) in rows.decode((UUID, String, Int64?, String).self) {
+            return UserRecord(id: id, login: login, githubID: githubID, timezone: timezone)
+        }
+        return nil
+    }
+}
+
+// MARK: - Heartbeats and coding durations
+
+extension HubStore {
+    /// Stores heartbeats (duplicates by `(time, entity)` are ignored) and recomputes `coding_daily` for every
+    /// local day the new ones can change, from the stored heartbeats — so the result does not depend on
+    /// arrival order. Run inside the caller's transaction. Returns how many heartbeats were new.
+    @discardableResult
+    public func applyHeartbeats(
+        _ heartbeats: [UUID: [Heartbeat]], timeout: Double, on connection: PostgresConnection
+    ) async throws -> Int {
+        var inserted = 0
+        for (userID, beats) in heartbeats where !beats.isEmpty {
+            let zoneRows = try await connection.query("SELECT timezone FROM users WHERE id = \(userID) FOR SHARE", logger: logger)
+            var zoneName: String?
+            for try await name in zoneRows.decode(String.self) { zoneName = name }
+            guard let zoneName else { continue }  // the user was deleted: nothing to store
+            let zone = TimeZones.named(zoneName) ?? .gmt
+
+            let rows = try await connection.query("""
+                INSERT INTO heartbeats (user_id, time, entity, type, category, project, branch, language, editor, machine, is_write)
+                SELECT \(userID), * FROM unnest(
+                    \(beats.map(\.time)), \(beats.map(\.entity)), \(beats.map(\.type)), \(beats.map(\.category)),
+                    \(beats.map(\.project)), \(beats.map(\.branch)), \(beats.map(\.language)), \(beats.map(\.editor)),
+                    \(beats.map(\.machine)), \(beats.map(\.isWrite)))
+                ON CONFLICT DO NOTHING
+                RETURNING time
+                """, logger: logger)
+            var affected: Set<LocalDate> = []
+            for try await time in rows.decode(Double.self) {
+                inserted += 1
+                // The new heartbeat changes the intervals that end and start at it.
+                for instant in [time - timeout, time, time + timeout] {
+                    affected.insert(LocalDate(Date(timeIntervalSince1970: instant), in: zone))
+                }
+            }
+            for day in affected.sorted() {
+                try await recomputeCodingDay(userID: userID, day: day, zone: zone, timeout: timeout, on: connection)
+            }
+        }
+        return inserted
+    }
+
+    private func recomputeCodingDay(userID: UUID, day: LocalDate, zone: TimeZone, timeout: Double, on connection: PostgresConnection) async throws {
+        let start = day.startOfDay(in: zone).timeIntervalSince1970
+        let end = day.adding(days: 1).startOfDay(in: zone).timeIntervalSince1970
+        let rows = try await connection.query("""
+            SELECT time, entity, type, category, project, branch, language, editor, machine, is_write FROM heartbeats
+            WHERE user_id = \(userID) AND time >= \(start - timeout) AND time <= \(end + timeout)
+            """, logger: logger)
+        var beats: [Heartbeat] = []
+        for try await (time, entity, type, category, project, branch, language, editor, machine, isWrite)
+            in rows.decode((Double, String, String, String, String, String, String, String, String, Bool).self) {
+            beats.append(Heartbeat(
+                time: time, entity: entity, type: type, category: category, project: project, branch: branch,
+                language: language, editor: editor, machine: machine, isWrite: isWrite))
+        }
+        let slices = CodingDurations.slices(beats, timeout: timeout, timeZone: zone).filter { $0.date == day }
+        let date = day.description
+        try await connection.query("DELETE FROM coding_daily WHERE user_id = \(userID) AND day = \(date)::date", logger: logger)
+        guard !slices.isEmpty else { return }
+        let dimensions = slices.map(\.dimensions)
+        try await connection.query("""
+            INSERT INTO coding_daily (user_id, day, project, language, editor, branch, category, machine, seconds)
+            SELECT \(userID), \(date)::date, * FROM unnest(
+                \(dimensions.map(\.project)), \(dimensions.map(\.language)), \(dimensions.map(\.editor)), \(dimensions.map(\.branch)),
+                \(dimensions.map(\.category)), \(dimensions.map(\.machine)), \(slices.map(\.seconds)))
+            """, logger: logger)
+    }
+
+    /// Coding seconds per local date in `range` (dates without coding are absent).
+    public func codingSeconds(userID: UUID, range: DateRange) async throws -> [LocalDate: Double] {
+        let rows = try await client.query("""
+            SELECT day::text, sum(seconds) FROM coding_daily
+            WHERE user_id = \(userID) AND day BETWEEN \(range.from.description)::date AND \(range.to.description)::date
+            GROUP BY day
+            """, logger: logger)
+        var result: [LocalDate: Double] = [:]
+        for try await (day, seconds) in rows.decode((String, Double).self) {
+            if let date = LocalDate(day) { result[date] = seconds }
+        }
+        return result
+    }
+
+    /// Every `coding_daily` row of the range, for breakdowns.
+    public func codingSlices(userID: UUID, range: DateRange) async throws -> [CodingSlice] {
+        let rows = try await client.query("""
+            SELECT day::text, project, language, editor, branch, category, machine, seconds FROM coding_daily
+            WHERE user_id = \(userID) AND day BETWEEN \(range.from.description)::date AND \(range.to.description)::date
+            """, logger: logger)
+        var slices: [CodingSlice] = []
+        for try await (day, project, language, editor, branch, category, machine, seconds)
+            in rows.decode((String, String, String, String, String, String, String, Double).self) {
+            guard let date = LocalDate(day) else { continue }
+            slices.append(CodingSlice(date: date, dimensions: CodingDimensions(
+                project: project, language: language, editor: editor, branch: branch, category: category, machine: machine), seconds: seconds))
+        }
+        return slices
+    }
+}

@@ -1,0 +1,64 @@
+import DevTrackCore
+import DevTrackStore
+import DevTrackTestSupport
+import Foundation
+import Logging
+import PostgresNIO
+import Testing
+
+@Suite(.timeLimit(.minutes(3)))
+struct CodingStoreTests {
+    let logger = Logger(label: "coding-store-tests")
+
+    @Test func keysAuthenticateUntilRevokedWithOrWithoutTheWakaPrefix() async throws {
+        try await TestDatabase.shared.withFreshStore { store, _ in
+            let user = try await store.createUser(login: "dev", githubID: 1, timezone: "UTC")
+            let (record, key) = try await store.createCodingKey(userID: user.id, name: "laptop")
+            #expect(key.range(of: #"^[a-f0-9]{8}-[a-f0-9]{4}-4[a-f0-9]{3}-[89ab][a-f0-9]{3}-[a-f0-9]{12}$"#, options: .regularExpression) != nil,
+                    "the wakatime CLI accepts only UUID v4 keys: \(key)")
+            #expect(record.hint == "…" + key.suffix(4))
+            #expect(try await store.user(codingKey: key)?.id == user.id)
+            #expect(try await store.user(codingKey: "waka_" + key)?.id == user.id)
+            #expect(try await store.user(codingKey: UUID().uuidString.lowercased()) == nil)
+            #expect(try await store.codingKeys(userID: user.id).first?.lastUsedAt != nil, "use is recorded")
+
+            let stranger = try await store.createUser(login: "other", githubID: 2, timezone: "UTC")
+            #expect(try await store.revokeCodingKey(userID: stranger.id, id: record.id) == false)
+            #expect(try await store.revokeCodingKey(userID: user.id, id: record.id))
+            #expect(try await store.user(codingKey: key) == nil, "a revoked key is rejected at once")
+            #expect(try await store.codingKeys(userID: user.id).isEmpty)
+        }
+    }
+
+    @Test func lateOutOfOrderAndRepeatedHeartbeatsGiveTheSameTotals() async throws {
+        try await TestDatabase.shared.withFreshStore { store, _ in
+            let inOrder = try await store.createUser(login: "a", githubID: 1, timezone: "Asia/Kolkata")
+            let shuffled = try await store.createUser(login: "b", githubID: 2, timezone: "Asia/Kolkata")
+            // Around midnight IST on 2024-03-10/11, every 2 minutes for an hour, in two projects, one 20-minute gap.
+            let start = 1_710_095_100.0 - 1800
+            let beats = (0..<31).compactMap { index -> Heartbeat? in
+                if (10..<20).contains(index) && index != 10 { return nil }  // the gap
+                return Heartbeat(time: start + Double(index) * 120, entity: "f\(index % 3).swift", project: index < 15 ? "p1" : "p2", language: "Swift")
+            }
+            func apply(_ user: UUID, _ batch: [Heartbeat]) async throws -> Int {
+                try await store.client.withTransaction(logger: logger) { connection in
+                    try await store.applyHeartbeats([user: batch], timeout: 900, on: connection)
+                }
+            }
+            #expect(try await apply(inOrder.id, beats) == beats.count)
+            // The other user's arrive late and backwards, in three batches, one of them twice.
+            let reversed = Array(beats.reversed())
+            #expect(try await apply(shuffled.id, Array(reversed[0..<10])) == 10)
+            _ = try await apply(shuffled.id, Array(reversed[10...]))
+            #expect(try await apply(shuffled.id, Array(reversed[0..<10])) == 0, "a resent batch stores nothing")
+
+            let range = try DateRange(from: LocalDate("2024-03-10")!, to: LocalDate("2024-03-11")!)
+            let expected = try await store.codingSeconds(userID: inOrder.id, range: range)
+            #expect(try await store.codingSeconds(userID: shuffled.id, range: range) == expected)
+            let all = CodingDurations.slices(beats, timeout: 900, timeZone: TimeZone(identifier: "Asia/Kolkata")!)
+            #expect(expected[LocalDate("2024-03-10")!] == all.filter { $0.date.description == "2024-03-10" }.reduce(0) { $0 + $1.seconds })
+            #expect(expected.values.reduce(0, +) == all.reduce(0) { $0 + $1.seconds })
+            #expect(expected.keys.count == 2, "the hour is split at local midnight: \(expected)")
+        }
+    }
+}
