@@ -82,19 +82,23 @@ public struct QueryAPI: Sendable {
             let user = try await authenticate(request)
             let range = try dateRange(request, user: user)
             let counters = try await store.dailyCounters(userID: user.id, range: range)
+            let coding = try await store.codingSeconds(userID: user.id, range: range)
             return try JSONResponse.make(DailyBody(
                 timezone: user.timezone,
-                days: range.dates.map { DayBody(date: $0, counters: counters[$0] ?? DailyCounters()) }))
+                days: range.dates.map { DayBody(date: $0, counters: counters[$0] ?? DailyCounters(), codingSeconds: coding[$0] ?? 0) }))
         }
         v1.get("/metrics/summary") { request, _ in
             let user = try await authenticate(request)
             let range = try dateRange(request, user: user)
             let counters = try await store.dailyCounters(userID: user.id, range: range)
+            let coding = try await store.codingSeconds(userID: user.id, range: range)
             return try JSONResponse.make(SummaryBody(
                 timezone: user.timezone, from: range.from, to: range.to,
                 totals: counters.values.reduce(DailyCounters(), +),
-                activeDays: counters.values.filter(\.isActive).count))
+                activeDays: counters.values.filter(\.isActive).count,
+                codingSeconds: coding.values.reduce(0, +)))
         }
+        addCodingRoutes(to: v1)
         v1.get("/metrics/streak") { request, _ in
             let user = try await authenticate(request)
             let today = LocalDate(Date(), in: TimeZones.named(user.timezone) ?? .gmt)
@@ -229,12 +233,17 @@ struct SourceBody: Encodable {
 struct DayBody: Encodable {
     let date: LocalDate
     let counters: DailyCounters
+    let codingSeconds: Double
     func encode(to encoder: any Encoder) throws {
         try counters.encode(to: encoder)
         var container = encoder.container(keyedBy: Key.self)
         try container.encode(date, forKey: .date)
+        try container.encode(Int(codingSeconds.rounded()), forKey: .codingSeconds)
     }
-    enum Key: String, CodingKey { case date }
+    enum Key: String, CodingKey {
+        case date
+        case codingSeconds = "coding_seconds"
+    }
 }
 
 struct DailyBody: Encodable {
@@ -248,9 +257,11 @@ struct SummaryBody: Encodable {
     let to: LocalDate
     let totals: DailyCounters
     let activeDays: Int
+    let codingSeconds: Double
     func encode(to encoder: any Encoder) throws {
         try totals.encode(to: encoder)
         var container = encoder.container(keyedBy: Key.self)
+        try container.encode(Int(codingSeconds.rounded()), forKey: .codingSeconds)
         try container.encode(timezone, forKey: .timezone)
         try container.encode(from, forKey: .from)
         try container.encode(to, forKey: .to)
@@ -259,5 +270,6 @@ struct SummaryBody: Encodable {
     enum Key: String, CodingKey {
         case timezone, from, to
         case activeDays = "active_days"
+        case codingSeconds = "coding_seconds"
     }
 }

@@ -2,6 +2,7 @@
 public enum Topics {
     public static let githubEvents = "devtrack.github.events"
     public static let activity = "devtrack.activity"
+    public static let codingHeartbeats = "devtrack.coding.heartbeats"
 
     public static func deadLetter(of topic: String) -> String { "\(topic).dlq" }
 }

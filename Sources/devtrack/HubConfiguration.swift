@@ -45,17 +45,31 @@ struct HubConfiguration: Sendable {
         enum CodingKeys: String, CodingKey { case maxBatch = "max_batch" }
     }
 
+    struct Coding: Codable, Sendable {
+        /// WakaTime's keystroke timeout: a longer gap between heartbeats is not coding time.
+        var heartbeatTimeoutSeconds = 900
+        var maxHeartbeatsPerRequest = 100
+        var maxHeartbeatAgeDays = 30
+        enum CodingKeys: String, CodingKey {
+            case heartbeatTimeoutSeconds = "heartbeat_timeout_seconds"
+            case maxHeartbeatsPerRequest = "max_heartbeats_per_request"
+            case maxHeartbeatAgeDays = "max_heartbeat_age_days"
+        }
+    }
+
     struct File: Codable, Sendable {
         var ingest = Ingest()
         var api = API()
         var kafka = Kafka()
         var workers = Workers()
+        var coding = Coding()
     }
 
     var ingest: Ingest
     var api: API
     var kafka: Kafka
     var workers: Workers
+    var coding: Coding
     var databaseURL: String?
     var kafkaBrokers: String?
     var githubAppSecret: String?
@@ -85,7 +99,7 @@ struct HubConfiguration: Sendable {
             throw Failure(description: "configuration file \(path) does not exist")
         }
         var configuration = HubConfiguration(
-            ingest: file.ingest, api: file.api, kafka: file.kafka, workers: file.workers,
+            ingest: file.ingest, api: file.api, kafka: file.kafka, workers: file.workers, coding: file.coding,
             databaseURL: environment["DATABASE_URL"].nonEmpty, kafkaBrokers: environment["KAFKA_BROKERS"].nonEmpty,
             githubAppSecret: environment["DEVTRACK_GITHUB_APP_SECRET"].nonEmpty,
             encryptionKey: environment["DEVTRACK_ENCRYPTION_KEY"].nonEmpty, home: home)

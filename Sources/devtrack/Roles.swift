@@ -18,7 +18,7 @@ struct RoleFactory {
     let brokers: String
     let logger: Logger
 
-    static let workerNames = ["normalize", "metrics"]
+    static let workerNames = ["normalize", "metrics", "coding"]
 
     func producer() throws -> KafkaProducer {
         try KafkaProducer(configuration: KafkaConfiguration(bootstrapServers: brokers, configuration.kafka.producer), logger: logger)
@@ -33,6 +33,12 @@ struct RoleFactory {
             configuration: IngestConfiguration(
                 hubWebhookSecret: configuration.githubAppSecret, maxBodyBytes: configuration.ingest.maxBodyBytes,
                 sourceCacheTTL: .seconds(configuration.ingest.sourceCacheTTLSeconds))
+        ).addRoutes(to: router)
+        HeartbeatIngest(
+            producer: producer, store: store,
+            configuration: HeartbeatConfiguration(
+                maxBatch: configuration.coding.maxHeartbeatsPerRequest,
+                maxAge: .seconds(configuration.coding.maxHeartbeatAgeDays * 86400))
         ).addRoutes(to: router)
         return Application(
             router: router,
@@ -69,6 +75,10 @@ struct RoleFactory {
         case "normalize":
             topic = Topics.githubEvents
             handler = NormalizeHandler(store: store, producer: producer, logger: workerLogger)
+        case "coding":
+            topic = Topics.codingHeartbeats
+            handler = CodingHandler(
+                store: store, producer: producer, timeout: .seconds(configuration.coding.heartbeatTimeoutSeconds), logger: workerLogger)
         case "metrics":
             topic = Topics.activity
             handler = MetricsHandler(store: store, producer: producer, logger: workerLogger)

@@ -18,6 +18,7 @@ final class HubUnderTest: @unchecked Sendable {
     let apiURL: String
     let appSecret = "e2e-app-secret-\(UUID().uuidString)"
     private var workerStarts = 0
+    private var ingestStarts = 0
 
     /// Where `swift build` put the `devtrack` binary: next to the test bundle, or `$DEVTRACK_BINARY`.
     static var binary: String {
@@ -66,11 +67,17 @@ final class HubUnderTest: @unchecked Sendable {
 
         let migrate = try await run(["migrate"])
         guard migrate.code == 0 else { throw HarnessError("migrate failed: \(migrate.output)") }
-        ingest = try start("ingest", ["ingest"])
         api = try start("api", ["api"])
         try await startWorker()
-        try await ingest.waitForLine(containing: "ingest listening")
+        try await startIngest()
         try await api.waitForLine(containing: "api listening")
+    }
+
+    /// (Re)starts the ingest process on its port and waits until it listens.
+    func startIngest() async throws {
+        ingestStarts += 1
+        ingest = try start(ingestStarts == 1 ? "ingest" : "ingest-\(ingestStarts)", ["ingest"])
+        try await ingest.waitForLine(containing: "ingest listening")
     }
 
     func start(_ name: String, _ arguments: [String]) throws -> RunningProcess {

@@ -1,0 +1,89 @@
+import Foundation
+
+/// One heartbeat as a client sent it: every field read leniently so one bad item is reported in its own
+/// slot instead of failing the whole batch. `validated` turns it into a `Heartbeat` or says what is wrong.
+public struct HeartbeatInput: Decodable, Sendable {
+    var time: Double?
+    var entity: String?
+    var type: String?
+    var category: String?
+    var project: String?
+    var branch: String?
+    var language: String?
+    var userAgent: String?
+    var isWrite: Bool?
+    var problem: String?
+
+    enum Key: String, CodingKey {
+        case time, entity, type, category, project, branch, language
+        case userAgent = "user_agent"
+        case isWrite = "is_write"
+    }
+
+    public init(from decoder: any Decoder) {
+        guard let container = try? decoder.container(keyedBy: Key.self) else {
+            problem = "a heartbeat must be a JSON object"
+            return
+        }
+        func string(_ key: Key) -> String? { try? container.decodeIfPresent(String.self, forKey: key) }
+        time = (try? container.decodeIfPresent(Double.self, forKey: .time)) ?? string(.time).flatMap(Double.init)
+        entity = string(.entity)
+        type = string(.type)
+        category = string(.category)
+        project = string(.project)
+        branch = string(.branch)
+        language = string(.language)
+        userAgent = string(.userAgent)
+        isWrite = try? container.decodeIfPresent(Bool.self, forKey: .isWrite)
+    }
+
+    public static let types: Set<String> = ["file", "app", "domain", "url", "event"]
+    public static let maxFieldLength = 2048
+
+    /// Rules: `time` (Unix seconds) within `maxAge` before `now` and at most a day after it; a non-empty
+    /// `entity`; a known `type`; text fields of reasonable length. Editor and machine come from the
+    /// request when the item has none.
+    public func validated(now: Date, maxAge: TimeInterval, defaultUserAgent: String, machine: String) -> Result<Heartbeat, HeartbeatRejection> {
+        if let problem { return .failure(HeartbeatRejection(problem)) }
+        guard let time, time.isFinite else { return .failure(HeartbeatRejection("time is required (Unix seconds)")) }
+        guard time >= now.timeIntervalSince1970 - maxAge else {
+            return .failure(HeartbeatRejection("time is older than \(Int(maxAge / 86400)) days"))
+        }
+        guard time <= now.timeIntervalSince1970 + 86400 else { return .failure(HeartbeatRejection("time is in the future")) }
+        guard let entity, !entity.isEmpty else { return .failure(HeartbeatRejection("entity is required")) }
+        let type = self.type ?? "file"
+        guard Self.types.contains(type) else {
+            return .failure(HeartbeatRejection("type must be one of \(Self.types.sorted().joined(separator: ", "))"))
+        }
+        let fields = [entity, category ?? "", project ?? "", branch ?? "", language ?? "", userAgent ?? "", machine]
+        guard fields.allSatisfy({ $0.utf8.count <= Self.maxFieldLength }) else {
+            return .failure(HeartbeatRejection("a field is longer than \(Self.maxFieldLength) bytes"))
+        }
+        return .success(Heartbeat(
+            time: time, entity: entity, type: type, category: category ?? "coding", project: project ?? "",
+            branch: branch ?? "", language: language ?? "",
+            editor: CodingDurations.editor(fromUserAgent: userAgent ?? defaultUserAgent), machine: machine,
+            isWrite: isWrite ?? false))
+    }
+}
+
+public struct HeartbeatRejection: Error, Sendable, Equatable {
+    public let reason: String
+    public init(_ reason: String) { self.reason = reason }
+}
+
+/// What ingest puts on `devtrack.coding.heartbeats`: one request's valid heartbeats, already tied to a user.
+public struct HeartbeatBatch: Codable, Sendable {
+    public let userID: UUID
+    public let heartbeats: [Heartbeat]
+
+    public init(userID: UUID, heartbeats: [Heartbeat]) {
+        self.userID = userID
+        self.heartbeats = heartbeats
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case userID = "user_id"
+        case heartbeats
+    }
+}

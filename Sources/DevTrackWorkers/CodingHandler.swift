@@ -1,0 +1,49 @@
+import DevTrackCore
+import DevTrackStore
+import Foundation
+import Kafka
+import Logging
+
+/// `coding`: heartbeat batches → `heartbeats` + `coding_daily`, one PostgreSQL transaction per Kafka batch.
+/// Heartbeats collapse on their natural key and touched days are recomputed from what is stored, so
+/// redelivery, replay and late arrivals all end in the same totals.
+public struct CodingHandler: BatchHandler {
+    let store: HubStore
+    let deadLetters: DeadLetters
+    let timeout: Double
+    let logger: Logger
+
+    public init(store: HubStore, producer: KafkaProducer, timeout: Duration, logger: Logger) {
+        self.store = store
+        self.deadLetters = DeadLetters(producer: producer)
+        self.timeout = Double(timeout.components.seconds)
+        self.logger = logger
+    }
+
+    public func apply(_ batch: [KafkaMessage]) async throws {
+        let decoder = JSONDecoder()
+        var byUser: [UUID: [Heartbeat]] = [:]
+        var rejected: [(message: KafkaMessage, reason: String)] = []
+        for message in batch {
+            guard let value = message.value else {
+                rejected.append((message, "empty message (tombstone) on the heartbeat topic"))
+                continue
+            }
+            do {
+                let heartbeats = try decoder.decode(HeartbeatBatch.self, from: Data(value))
+                byUser[heartbeats.userID, default: []] += heartbeats.heartbeats
+            } catch {
+                rejected.append((message, "not a heartbeat batch: \(error)"))
+            }
+        }
+        if !rejected.isEmpty {
+            logger.warning("coding: \(rejected.count) message(s) dead-lettered", metadata: ["first_reason": "\(rejected[0].reason)"])
+            try await deadLetters.send(rejected)
+        }
+        guard !byUser.isEmpty else { return }
+        let inserted = try await store.client.withTransaction(logger: logger) { connection in
+            try await store.applyHeartbeats(byUser, timeout: timeout, on: connection)
+        }
+        logger.debug("coding: batch of \(batch.count), \(inserted) new heartbeat(s)")
+    }
+}
