@@ -82,21 +82,21 @@ public struct QueryAPI: Sendable {
             let user = try await authenticate(request)
             let range = try dateRange(request, user: user)
             let counters = try await store.dailyCounters(userID: user.id, range: range)
-            let coding = try await store.codingSeconds(userID: user.id, range: range)
+            let coding = try await store.codingTotals(userID: user.id, range: range)
             return try JSONResponse.make(DailyBody(
                 timezone: user.timezone,
-                days: range.dates.map { DayBody(date: $0, counters: counters[$0] ?? DailyCounters(), codingSeconds: coding[$0] ?? 0) }))
+                days: range.dates.map { DayBody(date: $0, counters: counters[$0] ?? DailyCounters(), coding: coding[$0] ?? CodingDayTotals()) }))
         }
         v1.get("/metrics/summary") { request, _ in
             let user = try await authenticate(request)
             let range = try dateRange(request, user: user)
             let counters = try await store.dailyCounters(userID: user.id, range: range)
-            let coding = try await store.codingSeconds(userID: user.id, range: range)
+            let coding = try await store.codingTotals(userID: user.id, range: range)
             return try JSONResponse.make(SummaryBody(
                 timezone: user.timezone, from: range.from, to: range.to,
                 totals: counters.values.reduce(DailyCounters(), +),
                 activeDays: counters.values.filter(\.isActive).count,
-                codingSeconds: coding.values.reduce(0, +)))
+                coding: coding.values))
         }
         addCodingRoutes(to: v1)
         v1.get("/metrics/streak") { request, _ in
@@ -233,16 +233,34 @@ struct SourceBody: Encodable {
 struct DayBody: Encodable {
     let date: LocalDate
     let counters: DailyCounters
-    let codingSeconds: Double
+    let coding: CodingDayTotals
     func encode(to encoder: any Encoder) throws {
         try counters.encode(to: encoder)
         var container = encoder.container(keyedBy: Key.self)
         try container.encode(date, forKey: .date)
-        try container.encode(Int(codingSeconds.rounded()), forKey: .codingSeconds)
+        try CodingFields(coding.seconds, coding.heartbeatSeconds, coding.reportedSeconds).encode(to: encoder)
+    }
+    enum Key: String, CodingKey { case date }
+}
+
+/// `coding_seconds` (what counts: per day the larger of the two sources), and both sources.
+struct CodingFields: Encodable {
+    let total: Double
+    let heartbeats: Double
+    let reported: Double
+    init(_ total: Double, _ heartbeats: Double, _ reported: Double) {
+        (self.total, self.heartbeats, self.reported) = (total, heartbeats, reported)
+    }
+    func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: Key.self)
+        try container.encode(Int(total.rounded()), forKey: .total)
+        try container.encode(Int(heartbeats.rounded()), forKey: .heartbeats)
+        try container.encode(Int(reported.rounded()), forKey: .reported)
     }
     enum Key: String, CodingKey {
-        case date
-        case codingSeconds = "coding_seconds"
+        case total = "coding_seconds"
+        case heartbeats = "coding_heartbeat_seconds"
+        case reported = "coding_reported_seconds"
     }
 }
 
@@ -257,11 +275,13 @@ struct SummaryBody: Encodable {
     let to: LocalDate
     let totals: DailyCounters
     let activeDays: Int
-    let codingSeconds: Double
+    let coding: Dictionary<LocalDate, CodingDayTotals>.Values
     func encode(to encoder: any Encoder) throws {
         try totals.encode(to: encoder)
+        try CodingFields(
+            coding.reduce(0) { $0 + $1.seconds }, coding.reduce(0) { $0 + $1.heartbeatSeconds },
+            coding.reduce(0) { $0 + $1.reportedSeconds }).encode(to: encoder)
         var container = encoder.container(keyedBy: Key.self)
-        try container.encode(Int(codingSeconds.rounded()), forKey: .codingSeconds)
         try container.encode(timezone, forKey: .timezone)
         try container.encode(from, forKey: .from)
         try container.encode(to, forKey: .to)
@@ -270,6 +290,5 @@ struct SummaryBody: Encodable {
     enum Key: String, CodingKey {
         case timezone, from, to
         case activeDays = "active_days"
-        case codingSeconds = "coding_seconds"
     }
 }

@@ -72,18 +72,29 @@ public struct HeartbeatRejection: Error, Sendable, Equatable {
     public init(_ reason: String) { self.reason = reason }
 }
 
-/// What ingest puts on `devtrack.coding.heartbeats`: one request's valid heartbeats, already tied to a user.
+/// What ingest puts on `devtrack.coding.heartbeats`: one request's valid heartbeats, or the daily totals
+/// the original DevTrack plugin reported, already tied to a user.
 public struct HeartbeatBatch: Codable, Sendable {
     public let userID: UUID
     public let heartbeats: [Heartbeat]
+    public let reportedDays: [ReportedCodingDay]
 
-    public init(userID: UUID, heartbeats: [Heartbeat]) {
+    public init(userID: UUID, heartbeats: [Heartbeat] = [], reportedDays: [ReportedCodingDay] = []) {
         self.userID = userID
         self.heartbeats = heartbeats
+        self.reportedDays = reportedDays
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        userID = try container.decode(UUID.self, forKey: .userID)
+        heartbeats = try container.decodeIfPresent([Heartbeat].self, forKey: .heartbeats) ?? []
+        reportedDays = try container.decodeIfPresent([ReportedCodingDay].self, forKey: .reportedDays) ?? []
     }
 
     enum CodingKeys: String, CodingKey {
         case userID = "user_id"
         case heartbeats
+        case reportedDays = "reported_days"
     }
 }

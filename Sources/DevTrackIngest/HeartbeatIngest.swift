@@ -5,6 +5,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import Kafka
+import Synchronization
 
 public struct HeartbeatConfiguration: Sendable {
     /// Heartbeats per request (the wakatime CLI sends at most 25).
@@ -14,13 +15,16 @@ public struct HeartbeatConfiguration: Sendable {
     public var topic: String
     /// Where the WakaTime-compatible API lives; a plugin's `api_url` is `<ingest>/<prefix>`.
     public var compatPrefix: String
+    /// `POST /api/local-coding/sync` requests per key per minute (the original DevTrack allowed 20).
+    public var syncRequestsPerMinute: Int
 
     public init(maxBatch: Int = 100, maxAge: Duration = .seconds(30 * 86400), topic: String = Topics.codingHeartbeats,
-                compatPrefix: String = "/api/compat/wakatime/v1") {
+                compatPrefix: String = "/api/compat/wakatime/v1", syncRequestsPerMinute: Int = 20) {
         self.maxBatch = maxBatch
         self.maxAge = maxAge
         self.topic = topic
         self.compatPrefix = compatPrefix
+        self.syncRequestsPerMinute = syncRequestsPerMinute
     }
 }
 
@@ -31,11 +35,13 @@ public struct HeartbeatIngest: Sendable {
     let producer: KafkaProducer
     let store: HubStore
     let configuration: HeartbeatConfiguration
+    let syncLimiter: RateLimiter
 
     public init(producer: KafkaProducer, store: HubStore, configuration: HeartbeatConfiguration) {
         self.producer = producer
         self.store = store
         self.configuration = configuration
+        self.syncLimiter = RateLimiter(limit: configuration.syncRequestsPerMinute, window: 60)
     }
 
     public func addRoutes(to router: Router<some RequestContext>) {
@@ -44,6 +50,50 @@ public struct HeartbeatIngest: Sendable {
         compat.post("/users/current/heartbeats") { request, context in try await accept(request, context: context) }
         compat.post("/users/current/heartbeats.bulk") { request, context in try await accept(request, context: context) }
         compat.get("/users/current/statusbar/today") { request, _ in try await statusBar(request) }
+        router.post("/api/local-coding/sync") { request, context in try await sync(request, context: context) }
+        router.get("/api/local-coding/sync") { request, _ in try await syncedDays(request) }
+    }
+
+    /// The original DevTrack plugin's daily totals: validated, rate-limited per key, on the same topic.
+    func sync(_ request: Request, context: some RequestContext) async throws -> Response {
+        let (user, key) = try await authenticateWithKey(request)
+        guard syncLimiter.allow(Credentials.hash(key)) else {
+            throw HubHTTPError(.tooManyRequests, code: "rate_limited",
+                               "at most \(configuration.syncRequestsPerMinute) sync requests a minute per key", headers: [.retryAfter: "60"])
+        }
+        var request = request
+        let body = try await request.collectBody(upTo: 256 * 1024)
+        let days: [ReportedCodingDay]
+        switch LocalCodingSync.parse(Data(buffer: body)) {
+        case .success(let parsed): days = parsed
+        case .failure(let rejection): throw HubHTTPError.badRequest(rejection.reason, code: "invalid_body")
+        }
+        try await produce(HeartbeatBatch(userID: user.id, reportedDays: days), count: days.count, context: context)
+        return try JSONResponse.make(SyncResponse(success: true, synced: days.count, message: "synced \(days.count) day(s)"))
+    }
+
+    /// `GET /api/local-coding/sync?days=7|30|90`: the reported totals of the last days, newest first.
+    func syncedDays(_ request: Request) async throws -> Response {
+        let user = try await authenticate(request)
+        let text = request.uri.queryParameters["days"].map(String.init) ?? "7"
+        guard let days = Int(text), [7, 30, 90].contains(days) else {
+            throw HubHTTPError.badRequest("days must be 7, 30 or 90", code: "invalid_days")
+        }
+        let today = LocalDate(Date(), in: TimeZones.named(user.timezone) ?? .gmt)
+        let reported = try await store.reportedDays(userID: user.id, from: today.adding(days: 1 - days), to: today)
+        return try JSONResponse.make(SyncedDays(success: true, days: days, sessions: reported.map(SyncedDays.Session.init)))
+    }
+
+    func produce(_ batch: HeartbeatBatch, count: Int, context: some RequestContext) async throws {
+        let value = try JSONEncoder().encode(batch)
+        do {
+            try await producer.send(KafkaOutgoingMessage(
+                topic: configuration.topic, key: Array(batch.userID.uuidString.lowercased().utf8), value: Array(value)))
+        } catch {
+            context.logger.warning("Kafka did not take \(count) coding item(s): \(error)")
+            throw HubHTTPError(.serviceUnavailable, code: "kafka_unavailable",
+                               "the event stream is unavailable; retry later", headers: [.retryAfter: "5"])
+        }
     }
 
     func accept(_ request: Request, context: some RequestContext) async throws -> Response {
@@ -71,15 +121,7 @@ public struct HeartbeatIngest: Sendable {
         let results = items.map { $0.validated(now: now, maxAge: maxAge, defaultUserAgent: userAgent, machine: machine) }
         let valid = results.compactMap { try? $0.get() }
         if !valid.isEmpty {
-            let value = try JSONEncoder().encode(HeartbeatBatch(userID: user.id, heartbeats: valid))
-            do {
-                try await producer.send(KafkaOutgoingMessage(
-                    topic: configuration.topic, key: Array(user.id.uuidString.lowercased().utf8), value: Array(value)))
-            } catch {
-                context.logger.warning("Kafka did not take \(valid.count) heartbeat(s): \(error)")
-                throw HubHTTPError(.serviceUnavailable, code: "kafka_unavailable",
-                                   "the event stream is unavailable; retry later", headers: [.retryAfter: "5"])
-            }
+            try await produce(HeartbeatBatch(userID: user.id, heartbeats: valid), count: valid.count, context: context)
         }
 
         let slots: [ResponseSlot] = results.map { result in
@@ -102,13 +144,18 @@ public struct HeartbeatIngest: Sendable {
         let user = try await authenticate(request)
         let zone = TimeZones.named(user.timezone) ?? .gmt
         let today = LocalDate(Date(), in: zone)
-        let seconds = try await store.codingSeconds(userID: user.id, range: DateRange(from: today, to: today))[today] ?? 0
+        let seconds = try await store.codingTotals(userID: user.id, range: DateRange(from: today, to: today))[today]?.seconds ?? 0
         return try JSONResponse.make(StatusBar(data: .init(
             grandTotal: .init(seconds: seconds), range: .init(date: today.description, timezone: user.timezone))))
     }
 
-    /// `Authorization: Basic base64(key)`, `Bearer key`, or `?api_key=key`.
     func authenticate(_ request: Request) async throws -> UserRecord {
+        try await authenticateWithKey(request).user
+    }
+
+    /// `Authorization: Basic base64(key)`, `Bearer key`, or `?api_key=key`. Only the key's hash is compared
+    /// (the original DevTrack also accepted an 8-character prefix of the key, which let anyone with it in).
+    func authenticateWithKey(_ request: Request) async throws -> (user: UserRecord, key: String) {
         var key: String?
         if let header = request.headers[.authorization] {
             let parts = header.split(separator: " ", maxSplits: 1).map(String.init)
@@ -120,13 +167,14 @@ public struct HeartbeatIngest: Sendable {
             }
         }
         key = key ?? request.uri.queryParameters["api_key"].map(String.init)
+        key = key.map { ($0.hasPrefix("waka_") ? String($0.dropFirst(5)) : $0).lowercased() }
         guard let key, !key.isEmpty else {
             throw HubHTTPError.unauthorized("a coding key is required: Authorization: Basic base64(key), Bearer <key>, or ?api_key=")
         }
         guard let user = try await store.user(codingKey: key) else {
             throw HubHTTPError.unauthorized("unknown or revoked coding key", code: "invalid_key")
         }
-        return user
+        return (user, key)
     }
 }
 
@@ -200,6 +248,53 @@ struct StatusBar: Encodable {
         let timezone: String
     }
     let data: Body
+}
+
+struct SyncResponse: Encodable {
+    let success: Bool
+    let synced: Int
+    let message: String
+}
+
+struct SyncedDays: Encodable {
+    struct Session: Encodable {
+        let date: String
+        let totalSeconds: Int
+        let fileCount: Int?
+        let projectCount: Int?
+        init(_ day: ReportedCodingDay) {
+            date = day.date.description
+            totalSeconds = day.totalSeconds
+            fileCount = day.fileCount
+            projectCount = day.projectCount
+        }
+    }
+    let success: Bool
+    let days: Int
+    let sessions: [Session]
+}
+
+/// A fixed-window request counter per key, in this process (each ingest instance limits on its own).
+final class RateLimiter: Sendable {
+    let limit: Int
+    let window: TimeInterval
+    private let counts = Mutex<[String: (start: Date, count: Int)]>([:])
+
+    init(limit: Int, window: TimeInterval) {
+        self.limit = limit
+        self.window = window
+    }
+
+    func allow(_ key: String, now: Date = Date()) -> Bool {
+        counts.withLock { counts in
+            if counts.count > 10_000 { counts = counts.filter { now.timeIntervalSince($0.value.start) < window } }
+            var entry = counts[key] ?? (now, 0)
+            if now.timeIntervalSince(entry.start) >= window { entry = (now, 0) }
+            entry.count += 1
+            counts[key] = entry
+            return entry.count <= limit
+        }
+    }
 }
 
 extension HTTPField.Name {

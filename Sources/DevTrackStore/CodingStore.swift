@@ -3,6 +3,18 @@ import Foundation
 import Logging
 import PostgresNIO
 
+/// One day's coding time from both sources; `seconds` is what metrics and goals count.
+public struct CodingDayTotals: Sendable, Equatable {
+    public var heartbeatSeconds: Double
+    public var reportedSeconds: Double
+    public var seconds: Double { max(heartbeatSeconds, reportedSeconds) }
+
+    public init(heartbeatSeconds: Double = 0, reportedSeconds: Double = 0) {
+        self.heartbeatSeconds = heartbeatSeconds
+        self.reportedSeconds = reportedSeconds
+    }
+}
+
 /// A coding API key as listed to its owner (never the key itself).
 public struct CodingKeyRecord: Sendable, Equatable {
     public let id: UUID
@@ -142,18 +154,52 @@ extension HubStore {
             """, logger: logger)
     }
 
-    /// Coding seconds per local date in `range` (dates without coding are absent).
-    public func codingSeconds(userID: UUID, range: DateRange) async throws -> [LocalDate: Double] {
-        let rows = try await client.query("""
-            SELECT day::text, sum(seconds) FROM coding_daily
-            WHERE user_id = \(userID) AND day BETWEEN \(range.from.description)::date AND \(range.to.description)::date
-            GROUP BY day
+    /// Replaces the reported totals of these days (the plugin sends cumulative totals). Skips deleted users.
+    public func applyReportedDays(_ days: [ReportedCodingDay], userID: UUID, on connection: PostgresConnection) async throws {
+        guard !days.isEmpty else { return }
+        try await connection.query("""
+            INSERT INTO coding_reported (user_id, day, seconds, file_count, project_count)
+            SELECT \(userID), d::date, s, NULLIF(f, -1), NULLIF(p, -1)
+            FROM unnest(\(days.map(\.date.description)), \(days.map(\.totalSeconds)), \(days.map { $0.fileCount ?? -1 }),
+                        \(days.map { $0.projectCount ?? -1 })) AS t(d, s, f, p)
+            WHERE EXISTS (SELECT 1 FROM users WHERE id = \(userID))
+            ON CONFLICT (user_id, day) DO UPDATE
+            SET seconds = EXCLUDED.seconds, file_count = EXCLUDED.file_count, project_count = EXCLUDED.project_count, updated_at = now()
             """, logger: logger)
-        var result: [LocalDate: Double] = [:]
-        for try await (day, seconds) in rows.decode((String, Double).self) {
-            if let date = LocalDate(day) { result[date] = seconds }
+    }
+
+    /// Coding time per local date in `range` (dates without any are absent): from heartbeats, as reported
+    /// by the original plugin, and the day's figure, the larger of the two.
+    public func codingTotals(userID: UUID, range: DateRange) async throws -> [LocalDate: CodingDayTotals] {
+        let (from, to) = (range.from.description, range.to.description)
+        let rows = try await client.query("""
+            SELECT day::text, sum(h), sum(r) FROM (
+                SELECT day, seconds AS h, 0::double precision AS r FROM coding_daily
+                WHERE user_id = \(userID) AND day BETWEEN \(from)::date AND \(to)::date
+                UNION ALL
+                SELECT day, 0, seconds FROM coding_reported
+                WHERE user_id = \(userID) AND day BETWEEN \(from)::date AND \(to)::date
+            ) t GROUP BY day
+            """, logger: logger)
+        var result: [LocalDate: CodingDayTotals] = [:]
+        for try await (day, heartbeats, reported) in rows.decode((String, Double, Double).self) {
+            if let date = LocalDate(day) { result[date] = CodingDayTotals(heartbeatSeconds: heartbeats, reportedSeconds: reported) }
         }
         return result
+    }
+
+    /// The reported totals of the last `days` local days up to `today`, newest first.
+    public func reportedDays(userID: UUID, from: LocalDate, to: LocalDate) async throws -> [ReportedCodingDay] {
+        let rows = try await client.query("""
+            SELECT day::text, seconds, file_count, project_count FROM coding_reported
+            WHERE user_id = \(userID) AND day BETWEEN \(from.description)::date AND \(to.description)::date ORDER BY day DESC
+            """, logger: logger)
+        var days: [ReportedCodingDay] = []
+        for try await (day, seconds, files, projects) in rows.decode((String, Int32, Int32?, Int32?).self) {
+            guard let date = LocalDate(day) else { continue }
+            days.append(ReportedCodingDay(date: date, totalSeconds: Int(seconds), fileCount: files.map(Int.init), projectCount: projects.map(Int.init)))
+        }
+        return days
     }
 
     /// Every `coding_daily` row of the range, for breakdowns.

@@ -23,6 +23,7 @@ public struct CodingHandler: BatchHandler {
     public func apply(_ batch: [KafkaMessage]) async throws {
         let decoder = JSONDecoder()
         var byUser: [UUID: [Heartbeat]] = [:]
+        var reported: [(userID: UUID, days: [ReportedCodingDay])] = []
         var rejected: [(message: KafkaMessage, reason: String)] = []
         for message in batch {
             guard let value = message.value else {
@@ -31,7 +32,8 @@ public struct CodingHandler: BatchHandler {
             }
             do {
                 let heartbeats = try decoder.decode(HeartbeatBatch.self, from: Data(value))
-                byUser[heartbeats.userID, default: []] += heartbeats.heartbeats
+                if !heartbeats.heartbeats.isEmpty { byUser[heartbeats.userID, default: []] += heartbeats.heartbeats }
+                if !heartbeats.reportedDays.isEmpty { reported.append((heartbeats.userID, heartbeats.reportedDays)) }
             } catch {
                 rejected.append((message, "not a heartbeat batch: \(error)"))
             }
@@ -40,9 +42,14 @@ public struct CodingHandler: BatchHandler {
             logger.warning("coding: \(rejected.count) message(s) dead-lettered", metadata: ["first_reason": "\(rejected[0].reason)"])
             try await deadLetters.send(rejected)
         }
-        guard !byUser.isEmpty else { return }
+        guard !byUser.isEmpty || !reported.isEmpty else { return }
+        let reportedDays = reported
         let inserted = try await store.client.withTransaction(logger: logger) { connection in
-            try await store.applyHeartbeats(byUser, timeout: timeout, on: connection)
+            // In partition order, so a day re-sent later replaces the earlier total.
+            for (userID, days) in reportedDays {
+                try await store.applyReportedDays(days, userID: userID, on: connection)
+            }
+            return try await store.applyHeartbeats(byUser, timeout: timeout, on: connection)
         }
         logger.debug("coding: batch of \(batch.count), \(inserted) new heartbeat(s)")
     }

@@ -50,7 +50,9 @@ struct HubConfiguration: Sendable {
         var heartbeatTimeoutSeconds = 900
         var maxHeartbeatsPerRequest = 100
         var maxHeartbeatAgeDays = 30
+        var syncRequestsPerMinute = 20
         enum CodingKeys: String, CodingKey {
+            case syncRequestsPerMinute = "sync_requests_per_minute"
             case heartbeatTimeoutSeconds = "heartbeat_timeout_seconds"
             case maxHeartbeatsPerRequest = "max_heartbeats_per_request"
             case maxHeartbeatAgeDays = "max_heartbeat_age_days"

@@ -38,7 +38,8 @@ struct RoleFactory {
             producer: producer, store: store,
             configuration: HeartbeatConfiguration(
                 maxBatch: configuration.coding.maxHeartbeatsPerRequest,
-                maxAge: .seconds(configuration.coding.maxHeartbeatAgeDays * 86400))
+                maxAge: .seconds(configuration.coding.maxHeartbeatAgeDays * 86400),
+                syncRequestsPerMinute: configuration.coding.syncRequestsPerMinute)
         ).addRoutes(to: router)
         return Application(
             router: router,

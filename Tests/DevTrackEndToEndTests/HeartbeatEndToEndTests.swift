@@ -135,6 +135,59 @@ struct HeartbeatEndToEndTests {
     }
 }
 
+extension HeartbeatEndToEndTests {
+    @Test func theOriginalPluginsDailyTotalsCountAsTheLargerSourcePerDayAndAreRateLimited() async throws {
+        try await withHub { hub in
+            let user = try await hub.createUser(login: "dev", githubID: 8)
+            let key = try await codingKey(hub, token: user.token)
+            let syncURL = hub.ingestURL + "/api/local-coding/sync"
+            func sync(_ body: String) async throws -> HubUnderTest.Response {
+                try await hub.request("POST", syncURL, headers: ["Authorization": "Bearer \(key)", "Content-Type": "application/json"], body: Array(body.utf8))
+            }
+            let now = Date().timeIntervalSince1970.rounded() - 600
+            let today = LocalDate(Date(timeIntervalSince1970: now), in: .gmt)
+            let yesterday = today.adding(days: -1)
+
+            let first = try await sync(#"{"sessions":[{"date":"\#(yesterday)","totalSeconds":1000,"fileCount":4},{"date":"\#(today)","totalSeconds":50}]}"#)
+            #expect(first.status == 200, "\(first.text)")
+            #expect(first.json?["success"] as? Bool == true && first.json?["synced"] as? Int == 2)
+            // The plugin re-sends cumulative totals: the later one replaces the day.
+            #expect(try await sync(#"{"sessions":[{"date":"\#(yesterday)","totalSeconds":1200}]}"#).status == 200)
+            // Heartbeats for 180 s today: more than the 50 s reported for today.
+            let beats = (0..<3).map { #"{"time": \#(now + Double($0) * 90), "entity": "a.swift", "project": "p"}"# }.joined(separator: ",")
+            let posted = try await hub.request(
+                "POST", hub.ingestURL + "/api/v1/heartbeats", headers: ["Authorization": "Bearer \(key)", "Content-Type": "application/json"],
+                body: Array("[\(beats)]".utf8))
+            #expect(posted.status == 201)
+
+            let bad = try await sync(#"{"sessions":[{"date":"2024-02-30","totalSeconds":10}]}"#)
+            #expect(bad.status == 400)
+            #expect(((bad.json?["error"] as? [String: Any])?["message"] as? String)?.contains("sessions[0].date") == true, "\(bad.text)")
+            #expect(try await sync(#"{"sessions":[{"date":"\#(today)","totalSeconds":90000}]}"#).status == 400)
+
+            let path = "/api/v1/metrics/summary?from=\(yesterday)&to=\(today)"
+            let summary = try await eventually({ try await hub.get(path, token: user.token) }, until: {
+                $0.json?["coding_seconds"] as? Int == 1380 && $0.json?["coding_reported_seconds"] as? Int == 1250
+            }).json ?? [:]
+            #expect(summary["coding_seconds"] as? Int == 1200 + 180, "per day the larger source: \(summary)")
+            #expect(summary["coding_heartbeat_seconds"] as? Int == 180)
+            #expect(summary["coding_reported_seconds"] as? Int == 1250)
+
+            let listed = try await hub.request("GET", syncURL + "?days=7", headers: ["Authorization": "Bearer \(key)"])
+            let sessions = listed.json?["sessions"] as? [[String: Any]] ?? []
+            #expect(sessions.map { $0["date"] as? String } == [today.description, yesterday.description])
+            #expect(sessions.last?["totalSeconds"] as? Int == 1200)
+            #expect(try await hub.request("GET", syncURL + "?days=8", headers: ["Authorization": "Bearer \(key)"]).status == 400)
+
+            // The e2e configuration allows 5 sync requests a minute per key; 4 were made.
+            #expect(try await sync(#"{"sessions":[{"date":"\#(today)","totalSeconds":60}]}"#).status == 200)
+            let limited = try await sync(#"{"sessions":[{"date":"\#(today)","totalSeconds":70}]}"#)
+            #expect(limited.status == 429)
+            #expect(limited.headers["retry-after"] != nil)
+        }
+    }
+}
+
 extension Array {
     subscript(safe index: Int) -> Element? { indices.contains(index) ? self[index] : nil }
 }

@@ -39,7 +39,8 @@ final class HubUnderTest: @unchecked Sendable {
                 "producer": { "message.timeout.ms": "\(producerTimeoutMS)", "linger.ms": "2" },
                 "consumer": { "session.timeout.ms": "6000", "heartbeat.interval.ms": "500", "fetch.wait.max.ms": "20" }
               },
-              "ingest": { "source_cache_ttl_seconds": 0 }
+              "ingest": { "source_cache_ttl_seconds": 0 },
+              "coding": { "sync_requests_per_minute": 5 }
             }
             """
         try Data(config.utf8).write(to: URL(fileURLWithPath: "\(directory)/devtrack.json"))

@@ -53,8 +53,8 @@ struct CodingStoreTests {
             #expect(try await apply(shuffled.id, Array(reversed[0..<10])) == 0, "a resent batch stores nothing")
 
             let range = try DateRange(from: LocalDate("2024-03-10")!, to: LocalDate("2024-03-11")!)
-            let expected = try await store.codingSeconds(userID: inOrder.id, range: range)
-            #expect(try await store.codingSeconds(userID: shuffled.id, range: range) == expected)
+            let expected = try await store.codingTotals(userID: inOrder.id, range: range).mapValues(\.heartbeatSeconds)
+            #expect(try await store.codingTotals(userID: shuffled.id, range: range).mapValues(\.heartbeatSeconds) == expected)
             let all = CodingDurations.slices(beats, timeout: 900, timeZone: TimeZone(identifier: "Asia/Kolkata")!)
             #expect(expected[LocalDate("2024-03-10")!] == all.filter { $0.date.description == "2024-03-10" }.reduce(0) { $0 + $1.seconds })
             #expect(expected.values.reduce(0, +) == all.reduce(0) { $0 + $1.seconds })
