@@ -50,6 +50,7 @@ public struct HeartbeatIngest: Sendable {
         compat.post("/users/current/heartbeats") { request, context in try await accept(request, context: context) }
         compat.post("/users/current/heartbeats.bulk") { request, context in try await accept(request, context: context) }
         compat.get("/users/current/statusbar/today") { request, _ in try await statusBar(request) }
+        compat.get("/users/current/summaries") { request, _ in try await summaries(request) }
         router.post("/api/local-coding/sync") { request, context in try await sync(request, context: context) }
         router.get("/api/local-coding/sync") { request, _ in try await syncedDays(request) }
     }

@@ -82,6 +82,17 @@ struct HeartbeatEndToEndTests {
             #expect(seconds("languages") == expectedSeconds(\.language))
             #expect(seconds("editors") == ["vscode": total])
             #expect(seconds("machines") == ["e2e-laptop": total])
+            // The WakaTime-shaped reads that plugins and widgets use, with the key as the CLI sends it.
+            let basic = ["Authorization": "Basic " + Data(key.utf8).base64EncodedString()]
+            let compat = hub.ingestURL + "/api/compat/wakatime/v1/users/current"
+            let summaries = try await hub.request("GET", compat + "/summaries?start=\(from)&end=\(to)", headers: basic)
+            #expect(summaries.status == 200, "\(summaries.text)")
+            let days = summaries.json?["data"] as? [[String: Any]] ?? []
+            #expect(days.count == (to - from) + 1)
+            #expect(days.compactMap { ($0["grand_total"] as? [String: Any])?["total_seconds"] as? Double }.reduce(0, +) == Double(total))
+            let todaySeconds = expected.filter { $0.date == to }.reduce(0) { $0 + $1.seconds }
+            let statusBar = try await hub.request("GET", compat + "/statusbar/today", headers: basic)
+            #expect(((statusBar.json?["data"] as? [String: Any])?["grand_total"] as? [String: Any])?["total_seconds"] as? Double == todaySeconds)
             // The same totals in the metrics the dashboard reads.
             let metrics = try await hub.get("/api/v1/metrics/summary?from=\(from)&to=\(to)", token: user.token)
             #expect(metrics.json?["coding_seconds"] as? Int == total)
