@@ -40,10 +40,13 @@ public struct HeartbeatInput: Decodable, Sendable {
     public static let types: Set<String> = ["file", "app", "domain", "url", "event"]
     public static let maxFieldLength = 2048
 
+    /// `editors` memoizes user agent → editor across a batch.
     /// Rules: `time` (Unix seconds) within `maxAge` before `now` and at most a day after it; a non-empty
     /// `entity`; a known `type`; text fields of reasonable length. Editor and machine come from the
     /// request when the item has none.
-    public func validated(now: Date, maxAge: TimeInterval, defaultUserAgent: String, machine: String) -> Result<Heartbeat, HeartbeatRejection> {
+    public func validated(
+        now: Date, maxAge: TimeInterval, defaultUserAgent: String, machine: String, editors: inout [String: String]
+    ) -> Result<Heartbeat, HeartbeatRejection> {
         if let problem { return .failure(HeartbeatRejection(problem)) }
         guard let time, time.isFinite else { return .failure(HeartbeatRejection("time is required (Unix seconds)")) }
         guard time >= now.timeIntervalSince1970 - maxAge else {
@@ -59,10 +62,13 @@ public struct HeartbeatInput: Decodable, Sendable {
         guard fields.allSatisfy({ $0.utf8.count <= Self.maxFieldLength }) else {
             return .failure(HeartbeatRejection("a field is longer than \(Self.maxFieldLength) bytes"))
         }
+        // A batch's items nearly always share one user agent: parse each distinct one once.
+        let agent = userAgent ?? defaultUserAgent
+        let editor = editors[agent] ?? CodingDurations.editor(fromUserAgent: agent)
+        editors[agent] = editor
         return .success(Heartbeat(
             time: time, entity: entity, type: type, category: category ?? "coding", project: project ?? "",
-            branch: branch ?? "", language: language ?? "",
-            editor: CodingDurations.editor(fromUserAgent: userAgent ?? defaultUserAgent), machine: machine,
+            branch: branch ?? "", language: language ?? "", editor: editor, machine: machine,
             isWrite: isWrite ?? false))
     }
 }

@@ -54,7 +54,7 @@ public enum JSONResponse {
     }
 
     /// A JSON string literal (RFC 8259 escaping).
-    static func writeJSONString(_ text: String, to buffer: inout ByteBuffer) {
+    public static func writeJSONString(_ text: String, to buffer: inout ByteBuffer) {
         buffer.writeInteger(UInt8(ascii: "\""))
         for byte in text.utf8 {
             switch byte {

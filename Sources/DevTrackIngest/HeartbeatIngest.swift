@@ -119,25 +119,47 @@ public struct HeartbeatIngest: Sendable {
         let userAgent = request.headers[.userAgent] ?? ""
         let machine = request.headers[.machineName] ?? ""
         let maxAge = Double(configuration.maxAge.components.seconds)
-        let results = items.map { $0.validated(now: now, maxAge: maxAge, defaultUserAgent: userAgent, machine: machine) }
+        var editors: [String: String] = [:]
+        let results = items.map { $0.validated(now: now, maxAge: maxAge, defaultUserAgent: userAgent, machine: machine, editors: &editors) }
         let valid = results.compactMap { try? $0.get() }
         if !valid.isEmpty {
             try await produce(HeartbeatBatch(userID: user.id, heartbeats: valid), count: valid.count, context: context)
         }
 
-        let slots: [ResponseSlot] = results.map { result in
+        if single, let result = results.first {
             switch result {
-            case .success(let heartbeat): ResponseSlot(body: .data(SlotData(heartbeat)), status: 201)
-            case .failure(let rejection): ResponseSlot(body: .error(rejection.reason), status: 400)
+            case .success(let heartbeat): return try JSONResponse.make(["data": SlotData(heartbeat)], status: .created)
+            case .failure(let rejection): throw HubHTTPError.badRequest(rejection.reason, code: "invalid_heartbeat")
             }
         }
-        if single, let slot = slots.first {
-            switch slot.body {
-            case .data(let data): return try JSONResponse.make(["data": data], status: .created)
-            case .error(let reason): throw HubHTTPError.badRequest(reason, code: "invalid_heartbeat")
+        return Self.bulkResponse(results)
+    }
+
+    /// `201 {"responses":[[{"data":{…}},201],[{"error":"…"},400],…]}`, written directly: a JSONEncoder here
+    /// was a sixth of the heartbeat path's CPU.
+    static func bulkResponse(_ results: [Result<Heartbeat, HeartbeatRejection>]) -> Response {
+        var buffer = ByteBuffer()
+        buffer.writeString("{\"responses\":[")
+        for (index, result) in results.enumerated() {
+            if index > 0 { buffer.writeString(",") }
+            switch result {
+            case .success(let heartbeat):
+                let data = SlotData(heartbeat)
+                buffer.writeString("[{\"data\":{\"entity\":")
+                JSONResponse.writeJSONString(data.entity, to: &buffer)
+                buffer.writeString(",\"id\":")
+                JSONResponse.writeJSONString(data.id, to: &buffer)
+                buffer.writeString(",\"time\":\(data.time),\"type\":")
+                JSONResponse.writeJSONString(data.type, to: &buffer)
+                buffer.writeString("}},201]")
+            case .failure(let rejection):
+                buffer.writeString("[{\"error\":")
+                JSONResponse.writeJSONString(rejection.reason, to: &buffer)
+                buffer.writeString("},400]")
             }
         }
-        return try JSONResponse.make(["responses": slots], status: .created)
+        buffer.writeString("]}")
+        return Response(status: .created, headers: [.contentType: "application/json; charset=utf-8"], body: ResponseBody(byteBuffer: buffer))
     }
 
     /// Today's coding time in the user's zone, shaped as WakaTime's status bar endpoint.
@@ -179,25 +201,6 @@ public struct HeartbeatIngest: Sendable {
     }
 }
 
-/// One item's `[data, status]` pair, as WakaTime answers bulk requests.
-struct ResponseSlot: Encodable {
-    enum Body {
-        case data(SlotData)
-        case error(String)
-    }
-    let body: Body
-    let status: Int
-
-    func encode(to encoder: any Encoder) throws {
-        var container = encoder.unkeyedContainer()
-        switch body {
-        case .data(let data): try container.encode(["data": data])
-        case .error(let reason): try container.encode(["error": reason])
-        }
-        try container.encode(status)
-    }
-}
-
 struct SlotData: Encodable {
     let id: String
     let entity: String
@@ -205,7 +208,10 @@ struct SlotData: Encodable {
     let time: Double
 
     init(_ heartbeat: Heartbeat) {
-        id = "\(heartbeat.time)-\(Credentials.hash(heartbeat.entity).prefix(12))"
+        // Identifies the heartbeat by its natural key; FNV-1a, as a SHA-256 per item showed in profiles.
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in heartbeat.entity.utf8 { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
+        id = "\(heartbeat.time)-\(String(hash, radix: 16))"
         entity = heartbeat.entity
         type = heartbeat.type
         time = heartbeat.time

@@ -14,7 +14,7 @@ import Logging
 struct Bench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "devtrack-bench", abstract: "Benchmark helpers for scripts/bench.",
-        subcommands: [BareHMAC.self, WrkScript.self, Freshness.self])
+        subcommands: [BareHMAC.self, WrkScript.self, Freshness.self, HeartbeatWrkScript.self, CodingFreshness.self])
 }
 
 /// The baseline of the ingest target: a bare Hummingbird route that only reads the body and checks the HMAC.
@@ -195,5 +195,126 @@ struct Freshness: AsyncParsableCommand {
             }
             return (sent, failed)
         }
+    }
+}
+
+/// A wrk script posting bulk requests of 25 heartbeats (the CLI's batch) with a coding key, cycling through
+/// `variants` bodies with distinct timestamps.
+struct HeartbeatWrkScript: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "heartbeat-wrk-script", abstract: "Write a wrk Lua script posting heartbeat bulks.")
+    @Option var key: String
+    @Option var variants: Int = 64
+    @Option var output: String
+
+    func run() throws {
+        let start = Date().timeIntervalSince1970 - 86_400
+        var lua = "local requests = {}\n"
+        let auth = "Basic " + Data(key.utf8).base64EncodedString()
+        for variant in 0..<variants {
+            let beats = (0..<25).map { index in
+                let time = start + Double(variant * 25 + index) * 7
+                return #"{"time":\#(time),"entity":"/home/dev/src/hub/Sources/File\#(index % 7).swift","type":"file","category":"coding","project":"hub","branch":"main","language":"Swift","is_write":\#(index % 3 == 0),"lines":120,"lineno":\#(index),"cursorpos":\#(index * 4),"user_agent":"wakatime/13.1.0 (Linux-6.1) Python3.11 vscode/1.80.0 vscode-wakatime/24.0.0"}"#
+            }
+            lua += """
+                requests[\(variant + 1)] = wrk.format("POST", nil, {
+                  ["Content-Type"] = "application/json", ["Authorization"] = "\(auth)", ["X-Machine-Name"] = "bench" },
+                  [==[[\(beats.joined(separator: ","))]]==])
+
+                """
+        }
+        lua += """
+            local counter = 0
+            request = function()
+              counter = counter + 1
+              return requests[(counter % #requests) + 1]
+            end
+            done = function(summary, latency, requests)
+              io.write(string.format("RESULT %d %.0f %.2f %.2f %d %d\\n", summary.requests,
+                summary.requests / (summary.duration / 1e6), latency:percentile(50) / 1000, latency:percentile(99) / 1000,
+                summary.errors.status, summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout))
+            end
+
+            """
+        try Data(lua.utf8).write(to: URL(fileURLWithPath: output))
+    }
+}
+
+/// Steady heartbeat load (bulks of 25 from the load key) while a probe key adds one heartbeat 10 s after its
+/// previous one; each probe's freshness is the time from its 201 until `/api/v1/coding/summary` shows the
+/// probe user's total grown by those 10 s.
+struct CodingFreshness: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "coding-freshness", abstract: "Measure heartbeat 201 → visible-in-API latency under load.")
+    @Option var ingest: String
+    @Option var api: String
+    @Option var loadKey: String
+    @Option var probeKey: String
+    @Option var probeToken: String
+    @Option(help: "Heartbeats per second of background load.") var rate: Int = 500
+    @Option var seconds: Int = 20
+
+    func run() async throws {
+        let configuration = URLSessionConfiguration.ephemeral
+        configuration.httpMaximumConnectionsPerHost = 64
+        let session = URLSession(configuration: configuration)
+        let end = ContinuousClock.now + .seconds(seconds)
+        let base = (Date().timeIntervalSince1970 - 3 * 3600).rounded()
+
+        @Sendable func post(_ beats: [(time: Double, entity: String)], key: String) async throws -> Bool {
+            var request = URLRequest(url: URL(string: "\(ingest)/api/v1/heartbeats")!)
+            request.httpMethod = "POST"
+            request.setValue("Bearer \(key)", forHTTPHeaderField: "Authorization")
+            request.setValue("application/json", forHTTPHeaderField: "Content-Type")
+            request.httpBody = Data(("[" + beats.map { #"{"time":\#($0.time),"entity":"\#($0.entity)","project":"bench","language":"Swift"}"# }
+                .joined(separator: ",") + "]").utf8)
+            let (_, response) = try await session.data(for: request)
+            return (response as? HTTPURLResponse)?.statusCode == 201
+        }
+        func probeSeconds() async throws -> Int {
+            let today = LocalDate(Date(timeIntervalSince1970: base), in: .gmt)
+            var request = URLRequest(url: URL(string: "\(api)/api/v1/coding/summary?from=\(today.adding(days: -1))&to=\(today.adding(days: 1))")!)
+            request.setValue("Bearer \(probeToken)", forHTTPHeaderField: "Authorization")
+            let (data, _) = try await session.data(for: request)
+            return (try JSONSerialization.jsonObject(with: data) as? [String: Any])?["total_seconds"] as? Int ?? -1
+        }
+
+        // Background load: `rate / 25` bulks a second, timestamps marching on from `base`.
+        let loadKey = self.loadKey
+        let bulksPerSecond = max(1, rate / 25)
+        let load = Task {
+            var sent = 0
+            var next = ContinuousClock.now
+            var tick = 0
+            try await withThrowingTaskGroup(of: Bool.self) { group in
+                while ContinuousClock.now < end {
+                    let beats = (0..<25).map { (time: base + 7200 + Double(tick * 25 + $0) * 0.05, entity: "load\($0 % 5).swift") }
+                    tick += 1
+                    group.addTask { (try? await post(beats, key: loadKey)) ?? false }
+                    next += .seconds(1) / bulksPerSecond
+                    try await Task.sleep(until: next)
+                }
+                for try await accepted in group where accepted { sent += 25 }
+            }
+            return sent
+        }
+
+        var latencies: [Double] = []
+        guard try await post([(base, "probe.swift")], key: probeKey) else { throw ValidationError("the probe key was refused") }
+        var expected = try await probeSeconds()
+        var probe = 1
+        while ContinuousClock.now < end {
+            guard try await post([(base + Double(probe) * 10, "probe.swift")], key: probeKey) else { continue }
+            let acceptedAt = ContinuousClock.now
+            expected += 10
+            while try await probeSeconds() < expected { try await Task.sleep(for: .milliseconds(2)) }
+            let elapsed = ContinuousClock.now - acceptedAt
+            latencies.append(Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15)
+            probe += 1
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        let sent = try await load.value
+        latencies.sort()
+        func percentile(_ p: Double) -> Double { latencies.isEmpty ? .nan : latencies[min(latencies.count - 1, Int(Double(latencies.count) * p))] }
+        print(String(format: "coding freshness: probes=%d p50_ms=%.1f p99_ms=%.1f max_ms=%.1f load_heartbeats=%d load_rate=%.0f/s",
+                     latencies.count, percentile(0.5), percentile(0.99), latencies.last ?? .nan, sent, Double(sent) / Double(seconds)))
     }
 }
