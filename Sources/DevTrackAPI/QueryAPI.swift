@@ -11,11 +11,15 @@ public struct APIConfiguration: Sendable {
     public var maxRangeDays: Int
     /// How long a rotated-out secret keeps verifying.
     public var secretRotationGrace: Duration
+    /// WakaTime's keystroke timeout, to recompute coding time when the user's zone changes.
+    public var codingTimeout: Duration
 
-    public init(publicIngestURL: String, maxRangeDays: Int = 366, secretRotationGrace: Duration = .seconds(24 * 3600)) {
+    public init(publicIngestURL: String, maxRangeDays: Int = 366, secretRotationGrace: Duration = .seconds(24 * 3600),
+                codingTimeout: Duration = .seconds(900)) {
         self.publicIngestURL = publicIngestURL
         self.maxRangeDays = maxRangeDays
         self.secretRotationGrace = secretRotationGrace
+        self.codingTimeout = codingTimeout
     }
 }
 
@@ -48,7 +52,8 @@ public struct QueryAPI: Sendable {
             guard TimeZones.named(timezone) != nil else {
                 throw HubHTTPError.badRequest("timezone '\(timezone)' is not an IANA time zone name (e.g. Europe/Berlin)", code: "invalid_timezone")
             }
-            let updated = try await store.updateTimezone(userID: user.id, timezone: timezone)
+            let updated = try await store.updateTimezone(
+                userID: user.id, timezone: timezone, codingTimeout: Double(configuration.codingTimeout.components.seconds))
             return try JSONResponse.make(SettingsBody(timezone: updated?.timezone ?? timezone))
         }
 

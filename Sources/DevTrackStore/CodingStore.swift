@@ -127,12 +127,17 @@ extension HubStore {
         return inserted
     }
 
-    private func recomputeCodingDay(userID: UUID, day: LocalDate, zone: TimeZone, timeout: Double, on connection: PostgresConnection) async throws {
-        let start = day.startOfDay(in: zone).timeIntervalSince1970
-        let end = day.adding(days: 1).startOfDay(in: zone).timeIntervalSince1970
+    /// Rebuilds all of a user's `coding_daily` in `zone` (after a time-zone change).
+    func recomputeAllCoding(userID: UUID, zone: TimeZone, timeout: Double, on connection: PostgresConnection) async throws {
+        let beats = try await heartbeats(userID: userID, from: -.infinity, to: .infinity, on: connection)
+        try await connection.query("DELETE FROM coding_daily WHERE user_id = \(userID)", logger: logger)
+        try await insertCoding(CodingDurations.slices(beats, timeout: timeout, timeZone: zone), userID: userID, on: connection)
+    }
+
+    private func heartbeats(userID: UUID, from: Double, to: Double, on connection: PostgresConnection) async throws -> [Heartbeat] {
         let rows = try await connection.query("""
             SELECT time, entity, type, category, project, branch, language, editor, machine, is_write FROM heartbeats
-            WHERE user_id = \(userID) AND time >= \(start - timeout) AND time <= \(end + timeout)
+            WHERE user_id = \(userID) AND time >= \(from) AND time <= \(to)
             """, logger: logger)
         var beats: [Heartbeat] = []
         for try await (time, entity, type, category, project, branch, language, editor, machine, isWrite)
@@ -141,17 +146,28 @@ extension HubStore {
                 time: time, entity: entity, type: type, category: category, project: project, branch: branch,
                 language: language, editor: editor, machine: machine, isWrite: isWrite))
         }
-        let slices = CodingDurations.slices(beats, timeout: timeout, timeZone: zone).filter { $0.date == day }
-        let date = day.description
-        try await connection.query("DELETE FROM coding_daily WHERE user_id = \(userID) AND day = \(date)::date", logger: logger)
+        return beats
+    }
+
+    private func insertCoding(_ slices: [CodingSlice], userID: UUID, on connection: PostgresConnection) async throws {
         guard !slices.isEmpty else { return }
         let dimensions = slices.map(\.dimensions)
         try await connection.query("""
             INSERT INTO coding_daily (user_id, day, project, language, editor, branch, category, machine, seconds)
-            SELECT \(userID), \(date)::date, * FROM unnest(
-                \(dimensions.map(\.project)), \(dimensions.map(\.language)), \(dimensions.map(\.editor)), \(dimensions.map(\.branch)),
-                \(dimensions.map(\.category)), \(dimensions.map(\.machine)), \(slices.map(\.seconds)))
+            SELECT \(userID), d::date, p, l, e, b, c, m, s FROM unnest(
+                \(slices.map(\.date.description)), \(dimensions.map(\.project)), \(dimensions.map(\.language)), \(dimensions.map(\.editor)),
+                \(dimensions.map(\.branch)), \(dimensions.map(\.category)), \(dimensions.map(\.machine)), \(slices.map(\.seconds)))
+                AS t(d, p, l, e, b, c, m, s)
             """, logger: logger)
+    }
+
+    private func recomputeCodingDay(userID: UUID, day: LocalDate, zone: TimeZone, timeout: Double, on connection: PostgresConnection) async throws {
+        let start = day.startOfDay(in: zone).timeIntervalSince1970
+        let end = day.adding(days: 1).startOfDay(in: zone).timeIntervalSince1970
+        let beats = try await heartbeats(userID: userID, from: start - timeout, to: end + timeout, on: connection)
+        let slices = CodingDurations.slices(beats, timeout: timeout, timeZone: zone).filter { $0.date == day }
+        try await connection.query("DELETE FROM coding_daily WHERE user_id = \(userID) AND day = \(day.description)::date", logger: logger)
+        try await insertCoding(slices, userID: userID, on: connection)
     }
 
     /// Replaces the reported totals of these days (the plugin sends cumulative totals). Skips deleted users.

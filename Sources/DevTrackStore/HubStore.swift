@@ -79,9 +79,12 @@ extension HubStore {
         return token
     }
 
-    /// Changes the user's zone and re-buckets their daily stats in it, in one transaction. The row lock
+    /// Changes the user's zone and re-buckets their daily stats and coding time in it, in one transaction. The row lock
     /// taken by the UPDATE orders this against the metrics worker (which locks users FOR SHARE).
-    public func updateTimezone(userID: UUID, timezone: String) async throws -> UserRecord? {
+    /// Coding time is recomputed from the stored heartbeats with `codingTimeout` (WakaTime's rule).
+    public func updateTimezone(
+        userID: UUID, timezone: String, codingTimeout: Double = CodingDurations.defaultTimeout
+    ) async throws -> UserRecord? {
         try await client.withTransaction(logger: logger) { connection in
             let rows = try await connection.query(
                 "UPDATE users SET timezone = \(timezone) WHERE id = \(userID) RETURNING id, login, github_id, timezone",
@@ -93,6 +96,7 @@ extension HubStore {
                 SELECT user_id, (occurred_at AT TIME ZONE \(timezone))::date, \(unescaped: DailyCounters.countExpressions)
                 FROM activities WHERE user_id = \(userID) GROUP BY 1, 2
                 """, logger: logger)
+            try await recomputeAllCoding(userID: userID, zone: TimeZones.named(timezone) ?? .gmt, timeout: codingTimeout, on: connection)
             return user
         }
     }

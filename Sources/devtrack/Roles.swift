@@ -56,7 +56,8 @@ struct RoleFactory {
             store: store, secretBox: secretBox,
             configuration: APIConfiguration(
                 publicIngestURL: configuration.publicIngestURL, maxRangeDays: configuration.api.maxRangeDays,
-                secretRotationGrace: .seconds(configuration.api.secretRotationGraceHours * 3600))
+                secretRotationGrace: .seconds(configuration.api.secretRotationGraceHours * 3600),
+                codingTimeout: .seconds(configuration.coding.heartbeatTimeoutSeconds))
         ).addRoutes(to: router)
         return Application(
             router: router,

@@ -61,4 +61,19 @@ struct CodingStoreTests {
             #expect(expected.keys.count == 2, "the hour is split at local midnight: \(expected)")
         }
     }
+
+    @Test func changingTheZoneRebucketsCodingTime() async throws {
+        try await TestDatabase.shared.withFreshStore { store, _ in
+            let user = try await store.createUser(login: "mover", githubID: 3, timezone: "UTC")
+            // 23:50 and 23:55 UTC on 2024-03-10 are 05:20 and 05:25 IST on the 11th.
+            let beats = [Heartbeat(time: 1_710_114_600, entity: "a"), Heartbeat(time: 1_710_114_900, entity: "a")]
+            try await store.client.withTransaction(logger: logger) { connection in
+                try await store.applyHeartbeats([user.id: beats], timeout: 900, on: connection)
+            }
+            let range = try DateRange(from: LocalDate("2024-03-10")!, to: LocalDate("2024-03-11")!)
+            #expect(try await store.codingTotals(userID: user.id, range: range).mapValues(\.seconds) == [LocalDate("2024-03-10")!: 300])
+            _ = try await store.updateTimezone(userID: user.id, timezone: "Asia/Kolkata", codingTimeout: 900)
+            #expect(try await store.codingTotals(userID: user.id, range: range).mapValues(\.seconds) == [LocalDate("2024-03-11")!: 300])
+        }
+    }
 }
