@@ -100,7 +100,7 @@ public struct QueryAPI: Sendable {
             return try JSONResponse.make(SummaryBody(
                 timezone: user.timezone, from: range.from, to: range.to,
                 totals: counters.values.reduce(DailyCounters(), +),
-                activeDays: counters.values.filter(\.isActive).count,
+                activeDays: Set(counters.filter { $0.value.isActive }.keys).union(coding.filter { $0.value.seconds > 0 }.keys).count,
                 coding: coding.values))
         }
         addCodingRoutes(to: v1)

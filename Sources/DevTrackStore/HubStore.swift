@@ -354,11 +354,14 @@ extension HubStore {
         return result
     }
 
-    /// Every local date with at least one contribution.
+    /// Every active local date: at least one contribution (commit, PR opened, review, issue opened) or
+    /// some coding time.
     public func activeDays(userID: UUID) async throws -> [LocalDate] {
         let rows = try await client.query("""
-            SELECT day::text FROM daily_stats
-            WHERE user_id = \(userID) AND commits + prs_opened + reviews + issues_opened > 0 ORDER BY day
+            SELECT day::text FROM daily_stats WHERE user_id = \(userID) AND commits + prs_opened + reviews + issues_opened > 0
+            UNION SELECT day::text FROM coding_daily WHERE user_id = \(userID) AND seconds > 0
+            UNION SELECT day::text FROM coding_reported WHERE user_id = \(userID) AND seconds > 0
+            ORDER BY 1
             """, logger: logger)
         var days: [LocalDate] = []
         for try await day in rows.decode(String.self) {

@@ -183,6 +183,7 @@ extension HeartbeatEndToEndTests {
             #expect(summary["coding_seconds"] as? Int == 1200 + 180, "per day the larger source: \(summary)")
             #expect(summary["coding_heartbeat_seconds"] as? Int == 180)
             #expect(summary["coding_reported_seconds"] as? Int == 1250)
+            #expect(summary["active_days"] as? Int == 2, "days with coding time are active")
 
             let listed = try await hub.request("GET", syncURL + "?days=7", headers: ["Authorization": "Bearer \(key)"])
             let sessions = listed.json?["sessions"] as? [[String: Any]] ?? []

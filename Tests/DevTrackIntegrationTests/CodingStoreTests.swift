@@ -74,6 +74,7 @@ struct CodingStoreTests {
             #expect(try await store.codingTotals(userID: user.id, range: range).mapValues(\.seconds) == [LocalDate("2024-03-10")!: 300])
             _ = try await store.updateTimezone(userID: user.id, timezone: "Asia/Kolkata", codingTimeout: 900)
             #expect(try await store.codingTotals(userID: user.id, range: range).mapValues(\.seconds) == [LocalDate("2024-03-11")!: 300])
+            #expect(try await store.activeDays(userID: user.id).map(\.description) == ["2024-03-11"], "a day with coding time is active")
         }
     }
 }
