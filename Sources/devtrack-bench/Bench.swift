@@ -72,20 +72,7 @@ struct WrkScript: ParsableCommand {
 
                 """
         }
-        lua += """
-            local counter = 0
-            request = function()
-              counter = counter + 1
-              return requests[(counter % #requests) + 1]
-            end
-            done = function(summary, latency, requests)
-              io.write(string.format("RESULT %d %.0f %.2f %.2f %d %d\\n", summary.requests,
-                summary.requests / (summary.duration / 1e6), latency:percentile(50) / 1000, latency:percentile(99) / 1000,
-                summary.errors.status, summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout))
-            end
-
-            """
-        try Data(lua.utf8).write(to: URL(fileURLWithPath: output))
+        try writeWrkScript(requests: lua, to: output)
     }
 }
 
@@ -222,20 +209,7 @@ struct HeartbeatWrkScript: ParsableCommand {
 
                 """
         }
-        lua += """
-            local counter = 0
-            request = function()
-              counter = counter + 1
-              return requests[(counter % #requests) + 1]
-            end
-            done = function(summary, latency, requests)
-              io.write(string.format("RESULT %d %.0f %.2f %.2f %d %d\\n", summary.requests,
-                summary.requests / (summary.duration / 1e6), latency:percentile(50) / 1000, latency:percentile(99) / 1000,
-                summary.errors.status, summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout))
-            end
-
-            """
-        try Data(lua.utf8).write(to: URL(fileURLWithPath: output))
+        try writeWrkScript(requests: lua, to: output)
     }
 }
 
@@ -317,4 +291,23 @@ struct CodingFreshness: AsyncParsableCommand {
         print(String(format: "coding freshness: probes=%d p50_ms=%.1f p99_ms=%.1f max_ms=%.1f load_heartbeats=%d load_rate=%.0f/s",
                      latencies.count, percentile(0.5), percentile(0.99), latencies.last ?? .nan, sent, Double(sent) / Double(seconds)))
     }
+}
+
+/// Completes a wrk script whose `requests` table is filled: cycle through it, and print one
+/// `RESULT requests req/s p50_ms p99_ms non_2xx socket_errors` line that scripts/bench reads.
+func writeWrkScript(requests: String, to path: String) throws {
+    let lua = requests + """
+        local counter = 0
+        request = function()
+          counter = counter + 1
+          return requests[(counter % #requests) + 1]
+        end
+        done = function(summary, latency, requests)
+          io.write(string.format("RESULT %d %.0f %.2f %.2f %d %d\\n", summary.requests,
+            summary.requests / (summary.duration / 1e6), latency:percentile(50) / 1000, latency:percentile(99) / 1000,
+            summary.errors.status, summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout))
+        end
+
+        """
+    try Data(lua.utf8).write(to: URL(fileURLWithPath: path))
 }
