@@ -1,0 +1,100 @@
+import Foundation
+
+/// What a goal counts.
+public enum GoalUnit: Sendable, Hashable, CustomStringConvertible {
+    case commits, prsOpened, prsMerged, reviews, issuesClosed, codingMinutes, activeDays
+    /// Facts of a custom webhook source with kind `custom:<kind>`.
+    case custom(String)
+
+    public init?(_ text: String) {
+        switch text {
+        case "commits": self = .commits
+        case "prs_opened": self = .prsOpened
+        case "prs_merged": self = .prsMerged
+        case "reviews": self = .reviews
+        case "issues_closed": self = .issuesClosed
+        case "coding_minutes": self = .codingMinutes
+        case "active_days": self = .activeDays
+        default:
+            guard text.hasPrefix("custom:"), text.count > 7, text.count <= 71,
+                  text.dropFirst(7).allSatisfy({ $0.isLetter || $0.isNumber || "_-.".contains($0) }) else { return nil }
+            self = .custom(String(text.dropFirst(7)))
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case .commits: "commits"
+        case .prsOpened: "prs_opened"
+        case .prsMerged: "prs_merged"
+        case .reviews: "reviews"
+        case .issuesClosed: "issues_closed"
+        case .codingMinutes: "coding_minutes"
+        case .activeDays: "active_days"
+        case .custom(let kind): "custom:\(kind)"
+        }
+    }
+
+    /// The activity fact kind counted, for units that count facts.
+    public var factKind: String? {
+        switch self {
+        case .commits: "commit"
+        case .prsOpened: "pr_opened"
+        case .prsMerged: "pr_merged"
+        case .reviews: "review"
+        case .issuesClosed: "issue_closed"
+        case .custom(let kind): "custom:\(kind)"
+        case .codingMinutes, .activeDays: nil
+        }
+    }
+
+    public static let names = ["commits", "prs_opened", "prs_merged", "reviews", "issues_closed", "coding_minutes", "active_days", "custom:<kind>"]
+}
+
+public enum GoalPeriod: String, Sendable, CaseIterable {
+    /// From the goal's creation until its deadline (or open-ended without one).
+    case once
+    case daily
+    /// ISO weeks, Monday to Sunday.
+    case weekly
+    case monthly
+}
+
+/// An inclusive range of local dates: one period of a goal.
+public struct GoalWindow: Sendable, Equatable {
+    public let start: LocalDate
+    public let end: LocalDate
+
+    public init(start: LocalDate, end: LocalDate) {
+        self.start = start
+        self.end = end
+    }
+}
+
+public enum GoalMath {
+    /// The period of `period` that contains `date`. A `once` goal runs from `created` to `deadline`
+    /// (with no deadline, to `date` itself: it is open-ended).
+    public static func window(_ period: GoalPeriod, containing date: LocalDate, created: LocalDate, deadline: LocalDate?) -> GoalWindow {
+        switch period {
+        case .once:
+            return GoalWindow(start: created, end: deadline ?? max(date, created))
+        case .daily:
+            return GoalWindow(start: date, end: date)
+        case .weekly:
+            // 1970-01-01 was a Thursday: days since the epoch + 3, mod 7, is 0 on Mondays.
+            let fromMonday = ((date.daysSinceEpoch + 3) % 7 + 7) % 7
+            let monday = date.adding(days: -fromMonday)
+            return GoalWindow(start: monday, end: monday.adding(days: 6))
+        case .monthly:
+            let (year, month, _) = date.components
+            let first = LocalDate(year: year, month: month, day: 1)!
+            return GoalWindow(start: first, end: LocalDate(year: year, month: month, day: LocalDate.daysIn(month: month, year: year))!)
+        }
+    }
+
+    /// Progress in percent, 0…100 with two decimals; 0 for a zero target, never a division error.
+    public static func percent(current: Int, target: Int) -> Double {
+        guard target > 0 else { return 0 }
+        return min(100, (Double(max(0, current)) / Double(target) * 10_000).rounded() / 100)
+    }
+}
