@@ -1,0 +1,163 @@
+import DevTrackCore
+import DevTrackHTTP
+import DevTrackStore
+import Foundation
+import Hummingbird
+
+/// Goals: CRUD with validation that names the field, and progress in the current period on every read.
+extension QueryAPI {
+    func addGoalRoutes(to v1: RouterGroup<some RequestContext>) {
+        v1.post("/goals") { request, context in
+            let user = try await authenticate(request)
+            let body = try await decode(GoalInput.self, from: request, context: context)
+            guard let title = body.title?.trimmingCharacters(in: .whitespaces), (1...200).contains(title.count) else {
+                throw Self.invalid("title", "title is required (1–200 characters)")
+            }
+            guard let target = body.target, target >= 1 else { throw Self.invalid("target", "target must be a whole number ≥ 1") }
+            guard let unitName = body.unit, let unit = GoalUnit(unitName) else {
+                throw Self.invalid("unit", "unit must be one of \(GoalUnit.names.joined(separator: ", "))")
+            }
+            guard let periodName = body.period, let period = GoalPeriod(rawValue: periodName) else {
+                throw Self.invalid("period", "period must be one of \(GoalPeriod.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            let deadline = try Self.deadline(body.deadline)
+            let timezone = try Self.timezone(body.timezone)
+            let goal = GoalRecord(
+                id: UUID(), userID: user.id, title: title, target: target, unit: unit, period: period, deadline: deadline,
+                timezone: timezone, createdAt: Date())
+            try await store.createGoal(goal)
+            return try JSONResponse.make(try await goalBody(goal, user: user), status: .created)
+        }
+        v1.get("/goals") { request, _ in
+            let user = try await authenticate(request)
+            var bodies: [GoalBody] = []
+            for goal in try await store.goals(userID: user.id) { bodies.append(try await goalBody(goal, user: user)) }
+            return try JSONResponse.make(["goals": bodies])
+        }
+        v1.get("/goals/{id}") { request, context in
+            let user = try await authenticate(request)
+            return try JSONResponse.make(try await goalBody(try await ownGoal(context, user: user), user: user))
+        }
+        v1.patch("/goals/{id}") { request, context in
+            let user = try await authenticate(request)
+            var goal = try await ownGoal(context, user: user)
+            let body = try await decode(GoalInput.self, from: request, context: context)
+            if body.unit != nil || body.period != nil {
+                throw HubHTTPError.badRequest("unit and period cannot change; create a new goal", code: "invalid_field")
+            }
+            if let title = body.title {
+                let trimmed = title.trimmingCharacters(in: .whitespaces)
+                guard (1...200).contains(trimmed.count) else { throw Self.invalid("title", "title must be 1–200 characters") }
+                goal.title = trimmed
+            }
+            if let target = body.target {
+                guard target >= 1 else { throw Self.invalid("target", "target must be a whole number ≥ 1") }
+                goal.target = target
+            }
+            if body.deadline != nil { goal.deadline = try Self.deadline(body.deadline) }
+            if body.timezone != nil { goal.timezone = try Self.timezone(body.timezone) }
+            try await store.updateGoal(goal)
+            return try JSONResponse.make(try await goalBody(goal, user: user))
+        }
+        v1.delete("/goals/{id}") { request, context in
+            let user = try await authenticate(request)
+            let goal = try await ownGoal(context, user: user)
+            _ = try await store.deleteGoal(userID: user.id, id: goal.id)
+            return Response(status: .noContent)
+        }
+    }
+
+    func ownGoal(_ context: some RequestContext, user: UserRecord) async throws -> GoalRecord {
+        let text = context.parameters.get("id") ?? ""
+        guard let id = UUID(uuidString: text), let goal = try await store.goal(userID: user.id, id: id) else {
+            throw HubHTTPError.notFound("no goal \(text)")
+        }
+        return goal
+    }
+
+    func goalBody(_ goal: GoalRecord, user: UserRecord) async throws -> GoalBody {
+        GoalBody(goal, progress: try await store.progress(of: goal, userZone: user.timezone), userZone: user.timezone)
+    }
+
+    static func invalid(_ field: String, _ message: String) -> HubHTTPError {
+        HubHTTPError.badRequest(message, code: "invalid_\(field)")
+    }
+
+    static func deadline(_ text: String?) throws -> LocalDate? {
+        guard let text else { return nil }
+        guard let date = LocalDate(text) else { throw invalid("deadline", "deadline must be a date as YYYY-MM-DD") }
+        return date
+    }
+
+    static func timezone(_ text: String?) throws -> String? {
+        guard let text else { return nil }
+        guard TimeZones.named(text) != nil else { throw invalid("timezone", "timezone '\(text)' is not an IANA time zone name") }
+        return text
+    }
+}
+
+struct GoalInput: Decodable {
+    let title: String?
+    let target: Int?
+    let unit: String?
+    let period: String?
+    let deadline: String?
+    let timezone: String?
+}
+
+struct GoalBody: Encodable {
+    let id: String
+    let title: String
+    let target: Int
+    let unit: String
+    let period: String
+    let deadline: String?
+    let timezone: String
+    let current: Int
+    let percent: Double
+    let periodStart: String
+    let periodEnd: String
+    let completedAt: String?
+    let createdAt: String
+
+    init(_ goal: GoalRecord, progress: GoalProgress, userZone: String) {
+        id = goal.id.uuidString.lowercased()
+        title = goal.title
+        target = goal.target
+        unit = goal.unit.description
+        period = goal.period.rawValue
+        deadline = goal.deadline?.description
+        timezone = goal.timezone ?? userZone
+        current = progress.current
+        percent = GoalMath.percent(current: progress.current, target: goal.target)
+        periodStart = progress.window.start.description
+        periodEnd = progress.window.end.description
+        completedAt = progress.current >= goal.target ? progress.completedAt.map(Timestamps.format) : nil
+        createdAt = Timestamps.format(goal.createdAt)
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case id, title, target, unit, period, deadline, timezone, current, percent
+        case periodStart = "period_start"
+        case periodEnd = "period_end"
+        case completedAt = "completed_at"
+        case createdAt = "created_at"
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(id, forKey: .id)
+        try container.encode(title, forKey: .title)
+        try container.encode(target, forKey: .target)
+        try container.encode(unit, forKey: .unit)
+        try container.encode(period, forKey: .period)
+        try container.encode(deadline, forKey: .deadline)
+        try container.encode(timezone, forKey: .timezone)
+        try container.encode(current, forKey: .current)
+        try container.encode(percent, forKey: .percent)
+        try container.encode(periodStart, forKey: .periodStart)
+        try container.encode(periodEnd, forKey: .periodEnd)
+        try container.encode(completedAt, forKey: .completedAt)
+        try container.encode(createdAt, forKey: .createdAt)
+    }
+}
