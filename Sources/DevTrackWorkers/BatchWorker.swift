@@ -32,30 +32,32 @@ public struct BatchWorker: Service {
     public func run() async throws {
         logger.info("worker \(name) started")
         defer { logger.info("worker \(name) stopped") }
-        while !Task.isShuttingDownGracefully && !Task.isCancelled {
-            let batch: [KafkaMessage]
-            do {
-                batch = try await consumer.poll(maxMessages: maxBatch, maxWait: .milliseconds(100))
-            } catch {
-                logger.error("worker \(name) cannot poll: \(error)")
-                await consumer.close()
-                throw error
+        do {
+            // On graceful shutdown the sequence ends after the batch in hand is applied and committed.
+            for try await batch in consumer.batches(maxMessages: maxBatch, maxWait: .milliseconds(100)).cancelOnGracefulShutdown() {
+                guard await applyWithRetry(batch) else { break }
+                await commit(batch)
             }
-            guard !batch.isEmpty else { continue }
-            guard await applyWithRetry(batch) else { break }
-            do {
-                try await consumer.commit(batch)
-            } catch {
-                // A rebalance conflict is benign: the next owner gets the batch again and our writes are
-                // idempotent. Anything else is logged; the next commit covers these offsets too.
-                if error.isRebalanceConflict {
-                    logger.info("worker \(name): commit skipped during a rebalance; batch will be redelivered")
-                } else {
-                    logger.warning("worker \(name): commit failed: \(error)")
-                }
-            }
+        } catch {
+            logger.error("worker \(name) cannot poll: \(error)")
+            await consumer.close()
+            throw error
         }
         await consumer.close()
+    }
+
+    private func commit(_ batch: [KafkaMessage]) async {
+        do {
+            try await consumer.commit(batch)
+        } catch {
+            // A rebalance conflict is benign: the next owner gets the batch again and our writes are
+            // idempotent. Anything else is logged; the next commit covers these offsets too.
+            if error.isRebalanceConflict {
+                logger.info("worker \(name): commit skipped during a rebalance; batch will be redelivered")
+            } else {
+                logger.warning("worker \(name): commit failed: \(error)")
+            }
+        }
     }
 
     /// Returns false when shutdown came before the batch could be applied (it is then redelivered).
