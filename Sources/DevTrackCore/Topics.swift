@@ -3,6 +3,7 @@ public enum Topics {
     public static let githubEvents = "devtrack.github.events"
     public static let activity = "devtrack.activity"
     public static let codingHeartbeats = "devtrack.coding.heartbeats"
+    public static let notifications = "devtrack.notifications"
 
     public static func deadLetter(of topic: String) -> String { "\(topic).dlq" }
 }

@@ -118,3 +118,39 @@ extension HubStore {
         }
     }
 }
+
+extension HubStore {
+    /// The (goal, period start) pairs among these that are already recorded as completed.
+    public func recordedCompletions(goalIDs: [UUID]) async throws -> Set<GoalPeriodKey> {
+        let rows = try await client.query("""
+            SELECT goal_id, period_start::text FROM goal_completions WHERE goal_id = ANY(\(goalIDs))
+            """, logger: logger)
+        var keys: Set<GoalPeriodKey> = []
+        for try await (goalID, start) in rows.decode((UUID, String).self) {
+            if let date = LocalDate(start) { keys.insert(GoalPeriodKey(goalID: goalID, periodStart: date)) }
+        }
+        return keys
+    }
+
+    /// Records completions (idempotently: a completion already there stays as it was).
+    public func recordCompletions(_ completions: [(key: GoalPeriodKey, at: Date)]) async throws {
+        guard !completions.isEmpty else { return }
+        try await client.query("""
+            INSERT INTO goal_completions (goal_id, period_start, completed_at)
+            SELECT g, p::date, c FROM unnest(\(completions.map(\.key.goalID)), \(completions.map(\.key.periodStart.description)),
+                                            \(completions.map(\.at))) AS t(g, p, c)
+            WHERE EXISTS (SELECT 1 FROM goals WHERE id = g)
+            ON CONFLICT DO NOTHING
+            """, logger: logger)
+    }
+}
+
+public struct GoalPeriodKey: Hashable, Sendable {
+    public let goalID: UUID
+    public let periodStart: LocalDate
+
+    public init(goalID: UUID, periodStart: LocalDate) {
+        self.goalID = goalID
+        self.periodStart = periodStart
+    }
+}

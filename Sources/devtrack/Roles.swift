@@ -18,7 +18,7 @@ struct RoleFactory {
     let brokers: String
     let logger: Logger
 
-    static let workerNames = ["normalize", "metrics", "coding"]
+    static let workerNames = ["normalize", "metrics", "coding", "goals"]
 
     func producer() throws -> KafkaProducer {
         try KafkaProducer(configuration: KafkaConfiguration(bootstrapServers: brokers, configuration.kafka.producer), logger: logger)
@@ -81,6 +81,9 @@ struct RoleFactory {
             topic = Topics.codingHeartbeats
             handler = CodingHandler(
                 store: store, producer: producer, timeout: .seconds(configuration.coding.heartbeatTimeoutSeconds), logger: workerLogger)
+        case "goals":
+            topic = Topics.activity
+            handler = GoalsHandler(store: store, producer: producer, logger: workerLogger)
         case "metrics":
             topic = Topics.activity
             handler = MetricsHandler(store: store, producer: producer, logger: workerLogger)

@@ -1,4 +1,5 @@
 import DevTrackCore
+import Foundation
 import Testing
 
 struct GoalMathTests {
@@ -45,5 +46,21 @@ struct GoalMathTests {
         #expect(GoalUnit("lines") == nil)
         #expect(GoalUnit("custom:deploy")?.factKind == "custom:deploy")
         #expect(GoalUnit("coding_minutes")?.factKind == nil)
+    }
+}
+
+struct NotificationIntentTests {
+    @Test func aReEmittedIntentHasTheSameIdAndDedupeKey() throws {
+        let goal = UUID()
+        let user = UUID()
+        let window = GoalWindow(start: LocalDate("2024-03-11")!, end: LocalDate("2024-03-17")!)
+        let first = NotificationIntent.goalCompleted(userID: user, goalID: goal, title: "Ship", target: 5, unit: .commits, window: window)
+        let again = NotificationIntent.goalCompleted(userID: user, goalID: goal, title: "Ship", target: 5, unit: .commits, window: window)
+        #expect(first == again)
+        #expect(first.dedupeKey == "goal.completed:\(goal.uuidString.lowercased()):2024-03-11")
+        let nextWeek = GoalWindow(start: LocalDate("2024-03-18")!, end: LocalDate("2024-03-24")!)
+        #expect(NotificationIntent.goalCompleted(userID: user, goalID: goal, title: "Ship", target: 5, unit: .commits, window: nextWeek).id != first.id)
+        #expect(first.id.uuidString.dropFirst(14).first == "8", "a version-8 UUID")
+        #expect(first.body.contains("2024-03-11 – 2024-03-17"))
     }
 }

@@ -37,19 +37,47 @@ struct GoalsEndToEndTests {
             #expect(created.json?["percent"] as? Double == 0)
             #expect(created.json?["period_start"] as? String != nil && created.json?["completed_at"] is NSNull)
 
+            let daily = try await call("POST", "/api/v1/goals", #"{"title": "A commit a day", "target": 1, "unit": "commits", "period": "daily"}"#)
+            let dailyID = try #require(daily.json?["id"] as? String)
+
             // This week's commits (a push timestamped now) move it.
-            let sha = Hex.encode(Credentials.randomBytes(20))
-            let now = Timestamps.format(Date())
-            let push = String(decoding: try Fixtures.push(sha: sha), as: UTF8.self).replacingOccurrences(of: "2019-05-15T15:19:25Z", with: now)
-            #expect(try await hub.postGitHub("push", Array(push.utf8), delivery: "g-2").status == 202)
+            func pushNow() throws -> [UInt8] {
+                let push = String(decoding: try Fixtures.push(sha: Hex.encode(Credentials.randomBytes(20))), as: UTF8.self)
+                return Array(push.replacingOccurrences(of: "2019-05-15T15:19:25Z", with: Timestamps.format(Date())).utf8)
+            }
+            let todaysPush = try pushNow()
+            #expect(try await hub.postGitHub("push", todaysPush, delivery: "g-2").status == 202)
             let progressed = try await eventually({ try await call("GET", "/api/v1/goals/\(id)") }, until: { $0.json?["current"] as? Int == 1 })
             #expect(progressed.json?["percent"] as? Double == 50)
 
-            let patched = try await call("PATCH", "/api/v1/goals/\(id)", #"{"target": 1, "title": "Ship it"}"#)
-            #expect(patched.json?["percent"] as? Double == 100)
-            #expect(patched.json?["completed_at"] as? String != nil, "\(patched.text)")
+            // The daily goal is complete: one `goal.completed` intent on devtrack.notifications, with a
+            // stable dedupe key — and still one after a redelivery and a second commit the same day.
+            func completions() async throws -> [String] {
+                try await hub.topicValues("devtrack.notifications").filter { line in
+                    let intent = (try? JSONSerialization.jsonObject(with: Data(line.utf8))) as? [String: Any]
+                    return intent?["type"] as? String == "goal.completed" && (intent?["data"] as? [String: String])?["goal_id"] == dailyID
+                }
+            }
+            let first = try await eventually(within: 30, { try await completions() }, until: { !$0.isEmpty })
+            #expect(first.count == 1)
+            let intent = try JSONSerialization.jsonObject(with: Data((first.first ?? "{}").utf8)) as? [String: Any]
+            #expect((intent?["dedupe_key"] as? String)?.hasPrefix("goal.completed:\(dailyID):") == true, "\(first)")
+            #expect(try await hub.postGitHub("push", todaysPush, delivery: "g-2").status == 202)
+            #expect(try await hub.postGitHub("push", try pushNow(), delivery: "g-3").status == 202)
+            _ = try await eventually({ try await call("GET", "/api/v1/goals/\(id)") }, until: { $0.json?["current"] as? Int == 2 })
+            try await Task.sleep(for: .seconds(2))
+            #expect(try await completions().count == 1, "goal.completed fires once per goal and period")
+            // The weekly goal (target 2) completed with the second commit.
+            #expect(try await hub.topicValues("devtrack.notifications").filter { $0.contains("\"goal_id\":\"\(id)\"") }.count == 1)
+
+            let patched = try await call("PATCH", "/api/v1/goals/\(id)", #"{"target": 3, "title": "Ship it"}"#)
+            #expect(patched.json?["percent"] as? Double == 66.67)
+            #expect(patched.json?["completed_at"] is NSNull)
+            let lowered = try await call("PATCH", "/api/v1/goals/\(id)", #"{"target": 1}"#)
+            #expect(lowered.json?["percent"] as? Double == 100)
+            #expect(lowered.json?["completed_at"] as? String != nil, "\(lowered.text)")
             #expect(try await call("PATCH", "/api/v1/goals/\(id)", #"{"period": "daily"}"#).status == 400)
-            #expect((try await call("GET", "/api/v1/goals").json?["goals"] as? [[String: Any]])?.count == 1)
+            #expect((try await call("GET", "/api/v1/goals").json?["goals"] as? [[String: Any]])?.count == 2)
 
             // Someone else's goal does not exist for them.
             #expect(try await call("GET", "/api/v1/goals/\(id)", token: other.token).status == 404)

@@ -120,6 +120,16 @@ final class HubUnderTest: @unchecked Sendable {
         return (id, token)
     }
 
+    /// Every message on a topic so far, read with kcat (Debian's Kafka CLI), one value per element.
+    func topicValues(_ topic: String) async throws -> [String] {
+        let process = try RunningProcess(
+            name: "kcat", executable: "/usr/bin/kcat",
+            arguments: ["-b", environment["KAFKA_BROKERS"] ?? "", "-C", "-t", topic, "-o", "beginning", "-e", "-q", "-f", "%s\n"],
+            environment: environment, logPath: "\(directory)/kcat-\(UUID().uuidString.prefix(6)).log")
+        guard try await process.waitForExit(timeout: 30) == 0 else { throw HarnessError("kcat failed: \(process.output)") }
+        return process.output.split(separator: "\n").map(String.init).filter { $0.hasPrefix("{") }
+    }
+
     func stop() async {
         for process in [ingest, worker, api, kafka].compactMap({ $0 }) { await process.stop() }
     }
