@@ -38,6 +38,12 @@ extension QueryAPI {
             let user = try await authenticate(request)
             return try JSONResponse.make(try await goalBody(try await ownGoal(context, user: user), user: user))
         }
+        v1.get("/goals/{id}/history") { request, context in
+            let user = try await authenticate(request)
+            let goal = try await ownGoal(context, user: user)
+            let periods = try await store.history(of: goal, userZone: user.timezone)
+            return try JSONResponse.make(["history": periods.map { GoalHistoryRow($0, target: goal.target) }])
+        }
         v1.patch("/goals/{id}") { request, context in
             let user = try await authenticate(request)
             var goal = try await ownGoal(context, user: user)
@@ -159,5 +165,27 @@ struct GoalBody: Encodable {
         try container.encode(periodEnd, forKey: .periodEnd)
         try container.encode(completedAt, forKey: .completedAt)
         try container.encode(createdAt, forKey: .createdAt)
+    }
+}
+
+struct GoalHistoryRow: Encodable {
+    let periodStart: String
+    let periodEnd: String
+    let achieved: Int
+    let target: Int
+    let completed: Bool
+
+    init(_ period: GoalPeriodResult, target: Int) {
+        periodStart = period.window.start.description
+        periodEnd = period.window.end.description
+        achieved = period.achieved
+        self.target = target
+        completed = period.achieved >= target
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case achieved, target, completed
+        case periodStart = "period_start"
+        case periodEnd = "period_end"
     }
 }

@@ -154,3 +154,56 @@ public struct GoalPeriodKey: Hashable, Sendable {
         self.periodStart = periodStart
     }
 }
+
+/// One finished period of a goal.
+public struct GoalPeriodResult: Sendable, Equatable {
+    public let window: GoalWindow
+    public let achieved: Int
+}
+
+extension HubStore {
+    /// Every finished period of a recurring goal (newest first, at most `limit`), or the whole run of a `once`
+    /// goal whose deadline has passed, with what was achieved in it — computed from the facts and daily
+    /// aggregates, like the current period's progress.
+    public func history(of goal: GoalRecord, userZone: String, now: Date = Date(), limit: Int = 366) async throws -> [GoalPeriodResult] {
+        let zoneName = goal.timezone ?? userZone
+        let zone = TimeZones.named(zoneName) ?? .gmt
+        let today = LocalDate(now, in: zone)
+        let created = LocalDate(goal.createdAt, in: zone)
+        var windows: [GoalWindow] = []
+        if goal.period == .once {
+            if let deadline = goal.deadline, deadline < today { windows = [GoalWindow(start: created, end: deadline)] }
+        } else {
+            var window = GoalMath.window(goal.period, containing: today, created: created, deadline: goal.deadline)
+            while windows.count < limit {
+                window = GoalMath.window(goal.period, containing: window.start.adding(days: -1), created: created, deadline: goal.deadline)
+                guard window.end >= created else { break }
+                windows.append(window)
+            }
+        }
+        guard let oldest = windows.last?.start, let newest = windows.first?.end else { return [] }
+        let range = try DateRange(from: oldest, to: newest, maximumDays: 100_000)
+        // Per local day, then summed per window: one query whatever the number of periods.
+        var perDay: [LocalDate: Double] = [:]
+        switch goal.unit {
+        case .codingMinutes:
+            perDay = try await codingTotals(userID: goal.userID, range: range).mapValues { $0.seconds / 60 }
+        case .activeDays:
+            for day in try await activeDays(userID: goal.userID) where day >= oldest && day <= newest { perDay[day] = 1 }
+        default:
+            let (start, end) = (oldest.startOfDay(in: zone), newest.adding(days: 1).startOfDay(in: zone))
+            let rows = try await client.query("""
+                SELECT (occurred_at AT TIME ZONE \(zoneName))::date::text, count(*) FROM activities
+                WHERE user_id = \(goal.userID) AND kind = \(goal.unit.factKind ?? "") AND occurred_at >= \(start) AND occurred_at < \(end)
+                GROUP BY 1
+                """, logger: logger)
+            for try await (day, count) in rows.decode((String, Int64).self) {
+                if let date = LocalDate(day) { perDay[date] = Double(count) }
+            }
+        }
+        return windows.map { window in
+            let total = perDay.filter { $0.key >= window.start && $0.key <= window.end }.values.reduce(0, +)
+            return GoalPeriodResult(window: window, achieved: Int(total))
+        }
+    }
+}

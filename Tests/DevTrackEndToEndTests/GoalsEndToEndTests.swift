@@ -79,6 +79,10 @@ struct GoalsEndToEndTests {
             #expect(try await call("PATCH", "/api/v1/goals/\(id)", #"{"period": "daily"}"#).status == 400)
             #expect((try await call("GET", "/api/v1/goals").json?["goals"] as? [[String: Any]])?.count == 2)
 
+            let history = try await call("GET", "/api/v1/goals/\(dailyID)/history")
+            #expect(history.status == 200)
+            #expect((history.json?["history"] as? [Any])?.isEmpty == true, "created today: no finished period yet")
+            #expect(try await call("GET", "/api/v1/goals/\(dailyID)/history", token: other.token).status == 404)
             // Someone else's goal does not exist for them.
             #expect(try await call("GET", "/api/v1/goals/\(id)", token: other.token).status == 404)
             #expect(try await call("DELETE", "/api/v1/goals/\(id)", token: other.token).status == 404)

@@ -68,4 +68,25 @@ struct GoalStoreTests {
             #expect(GoalMath.percent(current: progress.current, target: daily.target) == 33.33)
         }
     }
+
+    @Test func historyHasOneRowPerFinishedPeriod() async throws {
+        try await TestDatabase.shared.withFreshStore { store, _ in
+            let user = try await store.createUser(login: "dev", githubID: 1, timezone: "UTC")
+            let facts = [
+                fact("commit:1", user.id, .commit, "2024-02-27T10:00:00Z"),  // week of Mon 02-26
+                fact("commit:2", user.id, .commit, "2024-02-29T10:00:00Z"),
+                fact("commit:3", user.id, .commit, "2024-03-06T10:00:00Z"),  // week of 03-04
+                fact("commit:4", user.id, .commit, "2024-03-12T10:00:00Z"),  // the current week: not history
+            ]
+            try await store.client.withTransaction(logger: logger) { try await store.applyFacts(facts, on: $0) }
+            let weekly = goal(user.id, "commits", .weekly, target: 2, created: "2024-02-28T00:00:00Z")
+            let history = try await store.history(of: weekly, userZone: "UTC", now: Timestamps.parse("2024-03-13T12:00:00Z")!)
+            #expect(history.map { "\($0.window.start)…\($0.window.end)=\($0.achieved)" } == ["2024-03-04…2024-03-10=1", "2024-02-26…2024-03-03=2"],
+                    "newest first; the week it was created in counts whole")
+            var once = goal(user.id, "commits", .once, target: 3, created: "2024-02-28T00:00:00Z")
+            once.deadline = LocalDate("2024-03-08")
+            #expect(try await store.history(of: once, userZone: "UTC", now: Timestamps.parse("2024-03-13T12:00:00Z")!).map(\.achieved) == [2])
+            #expect(try await store.history(of: once, userZone: "UTC", now: Timestamps.parse("2024-03-05T12:00:00Z")!).isEmpty, "before the deadline")
+        }
+    }
 }
