@@ -98,9 +98,7 @@ struct CodingSummaryBody: Encodable {
 
     init(range: DateRange, timezone: String, slices: [CodingSlice]) {
         func breakdown(_ name: (CodingDimensions) -> String) -> [Named] {
-            Dictionary(slices.map { (name($0.dimensions), $0.seconds) }, uniquingKeysWith: +)
-                .map { Named(name: $0.key.isEmpty ? "unknown" : $0.key, seconds: Int($0.value.rounded())) }
-                .sorted { ($1.seconds, $0.name) < ($0.seconds, $1.name) }
+            slices.totals(by: name).map { Named(name: $0.name.isEmpty ? "unknown" : $0.name, seconds: Int($0.seconds.rounded())) }
         }
         let perDay = Dictionary(slices.map { ($0.date, $0.seconds) }, uniquingKeysWith: +)
         self.timezone = timezone

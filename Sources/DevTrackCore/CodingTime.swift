@@ -115,3 +115,12 @@ public enum CodingDurations {
         return ""
     }
 }
+
+extension Collection where Element == CodingSlice {
+    /// Seconds per value of one dimension (`\.project`, `\.language`…), most first, ties by name.
+    public func totals(by dimension: (CodingDimensions) -> String) -> [(name: String, seconds: Double)] {
+        Dictionary(map { (dimension($0.dimensions), $0.seconds) }, uniquingKeysWith: +)
+            .map { (name: $0.key, seconds: $0.value) }
+            .sorted { ($1.seconds, $0.name) < ($0.seconds, $1.name) }
+    }
+}

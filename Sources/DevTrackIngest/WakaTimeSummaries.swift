@@ -93,14 +93,12 @@ struct WakaTimeDay: Encodable {
     init(date: LocalDate, timezone: String, slices: [CodingSlice], zone: TimeZone) {
         let total = slices.reduce(0) { $0 + $1.seconds }
         func items(_ name: (CodingDimensions) -> String) -> [Item] {
-            Dictionary(slices.map { (name($0.dimensions), $0.seconds) }, uniquingKeysWith: +)
-                .sorted { ($1.value, $0.key) < ($0.value, $1.key) }
-                .map { name, seconds in
-                    let time = StatusBar.GrandTotal(seconds: seconds)
-                    return Item(name: name.isEmpty ? "Unknown" : name, totalSeconds: seconds,
-                                percent: total > 0 ? (seconds / total * 10_000).rounded() / 100 : 0,
-                                digital: time.digital, text: time.text, hours: time.hours, minutes: time.minutes)
-                }
+            slices.totals(by: name).map { name, seconds in
+                let time = StatusBar.GrandTotal(seconds: seconds)
+                return Item(name: name.isEmpty ? "Unknown" : name, totalSeconds: seconds,
+                            percent: total > 0 ? (seconds / total * 10_000).rounded() / 100 : 0,
+                            digital: time.digital, text: time.text, hours: time.hours, minutes: time.minutes)
+            }
         }
         grandTotal = StatusBar.GrandTotal(seconds: total)
         range = Range(
