@@ -25,34 +25,40 @@ public struct StreakSummary: Equatable, Sendable, Codable {
         self.longestEnd = longestEnd
     }
 
-    /// `activeDays` may be in any order and contain duplicates; days after `today` are ignored.
-    public static func compute(activeDays: some Sequence<LocalDate>, today: LocalDate) -> StreakSummary {
-        let days = Set(activeDays).filter { $0 <= today }.sorted()
+    /// `activeDays` may be in any order and contain duplicates; days after `today` are ignored. A frozen
+    /// day keeps a streak alive across it but does not count as a day of the streak.
+    public static func compute(activeDays: some Sequence<LocalDate>, frozenDays: some Sequence<LocalDate> = [], today: LocalDate) -> StreakSummary {
+        let active = Set(activeDays).filter { $0 <= today }
+        let days = active.union(Set(frozenDays).filter { $0 <= today }).sorted()
         var longest = 0
         var longestStart: LocalDate?
         var longestEnd: LocalDate?
-        var runStart: LocalDate?
+        var runStart: LocalDate?  // the run's first active day
+        var runLength = 0         // active days in the run
+        var runEnd: LocalDate?    // the run's last day, active or frozen
         var previous: LocalDate?
         for day in days {
-            if let previous, day - previous == 1 {
-                // run continues
-            } else {
-                runStart = day
+            if previous == nil || day - previous! != 1 {
+                runStart = nil
+                runLength = 0
             }
-            let length = day - runStart! + 1
+            previous = day
+            runEnd = day
+            guard active.contains(day) else { continue }
+            if runStart == nil { runStart = day }
+            runLength += 1
             // ">=" prefers the most recent run among equally long ones.
-            if length >= longest {
-                longest = length
+            if runLength >= longest {
+                longest = runLength
                 longestStart = runStart
                 longestEnd = day
             }
-            previous = day
         }
-        let todayActive = days.last == today
+        let todayActive = active.contains(today)
         var current = 0
         var currentStart: LocalDate?
-        if let last = days.last, today - last <= 1, let runStart {
-            current = last - runStart + 1
+        if let runEnd, today - runEnd <= 1, runLength > 0 {
+            current = runLength
             currentStart = runStart
         }
         return StreakSummary(
