@@ -13,13 +13,16 @@ public struct APIConfiguration: Sendable {
     public var secretRotationGrace: Duration
     /// WakaTime's keystroke timeout, to recompute coding time when the user's zone changes.
     public var codingTimeout: Duration
+    /// Streak freezes a user may use per calendar month.
+    public var streakFreezesPerMonth: Int
 
     public init(publicIngestURL: String, maxRangeDays: Int = 366, secretRotationGrace: Duration = .seconds(24 * 3600),
-                codingTimeout: Duration = .seconds(900)) {
+                codingTimeout: Duration = .seconds(900), streakFreezesPerMonth: Int = 2) {
         self.publicIngestURL = publicIngestURL
         self.maxRangeDays = maxRangeDays
         self.secretRotationGrace = secretRotationGrace
         self.codingTimeout = codingTimeout
+        self.streakFreezesPerMonth = streakFreezesPerMonth
     }
 }
 
@@ -105,10 +108,12 @@ public struct QueryAPI: Sendable {
         }
         addCodingRoutes(to: v1)
         addGoalRoutes(to: v1)
+        addStreakFreezeRoutes(to: v1)
         v1.get("/metrics/streak") { request, _ in
             let user = try await authenticate(request)
             let today = LocalDate(Date(), in: TimeZones.named(user.timezone) ?? .gmt)
-            let streak = StreakSummary.compute(activeDays: try await store.activeDays(userID: user.id), today: today)
+            let streak = StreakSummary.compute(
+                activeDays: try await store.activeDays(userID: user.id), frozenDays: try await store.streakFreezes(userID: user.id), today: today)
             return try JSONResponse.make(streak)
         }
     }

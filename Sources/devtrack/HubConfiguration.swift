@@ -23,7 +23,9 @@ struct HubConfiguration: Sendable {
         var port = 8081
         var maxRangeDays = 366
         var secretRotationGraceHours = 24
+        var streakFreezesPerMonth = 2
         enum CodingKeys: String, CodingKey {
+            case streakFreezesPerMonth = "streak_freezes_per_month"
             case host, port
             case maxRangeDays = "max_range_days"
             case secretRotationGraceHours = "secret_rotation_grace_hours"

@@ -57,7 +57,8 @@ struct RoleFactory {
             configuration: APIConfiguration(
                 publicIngestURL: configuration.publicIngestURL, maxRangeDays: configuration.api.maxRangeDays,
                 secretRotationGrace: .seconds(configuration.api.secretRotationGraceHours * 3600),
-                codingTimeout: .seconds(configuration.coding.heartbeatTimeoutSeconds))
+                codingTimeout: .seconds(configuration.coding.heartbeatTimeoutSeconds),
+                streakFreezesPerMonth: configuration.api.streakFreezesPerMonth)
         ).addRoutes(to: router)
         return Application(
             router: router,

@@ -90,4 +90,30 @@ struct GoalsEndToEndTests {
             #expect(try await call("GET", "/api/v1/goals/\(id)").status == 404)
         }
     }
+
+    @Test func aStreakFreezeKeepsTheStreakAlive() async throws {
+        try await withHub { hub in
+            let user = try await hub.createUser(login: "Codertocat", githubID: 21031067)
+            // A commit two days ago, nothing yesterday or today.
+            let twoDaysAgo = Date().addingTimeInterval(-2 * 86400)
+            let push = String(decoding: try Fixtures.push(sha: Hex.encode(Credentials.randomBytes(20))), as: UTF8.self)
+                .replacingOccurrences(of: "2019-05-15T15:19:25Z", with: Timestamps.format(twoDaysAgo))
+            #expect(try await hub.postGitHub("push", Array(push.utf8), delivery: "s-1").status == 202)
+            let before = try await eventually({ try await hub.get("/api/v1/metrics/streak", token: user.token) }, until: { $0.json?["longest"] as? Int == 1 })
+            #expect(before.json?["current"] as? Int == 0, "yesterday was missed")
+
+            let yesterday = LocalDate(Date().addingTimeInterval(-86400), in: .gmt)
+            let freeze = try await hub.request(
+                "POST", hub.apiURL + "/api/v1/streak/freezes",
+                headers: ["Authorization": "Bearer \(user.token)", "Content-Type": "application/json"], body: Array(#"{"date":"\#(yesterday)"}"#.utf8))
+            #expect(freeze.status == 201, "\(freeze.text)")
+            #expect(freeze.json?["remaining_this_month"] as? Int != nil)
+            let after = try await hub.get("/api/v1/metrics/streak", token: user.token)
+            #expect(after.json?["current"] as? Int == 1, "the frozen day bridges to today, without counting: \(after.text)")
+            let bad = try await hub.request(
+                "POST", hub.apiURL + "/api/v1/streak/freezes",
+                headers: ["Authorization": "Bearer \(user.token)", "Content-Type": "application/json"], body: Array(#"{"date":"2001-01-01"}"#.utf8))
+            #expect(bad.status == 400)
+        }
+    }
 }
