@@ -10,10 +10,8 @@ extension QueryAPI {
         v1.post("/goals") { request, context in
             let user = try await authenticate(request)
             let body = try await decode(GoalInput.self, from: request, context: context)
-            guard let title = body.title?.trimmingCharacters(in: .whitespaces), (1...200).contains(title.count) else {
-                throw Self.invalid("title", "title is required (1–200 characters)")
-            }
-            guard let target = body.target, target >= 1 else { throw Self.invalid("target", "target must be a whole number ≥ 1") }
+            let title = try Self.title(body.title)
+            let target = try Self.target(body.target)
             guard let unitName = body.unit, let unit = GoalUnit(unitName) else {
                 throw Self.invalid("unit", "unit must be one of \(GoalUnit.names.joined(separator: ", "))")
             }
@@ -51,15 +49,8 @@ extension QueryAPI {
             if body.unit != nil || body.period != nil {
                 throw HubHTTPError.badRequest("unit and period cannot change; create a new goal", code: "invalid_field")
             }
-            if let title = body.title {
-                let trimmed = title.trimmingCharacters(in: .whitespaces)
-                guard (1...200).contains(trimmed.count) else { throw Self.invalid("title", "title must be 1–200 characters") }
-                goal.title = trimmed
-            }
-            if let target = body.target {
-                guard target >= 1 else { throw Self.invalid("target", "target must be a whole number ≥ 1") }
-                goal.target = target
-            }
+            if body.title != nil { goal.title = try Self.title(body.title) }
+            if body.target != nil { goal.target = try Self.target(body.target) }
             if body.deadline != nil { goal.deadline = try Self.deadline(body.deadline) }
             if body.timezone != nil { goal.timezone = try Self.timezone(body.timezone) }
             try await store.updateGoal(goal)
@@ -87,6 +78,18 @@ extension QueryAPI {
 
     static func invalid(_ field: String, _ message: String) -> HubHTTPError {
         HubHTTPError.badRequest(message, code: "invalid_\(field)")
+    }
+
+    static func title(_ text: String?) throws -> String {
+        guard let title = text?.trimmingCharacters(in: .whitespaces), (1...200).contains(title.count) else {
+            throw invalid("title", "title is required (1–200 characters)")
+        }
+        return title
+    }
+
+    static func target(_ value: Int?) throws -> Int {
+        guard let value, value >= 1 else { throw invalid("target", "target must be a whole number ≥ 1") }
+        return value
     }
 
     static func deadline(_ text: String?) throws -> LocalDate? {

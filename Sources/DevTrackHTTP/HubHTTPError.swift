@@ -29,6 +29,10 @@ public struct HubHTTPError: HTTPResponseError, Sendable {
         let error: Detail
     }
 
+    /// Kafka did not acknowledge in time: the sender should retry (GitHub redelivers, plugins requeue).
+    public static let kafkaUnavailable = HubHTTPError(
+        .serviceUnavailable, code: "kafka_unavailable", "the event stream is unavailable; retry later", headers: [.retryAfter: "5"])
+
     public static func badRequest(_ message: String, code: String = "bad_request") -> HubHTTPError {
         HubHTTPError(.badRequest, code: code, message)
     }

@@ -121,8 +121,7 @@ public struct GitHubWebhookIngest: Sendable {
             try await producer.send(message)
         } catch {
             context.logger.warning("Kafka did not take delivery \(deliveryID): \(error)")
-            throw HubHTTPError(.serviceUnavailable, code: "kafka_unavailable",
-                               "the event stream is unavailable; retry later", headers: [.retryAfter: "5"])
+            throw HubHTTPError.kafkaUnavailable
         }
         return JSONResponse.accepted(deliveryID: deliveryID)
     }

@@ -92,8 +92,7 @@ public struct HeartbeatIngest: Sendable {
                 topic: configuration.topic, key: Array(batch.userID.uuidString.lowercased().utf8), value: Array(value)))
         } catch {
             context.logger.warning("Kafka did not take \(count) coding item(s): \(error)")
-            throw HubHTTPError(.serviceUnavailable, code: "kafka_unavailable",
-                               "the event stream is unavailable; retry later", headers: [.retryAfter: "5"])
+            throw HubHTTPError.kafkaUnavailable
         }
     }
 
