@@ -91,21 +91,26 @@ struct HarnessError: Error, CustomStringConvertible {
     init(_ description: String) { self.description = description }
 }
 
-/// A TCP port that was free a moment ago (the kernel picks it).
+/// A TCP port that is free now, picked at random below the kernel's ephemeral range (32768+ here): a port the
+/// kernel hands out itself can be handed again, between our probe and the server's bind, to a mock Kafka
+/// broker or an outgoing connection of a test running in parallel ("Address already in use").
 func freePort() throws -> Int {
+    for _ in 0..<200 {
+        let candidate = Int.random(in: 20_000..<32_000)
+        if try canBind(port: candidate) { return candidate }
+    }
+    throw HarnessError("no free port found in 20000..<32000")
+}
+
+private func canBind(port: Int) throws -> Bool {
     let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
     guard fd >= 0 else { throw HarnessError("socket() failed") }
     defer { close(fd) }
     var address = sockaddr_in()
     address.sin_family = sa_family_t(AF_INET)
     address.sin_addr.s_addr = inet_addr("127.0.0.1")
-    address.sin_port = 0
-    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-    let bound = withUnsafeMutablePointer(to: &address) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { pointer in
-            bind(fd, pointer, length) == 0 && getsockname(fd, pointer, &length) == 0
-        }
+    address.sin_port = UInt16(port).bigEndian
+    return withUnsafePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
     }
-    guard bound else { throw HarnessError("bind() failed") }
-    return Int(UInt16(bigEndian: address.sin_port))
 }
