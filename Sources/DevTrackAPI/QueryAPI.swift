@@ -109,6 +109,7 @@ public struct QueryAPI: Sendable {
         addCodingRoutes(to: v1)
         addGoalRoutes(to: v1)
         addStreakFreezeRoutes(to: v1)
+        addAchievementRoutes(to: v1)
         v1.get("/metrics/streak") { request, _ in
             let user = try await authenticate(request)
             let today = LocalDate(Date(), in: TimeZones.named(user.timezone) ?? .gmt)

@@ -9,14 +9,22 @@ public enum ActivityKind: String, Codable, Sendable, CaseIterable {
     case issueOpened = "issue_opened"
     case issueClosed = "issue_closed"
     case comment
+    /// Not an event but a signal from the coding worker, sent after its transaction: "this user's coding
+    /// time on this local day changed" (`id` is `coding_day:{date}`, `value` 1, `occurred_at` the day's
+    /// local midnight).
+    /// Goals and achievements re-read coding time from PostgreSQL on it; it is never stored as activity.
+    case codingDay = "coding_day"
 
     /// Kinds that make a local day "active" for streaks.
     public var countsAsContribution: Bool {
         switch self {
         case .commit, .prOpened, .review, .issueOpened: true
-        case .prMerged, .issueClosed, .comment: false
+        case .prMerged, .issueClosed, .comment, .codingDay: false
         }
     }
+
+    /// Kinds kept in `activities` (everything but the coding-day signal).
+    public var isStoredActivity: Bool { self != .codingDay }
 }
 
 /// A normalized, user-resolved fact: the value of a `devtrack.activity` message. `id` is the natural id
@@ -46,6 +54,15 @@ public struct ActivityFact: Codable, Sendable, Equatable {
         self.repo = repo
         self.language = language
         self.source = source
+    }
+}
+
+extension ActivityFact {
+    /// The coding worker's signal that `userID`'s coding time on `day` (local in `zone`) changed.
+    public static func codingDay(userID: UUID, day: LocalDate, zone: TimeZone) -> ActivityFact {
+        ActivityFact(
+            id: "coding_day:\(day)", userID: userID, kind: .codingDay, occurredAt: day.startOfDay(in: zone), value: 1,
+            repo: nil, language: nil, source: "coding")
     }
 }
 

@@ -48,6 +48,21 @@ public enum GoalUnit: Sendable, Hashable, CustomStringConvertible {
         }
     }
 
+    /// The units whose progress a fact of `kind` can change.
+    public static func affected(by kind: ActivityKind) -> [GoalUnit] {
+        var units: [GoalUnit] = switch kind {
+        case .commit: [.commits]
+        case .prOpened: [.prsOpened]
+        case .prMerged: [.prsMerged]
+        case .review: [.reviews]
+        case .issueClosed: [.issuesClosed]
+        case .codingDay: [.codingMinutes, .activeDays]
+        case .issueOpened, .comment: []
+        }
+        if kind.countsAsContribution { units.append(.activeDays) }
+        return units
+    }
+
     public static let names = ["commits", "prs_opened", "prs_merged", "reviews", "issues_closed", "coding_minutes", "active_days", "custom:<kind>"]
 }
 
@@ -81,15 +96,24 @@ public enum GoalMath {
         case .daily:
             return GoalWindow(start: date, end: date)
         case .weekly:
-            // 1970-01-01 was a Thursday: days since the epoch + 3, mod 7, is 0 on Mondays.
-            let fromMonday = ((date.daysSinceEpoch + 3) % 7 + 7) % 7
-            let monday = date.adding(days: -fromMonday)
+            let monday = date.adding(days: -date.weekdayFromMonday)
             return GoalWindow(start: monday, end: monday.adding(days: 6))
         case .monthly:
             let (year, month, _) = date.components
             let first = LocalDate(year: year, month: month, day: 1)!
             return GoalWindow(start: first, end: LocalDate(year: year, month: month, day: LocalDate.daysIn(month: month, year: year))!)
         }
+    }
+
+    /// The instant a goal with `deadline` ends: the local midnight after the deadline day, in `zone`.
+    public static func end(ofDeadline deadline: LocalDate, in zone: TimeZone) -> Date {
+        deadline.adding(days: 1).startOfDay(in: zone)
+    }
+
+    /// Whether `now` is in the last 24 hours before the deadline ends (when `goal.deadline_near` is due).
+    public static func deadlineIsNear(_ deadline: LocalDate, in zone: TimeZone, now: Date) -> Bool {
+        let end = end(ofDeadline: deadline, in: zone)
+        return now < end && now >= end.addingTimeInterval(-86_400)
     }
 
     /// Progress in percent, 0…100 with two decimals; 0 for a zero target, never a division error.

@@ -42,6 +42,36 @@ public struct NotificationIntent: Codable, Sendable, Equatable {
             dedupeKey: "goal.completed:\(goalID.uuidString.lowercased()):\(window.start)")
     }
 
+    /// `goal.deadline_near`, once per goal and deadline: sent 24 h before the deadline while incomplete.
+    public static func goalDeadlineNear(
+        userID: UUID, goalID: UUID, title: String, current: Int, target: Int, unit: GoalUnit, deadline: LocalDate
+    ) -> NotificationIntent {
+        NotificationIntent(
+            userID: userID, type: "goal.deadline_near", title: "Deadline tomorrow: \(title)",
+            body: "\(current) of \(target) \(unit) so far; the goal ends on \(deadline).",
+            data: ["goal_id": goalID.uuidString.lowercased(), "deadline": deadline.description, "current": String(current),
+                   "target": String(target), "unit": unit.description],
+            dedupeKey: "goal.deadline_near:\(goalID.uuidString.lowercased()):\(deadline)")
+    }
+
+    /// `achievement.unlocked`, once per user and achievement.
+    public static func achievementUnlocked(userID: UUID, achievement: Achievement) -> NotificationIntent {
+        NotificationIntent(
+            userID: userID, type: "achievement.unlocked", title: "Achievement unlocked: \(achievement.title)",
+            body: achievement.description,
+            data: ["achievement_id": achievement.id, "tier": achievement.tier.rawValue, "threshold": String(achievement.threshold)],
+            dedupeKey: "achievement.unlocked:\(userID.uuidString.lowercased()):\(achievement.id)")
+    }
+
+    /// `streak.milestone`, once per user and milestone (7, 30, 100, 365 days).
+    public static func streakMilestone(userID: UUID, days: Int) -> NotificationIntent {
+        NotificationIntent(
+            userID: userID, type: "streak.milestone", title: "\(days)-day streak!",
+            body: "You have been active \(days) days in a row.",
+            data: ["days": String(days)],
+            dedupeKey: "streak.milestone:\(userID.uuidString.lowercased()):\(days)")
+    }
+
     enum CodingKeys: String, CodingKey {
         case id, type, title, body, data
         case userID = "user_id"

@@ -90,12 +90,14 @@ extension HubStore {
 extension HubStore {
     /// Stores heartbeats (duplicates by `(time, entity)` are ignored) and recomputes `coding_daily` for every
     /// local day the new ones can change, from the stored heartbeats — so the result does not depend on
-    /// arrival order. Run inside the caller's transaction. Returns how many heartbeats were new.
+    /// arrival order. Run inside the caller's transaction. Returns how many heartbeats were new and the
+    /// local days recomputed per user.
     @discardableResult
     public func applyHeartbeats(
         _ heartbeats: [UUID: [Heartbeat]], timeout: Double, on connection: PostgresConnection
-    ) async throws -> Int {
+    ) async throws -> (inserted: Int, days: [UUID: (zone: TimeZone, days: Set<LocalDate>)]) {
         var inserted = 0
+        var changed: [UUID: (zone: TimeZone, days: Set<LocalDate>)] = [:]
         for (userID, beats) in heartbeats where !beats.isEmpty {
             let zoneRows = try await connection.query("SELECT timezone FROM users WHERE id = \(userID) FOR SHARE", logger: logger)
             var zoneName: String?
@@ -123,8 +125,9 @@ extension HubStore {
             for day in affected.sorted() {
                 try await recomputeCodingDay(userID: userID, day: day, zone: zone, timeout: timeout, on: connection)
             }
+            if !affected.isEmpty { changed[userID] = (zone, affected) }
         }
-        return inserted
+        return (inserted, changed)
     }
 
     /// Rebuilds all of a user's `coding_daily` in `zone` (after a time-zone change).

@@ -120,18 +120,6 @@ extension HubStore {
 }
 
 extension HubStore {
-    /// The (goal, period start) pairs among these that are already recorded as completed.
-    public func recordedCompletions(goalIDs: [UUID]) async throws -> Set<GoalPeriodKey> {
-        let rows = try await client.query("""
-            SELECT goal_id, period_start::text FROM goal_completions WHERE goal_id = ANY(\(goalIDs))
-            """, logger: logger)
-        var keys: Set<GoalPeriodKey> = []
-        for try await (goalID, start) in rows.decode((UUID, String).self) {
-            if let date = LocalDate(start) { keys.insert(GoalPeriodKey(goalID: goalID, periodStart: date)) }
-        }
-        return keys
-    }
-
     /// Records completions (idempotently: a completion already there stays as it was).
     public func recordCompletions(_ completions: [(key: GoalPeriodKey, at: Date)]) async throws {
         guard !completions.isEmpty else { return }
@@ -206,4 +194,170 @@ extension HubStore {
             return GoalPeriodResult(window: window, achieved: Int(total))
         }
     }
+}
+
+// MARK: - The goals worker's bulk evaluation
+
+/// A goal with the zone its periods are read in and its current period.
+public struct GoalInPeriod: Sendable {
+    public let goal: GoalRecord
+    public let zone: TimeZone
+    /// True when the goal's periods follow the user's zone, the zone `daily_stats` is bucketed in.
+    public let inUserZone: Bool
+    public let window: GoalWindow
+
+    public var key: GoalPeriodKey { GoalPeriodKey(goalID: goal.id, periodStart: window.start) }
+}
+
+extension HubStore {
+    /// The goals of the given units for each user, each in its current period at `now`.
+    public func goals(units: [(userID: UUID, unit: GoalUnit)], now: Date) async throws -> [GoalInPeriod] {
+        guard !units.isEmpty else { return [] }
+        let rows = try await client.query("""
+            SELECT g.id, g.user_id, g.title, g.target, g.unit, g.period, g.deadline::text, g.timezone, g.created_at, u.timezone
+            FROM (SELECT DISTINCT * FROM unnest(\(units.map(\.userID)), \(units.map(\.unit.description))) AS t(u, unit)) t
+            JOIN goals g ON g.user_id = t.u AND g.unit = t.unit
+            JOIN users u ON u.id = g.user_id
+            """, logger: logger)
+        var result: [GoalInPeriod] = []
+        for try await (id, userID, title, target, unit, period, deadline, timezone, createdAt, userZone)
+            in rows.decode((UUID, UUID, String, Int32, String, String, String?, String?, Date, String).self) {
+            guard let unit = GoalUnit(unit), let period = GoalPeriod(rawValue: period) else { continue }
+            let goal = GoalRecord(
+                id: id, userID: userID, title: title, target: Int(target), unit: unit, period: period,
+                deadline: deadline.flatMap { LocalDate($0) }, timezone: timezone, createdAt: createdAt)
+            let zone = TimeZones.named(timezone ?? userZone) ?? .gmt
+            let window = GoalMath.window(
+                period, containing: LocalDate(now, in: zone), created: LocalDate(createdAt, in: zone), deadline: goal.deadline)
+            result.append(GoalInPeriod(goal: goal, zone: zone, inUserZone: timezone == nil || timezone == userZone, window: window))
+        }
+        return result
+    }
+
+    /// Which of these (goal, period) pairs are already recorded as completed.
+    public func recordedCompletions(_ keys: [GoalPeriodKey]) async throws -> Set<GoalPeriodKey> {
+        guard !keys.isEmpty else { return [] }
+        let rows = try await client.query("""
+            SELECT c.goal_id, c.period_start::text FROM goal_completions c
+            JOIN unnest(\(keys.map(\.goalID)), \(keys.map(\.periodStart.description))) AS t(g, p) ON c.goal_id = t.g AND c.period_start = t.p::date
+            """, logger: logger)
+        var recorded: Set<GoalPeriodKey> = []
+        for try await (goalID, start) in rows.decode((UUID, String).self) {
+            if let date = LocalDate(start) { recorded.insert(GoalPeriodKey(goalID: goalID, periodStart: date)) }
+        }
+        return recorded
+    }
+
+    /// The current-period progress of many goals in at most three queries, read from the daily aggregates
+    /// (a window is at most a month of rows for recurring goals, whatever the user's history). Goals in a
+    /// zone other than their user's, or of custom units, are counted from the facts one by one.
+    public func currentProgress(_ goals: [GoalInPeriod]) async throws -> [UUID: Int] {
+        var result: [UUID: Int] = [:]
+        var byMeasure: [String: [GoalInPeriod]] = [:]
+        for goal in goals {
+            switch goal.goal.unit {
+            case .codingMinutes: byMeasure["coding", default: []].append(goal)
+            case .activeDays: byMeasure["active", default: []].append(goal)
+            case .custom: byMeasure["facts", default: []].append(goal)
+            default: byMeasure[goal.inUserZone ? "daily" : "facts", default: []].append(goal)
+            }
+        }
+        if let daily = byMeasure["daily"] {
+            let rows = try await client.query("""
+                SELECT t.g, coalesce((SELECT sum(CASE t.unit WHEN 'commits' THEN d.commits WHEN 'prs_opened' THEN d.prs_opened
+                                                         WHEN 'prs_merged' THEN d.prs_merged WHEN 'reviews' THEN d.reviews
+                                                         ELSE d.issues_closed END)
+                                      FROM daily_stats d WHERE d.user_id = t.u AND d.day BETWEEN t.s::date AND t.e::date), 0)::bigint
+                FROM unnest(\(daily.map(\.goal.id)), \(daily.map(\.goal.userID)), \(daily.map(\.goal.unit.description)),
+                            \(daily.map(\.window.start.description)), \(daily.map(\.window.end.description))) AS t(g, u, unit, s, e)
+                """, logger: logger)
+            for try await (goalID, value) in rows.decode((UUID, Int64).self) { result[goalID] = Int(value) }
+        }
+        if let coding = byMeasure["coding"] {
+            let rows = try await client.query("""
+                SELECT t.g, coalesce((SELECT sum(m) FROM (
+                    SELECT greatest(sum(h), sum(r)) AS m FROM (
+                        SELECT day, seconds AS h, 0::double precision AS r FROM coding_daily
+                        WHERE user_id = t.u AND day BETWEEN t.s::date AND t.e::date
+                        UNION ALL
+                        SELECT day, 0, seconds FROM coding_reported WHERE user_id = t.u AND day BETWEEN t.s::date AND t.e::date
+                    ) x GROUP BY day) y), 0)::double precision
+                FROM unnest(\(coding.map(\.goal.id)), \(coding.map(\.goal.userID)), \(coding.map(\.window.start.description)),
+                            \(coding.map(\.window.end.description))) AS t(g, u, s, e)
+                """, logger: logger)
+            for try await (goalID, seconds) in rows.decode((UUID, Double).self) { result[goalID] = Int(seconds / 60) }
+        }
+        if let active = byMeasure["active"] {
+            let rows = try await client.query("""
+                SELECT t.g, (SELECT count(*) FROM (
+                    SELECT day FROM daily_stats WHERE user_id = t.u AND day BETWEEN t.s::date AND t.e::date
+                                                  AND commits + prs_opened + reviews + issues_opened > 0
+                    UNION SELECT day FROM coding_daily WHERE user_id = t.u AND day BETWEEN t.s::date AND t.e::date AND seconds > 0
+                    UNION SELECT day FROM coding_reported WHERE user_id = t.u AND day BETWEEN t.s::date AND t.e::date AND seconds > 0
+                ) d)
+                FROM unnest(\(active.map(\.goal.id)), \(active.map(\.goal.userID)), \(active.map(\.window.start.description)),
+                            \(active.map(\.window.end.description))) AS t(g, u, s, e)
+                """, logger: logger)
+            for try await (goalID, days) in rows.decode((UUID, Int64).self) { result[goalID] = Int(days) }
+        }
+        for goal in byMeasure["facts"] ?? [] {
+            let kind = goal.goal.unit.factKind ?? ""
+            let (start, end) = (goal.window.start.startOfDay(in: goal.zone), goal.window.end.adding(days: 1).startOfDay(in: goal.zone))
+            let rows = try await client.query("""
+                SELECT count(*) FROM activities
+                WHERE user_id = \(goal.goal.userID) AND kind = \(kind) AND occurred_at >= \(start) AND occurred_at < \(end)
+                """, logger: logger)
+            for try await count in rows.decode(Int64.self) { result[goal.goal.id] = Int(count) }
+        }
+        return result
+    }
+}
+
+// MARK: - Deadline reminders
+
+extension HubStore {
+    /// Goals whose deadline is between `from` and `to` and that have no reminder for it yet, with their
+    /// user's zone.
+    public func goalsAwaitingReminder(deadlinesFrom from: LocalDate, to: LocalDate) async throws -> [(goal: GoalRecord, userZone: String)] {
+        let rows = try await client.query("""
+            SELECT g.id, g.user_id, g.title, g.target, g.unit, g.period, g.deadline::text, g.timezone, g.created_at, u.timezone
+            FROM goals g JOIN users u ON u.id = g.user_id
+            WHERE g.deadline BETWEEN \(from.description)::date AND \(to.description)::date
+              AND NOT EXISTS (SELECT 1 FROM goal_reminders r WHERE r.goal_id = g.id AND r.deadline = g.deadline)
+            """, logger: logger)
+        var result: [(goal: GoalRecord, userZone: String)] = []
+        for try await (id, userID, title, target, unit, period, deadline, timezone, createdAt, userZone)
+            in rows.decode((UUID, UUID, String, Int32, String, String, String?, String?, Date, String).self) {
+            guard let unit = GoalUnit(unit), let period = GoalPeriod(rawValue: period) else { continue }
+            result.append((GoalRecord(
+                id: id, userID: userID, title: title, target: Int(target), unit: unit, period: period,
+                deadline: deadline.flatMap { LocalDate($0) }, timezone: timezone, createdAt: createdAt), userZone))
+        }
+        return result
+    }
+
+    public func recordReminders(_ reminders: [(goalID: UUID, deadline: LocalDate)]) async throws {
+        guard !reminders.isEmpty else { return }
+        try await client.query("""
+            INSERT INTO goal_reminders (goal_id, deadline)
+            SELECT t.g, t.d::date FROM unnest(\(reminders.map(\.goalID)), \(reminders.map(\.deadline.description))) AS t(g, d)
+            WHERE EXISTS (SELECT 1 FROM goals WHERE id = t.g)
+            ON CONFLICT DO NOTHING
+            """, logger: logger)
+    }
+
+    /// Runs `body` only if no other scheduler holds the hub's scheduler lock right now (a transaction-scoped
+    /// PostgreSQL advisory lock); returns whether it ran.
+    public func withSchedulerLock(_ body: @Sendable () async throws -> Void) async throws -> Bool {
+        try await client.withTransaction(logger: logger) { connection in
+            let rows = try await connection.query("SELECT pg_try_advisory_xact_lock(\(Self.schedulerLockKey))", logger: logger)
+            var acquired = false
+            for try await value in rows.decode(Bool.self) { acquired = value }
+            guard acquired else { return false }
+            try await body()
+            return true
+        }
+    }
+
+    static let schedulerLockKey: Int64 = 0x6465_7674_7363_6864  // "devtschd"
 }

@@ -288,10 +288,12 @@ public struct DailyCounters: Sendable, Equatable, Codable {
 
 extension HubStore {
     /// Inserts facts (duplicates by natural id are ignored) and adds only the new ones to the daily
-    /// stats, bucketed in each user's time zone — one statement, so it is all or nothing with the
-    /// caller's transaction. Facts of users that no longer exist are skipped. Returns how many were new.
+    /// stats, bucketed in each user's time zone, and to the lifetime `user_totals` — one statement, so it is
+    /// all or nothing with the caller's transaction. Facts of users that no longer exist, and coding-day
+    /// signals, are skipped. Returns how many were new.
     @discardableResult
     public func applyFacts(_ facts: [ActivityFact], on connection: PostgresConnection) async throws -> Int {
+        let facts = facts.filter(\.kind.isStoredActivity)
         guard !facts.isEmpty else { return 0 }
         let userIDs = Array(Set(facts.map(\.userID)))
         // Orders this batch against a concurrent time-zone change (which re-buckets under a row lock).
@@ -322,6 +324,20 @@ extension HubStore {
                     issues_opened = daily_stats.issues_opened + EXCLUDED.issues_opened,
                     issues_closed = daily_stats.issues_closed + EXCLUDED.issues_closed,
                     comments = daily_stats.comments + EXCLUDED.comments,
+                    updated_at = now()
+                RETURNING 1
+            ), totals AS (
+                INSERT INTO user_totals (user_id, commits, prs_opened, prs_merged, reviews, issues_closed)
+                SELECT user_id, count(*) FILTER (WHERE kind = 'commit'), count(*) FILTER (WHERE kind = 'pr_opened'),
+                       count(*) FILTER (WHERE kind = 'pr_merged'), count(*) FILTER (WHERE kind = 'review'),
+                       count(*) FILTER (WHERE kind = 'issue_closed')
+                FROM inserted GROUP BY user_id ORDER BY user_id
+                ON CONFLICT (user_id) DO UPDATE SET
+                    commits = user_totals.commits + EXCLUDED.commits,
+                    prs_opened = user_totals.prs_opened + EXCLUDED.prs_opened,
+                    prs_merged = user_totals.prs_merged + EXCLUDED.prs_merged,
+                    reviews = user_totals.reviews + EXCLUDED.reviews,
+                    issues_closed = user_totals.issues_closed + EXCLUDED.issues_closed,
                     updated_at = now()
                 RETURNING 1
             )

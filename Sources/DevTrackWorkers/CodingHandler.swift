@@ -6,16 +6,20 @@ import Logging
 
 /// `coding`: heartbeat batches → `heartbeats` + `coding_daily`, one PostgreSQL transaction per Kafka batch.
 /// Heartbeats collapse on their natural key and touched days are recomputed from what is stored, so
-/// redelivery, replay and late arrivals all end in the same totals.
+/// redelivery, replay and late arrivals all end in the same totals. After the transaction, each changed
+/// (user, local day) is announced on `devtrack.activity` as a `coding_day` signal, so the goals and
+/// achievements workers re-read coding time that is already committed.
 public struct CodingHandler: BatchHandler {
     let store: HubStore
     let deadLetters: DeadLetters
+    let activity: FactPublisher
     let timeout: Double
     let logger: Logger
 
     public init(store: HubStore, producer: KafkaProducer, timeout: Duration, logger: Logger) {
         self.store = store
         self.deadLetters = DeadLetters(producer: producer)
+        self.activity = FactPublisher(producer: producer)
         self.timeout = Double(timeout.components.seconds)
         self.logger = logger
     }
@@ -44,13 +48,22 @@ public struct CodingHandler: BatchHandler {
         }
         guard !byUser.isEmpty || !reported.isEmpty else { return }
         let reportedDays = reported
-        let inserted = try await store.client.withTransaction(logger: logger) { connection in
+        let applied = try await store.client.withTransaction(logger: logger) { connection in
             // In partition order, so a day re-sent later replaces the earlier total.
             for (userID, days) in reportedDays {
                 try await store.applyReportedDays(days, userID: userID, on: connection)
             }
             return try await store.applyHeartbeats(byUser, timeout: timeout, on: connection)
         }
-        logger.debug("coding: batch of \(batch.count), \(inserted) new heartbeat(s)")
+        var changed = applied.days.mapValues { (zone: $0.zone, days: $0.days) }
+        let reportedZones = try await store.timezones(userIDs: reportedDays.map(\.userID))
+        for (userID, days) in reportedDays {
+            guard let zone = reportedZones[userID] else { continue }
+            changed[userID, default: (zone, [])].days.formUnion(days.map(\.date))
+        }
+        try await activity.publish(changed.flatMap { userID, entry in
+            entry.days.sorted().map { ActivityFact.codingDay(userID: userID, day: $0, zone: entry.zone) }
+        })
+        logger.debug("coding: batch of \(batch.count), \(applied.inserted) new heartbeat(s)")
     }
 }

@@ -11,14 +11,14 @@ import Logging
 /// committed by `BatchWorker` only after that.
 public struct NormalizeHandler: BatchHandler {
     let store: HubStore
-    let producer: KafkaProducer
+    let activity: FactPublisher
     let deadLetters: DeadLetters
     let logger: Logger
     public static let hubSource = "github-app"
 
     public init(store: HubStore, producer: KafkaProducer, logger: Logger) {
         self.store = store
-        self.producer = producer
+        self.activity = FactPublisher(producer: producer)
         self.deadLetters = DeadLetters(producer: producer)
         self.logger = logger
     }
@@ -76,7 +76,7 @@ public struct NormalizeHandler: BatchHandler {
             outcomes.append(outcome(delivery, credited.isEmpty ? .ignored : .processed, facts: credited.count, error: nil))
         }
 
-        try await produce(facts)
+        try await activity.publish(facts)
         if !rejected.isEmpty {
             logger.warning("normalize: \(rejected.count) message(s) dead-lettered", metadata: ["first_reason": "\(rejected[0].reason)"])
             try await deadLetters.send(rejected)
@@ -90,22 +90,6 @@ public struct NormalizeHandler: BatchHandler {
         DeliveryOutcome(
             source: delivery.sourceID?.uuidString.lowercased() ?? Self.hubSource, deliveryID: delivery.deliveryID,
             event: delivery.event, status: status, facts: facts, error: error, receivedAt: delivery.receivedAt)
-    }
-
-    private func produce(_ facts: [ActivityFact]) async throws {
-        guard !facts.isEmpty else { return }
-        let encoder = FactCoding.encoder()
-        let messages = try facts.map { fact in
-            KafkaOutgoingMessage(
-                topic: Topics.activity, key: Array(fact.userID.uuidString.lowercased().utf8),
-                value: Array(try encoder.encode(fact)))
-        }
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            for message in messages {
-                group.addTask { try await producer.send(message) }
-            }
-            try await group.waitForAll()
-        }
     }
 
     static func decode(_ message: KafkaMessage) -> Result<Delivery, PayloadError> {

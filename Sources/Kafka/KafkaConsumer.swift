@@ -13,6 +13,19 @@ public struct KafkaMessage: Sendable {
     /// Milliseconds since the epoch, when the broker or producer set one.
     public let timestampMilliseconds: Int64?
 
+    public init(
+        topic: String, partition: Int32, offset: Int64, key: [UInt8]?, value: [UInt8]?, headers: [KafkaHeader] = [],
+        timestampMilliseconds: Int64? = nil
+    ) {
+        self.topic = topic
+        self.partition = partition
+        self.offset = offset
+        self.key = key
+        self.value = value
+        self.headers = headers
+        self.timestampMilliseconds = timestampMilliseconds
+    }
+
     public func header(_ name: String) -> KafkaHeader? {
         headers.last { $0.name == name }
     }
@@ -227,6 +240,21 @@ public final class KafkaConsumer: Sendable {
                 offsets[key] = element.offset >= 0 ? element.offset : nil
             }
             return .success(offsets)
+        }
+        return try result.get()
+    }
+
+    /// The oldest and the next offset the broker holds for a partition.
+    public func watermarks(_ partition: KafkaTopicPartition, timeout: Duration = .seconds(5)) async throws(KafkaError) -> (low: Int64, high: Int64) {
+        let handle = self.handle
+        let milliseconds = Int32(timeout.components.seconds * 1000)
+        let result: Result<(low: Int64, high: Int64), KafkaError> = await executor.run {
+            var (low, high): (Int64, Int64) = (0, 0)
+            let err = rd_kafka_query_watermark_offsets(handle.raw, partition.topic, partition.partition, &low, &high, milliseconds)
+            if err != RD_KAFKA_RESP_ERR_NO_ERROR {
+                return .failure(KafkaError(.consume, err: err, context: "watermarks of \(partition)"))
+            }
+            return .success((low, high))
         }
         return try result.get()
     }

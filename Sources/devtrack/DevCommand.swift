@@ -97,6 +97,7 @@ struct DevCommand: AsyncParsableCommand {
         }
         services += [client, KafkaProducerService(producer)]
         services += try RoleFactory.workerNames.map { try roles.worker(named: $0, producer: producer) }
+        services.append(roles.scheduler(producer: producer))
         services.append(roles.ingest(producer: producer, secretBox: secretBox) { await latch.arrive() })
         services.append(roles.api(secretBox: secretBox) { await latch.arrive() })
         try await runServiceGroup(services, logger: logger)

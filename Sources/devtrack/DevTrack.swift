@@ -15,7 +15,7 @@ struct DevTrack: AsyncParsableCommand {
         abstract: "DevTrack Hub: GitHub activity and coding time → metrics, streaks and alerts.",
         subcommands: [
             DevCommand.self, IngestCommand.self, WorkerCommand.self, APICommand.self, MigrateCommand.self,
-            TopicsCommand.self, KafkaMockCommand.self, PostgresCommand.self, UsersCommand.self, TokensCommand.self,
+            TopicsCommand.self, KafkaMockCommand.self, SchedulerCommand.self, ReplayCommand.self, PostgresCommand.self, UsersCommand.self, TokensCommand.self,
         ])
 
     static func bootstrapLogging() {

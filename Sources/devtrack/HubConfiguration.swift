@@ -61,12 +61,18 @@ struct HubConfiguration: Sendable {
         }
     }
 
+    struct SchedulerSettings: Codable, Sendable {
+        var intervalSeconds = 60
+        enum CodingKeys: String, CodingKey { case intervalSeconds = "interval_seconds" }
+    }
+
     struct File: Codable, Sendable {
         var ingest = Ingest()
         var api = API()
         var kafka = Kafka()
         var workers = Workers()
         var coding = Coding()
+        var scheduler = SchedulerSettings()
     }
 
     var ingest: Ingest
@@ -74,6 +80,7 @@ struct HubConfiguration: Sendable {
     var kafka: Kafka
     var workers: Workers
     var coding: Coding
+    var scheduler: SchedulerSettings
     var databaseURL: String?
     var kafkaBrokers: String?
     var githubAppSecret: String?
@@ -103,7 +110,7 @@ struct HubConfiguration: Sendable {
             throw Failure(description: "configuration file \(path) does not exist")
         }
         var configuration = HubConfiguration(
-            ingest: file.ingest, api: file.api, kafka: file.kafka, workers: file.workers, coding: file.coding,
+            ingest: file.ingest, api: file.api, kafka: file.kafka, workers: file.workers, coding: file.coding, scheduler: file.scheduler,
             databaseURL: environment["DATABASE_URL"].nonEmpty, kafkaBrokers: environment["KAFKA_BROKERS"].nonEmpty,
             githubAppSecret: environment["DEVTRACK_GITHUB_APP_SECRET"].nonEmpty,
             encryptionKey: environment["DEVTRACK_ENCRYPTION_KEY"].nonEmpty, home: home)

@@ -18,7 +18,27 @@ struct RoleFactory {
     let brokers: String
     let logger: Logger
 
-    static let workerNames = ["normalize", "metrics", "coding", "goals"]
+    static let workerNames = ["normalize", "metrics", "coding", "goals", "achievements"]
+
+    /// The topic a worker consumes (its consumer group is `devtrack-{name}`).
+    static func topic(ofWorker name: String) throws -> String {
+        switch name {
+        case "normalize": Topics.githubEvents
+        case "coding": Topics.codingHeartbeats
+        case "metrics", "goals", "achievements": Topics.activity
+        default: throw unknownWorker(name)
+        }
+    }
+
+    static func unknownWorker(_ name: String) -> HubConfiguration.Failure {
+        HubConfiguration.Failure(description: "unknown worker '\(name)'; known: \(workerNames.joined(separator: ", "))")
+    }
+
+    func scheduler(producer: KafkaProducer) -> Scheduler {
+        Scheduler(
+            store: store, producer: producer, interval: .seconds(configuration.scheduler.intervalSeconds),
+            logger: Logger(label: "devtrack.scheduler"))
+    }
 
     func producer() throws -> KafkaProducer {
         try KafkaProducer(configuration: KafkaConfiguration(bootstrapServers: brokers, configuration.kafka.producer), logger: logger)
@@ -68,36 +88,41 @@ struct RoleFactory {
     }
 
     func worker(named name: String, producer: KafkaProducer) throws -> BatchWorker {
-        var consumerProperties = configuration.kafka.consumer
-        consumerProperties["group.id"] = "devtrack-\(name)"
-        consumerProperties["client.id"] = "devtrack-\(name)"
-        let topic: String
+        let topic = try Self.topic(ofWorker: name)
         let handler: any BatchHandler
         let workerLogger = Logger(label: "devtrack.worker.\(name)")
         switch name {
         case "normalize":
-            topic = Topics.githubEvents
             handler = NormalizeHandler(store: store, producer: producer, logger: workerLogger)
         case "coding":
-            topic = Topics.codingHeartbeats
             handler = CodingHandler(
                 store: store, producer: producer, timeout: .seconds(configuration.coding.heartbeatTimeoutSeconds), logger: workerLogger)
         case "goals":
-            topic = Topics.activity
             handler = GoalsHandler(store: store, producer: producer, logger: workerLogger)
+        case "achievements":
+            handler = AchievementsHandler(store: store, producer: producer, logger: workerLogger)
         case "metrics":
-            topic = Topics.activity
             handler = MetricsHandler(store: store, producer: producer, logger: workerLogger)
         default:
-            throw HubConfiguration.Failure(description: "unknown worker '\(name)'; known: \(Self.workerNames.joined(separator: ", "))")
+            throw Self.unknownWorker(name)
         }
         let consumer = try KafkaConsumer(
-            configuration: KafkaConfiguration(bootstrapServers: brokers, consumerProperties), topics: [topic], logger: workerLogger)
+            configuration: KafkaConfiguration(bootstrapServers: brokers, configuration.consumerProperties(worker: name)), topics: [topic], logger: workerLogger)
         return BatchWorker(name: name, consumer: consumer, handler: handler, logger: workerLogger, maxBatch: configuration.workers.maxBatch)
     }
 
     var readiness: @Sendable () async -> Bool {
         { [store] in (try? await store.client.query("SELECT 1")) != nil }
+    }
+}
+
+extension HubConfiguration {
+    /// A worker's consumer settings: its group is `devtrack-{name}`.
+    func consumerProperties(worker name: String) -> [String: String] {
+        var properties = kafka.consumer
+        properties["group.id"] = "devtrack-\(name)"
+        properties["client.id"] = "devtrack-\(name)"
+        return properties
     }
 }
 

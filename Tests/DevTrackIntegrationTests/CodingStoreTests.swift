@@ -42,7 +42,7 @@ struct CodingStoreTests {
             }
             func apply(_ user: UUID, _ batch: [Heartbeat]) async throws -> Int {
                 try await store.client.withTransaction(logger: logger) { connection in
-                    try await store.applyHeartbeats([user: batch], timeout: 900, on: connection)
+                    try await store.applyHeartbeats([user: batch], timeout: 900, on: connection).inserted
                 }
             }
             #expect(try await apply(inOrder.id, beats) == beats.count)

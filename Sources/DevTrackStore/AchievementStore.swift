@@ -1,0 +1,179 @@
+import DevTrackCore
+import Foundation
+import Logging
+import PostgresNIO
+
+/// An achievement a user has, with when and by which fact it was reached.
+public struct UnlockedAchievement: Sendable, Equatable {
+    public let achievementID: String
+    public let unlockedAt: Date
+    public let factID: String?
+}
+
+/// A new unlock to record.
+public struct AchievementUnlock: Sendable {
+    public let userID: UUID
+    public let achievementID: String
+    public let at: Date
+    public let factID: String?
+
+    public init(userID: UUID, achievementID: String, at: Date, factID: String?) {
+        self.userID = userID
+        self.achievementID = achievementID
+        self.at = at
+        self.factID = factID
+    }
+}
+
+extension HubStore {
+    /// Adds marks (a mark already there is ignored) and counts only the new ones into `user_totals`, in one
+    /// statement. Marks of users that no longer exist are skipped.
+    public func recordMarks(_ marks: [(userID: UUID, mark: AchievementMark)], on connection: PostgresConnection) async throws {
+        guard !marks.isEmpty else { return }
+        try await connection.query("""
+            WITH added AS (
+                INSERT INTO user_marks (user_id, kind, key)
+                SELECT DISTINCT t.u, t.k, t.m FROM unnest(\(marks.map(\.userID)), \(marks.map(\.mark.kind.rawValue)), \(marks.map(\.mark.key)))
+                    AS t(u, k, m) JOIN users ON users.id = t.u
+                ON CONFLICT DO NOTHING
+                RETURNING user_id, kind
+            )
+            INSERT INTO user_totals (user_id, night_owl_days, early_bird_days, active_weekends, commit_languages, coding_languages)
+            SELECT user_id, count(*) FILTER (WHERE kind = 'night_owl'), count(*) FILTER (WHERE kind = 'early_bird'),
+                   count(*) FILTER (WHERE kind = 'weekend'), count(*) FILTER (WHERE kind = 'commit_language'),
+                   count(*) FILTER (WHERE kind = 'coding_language')
+            FROM added GROUP BY user_id ORDER BY user_id
+            ON CONFLICT (user_id) DO UPDATE SET
+                night_owl_days = user_totals.night_owl_days + EXCLUDED.night_owl_days,
+                early_bird_days = user_totals.early_bird_days + EXCLUDED.early_bird_days,
+                active_weekends = user_totals.active_weekends + EXCLUDED.active_weekends,
+                commit_languages = user_totals.commit_languages + EXCLUDED.commit_languages,
+                coding_languages = user_totals.coding_languages + EXCLUDED.coding_languages,
+                updated_at = now()
+            """, logger: logger)
+    }
+
+    /// Sets the credited coding seconds of these local days to their current totals and adds the
+    /// difference to `user_totals.coding_seconds`: re-crediting a day with the same total changes nothing.
+    /// The caller holds the user's partition, so no one else credits this user's days at the same time.
+    public func creditCodingDays(userID: UUID, seconds: [LocalDate: Double], on connection: PostgresConnection) async throws {
+        guard !seconds.isEmpty else { return }
+        let days = Array(seconds.keys)
+        try await connection.query("""
+            WITH incoming AS (
+                SELECT d::date AS day, s FROM unnest(\(days.map(\.description)), \(days.map { seconds[$0]! })) AS t(d, s)
+                WHERE EXISTS (SELECT 1 FROM users WHERE id = \(userID))
+            ), previous AS (
+                SELECT c.day, c.seconds FROM coding_day_credit c JOIN incoming i ON i.day = c.day WHERE c.user_id = \(userID)
+            ), credited AS (
+                INSERT INTO coding_day_credit (user_id, day, seconds) SELECT \(userID), day, s FROM incoming
+                ON CONFLICT (user_id, day) DO UPDATE SET seconds = EXCLUDED.seconds
+                RETURNING 1
+            )
+            INSERT INTO user_totals (user_id, coding_seconds)
+            SELECT \(userID), sum(i.s - coalesce(p.seconds, 0)) FROM incoming i LEFT JOIN previous p ON p.day = i.day
+            HAVING count(*) > 0
+            ON CONFLICT (user_id) DO UPDATE SET coding_seconds = user_totals.coding_seconds + EXCLUDED.coding_seconds, updated_at = now()
+            """, logger: logger)
+    }
+
+    /// Raises each user's recorded longest streak to at least the given length.
+    public func raiseLongestStreaks(_ streaks: [UUID: Int], on connection: PostgresConnection) async throws {
+        guard !streaks.isEmpty else { return }
+        let users = Array(streaks.keys).sorted { $0.uuidString < $1.uuidString }
+        try await connection.query("""
+            INSERT INTO user_totals (user_id, longest_streak)
+            SELECT t.u, t.s FROM unnest(\(users), \(users.map { streaks[$0]! })) AS t(u, s) JOIN users ON users.id = t.u
+            ON CONFLICT (user_id) DO UPDATE SET longest_streak = greatest(user_totals.longest_streak, EXCLUDED.longest_streak), updated_at = now()
+            WHERE user_totals.longest_streak < EXCLUDED.longest_streak
+            """, logger: logger)
+    }
+
+    /// Each user's lifetime aggregates as achievement metrics (users without any are absent).
+    public func achievementTotals(userIDs: [UUID]) async throws -> [UUID: AchievementTotals] {
+        guard !userIDs.isEmpty else { return [:] }
+        let rows = try await client.query("""
+            SELECT user_id, commits, prs_opened, prs_merged, reviews, issues_closed, night_owl_days, early_bird_days,
+                   active_weekends, greatest(commit_languages, coding_languages), coding_seconds, longest_streak
+            FROM user_totals WHERE user_id = ANY(\(userIDs))
+            """, logger: logger)
+        var result: [UUID: AchievementTotals] = [:]
+        for try await (userID, commits, prsOpened, prsMerged, reviews, issuesClosed, nightOwl, earlyBird, weekends, languages, coding, streak)
+            in rows.decode((UUID, Int64, Int64, Int64, Int64, Int64, Int32, Int32, Int32, Int32, Double, Int32).self) {
+            result[userID] = AchievementTotals([
+                .commits: Int(commits), .prsOpened: Int(prsOpened), .prsMerged: Int(prsMerged), .reviews: Int(reviews),
+                .issuesClosed: Int(issuesClosed), .nightOwlDays: Int(nightOwl), .earlyBirdDays: Int(earlyBird),
+                .activeWeekends: Int(weekends), .languages: Int(languages), .codingHours: Int(coding / 3600),
+                .streakDays: Int(streak),
+            ])
+        }
+        return result
+    }
+
+    /// The achievements each user has unlocked.
+    public func unlockedAchievements(userIDs: [UUID]) async throws -> [UUID: [UnlockedAchievement]] {
+        guard !userIDs.isEmpty else { return [:] }
+        let rows = try await client.query("""
+            SELECT user_id, achievement_id, unlocked_at, fact_id FROM user_achievements WHERE user_id = ANY(\(userIDs))
+            """, logger: logger)
+        var result: [UUID: [UnlockedAchievement]] = [:]
+        for try await (userID, id, at, factID) in rows.decode((UUID, String, Date, String?).self) {
+            result[userID, default: []].append(UnlockedAchievement(achievementID: id, unlockedAt: at, factID: factID))
+        }
+        return result
+    }
+
+    /// Records unlocks; one already recorded keeps its first time and fact.
+    public func recordUnlocks(_ unlocks: [AchievementUnlock]) async throws {
+        guard !unlocks.isEmpty else { return }
+        try await client.query("""
+            INSERT INTO user_achievements (user_id, achievement_id, unlocked_at, fact_id)
+            SELECT t.u, t.a, t.at, NULLIF(t.f, '') FROM unnest(\(unlocks.map(\.userID)), \(unlocks.map(\.achievementID)),
+                                                      \(unlocks.map(\.at)), \(unlocks.map { $0.factID ?? "" })) AS t(u, a, at, f)
+                JOIN users ON users.id = t.u
+            ON CONFLICT DO NOTHING
+            """, logger: logger)
+    }
+
+    /// Active local days (contributions or coding time) of each user on or after `since`, with their frozen
+    /// days: what a recent streak is computed from.
+    public func recentActivity(userIDs: [UUID], since: LocalDate) async throws -> [UUID: (active: [LocalDate], frozen: [LocalDate])] {
+        guard !userIDs.isEmpty else { return [:] }
+        let rows = try await client.query("""
+            SELECT user_id, day::text, false FROM daily_stats
+            WHERE user_id = ANY(\(userIDs)) AND day >= \(since.description)::date AND commits + prs_opened + reviews + issues_opened > 0
+            UNION SELECT user_id, day::text, false FROM coding_daily WHERE user_id = ANY(\(userIDs)) AND day >= \(since.description)::date AND seconds > 0
+            UNION SELECT user_id, day::text, false FROM coding_reported WHERE user_id = ANY(\(userIDs)) AND day >= \(since.description)::date AND seconds > 0
+            UNION SELECT user_id, day::text, true FROM streak_freezes WHERE user_id = ANY(\(userIDs)) AND day >= \(since.description)::date
+            """, logger: logger)
+        var result: [UUID: (active: [LocalDate], frozen: [LocalDate])] = [:]
+        for try await (userID, day, frozen) in rows.decode((UUID, String, Bool).self) {
+            guard let date = LocalDate(day) else { continue }
+            if frozen { result[userID, default: ([], [])].frozen.append(date) } else { result[userID, default: ([], [])].active.append(date) }
+        }
+        return result
+    }
+
+    /// Coding seconds per language on each of these local days (from heartbeats), for language marks.
+    public func codingLanguages(userID: UUID, days: [LocalDate]) async throws -> [LocalDate: [String: Double]] {
+        guard !days.isEmpty else { return [:] }
+        let rows = try await client.query("""
+            SELECT day::text, language, sum(seconds) FROM coding_daily
+            WHERE user_id = \(userID) AND day = ANY(\(days.map(\.description))::date[]) GROUP BY 1, 2
+            """, logger: logger)
+        var result: [LocalDate: [String: Double]] = [:]
+        for try await (day, language, seconds) in rows.decode((String, String, Double).self) {
+            if let date = LocalDate(day) { result[date, default: [:]][language] = seconds }
+        }
+        return result
+    }
+
+    /// Users' time zones (deleted users are absent).
+    public func timezones(userIDs: [UUID]) async throws -> [UUID: TimeZone] {
+        guard !userIDs.isEmpty else { return [:] }
+        let rows = try await client.query("SELECT id, timezone FROM users WHERE id = ANY(\(userIDs))", logger: logger)
+        var result: [UUID: TimeZone] = [:]
+        for try await (id, name) in rows.decode((UUID, String).self) { result[id] = TimeZones.named(name) ?? .gmt }
+        return result
+    }
+}

@@ -1,0 +1,68 @@
+import DevTrackCore
+import DevTrackStore
+import Foundation
+import Kafka
+import Logging
+import ServiceLifecycle
+
+/// `devtrack scheduler`: timed jobs. Several may run for availability; each tick runs only where the
+/// PostgreSQL advisory lock is taken, so one instance does the work. Today's job: `goal.deadline_near`,
+/// published for every goal whose deadline ends within 24 h while it is incomplete, once per goal and
+/// deadline (published, then recorded: a crash in between re-sends the same dedupe key).
+public struct Scheduler: Service {
+    let store: HubStore
+    let intents: IntentPublisher
+    let interval: Duration
+    let logger: Logger
+    let clock: @Sendable () -> Date
+
+    public init(store: HubStore, producer: KafkaProducer, interval: Duration, logger: Logger, clock: @escaping @Sendable () -> Date = Date.init) {
+        self.store = store
+        self.intents = IntentPublisher(producer: producer)
+        self.interval = interval
+        self.logger = logger
+        self.clock = clock
+    }
+
+    public func run() async throws {
+        logger.info("scheduler started (every \(interval))")
+        defer { logger.info("scheduler stopped") }
+        while !Task.isShuttingDownGracefully, !Task.isCancelled {
+            do {
+                let ran = try await store.withSchedulerLock { try await sendDeadlineReminders() }
+                if !ran { logger.debug("scheduler: another instance holds the lock") }
+            } catch {
+                logger.error("scheduler tick failed (retried next tick): \(error)")
+            }
+            do {
+                try await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) }
+            } catch {
+                return
+            }
+        }
+    }
+
+    /// One pass of the deadline job; returns how many reminders it published.
+    @discardableResult
+    public func sendDeadlineReminders() async throws -> Int {
+        let now = clock()
+        // Deadlines are local dates: every zone's "within 24 h" lies within a day either side of UTC's.
+        let today = LocalDate(now, in: .gmt)
+        var due: [(intent: NotificationIntent, goalID: UUID, deadline: LocalDate)] = []
+        for (goal, userZone) in try await store.goalsAwaitingReminder(deadlinesFrom: today.adding(days: -1), to: today.adding(days: 2)) {
+            guard let deadline = goal.deadline else { continue }
+            let zone = TimeZones.named(goal.timezone ?? userZone) ?? .gmt
+            guard GoalMath.deadlineIsNear(deadline, in: zone, now: now) else { continue }
+            let progress = try await store.progress(of: goal, userZone: userZone, now: now)
+            guard progress.current < goal.target else { continue }
+            due.append((.goalDeadlineNear(
+                userID: goal.userID, goalID: goal.id, title: goal.title, current: progress.current, target: goal.target,
+                unit: goal.unit, deadline: deadline), goal.id, deadline))
+        }
+        guard !due.isEmpty else { return 0 }
+        try await intents.publish(due.map(\.intent))
+        try await store.recordReminders(due.map { ($0.goalID, $0.deadline) })
+        logger.info("scheduler: \(due.count) deadline reminder(s) sent")
+        return due.count
+    }
+}

@@ -1,0 +1,163 @@
+import DevTrackCore
+import DevTrackStore
+import DevTrackTestSupport
+import DevTrackWorkers
+import Foundation
+import Kafka
+import Logging
+import PostgresNIO
+import Synchronization
+import Testing
+
+/// The goals and achievements workers' handlers against the real PostgreSQL and librdkafka's mock cluster
+/// (where their notification intents go), fed batches directly so each step is deterministic.
+@Suite(.timeLimit(.minutes(3)))
+struct AchievementsWorkerTests {
+    let logger = Logger(label: "achievements-tests")
+    static let now = Timestamps.parse("2024-03-20T12:00:00Z")!
+
+    func message(_ fact: ActivityFact, offset: Int64) throws -> KafkaMessage {
+        KafkaMessage(
+            topic: Topics.activity, partition: 0, offset: offset, key: Array(fact.userID.uuidString.lowercased().utf8),
+            value: Array(try FactCoding.encoder().encode(fact)))
+    }
+
+    func fact(_ id: String, _ user: UUID, _ kind: ActivityKind, _ at: String, language: String? = nil) -> ActivityFact {
+        ActivityFact(id: id, userID: user, kind: kind, occurredAt: Timestamps.parse(at)!, repo: "o/r", language: language, source: "github-app")
+    }
+
+    /// A mock cluster with the notifications topic, a producer, and a way to read every intent so far.
+    /// `read(n)` waits (up to 20 s) for `n` intents, then a second more for any extra, and returns them all.
+    func withNotifications(_ body: @Sendable (HubStore, KafkaProducer, @Sendable (Int) async throws -> [NotificationIntent]) async throws -> Void) async throws {
+        try await TestDatabase.shared.withFreshStore { store, _ in
+            let cluster = try KafkaMockCluster(brokers: 1, logger: logger)
+            try cluster.createTopic(KafkaTopicSpecification(name: Topics.notifications, partitions: 1, replicationFactor: 1))
+            let producer = try KafkaProducer(configuration: KafkaConfiguration(bootstrapServers: cluster.bootstrapServers), logger: logger)
+            let consumer = try KafkaConsumer(
+                configuration: KafkaConfiguration(bootstrapServers: cluster.bootstrapServers, ["group.id": "test-reader"]),
+                topics: [Topics.notifications], logger: logger)
+            let seen = IntentLog()
+            let read: @Sendable (Int) async throws -> [NotificationIntent] = { expected in
+                let deadline = ContinuousClock.now + .seconds(20)
+                var quiet = 0
+                while seen.all.count < expected ? ContinuousClock.now < deadline : quiet < 5 {
+                    let batch = try await consumer.poll(maxMessages: 500, maxWait: .milliseconds(200))
+                    quiet = batch.isEmpty ? quiet + 1 : 0
+                    for message in batch {
+                        seen.append(try JSONDecoder().decode(NotificationIntent.self, from: Data(message.value ?? [])))
+                    }
+                }
+                return seen.all
+            }
+            do {
+                try await body(store, producer, read)
+            } catch {
+                await consumer.close()
+                await producer.shutdown()
+                await cluster.shutdown()
+                throw error
+            }
+            await consumer.close()
+            await producer.shutdown()
+            await cluster.shutdown()
+        }
+    }
+
+    @Test func habitsLanguagesAndStreaksUnlockOnceEvenWhenTheBatchComesAgain() async throws {
+        try await withNotifications { store, producer, intents in
+            let user = try await store.createUser(login: "owl", githubID: 1, timezone: "Asia/Kolkata")
+            let handler = AchievementsHandler(store: store, producer: producer, logger: logger, clock: { Self.now })
+            // Ten days in a row (2024-03-01…10), one commit each at 01:30 IST, in five languages, and a merge.
+            let languages = ["Swift", "Go", "Rust", "Python", "Kotlin"]
+            // 20:00Z on the previous UTC day is 01:30 IST on the day.
+            var facts = (1...10).map { day in
+                let previous = LocalDate(year: 2024, month: 3, day: day)!.adding(days: -1)
+                return fact("commit:\(day)", user.id, .commit, "\(previous)T20:00:00Z", language: languages[day % 5])
+            }
+            facts.append(fact("pr_merged:1", user.id, .prMerged, "2024-03-10T10:00:00Z"))
+            let batch = try facts.enumerated().map { try message($0.element, offset: Int64($0.offset)) }
+            try await handler.apply(batch)
+            try await handler.apply(batch)  // redelivered
+
+            let totals = try #require(try await store.achievementTotals(userIDs: [user.id])[user.id])
+            #expect(totals[.commits] == 10, "counted once")
+            #expect(totals[.nightOwlDays] == 10)
+            #expect(totals[.earlyBirdDays] == 10)
+            #expect(totals[.languages] == 5)
+            #expect(totals[.streakDays] == 10)
+            #expect(totals[.activeWeekends] == 2, "Sat 2 + Sun 3 and Sat 9 + Sun 10 March")
+            let unlocked = Set((try await store.unlockedAchievements(userIDs: [user.id])[user.id] ?? []).map(\.achievementID))
+            #expect(unlocked == ["first_commit", "first_pr_merged", "night_owl", "early_bird", "polyglot", "streak_7"])
+            let unlock = try #require(try await store.unlockedAchievements(userIDs: [user.id])[user.id]?.first { $0.achievementID == "first_pr_merged" })
+            #expect(unlock.factID == "pr_merged:1", "records the fact that reached it")
+
+            let sent = try await intents(7)
+            #expect(sent.count == 7, "six unlocks and one milestone, once each: \(sent.map(\.dedupeKey))")
+            #expect(Set(sent.map(\.dedupeKey)).count == sent.count)
+            #expect(sent.filter { $0.type == "streak.milestone" }.map { $0.data["days"] } == ["7"])
+        }
+    }
+
+    @Test func codingTimeCountsOnceAndComesFromWhatIsStored() async throws {
+        try await withNotifications { store, producer, intents in
+            let user = try await store.createUser(login: "coder", githubID: 2, timezone: "UTC")
+            let handler = AchievementsHandler(store: store, producer: producer, logger: logger, clock: { Self.now })
+            // 10 h 30 min of Swift on 2024-03-16 (a Saturday): a heartbeat every 2 minutes from 08:00 UTC.
+            let start = Timestamps.parse("2024-03-16T08:00:00Z")!.timeIntervalSince1970
+            let beats = (0...315).map { Heartbeat(time: start + Double($0) * 120, entity: "main.swift", language: "Swift") }
+            try await store.client.withTransaction(logger: logger) { try await store.applyHeartbeats([user.id: beats], timeout: 900, on: $0) }
+            let signal = ActivityFact.codingDay(userID: user.id, day: LocalDate("2024-03-16")!, zone: .gmt)
+            try await handler.apply([try message(signal, offset: 0)])
+            try await handler.apply([try message(signal, offset: 0)])  // the same signal again adds nothing
+
+            let totals = try #require(try await store.achievementTotals(userIDs: [user.id])[user.id])
+            #expect(totals[.codingHours] == 10)
+            #expect(totals[.activeWeekends] == 1)
+            #expect(totals[.languages] == 1)
+            #expect(totals[.streakDays] == 1, "a coding day is an active day")
+            #expect(try await intents(1).map { $0.data["achievement_id"] } == ["coding_hours_10"])
+        }
+    }
+
+    @Test func bulkGoalProgressAgreesWithTheOneByOneReference() async throws {
+        try await TestDatabase.shared.withFreshStore { store, _ in
+            let user = try await store.createUser(login: "dev", githubID: 3, timezone: "Asia/Kolkata")
+            let facts = [
+                fact("commit:a", user.id, .commit, "2024-03-10T18:30:00Z"),  // Mon 00:00 IST, Sun 18:30 UTC
+                fact("commit:b", user.id, .commit, "2024-03-12T09:00:00Z"),
+                fact("review:1", user.id, .review, "2024-03-13T09:00:00Z"),
+                fact("pr_merged:1", user.id, .prMerged, "2024-03-13T10:00:00Z"),
+            ]
+            try await store.client.withTransaction(logger: logger) { try await store.applyFacts(facts, on: $0) }
+            let beats = (0..<21).map { Heartbeat(time: Timestamps.parse("2024-03-14T04:00:00Z")!.timeIntervalSince1970 + Double($0) * 60, entity: "x") }
+            try await store.client.withTransaction(logger: logger) { try await store.applyHeartbeats([user.id: beats], timeout: 900, on: $0) }
+            let now = Timestamps.parse("2024-03-14T06:00:00Z")!
+            let specifications: [(String, GoalPeriod, String?)] = [
+                ("commits", .weekly, nil), ("commits", .weekly, "UTC"), ("reviews", .monthly, nil), ("prs_merged", .daily, nil),
+                ("active_days", .weekly, nil), ("coding_minutes", .daily, nil), ("coding_minutes", .once, nil),
+            ]
+            for (unit, period, zone) in specifications {
+                try await store.createGoal(GoalRecord(
+                    id: UUID(), userID: user.id, title: unit, target: 1, unit: GoalUnit(unit)!, period: period, deadline: nil,
+                    timezone: zone, createdAt: Timestamps.parse("2024-03-01T00:00:00Z")!))
+            }
+            let units = Set(specifications.map { GoalUnit($0.0)! }).map { (userID: user.id, unit: $0) }
+            let goals = try await store.goals(units: units, now: now)
+            #expect(goals.count == specifications.count)
+            let bulk = try await store.currentProgress(goals)
+            for goal in goals {
+                let reference = try await store.progress(of: goal.goal, userZone: user.timezone, now: now)
+                #expect(bulk[goal.goal.id] == reference.current, "\(goal.goal.unit) \(goal.goal.period) \(goal.goal.timezone ?? "")")
+                #expect(goal.window == reference.window)
+            }
+            #expect(bulk.values.sorted() == [0, 1, 1, 2, 4, 20, 20], "\(bulk)")
+        }
+    }
+}
+
+/// Intents read so far, shared with the reading closure.
+final class IntentLog: Sendable {
+    private let items = Mutex<[NotificationIntent]>([])
+    func append(_ intent: NotificationIntent) { items.withLock { $0.append(intent) } }
+    var all: [NotificationIntent] { items.withLock { $0 } }
+}

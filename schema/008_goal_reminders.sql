@@ -1,0 +1,9 @@
+-- Reminders the scheduler sent, one per goal and deadline: what makes `goal.deadline_near` fire once
+-- (a moved deadline gets its own reminder).
+CREATE TABLE goal_reminders (
+    goal_id   uuid NOT NULL REFERENCES goals ON DELETE CASCADE,
+    deadline  date NOT NULL,
+    sent_at   timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (goal_id, deadline)
+);
+CREATE INDEX goals_deadline ON goals (deadline) WHERE deadline IS NOT NULL;
