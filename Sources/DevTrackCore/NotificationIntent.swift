@@ -72,6 +72,18 @@ public struct NotificationIntent: Codable, Sendable, Equatable {
             dedupeKey: "streak.milestone:\(userID.uuidString.lowercased()):\(days)")
     }
 
+    /// Ids in lower case, like every other id the hub prints (Foundation would write them upper-case).
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(id.uuidString.lowercased(), forKey: .id)
+        try container.encode(userID.uuidString.lowercased(), forKey: .userID)
+        try container.encode(type, forKey: .type)
+        try container.encode(title, forKey: .title)
+        try container.encode(body, forKey: .body)
+        try container.encode(data, forKey: .data)
+        try container.encode(dedupeKey, forKey: .dedupeKey)
+    }
+
     enum CodingKeys: String, CodingKey {
         case id, type, title, body, data
         case userID = "user_id"

@@ -14,6 +14,7 @@ final class HubUnderTest: @unchecked Sendable {
     private(set) var ingest: RunningProcess!
     private(set) var worker: RunningProcess!
     private(set) var api: RunningProcess!
+    private(set) var scheduler: RunningProcess!
     let ingestURL: String
     let apiURL: String
     let appSecret = "e2e-app-secret-\(UUID().uuidString)"
@@ -40,7 +41,8 @@ final class HubUnderTest: @unchecked Sendable {
                 "consumer": { "session.timeout.ms": "6000", "heartbeat.interval.ms": "500", "fetch.wait.max.ms": "20" }
               },
               "ingest": { "source_cache_ttl_seconds": 0 },
-              "coding": { "sync_requests_per_minute": 5 }
+              "coding": { "sync_requests_per_minute": 5 },
+              "scheduler": { "interval_seconds": 1 }
             }
             """
         try Data(config.utf8).write(to: URL(fileURLWithPath: "\(directory)/devtrack.json"))
@@ -69,6 +71,7 @@ final class HubUnderTest: @unchecked Sendable {
         let migrate = try await run(["migrate"])
         guard migrate.code == 0 else { throw HarnessError("migrate failed: \(migrate.output)") }
         api = try start("api", ["api"])
+        scheduler = try start("scheduler", ["scheduler"])
         try await startWorker()
         try await startIngest()
         try await api.waitForLine(containing: "api listening")
@@ -85,16 +88,16 @@ final class HubUnderTest: @unchecked Sendable {
         try RunningProcess(name: name, executable: Self.binary, arguments: arguments, environment: environment, logPath: "\(directory)/\(name).log")
     }
 
-    /// (Re)starts the worker process (normalize + metrics) and waits until it runs.
+    /// (Re)starts the worker process (every worker) and waits until it runs.
     func startWorker() async throws {
         workerStarts += 1
-        worker = try start("worker", ["worker"])
-        try await waitForWorkerStart(count: workerStarts)
+        worker = try start(workerStarts == 1 ? "worker" : "worker-\(workerStarts)", ["worker"])
+        try await waitForWorkerStart()
     }
 
-    private func waitForWorkerStart(count: Int) async throws {
+    private func waitForWorkerStart() async throws {
         let deadline = Date().addingTimeInterval(30)
-        while worker.output.components(separatedBy: "worker metrics started").count - 1 < count {
+        while !worker.output.contains("worker achievements started") {
             if Date() > deadline { throw HarnessError("worker did not start:\n\(worker.output.suffix(3000))") }
             try await Task.sleep(for: .milliseconds(50))
         }
@@ -131,12 +134,12 @@ final class HubUnderTest: @unchecked Sendable {
     }
 
     func stop() async {
-        for process in [ingest, worker, api, kafka].compactMap({ $0 }) { await process.stop() }
+        for process in [ingest, worker, api, scheduler, kafka].compactMap({ $0 }) { await process.stop() }
     }
 
     /// Everything the processes printed, for failure messages.
     var logs: String {
-        [kafka, ingest, worker, api].compactMap { $0 }.map { "== \($0.name)\n\($0.output.suffix(4000))" }.joined(separator: "\n")
+        [kafka, ingest, worker, api, scheduler].compactMap { $0 }.map { "== \($0.name)\n\($0.output.suffix(4000))" }.joined(separator: "\n")
     }
 
     // MARK: HTTP
