@@ -94,13 +94,14 @@ let package = Package(
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ]
         ),
-        // `devtrack-bench`: the baseline route and the freshness probe that scripts/bench drives.
+        // `devtrack-bench`: the baseline route, the freshness probes and the worker throughput run that scripts/bench drives.
         .executableTarget(
             name: "devtrack-bench",
             dependencies: [
-                "DevTrackCore", "Kafka",
+                "DevTrackCore", "DevTrackStore", "DevTrackWorkers", "Kafka",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

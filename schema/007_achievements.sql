@@ -17,6 +17,11 @@ CREATE TABLE user_totals (
     coding_languages  integer NOT NULL DEFAULT 0,
     coding_seconds    double precision NOT NULL DEFAULT 0,
     longest_streak    integer NOT NULL DEFAULT 0,
+    -- The latest run of consecutive active (or frozen) local days, so a new active day usually extends
+    -- or falls inside it without reading the user's days again.
+    streak_start      date,
+    streak_end        date,
+    streak_days       integer NOT NULL DEFAULT 0,
     updated_at        timestamptz NOT NULL DEFAULT now()
 );
 

@@ -101,7 +101,32 @@ public enum Timestamps {
     private static let fractional = Date.ISO8601FormatStyle(includingFractionalSeconds: true)
 
     public static func parse(_ text: String) -> Date? {
-        try? fractional.parse(text)
+        parseCanonical(text) ?? (try? fractional.parse(text))
+    }
+
+    /// The shape `format` writes (`YYYY-MM-DDTHH:MM:SS.mmmZ`), parsed by hand: every fact on the activity
+    /// topic carries one, and the general parser cost workers a fifth of their decoding time.
+    static func parseCanonical(_ text: String) -> Date? {
+        var text = text
+        return text.withUTF8 { bytes -> Date? in
+            guard bytes.count == 24, bytes[4] == UInt8(ascii: "-"), bytes[7] == UInt8(ascii: "-"), bytes[10] == UInt8(ascii: "T"),
+                  bytes[13] == UInt8(ascii: ":"), bytes[16] == UInt8(ascii: ":"), bytes[19] == UInt8(ascii: "."),
+                  bytes[23] == UInt8(ascii: "Z") else { return nil }
+            func number(_ range: Range<Int>) -> Int? {
+                var value = 0
+                for index in range {
+                    let digit = Int(bytes[index]) - 48
+                    guard (0...9).contains(digit) else { return nil }
+                    value = value * 10 + digit
+                }
+                return value
+            }
+            guard let year = number(0..<4), let month = number(5..<7), let day = number(8..<10), let hour = number(11..<13),
+                  let minute = number(14..<16), let second = number(17..<19), let millisecond = number(20..<23),
+                  hour < 24, minute < 60, second < 60, let date = LocalDate(year: year, month: month, day: day) else { return nil }
+            let seconds = date.daysSinceEpoch * 86_400 + hour * 3_600 + minute * 60 + second
+            return Date(timeIntervalSince1970: Double(seconds) + Double(millisecond) / 1_000)
+        }
     }
 
     /// UTC with milliseconds, e.g. `2024-03-10T18:29:59.000Z`.

@@ -116,6 +116,22 @@ public enum GoalMath {
         return now < end && now >= end.addingTimeInterval(-86_400)
     }
 
+    /// How much these facts can add to a goal of `unit` whose current period is `window` (local in `zone`):
+    /// one per counted fact, one per distinct day for active days, nil when a coding-day signal means the
+    /// progress must be read again (coding time is not counted in facts). An upper bound: some facts may
+    /// already be counted (redelivered, or stored ahead by the metrics worker).
+    public static func increase(of unit: GoalUnit, in window: GoalWindow, zone: TimeZone, from facts: [ActivityFact]) -> Int? {
+        var count = 0
+        var days: Set<LocalDate> = []
+        for fact in facts {
+            let day = LocalDate(fact.occurredAt, in: zone)
+            guard day >= window.start, day <= window.end, GoalUnit.affected(by: fact.kind).contains(unit) else { continue }
+            if fact.kind == .codingDay { return nil }
+            if unit == .activeDays { days.insert(day) } else { count += 1 }
+        }
+        return unit == .activeDays ? days.count : count
+    }
+
     /// Progress in percent, 0…100 with two decimals; 0 for a zero target, never a division error.
     public static func percent(current: Int, target: Int) -> Double {
         guard target > 0 else { return 0 }

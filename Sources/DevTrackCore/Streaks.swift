@@ -66,3 +66,47 @@ public struct StreakSummary: Equatable, Sendable, Codable {
             currentStart: currentStart, longestStart: longestStart, longestEnd: longestEnd)
     }
 }
+
+/// The latest run of consecutive local days that are active or frozen, with how many of them were
+/// active: the achievements worker keeps it per user so that most new active days update it in O(1).
+public struct StreakRun: Sendable, Equatable {
+    public var start: LocalDate
+    public var end: LocalDate
+    public var activeDays: Int
+
+    public init(start: LocalDate, end: LocalDate, activeDays: Int) {
+        self.start = start
+        self.end = end
+        self.activeDays = activeDays
+    }
+
+    /// The run after `days` became active, when that follows from the run alone: days inside it change
+    /// nothing, the day after its end extends it. Anything else (a gap, a day before it, no run yet)
+    /// returns nil: recompute from the stored days with `latest`.
+    public static func advance(_ run: StreakRun?, with days: some Sequence<LocalDate>) -> StreakRun? {
+        guard var run else { return nil }
+        for day in Set(days).sorted() {
+            if day >= run.start && day <= run.end { continue }
+            guard day == run.end.adding(days: 1) else { return nil }
+            run.end = day
+            run.activeDays += 1
+        }
+        return run
+    }
+
+    /// The latest run among these days (nil without active days). Frozen days join runs but do not count.
+    public static func latest(activeDays: some Sequence<LocalDate>, frozenDays: some Sequence<LocalDate> = []) -> StreakRun? {
+        let active = Set(activeDays)
+        guard let last = active.max() else { return nil }
+        let bridging = active.union(frozenDays)
+        var start = last
+        var count = 1
+        while bridging.contains(start.adding(days: -1)) {
+            start = start.adding(days: -1)
+            if active.contains(start) { count += 1 }
+        }
+        // A run starts and ends on active days.
+        while !active.contains(start) { start = start.adding(days: 1) }
+        return StreakRun(start: start, end: last, activeDays: count)
+    }
+}

@@ -77,16 +77,41 @@ extension HubStore {
             """, logger: logger)
     }
 
-    /// Raises each user's recorded longest streak to at least the given length.
-    public func raiseLongestStreaks(_ streaks: [UUID: Int], on connection: PostgresConnection) async throws {
+    /// Stores each user's latest streak run and raises their longest streak to at least `longest`.
+    public func updateStreaks(_ streaks: [UUID: (run: StreakRun, longest: Int)], on connection: PostgresConnection) async throws {
         guard !streaks.isEmpty else { return }
-        let users = Array(streaks.keys).sorted { $0.uuidString < $1.uuidString }
+        let users = streaks.keys.sorted { $0.uuidString < $1.uuidString }
+        let entries = users.map { streaks[$0]! }
         try await connection.query("""
-            INSERT INTO user_totals (user_id, longest_streak)
-            SELECT t.u, t.s FROM unnest(\(users), \(users.map { streaks[$0]! })) AS t(u, s) JOIN users ON users.id = t.u
-            ON CONFLICT (user_id) DO UPDATE SET longest_streak = greatest(user_totals.longest_streak, EXCLUDED.longest_streak), updated_at = now()
-            WHERE user_totals.longest_streak < EXCLUDED.longest_streak
+            INSERT INTO user_totals (user_id, streak_start, streak_end, streak_days, longest_streak)
+            SELECT t.u, t.s::date, t.e::date, t.d, t.l
+            FROM unnest(\(users), \(entries.map(\.run.start.description)), \(entries.map(\.run.end.description)),
+                        \(entries.map(\.run.activeDays)), \(entries.map(\.longest))) AS t(u, s, e, d, l)
+                JOIN users ON users.id = t.u
+            ON CONFLICT (user_id) DO UPDATE SET
+                streak_start = EXCLUDED.streak_start, streak_end = EXCLUDED.streak_end, streak_days = EXCLUDED.streak_days,
+                longest_streak = greatest(user_totals.longest_streak, EXCLUDED.longest_streak), updated_at = now()
             """, logger: logger)
+    }
+
+    /// Each user's time zone and latest streak run (deleted users are absent).
+    public func achievementState(userIDs: [UUID]) async throws -> [UUID: (zone: TimeZone, run: StreakRun?)] {
+        guard !userIDs.isEmpty else { return [:] }
+        let rows = try await client.query("""
+            SELECT u.id, u.timezone, t.streak_start::text, t.streak_end::text, t.streak_days
+            FROM users u LEFT JOIN user_totals t ON t.user_id = u.id WHERE u.id = ANY(\(userIDs))
+            """, logger: logger)
+        var result: [UUID: (zone: TimeZone, run: StreakRun?)] = [:]
+        var zones: [String: TimeZone] = [:]
+        for try await (id, zoneName, start, end, days) in rows.decode((UUID, String, String?, String?, Int32?).self) {
+            let zone = zones[zoneName] ?? TimeZones.named(zoneName) ?? .gmt
+            zones[zoneName] = zone
+            let run = start.flatMap { LocalDate($0) }.flatMap { start in
+                end.flatMap { LocalDate($0) }.map { StreakRun(start: start, end: $0, activeDays: Int(days ?? 0)) }
+            }
+            result[id] = (zone, run)
+        }
+        return result
     }
 
     /// Each user's lifetime aggregates as achievement metrics (users without any are absent).
@@ -165,15 +190,6 @@ extension HubStore {
         for try await (day, language, seconds) in rows.decode((String, String, Double).self) {
             if let date = LocalDate(day) { result[date, default: [:]][language] = seconds }
         }
-        return result
-    }
-
-    /// Users' time zones (deleted users are absent).
-    public func timezones(userIDs: [UUID]) async throws -> [UUID: TimeZone] {
-        guard !userIDs.isEmpty else { return [:] }
-        let rows = try await client.query("SELECT id, timezone FROM users WHERE id = ANY(\(userIDs))", logger: logger)
-        var result: [UUID: TimeZone] = [:]
-        for try await (id, name) in rows.decode((UUID, String).self) { result[id] = TimeZones.named(name) ?? .gmt }
         return result
     }
 }

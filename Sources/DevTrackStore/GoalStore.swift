@@ -42,9 +42,13 @@ public struct GoalProgress: Sendable, Equatable {
 extension HubStore {
     public func createGoal(_ goal: GoalRecord) async throws {
         try await client.query("""
-            INSERT INTO goals (id, user_id, title, target, unit, period, deadline, timezone, created_at)
-            VALUES (\(goal.id), \(goal.userID), \(goal.title), \(goal.target), \(goal.unit.description), \(goal.period.rawValue),
-                    \(goal.deadline?.description)::date, \(goal.timezone), \(goal.createdAt))
+            WITH created AS (
+                INSERT INTO goals (id, user_id, title, target, unit, period, deadline, timezone, created_at)
+                VALUES (\(goal.id), \(goal.userID), \(goal.title), \(goal.target), \(goal.unit.description), \(goal.period.rawValue),
+                        \(goal.deadline?.description)::date, \(goal.timezone), \(goal.createdAt))
+                RETURNING user_id
+            )
+            UPDATE users SET goals_revision = goals_revision + 1 WHERE id IN (SELECT user_id FROM created)
             """, logger: logger)
     }
 
@@ -65,19 +69,26 @@ extension HubStore {
 
     public func updateGoal(_ goal: GoalRecord) async throws {
         try await client.query("""
-            UPDATE goals SET title = \(goal.title), target = \(goal.target), deadline = \(goal.deadline?.description)::date,
-                             timezone = \(goal.timezone), updated_at = now()
-            WHERE id = \(goal.id) AND user_id = \(goal.userID)
+            WITH updated AS (
+                UPDATE goals SET title = \(goal.title), target = \(goal.target), deadline = \(goal.deadline?.description)::date,
+                                 timezone = \(goal.timezone), updated_at = now()
+                WHERE id = \(goal.id) AND user_id = \(goal.userID)
+                RETURNING user_id
+            )
+            UPDATE users SET goals_revision = goals_revision + 1 WHERE id IN (SELECT user_id FROM updated)
             """, logger: logger)
     }
 
     public func deleteGoal(userID: UUID, id: UUID) async throws -> Bool {
-        let rows = try await client.query("DELETE FROM goals WHERE user_id = \(userID) AND id = \(id) RETURNING id", logger: logger)
+        let rows = try await client.query("""
+            WITH deleted AS (DELETE FROM goals WHERE user_id = \(userID) AND id = \(id) RETURNING user_id)
+            UPDATE users SET goals_revision = goals_revision + 1 WHERE id IN (SELECT user_id FROM deleted) RETURNING id
+            """, logger: logger)
         for try await _ in rows { return true }
         return false
     }
 
-    private func goalRows(_ rows: PostgresRowSequence) async throws -> [GoalRecord] {
+    func goalRows(_ rows: PostgresRowSequence) async throws -> [GoalRecord] {
         var goals: [GoalRecord] = []
         for try await (id, userID, title, target, unit, period, deadline, timezone, createdAt)
             in rows.decode((UUID, UUID, String, Int32, String, String, String?, String?, Date).self) {
@@ -196,7 +207,7 @@ extension HubStore {
     }
 }
 
-// MARK: - The goals worker's bulk evaluation
+// MARK: - The goals worker's evaluation
 
 /// A goal with the zone its periods are read in and its current period.
 public struct GoalInPeriod: Sendable {
@@ -206,30 +217,32 @@ public struct GoalInPeriod: Sendable {
     public let inUserZone: Bool
     public let window: GoalWindow
 
+    public init(goal: GoalRecord, zone: TimeZone, inUserZone: Bool, window: GoalWindow) {
+        self.goal = goal
+        self.zone = zone
+        self.inUserZone = inUserZone
+        self.window = window
+    }
+
     public var key: GoalPeriodKey { GoalPeriodKey(goalID: goal.id, periodStart: window.start) }
 }
 
+/// What the goals worker needs to know about a user to trust the goals it keeps in memory.
+public struct GoalOwner: Sendable, Equatable {
+    public let timezone: String
+    public let goalsRevision: Int64
+}
+
 extension HubStore {
-    /// The goals of the given units for each user, each in its current period at `now`.
-    public func goals(units: [(userID: UUID, unit: GoalUnit)], now: Date) async throws -> [GoalInPeriod] {
-        guard !units.isEmpty else { return [] }
-        let rows = try await client.query("""
-            SELECT g.id, g.user_id, g.title, g.target, g.unit, g.period, g.deadline::text, g.timezone, g.created_at, u.timezone
-            FROM (SELECT DISTINCT * FROM unnest(\(units.map(\.userID)), \(units.map(\.unit.description))) AS t(u, unit)) t
-            JOIN goals g ON g.user_id = t.u AND g.unit = t.unit
-            JOIN users u ON u.id = g.user_id
-            """, logger: logger)
-        var result: [GoalInPeriod] = []
-        for try await (id, userID, title, target, unit, period, deadline, timezone, createdAt, userZone)
-            in rows.decode((UUID, UUID, String, Int32, String, String, String?, String?, Date, String).self) {
-            guard let unit = GoalUnit(unit), let period = GoalPeriod(rawValue: period) else { continue }
-            let goal = GoalRecord(
-                id: id, userID: userID, title: title, target: Int(target), unit: unit, period: period,
-                deadline: deadline.flatMap { LocalDate($0) }, timezone: timezone, createdAt: createdAt)
-            let zone = TimeZones.named(timezone ?? userZone) ?? .gmt
-            let window = GoalMath.window(
-                period, containing: LocalDate(now, in: zone), created: LocalDate(createdAt, in: zone), deadline: goal.deadline)
-            result.append(GoalInPeriod(goal: goal, zone: zone, inUserZone: timezone == nil || timezone == userZone, window: window))
+    /// Every goal of these users.
+    public func goals(userIDs: [UUID]) async throws -> [UUID: [GoalRecord]] {
+        guard !userIDs.isEmpty else { return [:] }
+        var result: [UUID: [GoalRecord]] = [:]
+        for goal in try await goalRows(client.query("""
+            SELECT id, user_id, title, target, unit, period, deadline::text, timezone, created_at FROM goals
+            WHERE user_id = ANY(\(userIDs))
+            """, logger: logger)) {
+            result[goal.userID, default: []].append(goal)
         }
         return result
     }

@@ -286,18 +286,31 @@ public struct DailyCounters: Sendable, Equatable, Codable {
         """
 }
 
+/// What `applyFacts` did: how many facts were new, and each (still existing) user's zone and goals
+/// revision, read under the lock the batch took.
+public struct AppliedFacts: Sendable {
+    public let inserted: Int
+    public let owners: [UUID: GoalOwner]
+}
+
 extension HubStore {
     /// Inserts facts (duplicates by natural id are ignored) and adds only the new ones to the daily
     /// stats, bucketed in each user's time zone, and to the lifetime `user_totals` — one statement, so it is
     /// all or nothing with the caller's transaction. Facts of users that no longer exist, and coding-day
-    /// signals, are skipped. Returns how many were new.
+    /// signals, are skipped. Returns how many were new, and the facts' users as they are now.
     @discardableResult
-    public func applyFacts(_ facts: [ActivityFact], on connection: PostgresConnection) async throws -> Int {
-        let facts = facts.filter(\.kind.isStoredActivity)
-        guard !facts.isEmpty else { return 0 }
+    public func applyFacts(_ facts: [ActivityFact], on connection: PostgresConnection) async throws -> AppliedFacts {
         let userIDs = Array(Set(facts.map(\.userID)))
+        guard !userIDs.isEmpty else { return AppliedFacts(inserted: 0, owners: [:]) }
         // Orders this batch against a concurrent time-zone change (which re-buckets under a row lock).
-        try await connection.query("SELECT 1 FROM users WHERE id = ANY(\(userIDs)) ORDER BY id FOR SHARE", logger: logger)
+        var owners: [UUID: GoalOwner] = [:]
+        let locked = try await connection.query(
+            "SELECT id, timezone, goals_revision FROM users WHERE id = ANY(\(userIDs)) ORDER BY id FOR SHARE", logger: logger)
+        for try await (id, timezone, revision) in locked.decode((UUID, String, Int64).self) {
+            owners[id] = GoalOwner(timezone: timezone, goalsRevision: revision)
+        }
+        let facts = facts.filter(\.kind.isStoredActivity)
+        guard !facts.isEmpty else { return AppliedFacts(inserted: 0, owners: owners) }
         let rows = try await connection.query("""
             WITH incoming AS (
                 SELECT * FROM unnest(\(facts.map(\.id)), \(facts.map(\.userID)), \(facts.map(\.kind.rawValue)),
@@ -343,8 +356,8 @@ extension HubStore {
             )
             SELECT count(*) FROM inserted
             """, logger: logger)
-        for try await count in rows.decode(Int64.self) { return Int(count) }
-        return 0
+        for try await count in rows.decode(Int64.self) { return AppliedFacts(inserted: Int(count), owners: owners) }
+        return AppliedFacts(inserted: 0, owners: owners)
     }
 
     /// Counters per local date in `range` (dates without activity are absent).

@@ -3,19 +3,24 @@ import DevTrackStore
 import Foundation
 import Kafka
 import Logging
+import Synchronization
 
 /// `achievements`: its own consumer group on `devtrack.activity`. Per batch it brings each touched user's
 /// lifetime aggregates (`user_totals`) up to date — fact counts as the facts are first stored, marks
 /// (night-owl days, weekends, languages) insert-if-absent, coding seconds by each day's difference, the
-/// longest streak from the last 400 days — and then checks the catalogue against those aggregates alone:
+/// latest streak run extended day by day (recomputed from at most 400 days when a day does not simply
+/// extend it) — and then checks the catalogue against those aggregates alone:
 /// the work per fact does not depend on how much history a user has. New unlocks are published as
 /// `achievement.unlocked` (and `streak.milestone` for streak thresholds) before they are recorded, so a
 /// crash in between re-sends the same dedupe keys rather than losing them.
-public struct AchievementsHandler: BatchHandler {
+public final class AchievementsHandler: BatchHandler, Sendable {
     let store: HubStore
     let intents: IntentPublisher
     let logger: Logger
     let clock: @Sendable () -> Date
+    /// Per process, forgotten when partitions move: the marks known to be stored and the achievements known
+    /// to be unlocked for users seen (only this group writes either, so for its own partitions it is exact).
+    private let memory = Mutex(AchievementMemory())
 
     /// How far back a streak is recomputed: enough for the longest milestone (365 days).
     static let streakLookbackDays = 400
@@ -27,10 +32,15 @@ public struct AchievementsHandler: BatchHandler {
         self.clock = clock
     }
 
+    public func partitionsChanged() {
+        memory.withLock { $0 = AchievementMemory() }
+    }
+
     public func apply(_ batch: [KafkaMessage]) async throws {
         let facts = decodeFacts(batch)
         guard !facts.isEmpty else { return }
-        let zones = try await store.timezones(userIDs: Array(Set(facts.map(\.userID))))
+        let state = try await store.achievementState(userIDs: Array(Set(facts.map(\.userID))))
+        let zones = state.mapValues(\.zone)
         let codingDays = Dictionary(grouping: facts.filter { $0.kind == .codingDay }, by: \.userID)
             .mapValues { Set($0.map { LocalDate($0.occurredAt, in: zones[$0.userID] ?? .gmt) }) }
 
@@ -48,30 +58,42 @@ public struct AchievementsHandler: BatchHandler {
                 marks += AchievementMark.marks(codingDay: day, secondsByLanguage: byLanguage).map { (userID, $0) }
             }
         }
+        var activeDays: [UUID: Set<LocalDate>] = [:]
         for fact in facts where fact.kind.isStoredActivity {
             guard let zone = zones[fact.userID] else { continue }
             marks += AchievementMark.marks(for: fact, in: zone).map { (fact.userID, $0) }
+            if fact.kind.countsAsContribution { activeDays[fact.userID, default: []].insert(LocalDate(fact.occurredAt, in: zone)) }
         }
+        for (userID, days) in codingSeconds {
+            activeDays[userID, default: []].formUnion(days.filter { $0.value > 0 }.keys)
+        }
+        let streaks = try await streakUpdates(activeDays: activeDays, state: state)
 
-        let streakUsers = Set(facts.filter { $0.kind.countsAsContribution || $0.kind == .codingDay }.map(\.userID))
-        let streaks = try await longestRecentStreaks(userIDs: Array(streakUsers), zones: zones)
-        let markList = marks
+        let markList = memory.withLock { memory in marks.filter { !(memory.marks[$0.userID]?.contains($0.mark) ?? false) } }
         let codingCredit = codingSeconds
         try await store.client.withTransaction(logger: logger) { connection in
             try await store.applyFacts(facts, on: connection)
             try await store.recordMarks(markList, on: connection)
             for (userID, seconds) in codingCredit { try await store.creditCodingDays(userID: userID, seconds: seconds, on: connection) }
-            try await store.raiseLongestStreaks(streaks, on: connection)
+            try await store.updateStreaks(streaks, on: connection)
         }
 
+        memory.withLock { memory in
+            for (userID, mark) in markList { memory.marks[userID, default: []].insert(mark) }
+        }
         let users = Array(zones.keys)
         let totals = try await store.achievementTotals(userIDs: users)
-        let unlocked = try await store.unlockedAchievements(userIDs: users)
+        let unknown = memory.withLock { memory in users.filter { memory.unlocked[$0] == nil } }
+        let loaded = try await store.unlockedAchievements(userIDs: unknown)
+        let unlocked = memory.withLock { memory in
+            for userID in unknown { memory.unlocked[userID] = Set((loaded[userID] ?? []).map(\.achievementID)) }
+            return memory.unlocked
+        }
         let now = clock()
         var unlocks: [AchievementUnlock] = []
         var published: [NotificationIntent] = []
         for userID in users {
-            let have = Set((unlocked[userID] ?? []).map(\.achievementID))
+            let have = unlocked[userID] ?? []
             for achievement in AchievementCatalogue.newlyReached(totals[userID] ?? AchievementTotals(), unlocked: have) {
                 let fact = Self.reachingFact(for: achievement.metric, among: facts.filter { $0.userID == userID })
                 unlocks.append(AchievementUnlock(userID: userID, achievementID: achievement.id, at: now, factID: fact?.id))
@@ -84,22 +106,42 @@ public struct AchievementsHandler: BatchHandler {
         guard !unlocks.isEmpty else { return }
         try await intents.publish(published)
         try await store.recordUnlocks(unlocks)
+        memory.withLock { memory in
+            for unlock in unlocks { memory.unlocked[unlock.userID, default: []].insert(unlock.achievementID) }
+        }
         logger.info("achievements: \(unlocks.count) unlocked")
     }
 
-    /// The longest streak in each user's last 400 local days (older streaks were counted when they happened).
-    private func longestRecentStreaks(userIDs: [UUID], zones: [UUID: TimeZone]) async throws -> [UUID: Int] {
-        guard !userIDs.isEmpty else { return [:] }
-        let now = clock()
-        let todays = Dictionary(uniqueKeysWithValues: userIDs.map { ($0, LocalDate(now, in: zones[$0] ?? .gmt)) })
-        guard let earliest = todays.values.min() else { return [:] }
-        let activity = try await store.recentActivity(userIDs: userIDs, since: earliest.adding(days: -Self.streakLookbackDays))
-        var result: [UUID: Int] = [:]
-        for (userID, days) in activity {
-            let summary = StreakSummary.compute(activeDays: days.active, frozenDays: days.frozen, today: todays[userID] ?? earliest)
-            if summary.longest > 0 { result[userID] = summary.longest }
+    /// Each touched user's latest streak run after these active days, and the longest run it shows. Most
+    /// days fall inside the stored run or extend it by one; the rest (a gap, a late day, a first day) are
+    /// recomputed from the user's last 400 days, in one query for all of them.
+    private func streakUpdates(
+        activeDays: [UUID: Set<LocalDate>], state: [UUID: (zone: TimeZone, run: StreakRun?)]
+    ) async throws -> [UUID: (run: StreakRun, longest: Int)] {
+        var updates: [UUID: (run: StreakRun, longest: Int)] = [:]
+        var recompute: [UUID] = []
+        for (userID, days) in activeDays where !days.isEmpty {
+            let stored = state[userID]?.run
+            guard let run = StreakRun.advance(stored, with: days) else {
+                recompute.append(userID)
+                continue
+            }
+            if run != stored { updates[userID] = (run, run.activeDays) }
         }
-        return result
+        guard !recompute.isEmpty else { return updates }
+        let now = clock()
+        let earliest = recompute.map { LocalDate(now, in: state[$0]?.zone ?? .gmt) }.min()!
+        let activity = try await store.recentActivity(userIDs: recompute, since: earliest.adding(days: -Self.streakLookbackDays))
+        for userID in recompute {
+            // The batch's days are stored in this batch's transaction, after this read: add them here.
+            let active = (activity[userID]?.active ?? []) + Array(activeDays[userID] ?? [])
+            let frozen = activity[userID]?.frozen ?? []
+            guard let run = StreakRun.latest(activeDays: active, frozenDays: frozen) else { continue }
+            let today = LocalDate(now, in: state[userID]?.zone ?? .gmt)
+            let longest = StreakSummary.compute(activeDays: active, frozenDays: frozen, today: max(today, run.end)).longest
+            updates[userID] = (run, max(longest, run.activeDays))
+        }
+        return updates
     }
 
     /// The latest fact of the batch that counts towards `metric`, recorded as what unlocked it.
@@ -116,4 +158,9 @@ public struct AchievementsHandler: BatchHandler {
         }
         return facts.filter { kinds.contains($0.kind) }.max { $0.occurredAt < $1.occurredAt }
     }
+}
+
+struct AchievementMemory {
+    var marks: [UUID: Set<AchievementMark>] = [:]
+    var unlocked: [UUID: Set<String>] = [:]
 }

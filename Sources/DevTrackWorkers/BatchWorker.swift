@@ -8,6 +8,13 @@ import ServiceLifecycle
 /// dead-letter topic); a throw means "infrastructure trouble, try the same batch again".
 public protocol BatchHandler: Sendable {
     func apply(_ batch: [KafkaMessage]) async throws
+    /// Partitions came or went since the last batch: forget whatever was kept in memory about them (another
+    /// member may have applied messages in between).
+    func partitionsChanged()
+}
+
+extension BatchHandler {
+    public func partitionsChanged() {}
 }
 
 /// A consumer-group loop: poll a batch, apply it, then commit its offsets — so a position is committed
@@ -34,7 +41,12 @@ public struct BatchWorker: Service {
         defer { logger.info("worker \(name) stopped") }
         do {
             // On graceful shutdown the sequence ends after the batch in hand is applied and committed.
+            var generation = consumer.assignmentGeneration
             for try await batch in consumer.batches(maxMessages: maxBatch, maxWait: .milliseconds(100)).cancelOnGracefulShutdown() {
+                if consumer.assignmentGeneration != generation {
+                    generation = consumer.assignmentGeneration
+                    handler.partitionsChanged()
+                }
                 guard await applyWithRetry(batch) else { break }
                 await commit(batch)
             }

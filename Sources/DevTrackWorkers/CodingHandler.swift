@@ -56,7 +56,7 @@ public struct CodingHandler: BatchHandler {
             return try await store.applyHeartbeats(byUser, timeout: timeout, on: connection)
         }
         var changed = applied.days.mapValues { (zone: $0.zone, days: $0.days) }
-        let reportedZones = try await store.timezones(userIDs: reportedDays.map(\.userID))
+        let reportedZones = try await store.achievementState(userIDs: reportedDays.map(\.userID)).mapValues(\.zone)
         for (userID, days) in reportedDays {
             guard let zone = reportedZones[userID] else { continue }
             changed[userID, default: (zone, [])].days.formUnion(days.map(\.date))

@@ -3,18 +3,28 @@ import DevTrackStore
 import Foundation
 import Kafka
 import Logging
+import Synchronization
 
 /// `goals`: its own consumer group on `devtrack.activity`. It stores the batch's facts (idempotently, so
-/// progress never waits on the metrics worker), then re-evaluates only the goals those facts can move:
-/// the users' goals of an affected unit whose current period contains one of the facts and that are not
-/// completed in it yet. Progress is read from the daily aggregates (bounded by the period, not the user's
-/// history). A goal reaching its target emits `goal.completed` — first to `devtrack.notifications` (its
-/// dedupe key makes a re-emission harmless), then the completion is recorded, then `BatchWorker` commits.
-public struct GoalsHandler: BatchHandler {
+/// progress never waits on the metrics worker), then decides which goals the facts may have completed.
+///
+/// Reading every touched goal's progress from PostgreSQL costs tens of microseconds per goal, several goals
+/// per fact. So the worker keeps, per goal and period, an upper bound of its progress in memory: a goal's
+/// bound plus what the batch can add (`GoalMath.increase`) below its target means it cannot be complete,
+/// and nothing is read. Only goals that may have reached their target, that are new to the worker, or
+/// whose coding time changed are read exactly (from the daily aggregates, bounded by the period), and only
+/// an exact reading completes a goal — so the bound can make the worker read more, never miss or invent a
+/// completion. Goals themselves are kept in memory per user and reloaded when the user's goals revision
+/// or zone changes; everything is forgotten when partitions move.
+///
+/// A completion emits `goal.completed` first to `devtrack.notifications` (its dedupe key makes a
+/// re-emission harmless), then is recorded, then `BatchWorker` commits the offsets.
+public final class GoalsHandler: BatchHandler, Sendable {
     let store: HubStore
     let intents: IntentPublisher
     let logger: Logger
     let clock: @Sendable () -> Date
+    private let memory = Mutex(GoalMemory())
 
     public init(store: HubStore, producer: KafkaProducer, logger: Logger, clock: @escaping @Sendable () -> Date = Date.init) {
         self.store = store
@@ -23,32 +33,62 @@ public struct GoalsHandler: BatchHandler {
         self.clock = clock
     }
 
+    public func partitionsChanged() {
+        memory.withLock { $0 = GoalMemory() }
+    }
+
     public func apply(_ batch: [KafkaMessage]) async throws {
         let facts = decodeFacts(batch)
         guard !facts.isEmpty else { return }
         // The metrics worker may not have stored these yet: storing them here too is harmless (a fact is
         // kept once, and only its first insertion counts in the aggregates), and progress then sees them.
-        try await store.client.withTransaction(logger: logger) { try await store.applyFacts(facts, on: $0) }
+        let owners = try await store.client.withTransaction(logger: logger) { try await store.applyFacts(facts, on: $0) }.owners
 
-        var touched: [UUID: [GoalUnit: [Date]]] = [:]
-        for fact in facts {
-            for unit in GoalUnit.affected(by: fact.kind) { touched[fact.userID, default: [:]][unit, default: []].append(fact.occurredAt) }
-        }
+        let byUser = Dictionary(grouping: facts, by: \.userID)
+        let stale = memory.withLock { memory in owners.filter { memory.users[$0.key]?.owner != $0.value }.map(\.key) }
+        let reloaded = try await store.goals(userIDs: stale)
         let now = clock()
-        let pairs = touched.flatMap { user, units in units.keys.map { (userID: user, unit: $0) } }
-        let candidates = try await store.goals(units: pairs, now: now).filter { goal in
-            // Only a fact inside the current period can move it.
-            (touched[goal.goal.userID]?[goal.goal.unit] ?? []).contains { instant in
-                let day = LocalDate(instant, in: goal.zone)
-                return day >= goal.window.start && day <= goal.window.end
+
+        // Per touched goal: skip it on its bound, or read it exactly.
+        let toRead: [GoalInPeriod] = memory.withLock { memory in
+            for userID in stale { memory.users[userID] = GoalMemory.User(owner: owners[userID]!, goals: reloaded[userID] ?? []) }
+            memory.startBatch(now: now)
+            var toRead: [GoalInPeriod] = []
+            for (userID, userFacts) in byUser {
+                guard let user = memory.users[userID] else { continue }
+                let units = Set(userFacts.flatMap { GoalUnit.affected(by: $0.kind) })
+                for goal in user.goals where units.contains(goal.unit) {
+                    let current = memory.period(of: goal, owner: user.owner, now: now)
+                    guard let increase = GoalMath.increase(of: goal.unit, in: current.window, zone: current.zone, from: userFacts) else {
+                        toRead.append(current)
+                        continue
+                    }
+                    guard increase > 0 else { continue }
+                    switch memory.bounds[goal.id] {
+                    case .some(let bound) where bound.key == current.boundKey && bound.completed:
+                        continue
+                    case .some(let bound) where bound.key == current.boundKey && bound.atMost + increase < goal.target:
+                        memory.bounds[goal.id]?.atMost += increase
+                    default:
+                        toRead.append(current)
+                    }
+                }
+            }
+            return toRead
+        }
+        guard !toRead.isEmpty else { return }
+
+        let progress = try await store.currentProgress(toRead)
+        let reachedCandidates = toRead.filter { (progress[$0.goal.id] ?? 0) >= $0.goal.target }
+        let recorded = try await store.recordedCompletions(reachedCandidates.map(\.key))
+        let reached = reachedCandidates.filter { !recorded.contains($0.key) }
+        memory.withLock { memory in
+            for goal in toRead {
+                let current = progress[goal.goal.id] ?? 0
+                memory.bounds[goal.goal.id] = GoalMemory.Bound(key: goal.boundKey, atMost: current, completed: current >= goal.goal.target)
             }
         }
-        let recorded = try await store.recordedCompletions(candidates.map(\.key))
-        let open = candidates.filter { !recorded.contains($0.key) }
-        let progress = try await store.currentProgress(open)
-        let reached = open.filter { (progress[$0.goal.id] ?? 0) >= $0.goal.target }
         guard !reached.isEmpty else { return }
-
         var completions: [(key: GoalPeriodKey, at: Date)] = []
         for goal in reached {
             // When exactly the target was reached (the reaching fact's time), for the few goals that did.
@@ -62,5 +102,62 @@ public struct GoalsHandler: BatchHandler {
         })
         try await store.recordCompletions(completions)
         logger.info("goals: \(reached.count) goal(s) completed")
+    }
+}
+
+/// What the goals worker remembers between batches (per process, forgotten when partitions move).
+struct GoalMemory {
+    struct User {
+        let owner: GoalOwner
+        let goals: [GoalRecord]
+    }
+
+    /// The period a bound is about: a new period, another zone or another deadline starts from an exact read.
+    struct BoundKey: Equatable {
+        let start: LocalDate
+        let deadline: LocalDate?
+        let zone: String
+    }
+
+    /// At most `atMost` progress in that period (exact when read, plus every increase since).
+    struct Bound {
+        let key: BoundKey
+        var atMost: Int
+        var completed: Bool
+    }
+
+    var users: [UUID: User] = [:]
+    var bounds: [UUID: Bound] = [:]
+    // Zone lookups and offsets are the costly part of a period: each zone once per batch, each goal's
+    // creation date once per zone.
+    private var zones: [String: TimeZone] = [:]
+    private var todays: [String: LocalDate] = [:]
+    private var createdDays: [UUID: (zone: String, day: LocalDate)] = [:]
+
+    mutating func startBatch(now: Date) {
+        todays.removeAll(keepingCapacity: true)
+    }
+
+    mutating func period(of goal: GoalRecord, owner: GoalOwner, now: Date) -> GoalInPeriod {
+        let zoneName = goal.timezone ?? owner.timezone
+        let zone = zones[zoneName] ?? TimeZones.named(zoneName) ?? .gmt
+        zones[zoneName] = zone
+        let today = todays[zoneName] ?? LocalDate(now, in: zone)
+        todays[zoneName] = today
+        let created: LocalDate
+        if let cached = createdDays[goal.id], cached.zone == zoneName {
+            created = cached.day
+        } else {
+            created = LocalDate(goal.createdAt, in: zone)
+            createdDays[goal.id] = (zoneName, created)
+        }
+        let window = GoalMath.window(goal.period, containing: today, created: created, deadline: goal.deadline)
+        return GoalInPeriod(goal: goal, zone: zone, inUserZone: goal.timezone == nil || goal.timezone == owner.timezone, window: window)
+    }
+}
+
+extension GoalInPeriod {
+    var boundKey: GoalMemory.BoundKey {
+        GoalMemory.BoundKey(start: window.start, deadline: goal.deadline, zone: zone.identifier)
     }
 }

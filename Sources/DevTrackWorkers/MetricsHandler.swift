@@ -37,7 +37,7 @@ public struct MetricsHandler: BatchHandler {
             try await deadLetters.send(rejected)
         }
         let inserted = try await store.client.withTransaction(logger: logger) { connection in
-            try await store.applyFacts(facts, on: connection)
+            try await store.applyFacts(facts, on: connection).inserted
         }
         logger.debug("metrics: batch of \(batch.count), \(inserted) new fact(s)")
     }

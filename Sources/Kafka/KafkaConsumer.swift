@@ -59,6 +59,7 @@ public final class KafkaConsumer: Sendable {
 
     final class Shared: Sendable {
         let assignment = Mutex<Set<KafkaTopicPartition>>([])
+        let generation = Atomic<Int>(0)
         let closed = Mutex(false)
         let rebalanceContinuation: AsyncStream<KafkaRebalanceEvent>.Continuation
         init(continuation: AsyncStream<KafkaRebalanceEvent>.Continuation) {
@@ -126,6 +127,7 @@ public final class KafkaConsumer: Sendable {
                 rd_kafka_assign(handle, partitions)
             }
             shared.assignment.withLock { $0.formUnion(changed) }
+            shared.generation.add(1, ordering: .sequentiallyConsistent)
             logger.info("partitions assigned", metadata: ["partitions": "\(changed.map(\.description).sorted())"])
             shared.rebalanceContinuation.yield(.assigned(changed))
         case RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS:
@@ -135,17 +137,25 @@ public final class KafkaConsumer: Sendable {
                 rd_kafka_assign(handle, nil)
             }
             shared.assignment.withLock { $0.subtract(changed) }
+            shared.generation.add(1, ordering: .sequentiallyConsistent)
             logger.info("partitions revoked", metadata: ["partitions": "\(changed.map(\.description).sorted())"])
             shared.rebalanceContinuation.yield(.revoked(changed))
         default:
             logger.error("rebalance error: \(errorString(err))")
             rd_kafka_assign(handle, nil)
+            shared.generation.add(1, ordering: .sequentiallyConsistent)
             let lost = shared.assignment.withLock { current -> [KafkaTopicPartition] in
                 defer { current.removeAll() }
                 return Array(current)
             }
             shared.rebalanceContinuation.yield(.revoked(lost))
         }
+    }
+
+    /// Grows with every assignment change: two equal readings mean no partition came or went in between
+    /// (state a handler keeps about its partitions is still its own).
+    public var assignmentGeneration: Int {
+        shared.generation.load(ordering: .sequentiallyConsistent)
     }
 
     /// The partitions this member owns right now.

@@ -44,7 +44,14 @@ struct HubConfiguration: Sendable {
 
     struct Workers: Codable, Sendable {
         var maxBatch = 500
-        enum CodingKeys: String, CodingKey { case maxBatch = "max_batch" }
+        /// Larger batches for the workers whose cost is mostly per batch (see README, Benchmarks).
+        var maxBatchByWorker = ["goals": 2000, "achievements": 2000]
+        enum CodingKeys: String, CodingKey {
+            case maxBatch = "max_batch"
+            case maxBatchByWorker = "max_batch_by_worker"
+        }
+
+        func maxBatch(for worker: String) -> Int { maxBatchByWorker[worker] ?? maxBatch }
     }
 
     struct Coding: Codable, Sendable {

@@ -108,7 +108,7 @@ struct RoleFactory {
         }
         let consumer = try KafkaConsumer(
             configuration: KafkaConfiguration(bootstrapServers: brokers, configuration.consumerProperties(worker: name)), topics: [topic], logger: workerLogger)
-        return BatchWorker(name: name, consumer: consumer, handler: handler, logger: workerLogger, maxBatch: configuration.workers.maxBatch)
+        return BatchWorker(name: name, consumer: consumer, handler: handler, logger: workerLogger, maxBatch: configuration.workers.maxBatch(for: name))
     }
 
     var readiness: @Sendable () async -> Bool {

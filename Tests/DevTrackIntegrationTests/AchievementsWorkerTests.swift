@@ -119,6 +119,55 @@ struct AchievementsWorkerTests {
         }
     }
 
+    @Test func goalsCompleteOnceAcrossBatchesAndFollowEditsAndRebalances() async throws {
+        try await withNotifications { store, producer, intents in
+            let user = try await store.createUser(login: "dev", githubID: 4, timezone: "UTC")
+            let handler = GoalsHandler(store: store, producer: producer, logger: logger, clock: { Self.now })
+            let weekly = GoalRecord(
+                id: UUID(), userID: user.id, title: "Three a week", target: 3, unit: .commits, period: .weekly, deadline: nil,
+                timezone: nil, createdAt: Timestamps.parse("2024-03-01T00:00:00Z")!)
+            var reviews = GoalRecord(
+                id: UUID(), userID: user.id, title: "Review", target: 5, unit: .reviews, period: .monthly, deadline: nil,
+                timezone: nil, createdAt: Timestamps.parse("2024-03-01T00:00:00Z")!)
+            try await store.createGoal(weekly)
+            try await store.createGoal(reviews)
+            var offset: Int64 = 0
+            func send(_ facts: ActivityFact...) async throws {
+                try await handler.apply(try facts.map { fact in
+                    offset += 1
+                    return try message(fact, offset: offset)
+                })
+            }
+            // Now is Wednesday 2024-03-20: the week runs from Monday the 18th.
+            try await send(fact("commit:1", user.id, .commit, "2024-03-18T10:00:00Z"), fact("review:1", user.id, .review, "2024-03-18T11:00:00Z"))
+            try await send(fact("commit:1", user.id, .commit, "2024-03-18T10:00:00Z"))  // redelivered
+            try await send(fact("commit:old", user.id, .commit, "2024-03-10T10:00:00Z"))  // last week's
+            try await send(fact("commit:2", user.id, .commit, "2024-03-19T10:00:00Z"))
+            let afterTwo = try await store.recordedCompletions([GoalPeriodKey(goalID: weekly.id, periodStart: LocalDate("2024-03-18")!)])
+            #expect(afterTwo.isEmpty, "two of three")
+            try await send(fact("commit:3", user.id, .commit, "2024-03-20T09:00:00Z"))
+            try await send(fact("commit:3", user.id, .commit, "2024-03-20T09:00:00Z"), fact("commit:4", user.id, .commit, "2024-03-20T10:00:00Z"))
+
+            // Lowering a target is seen at the next fact (the goals revision moved).
+            reviews.target = 2
+            try await store.updateGoal(reviews)
+            try await send(fact("review:2", user.id, .review, "2024-03-19T11:00:00Z"))
+            // After a rebalance nothing remembered is trusted; nothing is completed twice either.
+            handler.partitionsChanged()
+            try await send(fact("commit:5", user.id, .commit, "2024-03-20T11:00:00Z"), fact("review:3", user.id, .review, "2024-03-20T11:00:00Z"))
+
+            let sent = try await intents(2)
+            #expect(sent.map { $0.data["goal_id"] }.sorted { ($0 ?? "") < ($1 ?? "") }
+                    == [weekly.id, reviews.id].map { $0.uuidString.lowercased() }.sorted(), "\(sent.map(\.dedupeKey))")
+            #expect(sent.first { $0.data["goal_id"] == weekly.id.uuidString.lowercased() }?.data["period_start"] == "2024-03-18")
+            let completed = try await store.recordedCompletions([
+                GoalPeriodKey(goalID: weekly.id, periodStart: LocalDate("2024-03-18")!),
+                GoalPeriodKey(goalID: reviews.id, periodStart: LocalDate("2024-03-01")!),
+            ])
+            #expect(completed.count == 2)
+        }
+    }
+
     @Test func bulkGoalProgressAgreesWithTheOneByOneReference() async throws {
         try await TestDatabase.shared.withFreshStore { store, _ in
             let user = try await store.createUser(login: "dev", githubID: 3, timezone: "Asia/Kolkata")
@@ -141,8 +190,12 @@ struct AchievementsWorkerTests {
                     id: UUID(), userID: user.id, title: unit, target: 1, unit: GoalUnit(unit)!, period: period, deadline: nil,
                     timezone: zone, createdAt: Timestamps.parse("2024-03-01T00:00:00Z")!))
             }
-            let units = Set(specifications.map { GoalUnit($0.0)! }).map { (userID: user.id, unit: $0) }
-            let goals = try await store.goals(units: units, now: now)
+            let goals = (try await store.goals(userIDs: [user.id])[user.id] ?? []).map { goal in
+                let zone = TimeZone(identifier: goal.timezone ?? user.timezone)!
+                return GoalInPeriod(
+                    goal: goal, zone: zone, inUserZone: goal.timezone == nil,
+                    window: GoalMath.window(goal.period, containing: LocalDate(now, in: zone), created: LocalDate(goal.createdAt, in: zone), deadline: nil))
+            }
             #expect(goals.count == specifications.count)
             let bulk = try await store.currentProgress(goals)
             for goal in goals {

@@ -35,9 +35,9 @@ struct HubStoreTests {
                 fact("pr_opened:1", user.id, .prOpened, "2024-03-10T10:00:00Z"),
                 fact("commit:ghost", UUID(), .commit, "2024-03-10T10:00:00Z"),  // no such user: skipped
             ]
-            let new = try await store.client.withTransaction(logger: Logger(label: "t")) { try await store.applyFacts(facts, on: $0) }
+            let new = try await store.client.withTransaction(logger: Logger(label: "t")) { try await store.applyFacts(facts, on: $0).inserted }
             #expect(new == 3)
-            let again = try await store.client.withTransaction(logger: Logger(label: "t")) { try await store.applyFacts(facts, on: $0) }
+            let again = try await store.client.withTransaction(logger: Logger(label: "t")) { try await store.applyFacts(facts, on: $0).inserted }
             #expect(again == 0, "a redelivered batch adds nothing")
 
             let range = try DateRange(from: LocalDate("2024-03-10")!, to: LocalDate("2024-03-11")!)

@@ -7,3 +7,7 @@ CREATE TABLE goal_reminders (
     PRIMARY KEY (goal_id, deadline)
 );
 CREATE INDEX goals_deadline ON goals (deadline) WHERE deadline IS NOT NULL;
+
+-- Bumped with every change to a user's goals, so the goals worker can keep goals in memory and reload
+-- only the users whose goals changed.
+ALTER TABLE users ADD COLUMN goals_revision bigint NOT NULL DEFAULT 0;
