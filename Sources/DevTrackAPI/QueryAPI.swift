@@ -110,6 +110,7 @@ public struct QueryAPI: Sendable {
         addGoalRoutes(to: v1)
         addStreakFreezeRoutes(to: v1)
         addAchievementRoutes(to: v1)
+        addNotificationRoutes(to: v1)
         v1.get("/metrics/streak") { request, _ in
             let user = try await authenticate(request)
             let today = LocalDate(Date(), in: TimeZones.named(user.timezone) ?? .gmt)

@@ -18,7 +18,7 @@ struct RoleFactory {
     let brokers: String
     let logger: Logger
 
-    static let workerNames = ["normalize", "metrics", "coding", "goals", "achievements"]
+    static let workerNames = ["normalize", "metrics", "coding", "goals", "achievements", "notify"]
 
     /// The topic a worker consumes (its consumer group is `devtrack-{name}`).
     static func topic(ofWorker name: String) throws -> String {
@@ -26,6 +26,7 @@ struct RoleFactory {
         case "normalize": Topics.githubEvents
         case "coding": Topics.codingHeartbeats
         case "metrics", "goals", "achievements": Topics.activity
+        case "notify": Topics.notifications
         default: throw unknownWorker(name)
         }
     }
@@ -101,6 +102,8 @@ struct RoleFactory {
             handler = GoalsHandler(store: store, producer: producer, logger: workerLogger)
         case "achievements":
             handler = AchievementsHandler(store: store, producer: producer, logger: workerLogger)
+        case "notify":
+            handler = NotifyHandler(store: store, producer: producer, logger: workerLogger)
         case "metrics":
             handler = MetricsHandler(store: store, producer: producer, logger: workerLogger)
         default:

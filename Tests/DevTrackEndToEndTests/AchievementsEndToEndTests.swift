@@ -89,6 +89,23 @@ struct AchievementsEndToEndTests {
             let after = try await intents()
             #expect(after == sent, "nothing sent twice after redelivery and replay")
             #expect(try await call("GET", "/api/v1/achievements").json?["unlocked_count"] as? Int == 2)
+
+            // The notify worker turned each intent into one in-app notification.
+            let inbox = try await eventually(within: 30, { try await call("GET", "/api/v1/notifications?limit=2") }, until: {
+                $0.json?["unread_count"] as? Int == sent.count
+            })
+            let page = (inbox.json?["notifications"] as? [[String: Any]]) ?? []
+            #expect(page.count == 2 && inbox.json?["next_cursor"] is String, "\(inbox.text)")
+            let cursor = try #require(inbox.json?["next_cursor"] as? String)
+            let rest = (try await call("GET", "/api/v1/notifications?cursor=\(cursor)&limit=100").json?["notifications"] as? [[String: Any]]) ?? []
+            #expect(Set((page + rest).compactMap { $0["id"] as? String }).count == sent.count)
+            let first = try #require(page.first?["id"] as? String)
+            #expect(try await call("POST", "/api/v1/notifications/\(first)/read").json?["read_at"] is String)
+            #expect(try await call("POST", "/api/v1/notifications/\(UUID().uuidString)/read").status == 404)
+            #expect(try await call("GET", "/api/v1/notifications?limit=0").status == 400)
+            #expect(try await call("GET", "/api/v1/notifications?cursor=nope").status == 400)
+            #expect(try await call("POST", "/api/v1/notifications/read-all").json?["marked"] as? Int == sent.count - 1)
+            #expect(try await call("GET", "/api/v1/notifications?unread=true").json?["unread_count"] as? Int == 0)
         }
     }
 }

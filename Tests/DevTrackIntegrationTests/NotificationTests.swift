@@ -1,0 +1,73 @@
+import DevTrackCore
+import DevTrackStore
+import DevTrackTestSupport
+import DevTrackWorkers
+import Foundation
+import Kafka
+import Logging
+import Testing
+
+/// The notify worker's handler and the notification queries against the real PostgreSQL and the mock cluster.
+@Suite(.timeLimit(.minutes(3)))
+struct NotificationTests {
+    let logger = Logger(label: "notification-tests")
+
+    func message(_ value: [UInt8]?, offset: Int64) -> KafkaMessage {
+        KafkaMessage(topic: Topics.notifications, partition: 0, offset: offset, key: nil, value: value)
+    }
+
+    @Test func everyIntentBecomesOneNotificationAndGarbageIsDeadLettered() async throws {
+        try await TestDatabase.shared.withFreshStore { store, _ in
+            let cluster = try KafkaMockCluster(brokers: 1, logger: logger)
+            try cluster.createTopic(KafkaTopicSpecification(name: Topics.deadLetter(of: Topics.notifications), partitions: 1, replicationFactor: 1))
+            let producer = try KafkaProducer(configuration: KafkaConfiguration(bootstrapServers: cluster.bootstrapServers), logger: logger)
+            let user = try await store.createUser(login: "dev", githubID: 1, timezone: "UTC")
+            let other = try await store.createUser(login: "other", githubID: 2, timezone: "UTC")
+            let handler = NotifyHandler(store: store, producer: producer, logger: logger)
+            let encoder = JSONEncoder()
+            let intents = (1...25).map { NotificationIntent.streakMilestone(userID: user.id, days: $0) }
+                + [.achievementUnlocked(userID: other.id, achievement: AchievementCatalogue.byID["first_commit"]!)]
+            var batch = try intents.enumerated().map { message(Array(try encoder.encode($0.element)), offset: Int64($0.offset)) }
+            batch.append(message(Array("not json".utf8), offset: 100))
+            batch.append(message(nil, offset: 101))
+            batch.append(message(Array(try encoder.encode(NotificationIntent.streakMilestone(userID: UUID(), days: 7))), offset: 102))  // no such user
+            try await handler.apply(batch)
+            try await handler.apply(Array(batch.prefix(10)))  // redelivered
+
+            let first = try await store.notifications(userID: user.id, unreadOnly: false, limit: 10, after: nil)
+            #expect(first.unread == 25, "each intent once")
+            #expect(first.page.count == 10)
+            // Pages follow each other without gaps or repeats, newest first.
+            var seen = first.page.map(\.id)
+            var cursor = first.page.last.map { NotificationCursor(createdAt: $0.createdAt, id: $0.id) }
+            while let next = cursor {
+                let page = try await store.notifications(userID: user.id, unreadOnly: false, limit: 10, after: NotificationCursor(next.text))
+                seen += page.page.map(\.id)
+                cursor = page.page.count == 10 ? page.page.last.map { NotificationCursor(createdAt: $0.createdAt, id: $0.id) } : nil
+            }
+            #expect(seen.count == 25 && Set(seen).count == 25)
+            #expect(Set(seen) == Set(intents.filter { $0.userID == user.id }.map(\.id)))
+
+            let read = try #require(try await store.markNotificationRead(userID: user.id, id: seen[0]))
+            #expect(read.readAt != nil)
+            #expect(try await store.markNotificationRead(userID: other.id, id: seen[0]) == nil, "someone else's")
+            #expect(try await store.notifications(userID: user.id, unreadOnly: true, limit: 100, after: nil).page.count == 24)
+            #expect(try await store.markAllNotificationsRead(userID: user.id) == 24)
+            #expect(try await store.notifications(userID: user.id, unreadOnly: false, limit: 1, after: nil).unread == 0)
+            #expect(try await store.notifications(userID: other.id, unreadOnly: false, limit: 10, after: nil).unread == 1)
+
+            // The two undecodable messages went to the dead-letter topic with their reason.
+            let reader = try KafkaConsumer(
+                configuration: KafkaConfiguration(bootstrapServers: cluster.bootstrapServers, ["group.id": "dlq-reader"]),
+                topics: [Topics.deadLetter(of: Topics.notifications)], logger: logger)
+            var dead: [KafkaMessage] = []
+            let deadline = ContinuousClock.now + .seconds(20)
+            while dead.count < 2, ContinuousClock.now < deadline { dead += try await reader.poll(maxMessages: 10, maxWait: .milliseconds(200)) }
+            #expect(dead.count == 2)
+            #expect(dead.compactMap { $0.header(RawEventHeaders.error)?.stringValue }.allSatisfy { $0.contains("notification") })
+            await reader.close()
+            await producer.shutdown()
+            await cluster.shutdown()
+        }
+    }
+}
