@@ -54,6 +54,16 @@ public struct NotificationIntent: Codable, Sendable, Equatable {
             dedupeKey: "goal.deadline_near:\(goalID.uuidString.lowercased()):\(deadline)")
     }
 
+    /// `streak.at_risk`, once per user and local date: the evening of a day without activity yet, while a
+    /// streak of at least 3 days ended yesterday.
+    public static func streakAtRisk(userID: UUID, days: Int, date: LocalDate) -> NotificationIntent {
+        NotificationIntent(
+            userID: userID, type: "streak.at_risk", title: "Keep your \(days)-day streak going",
+            body: "Nothing counted today yet: one contribution or a few minutes of coding keeps your \(days)-day streak.",
+            data: ["days": String(days), "date": date.description],
+            dedupeKey: "streak.at_risk:\(userID.uuidString.lowercased()):\(date)")
+    }
+
     /// `achievement.unlocked`, once per user and achievement.
     public static func achievementUnlocked(userID: UUID, achievement: Achievement) -> NotificationIntent {
         NotificationIntent(

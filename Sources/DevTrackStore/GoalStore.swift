@@ -359,6 +359,38 @@ extension HubStore {
             """, logger: logger)
     }
 
+    /// Users whose streak (at least `minimumDays` active days) ended yesterday in their zone, whose local time
+    /// is at or after `hour`:00, with no freeze for today and no `streak.at_risk` sent today: the latest
+    /// streak run is the one the achievements worker keeps in `user_totals`.
+    public func streaksAtRisk(now: Date, hour: Int, minimumDays: Int) async throws -> [(userID: UUID, days: Int, date: LocalDate)] {
+        let rows = try await client.query("""
+            SELECT u.id, t.streak_days, l.today::text
+            FROM user_totals t JOIN users u ON u.id = t.user_id
+            CROSS JOIN LATERAL (SELECT (\(now)::timestamptz AT TIME ZONE u.timezone) AS local,
+                                       (\(now)::timestamptz AT TIME ZONE u.timezone)::date AS today) l
+            WHERE t.streak_days >= \(minimumDays) AND t.streak_end = l.today - 1 AND extract(hour FROM l.local) >= \(hour)
+              AND NOT EXISTS (SELECT 1 FROM streak_freezes f WHERE f.user_id = u.id AND f.day = l.today)
+              AND NOT EXISTS (SELECT 1 FROM scheduled_intents s
+                              WHERE s.user_id = u.id AND s.type = 'streak.at_risk' AND s.local_date = l.today)
+            """, logger: logger)
+        var result: [(userID: UUID, days: Int, date: LocalDate)] = []
+        for try await (id, days, today) in rows.decode((UUID, Int32, String).self) {
+            if let date = LocalDate(today) { result.append((id, Int(days), date)) }
+        }
+        return result
+    }
+
+    /// Records scheduled intents as sent (one already recorded stays).
+    public func recordScheduledIntents(_ sent: [(userID: UUID, type: String, date: LocalDate)]) async throws {
+        guard !sent.isEmpty else { return }
+        try await client.query("""
+            INSERT INTO scheduled_intents (user_id, type, local_date)
+            SELECT t.u, t.k, t.d::date FROM unnest(\(sent.map(\.userID)), \(sent.map(\.type)), \(sent.map(\.date.description))) AS t(u, k, d)
+                JOIN users ON users.id = t.u
+            ON CONFLICT DO NOTHING
+            """, logger: logger)
+    }
+
     /// Runs `body` only if no other scheduler holds the hub's scheduler lock right now (a transaction-scoped
     /// PostgreSQL advisory lock); returns whether it ran.
     public func withSchedulerLock(_ body: @Sendable () async throws -> Void) async throws -> Bool {

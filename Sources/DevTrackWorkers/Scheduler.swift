@@ -6,9 +6,10 @@ import Logging
 import ServiceLifecycle
 
 /// `devtrack scheduler`: timed jobs. Several may run for availability; each tick runs only where the
-/// PostgreSQL advisory lock is taken, so one instance does the work. Today's job: `goal.deadline_near`,
-/// published for every goal whose deadline ends within 24 h while it is incomplete, once per goal and
-/// deadline (published, then recorded: a crash in between re-sends the same dedupe key).
+/// PostgreSQL advisory lock is taken, so one instance does the work. Jobs: `goal.deadline_near`, for every
+/// goal whose deadline ends within 24 h while it is incomplete, once per goal and deadline; and
+/// `streak.at_risk`, once per user and local date. Each is published, then recorded: a crash in between
+/// re-sends the same dedupe key.
 public struct Scheduler: Service {
     let store: HubStore
     let intents: IntentPublisher
@@ -29,7 +30,10 @@ public struct Scheduler: Service {
         defer { logger.info("scheduler stopped") }
         while !Task.isShuttingDownGracefully, !Task.isCancelled {
             do {
-                let ran = try await store.withSchedulerLock { try await sendDeadlineReminders() }
+                let ran = try await store.withSchedulerLock {
+                    try await sendDeadlineReminders()
+                    try await sendStreakRiskReminders()
+                }
                 if !ran { logger.debug("scheduler: another instance holds the lock") }
             } catch {
                 logger.error("scheduler tick failed (retried next tick): \(error)")
@@ -40,6 +44,18 @@ public struct Scheduler: Service {
                 return
             }
         }
+    }
+
+    /// One pass of the at-risk job: `streak.at_risk` from 20:00 local time for a streak of 3+ days that
+    /// ended yesterday (in every zone, each user's own evening); returns how many it published.
+    @discardableResult
+    public func sendStreakRiskReminders() async throws -> Int {
+        let due = try await store.streaksAtRisk(now: clock(), hour: 20, minimumDays: 3)
+        guard !due.isEmpty else { return 0 }
+        try await intents.publish(due.map { .streakAtRisk(userID: $0.userID, days: $0.days, date: $0.date) })
+        try await store.recordScheduledIntents(due.map { ($0.userID, "streak.at_risk", $0.date) })
+        logger.info("scheduler: \(due.count) streak-at-risk reminder(s) sent")
+        return due.count
     }
 
     /// One pass of the deadline job; returns how many reminders it published.

@@ -145,6 +145,24 @@ struct WorkerThroughput: AsyncParsableCommand {
         }
         say("produced \(total) facts to \(Topics.activity) (6 partitions)\(storedByMetrics ? ", stored first as the metrics worker would," : "") in \(format(ContinuousClock.now - produced))")
 
+        // librdkafka's mock cluster keeps at most 5 MB or 100,000 message sets per partition and drops older
+        // ones: the worker would then never see them all.
+        let probe = try KafkaConsumer(
+            configuration: KafkaConfiguration(bootstrapServers: cluster.bootstrapServers, ["group.id": "bench-probe"]),
+            topics: [Topics.activity], logger: logger)
+        var dropped: Int64 = 0
+        for partition in 0..<6 {
+            dropped += try await probe.watermarks(KafkaTopicPartition(topic: Topics.activity, partition: Int32(partition))).low
+        }
+        await probe.close()
+        guard dropped == 0 else {
+            await producer.shutdown()
+            await cluster.shutdown()
+            throw BenchFailure(description: """
+                the mock cluster dropped the \(dropped) oldest facts (it keeps at most 5 MB or 100,000 message sets per \
+                partition): run fewer --facts or --passes
+                """)
+        }
         let handler: any BatchHandler = worker == "goals"
             ? GoalsHandler(store: store, producer: producer, logger: logger)
             : AchievementsHandler(store: store, producer: producer, logger: logger)
@@ -267,4 +285,8 @@ final class TimedHandler: BatchHandler, Sendable {
 /// Writes a line at once (print is block-buffered when stdout is a pipe, and a killed run would lose it).
 func say(_ text: String) {
     FileHandle.standardOutput.write(Data((text + "\n").utf8))
+}
+
+struct BenchFailure: Error, CustomStringConvertible {
+    let description: String
 }

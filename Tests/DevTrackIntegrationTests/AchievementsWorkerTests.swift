@@ -168,6 +168,40 @@ struct AchievementsWorkerTests {
         }
     }
 
+    @Test func streakAtRiskGoesOutInEachUsersEveningOnceAndOnlyForLiveStreaks() async throws {
+        try await withNotifications { store, producer, intents in
+            func user(_ login: String, _ zone: String, runEnd: String, days: Int) async throws -> UUID {
+                let user = try await store.createUser(login: login, githubID: Int64.random(in: 1...1_000_000), timezone: zone)
+                let end = LocalDate(runEnd)!
+                let run = StreakRun(start: end.adding(days: -(days - 1)), end: end, activeDays: days)
+                try await store.client.withConnection { try await store.updateStreaks([user.id: (run, days)], on: $0) }
+                return user.id
+            }
+            let kolkata = try await user("kolkata", "Asia/Kolkata", runEnd: "2024-03-19", days: 5)
+            let utc = try await user("utc", "UTC", runEnd: "2024-03-19", days: 4)
+            _ = try await user("active-today", "Asia/Kolkata", runEnd: "2024-03-20", days: 6)
+            _ = try await user("short", "Asia/Kolkata", runEnd: "2024-03-19", days: 2)
+            let frozen = try await user("frozen", "Asia/Kolkata", runEnd: "2024-03-19", days: 9)
+            _ = try await store.freeze(userID: frozen, day: LocalDate("2024-03-20")!, allowance: 2)
+
+            // 15:00 UTC is 20:30 in Kolkata: only the Kolkata user with a live 5-day streak is reminded, once.
+            let afternoon = Scheduler(store: store, producer: producer, interval: .seconds(60), logger: logger,
+                                      clock: { Timestamps.parse("2024-03-20T15:00:00Z")! })
+            #expect(try await afternoon.sendStreakRiskReminders() == 1)
+            #expect(try await afternoon.sendStreakRiskReminders() == 0, "already sent today")
+            // 20:00 UTC: the UTC user's evening.
+            let evening = Scheduler(store: store, producer: producer, interval: .seconds(60), logger: logger,
+                                    clock: { Timestamps.parse("2024-03-20T20:00:00Z")! })
+            #expect(try await evening.sendStreakRiskReminders() == 1)
+
+            let sent = try await intents(2)
+            #expect(sent.map(\.dedupeKey) == [
+                "streak.at_risk:\(kolkata.uuidString.lowercased()):2024-03-20", "streak.at_risk:\(utc.uuidString.lowercased()):2024-03-20",
+            ])
+            #expect(sent.first?.data["days"] == "5")
+        }
+    }
+
     @Test func bulkGoalProgressAgreesWithTheOneByOneReference() async throws {
         try await TestDatabase.shared.withFreshStore { store, _ in
             let user = try await store.createUser(login: "dev", githubID: 3, timezone: "Asia/Kolkata")
