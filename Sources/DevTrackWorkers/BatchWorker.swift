@@ -93,12 +93,40 @@ public struct BatchWorker: Service {
     }
 }
 
+/// Decodes every message of a batch as `Value`; tombstones and messages that do not decode come back
+/// apart, each with the reason (`what` names the expected content, e.g. "an activity fact").
+func decodeEach<Value: Decodable>(
+    _ batch: [KafkaMessage], as type: Value.Type, what: String, decoder: JSONDecoder
+) -> (values: [Value], rejected: [(message: KafkaMessage, reason: String)]) {
+    var values: [Value] = []
+    var rejected: [(message: KafkaMessage, reason: String)] = []
+    for message in batch {
+        guard let bytes = message.value else {
+            rejected.append((message, "empty message (tombstone) on \(message.topic)"))
+            continue
+        }
+        do {
+            values.append(try decoder.decode(Value.self, from: Data(bytes)))
+        } catch {
+            rejected.append((message, "not \(what): \(error)"))
+        }
+    }
+    return (values, rejected)
+}
+
 /// Sends messages a worker cannot use to `<topic>.dlq`, unchanged, with the reason in headers.
 public struct DeadLetters: Sendable {
     let producer: KafkaProducer
 
     public init(producer: KafkaProducer) {
         self.producer = producer
+    }
+
+    /// Dead-letters `items` (if any), logging how many and the first reason under `worker`'s name.
+    public func send(_ items: [(message: KafkaMessage, reason: String)], worker: String, logger: Logger) async throws {
+        guard !items.isEmpty else { return }
+        logger.warning("\(worker): \(items.count) message(s) dead-lettered", metadata: ["first_reason": "\(items[0].reason)"])
+        try await send(items)
     }
 
     public func send(_ items: [(message: KafkaMessage, reason: String)]) async throws {

@@ -25,26 +25,13 @@ public struct CodingHandler: BatchHandler {
     }
 
     public func apply(_ batch: [KafkaMessage]) async throws {
-        let decoder = JSONDecoder()
+        let (batches, rejected) = decodeEach(batch, as: HeartbeatBatch.self, what: "a heartbeat batch", decoder: JSONDecoder())
+        try await deadLetters.send(rejected, worker: "coding", logger: logger)
         var byUser: [UUID: [Heartbeat]] = [:]
         var reported: [(userID: UUID, days: [ReportedCodingDay])] = []
-        var rejected: [(message: KafkaMessage, reason: String)] = []
-        for message in batch {
-            guard let value = message.value else {
-                rejected.append((message, "empty message (tombstone) on the heartbeat topic"))
-                continue
-            }
-            do {
-                let heartbeats = try decoder.decode(HeartbeatBatch.self, from: Data(value))
-                if !heartbeats.heartbeats.isEmpty { byUser[heartbeats.userID, default: []] += heartbeats.heartbeats }
-                if !heartbeats.reportedDays.isEmpty { reported.append((heartbeats.userID, heartbeats.reportedDays)) }
-            } catch {
-                rejected.append((message, "not a heartbeat batch: \(error)"))
-            }
-        }
-        if !rejected.isEmpty {
-            logger.warning("coding: \(rejected.count) message(s) dead-lettered", metadata: ["first_reason": "\(rejected[0].reason)"])
-            try await deadLetters.send(rejected)
+        for heartbeats in batches {
+            if !heartbeats.heartbeats.isEmpty { byUser[heartbeats.userID, default: []] += heartbeats.heartbeats }
+            if !heartbeats.reportedDays.isEmpty { reported.append((heartbeats.userID, heartbeats.reportedDays)) }
         }
         guard !byUser.isEmpty || !reported.isEmpty else { return }
         let reportedDays = reported

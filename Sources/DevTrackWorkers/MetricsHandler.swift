@@ -18,24 +18,8 @@ public struct MetricsHandler: BatchHandler {
     }
 
     public func apply(_ batch: [KafkaMessage]) async throws {
-        let decoder = FactCoding.decoder()
-        var facts: [ActivityFact] = []
-        var rejected: [(message: KafkaMessage, reason: String)] = []
-        for message in batch {
-            guard let value = message.value else {
-                rejected.append((message, "empty message (tombstone) on the activity topic"))
-                continue
-            }
-            do {
-                facts.append(try decoder.decode(ActivityFact.self, from: Data(value)))
-            } catch {
-                rejected.append((message, "not an activity fact: \(error)"))
-            }
-        }
-        if !rejected.isEmpty {
-            logger.warning("metrics: \(rejected.count) message(s) dead-lettered", metadata: ["first_reason": "\(rejected[0].reason)"])
-            try await deadLetters.send(rejected)
-        }
+        let (facts, rejected) = decodeEach(batch, as: ActivityFact.self, what: "an activity fact", decoder: FactCoding.decoder())
+        try await deadLetters.send(rejected, worker: "metrics", logger: logger)
         let inserted = try await store.client.withTransaction(logger: logger) { connection in
             try await store.applyFacts(facts, on: connection).inserted
         }

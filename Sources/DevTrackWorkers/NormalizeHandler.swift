@@ -77,10 +77,7 @@ public struct NormalizeHandler: BatchHandler {
         }
 
         try await activity.publish(facts)
-        if !rejected.isEmpty {
-            logger.warning("normalize: \(rejected.count) message(s) dead-lettered", metadata: ["first_reason": "\(rejected[0].reason)"])
-            try await deadLetters.send(rejected)
-        }
+        try await deadLetters.send(rejected, worker: "normalize", logger: logger)
         try await store.client.withTransaction(logger: logger) { connection in
             try await store.recordInboundDeliveries(outcomes, on: connection)
         }

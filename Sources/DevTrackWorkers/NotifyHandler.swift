@@ -20,24 +20,8 @@ public struct NotifyHandler: BatchHandler {
     }
 
     public func apply(_ batch: [KafkaMessage]) async throws {
-        let decoder = JSONDecoder()
-        var intents: [NotificationIntent] = []
-        var rejected: [(message: KafkaMessage, reason: String)] = []
-        for message in batch {
-            guard let value = message.value else {
-                rejected.append((message, "empty message (tombstone) on the notifications topic"))
-                continue
-            }
-            do {
-                intents.append(try decoder.decode(NotificationIntent.self, from: Data(value)))
-            } catch {
-                rejected.append((message, "not a notification intent: \(error)"))
-            }
-        }
-        if !rejected.isEmpty {
-            logger.warning("notify: \(rejected.count) message(s) dead-lettered", metadata: ["first_reason": "\(rejected[0].reason)"])
-            try await deadLetters.send(rejected)
-        }
+        let (intents, rejected) = decodeEach(batch, as: NotificationIntent.self, what: "a notification intent", decoder: JSONDecoder())
+        try await deadLetters.send(rejected, worker: "notify", logger: logger)
         let pending = intents
         let stored = try await store.client.withTransaction(logger: logger) { try await store.storeNotifications(pending, on: $0) }
         logger.debug("notify: batch of \(batch.count), \(stored) new notification(s)")
