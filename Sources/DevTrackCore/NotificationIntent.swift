@@ -64,6 +64,16 @@ public struct NotificationIntent: Codable, Sendable, Equatable {
             dedupeKey: "streak.at_risk:\(userID.uuidString.lowercased()):\(date)")
     }
 
+    /// `daily.summary`, once per user and local date, the day after an active day.
+    public static func dailySummary(userID: UUID, _ summary: DaySummary) -> NotificationIntent {
+        NotificationIntent(
+            userID: userID, type: "daily.summary", title: "Your day, \(summary.date)", body: summary.sentence,
+            data: ["date": summary.date.description, "commits": String(summary.commits), "prs_opened": String(summary.prsOpened),
+                   "prs_merged": String(summary.prsMerged), "reviews": String(summary.reviews),
+                   "issues_closed": String(summary.issuesClosed), "coding_minutes": String(summary.codingMinutes)],
+            dedupeKey: "daily.summary:\(userID.uuidString.lowercased()):\(summary.date)")
+    }
+
     /// `achievement.unlocked`, once per user and achievement.
     public static func achievementUnlocked(userID: UUID, achievement: Achievement) -> NotificationIntent {
         NotificationIntent(
@@ -98,5 +108,43 @@ public struct NotificationIntent: Codable, Sendable, Equatable {
         case id, type, title, body, data
         case userID = "user_id"
         case dedupeKey = "dedupe_key"
+    }
+}
+
+/// One local day's totals, as `daily.summary` tells them.
+public struct DaySummary: Sendable, Equatable {
+    public let date: LocalDate
+    public let commits: Int
+    public let prsOpened: Int
+    public let prsMerged: Int
+    public let reviews: Int
+    public let issuesClosed: Int
+    public let codingMinutes: Int
+
+    public init(date: LocalDate, commits: Int, prsOpened: Int, prsMerged: Int, reviews: Int, issuesClosed: Int, codingMinutes: Int) {
+        self.date = date
+        self.commits = commits
+        self.prsOpened = prsOpened
+        self.prsMerged = prsMerged
+        self.reviews = reviews
+        self.issuesClosed = issuesClosed
+        self.codingMinutes = codingMinutes
+    }
+
+    /// "3 commits, 1 pull request opened, 2 reviews and 1 h 20 min of coding." — only what happened.
+    public var sentence: String {
+        func count(_ value: Int, _ one: String, _ many: String) -> String? {
+            value == 0 ? nil : "\(value) \(value == 1 ? one : many)"
+        }
+        let coding: String? = codingMinutes == 0 ? nil
+            : codingMinutes < 60 ? "\(codingMinutes) min of coding"
+            : codingMinutes % 60 == 0 ? "\(codingMinutes / 60) h of coding" : "\(codingMinutes / 60) h \(codingMinutes % 60) min of coding"
+        let parts = [
+            count(commits, "commit", "commits"), count(prsOpened, "pull request opened", "pull requests opened"),
+            count(prsMerged, "pull request merged", "pull requests merged"), count(reviews, "review", "reviews"),
+            count(issuesClosed, "issue closed", "issues closed"), coding,
+        ].compactMap { $0 }
+        guard let last = parts.last else { return "A quiet day." }
+        return (parts.count == 1 ? last : parts.dropLast().joined(separator: ", ") + " and " + last) + "."
     }
 }

@@ -380,6 +380,33 @@ extension HubStore {
         return result
     }
 
+    /// Users whose local yesterday (at `now`) had activity or coding time and who got no `daily.summary`
+    /// for it yet, with that day's totals.
+    public func dailySummariesDue(now: Date) async throws -> [(userID: UUID, summary: DaySummary)] {
+        let rows = try await client.query("""
+            SELECT u.id, y.day::text, coalesce(d.commits, 0), coalesce(d.prs_opened, 0), coalesce(d.prs_merged, 0),
+                   coalesce(d.reviews, 0), coalesce(d.issues_closed, 0), c.seconds
+            FROM users u
+            CROSS JOIN LATERAL (SELECT (\(now)::timestamptz AT TIME ZONE u.timezone)::date - 1 AS day) y
+            LEFT JOIN daily_stats d ON d.user_id = u.id AND d.day = y.day
+            CROSS JOIN LATERAL (SELECT greatest(
+                coalesce((SELECT sum(seconds) FROM coding_daily WHERE user_id = u.id AND day = y.day), 0),
+                coalesce((SELECT seconds FROM coding_reported WHERE user_id = u.id AND day = y.day), 0))::double precision AS seconds) c
+            WHERE (coalesce(d.commits + d.prs_opened + d.prs_merged + d.reviews + d.issues_opened + d.issues_closed + d.comments, 0) > 0
+                   OR c.seconds >= 60)
+              AND NOT EXISTS (SELECT 1 FROM scheduled_intents s WHERE s.user_id = u.id AND s.type = 'daily.summary' AND s.local_date = y.day)
+            """, logger: logger)
+        var result: [(userID: UUID, summary: DaySummary)] = []
+        for try await (id, day, commits, prsOpened, prsMerged, reviews, issuesClosed, seconds)
+            in rows.decode((UUID, String, Int, Int, Int, Int, Int, Double).self) {
+            guard let date = LocalDate(day) else { continue }
+            result.append((id, DaySummary(
+                date: date, commits: commits, prsOpened: prsOpened, prsMerged: prsMerged, reviews: reviews,
+                issuesClosed: issuesClosed, codingMinutes: Int(seconds / 60))))
+        }
+        return result
+    }
+
     /// Records scheduled intents as sent (one already recorded stays).
     public func recordScheduledIntents(_ sent: [(userID: UUID, type: String, date: LocalDate)]) async throws {
         guard !sent.isEmpty else { return }

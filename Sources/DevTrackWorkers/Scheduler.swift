@@ -6,9 +6,9 @@ import Logging
 import ServiceLifecycle
 
 /// `devtrack scheduler`: timed jobs. Several may run for availability; each tick runs only where the
-/// PostgreSQL advisory lock is taken, so one instance does the work. Jobs: `goal.deadline_near`, for every
-/// goal whose deadline ends within 24 h while it is incomplete, once per goal and deadline; and
-/// `streak.at_risk`, once per user and local date. Each is published, then recorded: a crash in between
+/// PostgreSQL advisory lock is taken, so one instance does the work. Jobs: `goal.deadline_near` for every
+/// goal whose deadline ends within 24 h while it is incomplete, once per goal and deadline; `streak.at_risk`
+/// and `daily.summary`, once per user and local date. Each is published, then recorded: a crash in between
 /// re-sends the same dedupe key.
 public struct Scheduler: Service {
     let store: HubStore
@@ -33,6 +33,7 @@ public struct Scheduler: Service {
                 let ran = try await store.withSchedulerLock {
                     try await sendDeadlineReminders()
                     try await sendStreakRiskReminders()
+                    try await sendDailySummaries()
                 }
                 if !ran { logger.debug("scheduler: another instance holds the lock") }
             } catch {
@@ -55,6 +56,18 @@ public struct Scheduler: Service {
         try await intents.publish(due.map { .streakAtRisk(userID: $0.userID, days: $0.days, date: $0.date) })
         try await store.recordScheduledIntents(due.map { ($0.userID, "streak.at_risk", $0.date) })
         logger.info("scheduler: \(due.count) streak-at-risk reminder(s) sent")
+        return due.count
+    }
+
+    /// One pass of the daily-summary job: `daily.summary` for each user's local yesterday when it had
+    /// activity, once per user and date; returns how many it published.
+    @discardableResult
+    public func sendDailySummaries() async throws -> Int {
+        let due = try await store.dailySummariesDue(now: clock())
+        guard !due.isEmpty else { return 0 }
+        try await intents.publish(due.map { .dailySummary(userID: $0.userID, $0.summary) })
+        try await store.recordScheduledIntents(due.map { ($0.userID, "daily.summary", $0.summary.date) })
+        logger.info("scheduler: \(due.count) daily summar\(due.count == 1 ? "y" : "ies") sent")
         return due.count
     }
 

@@ -172,3 +172,18 @@ struct GoalIncreaseTests {
         #expect(GoalMath.increase(of: .commits, in: window, zone: .gmt, from: [coding]) == 0)
     }
 }
+
+struct DaySummaryTests {
+    func summary(commits: Int = 0, prsOpened: Int = 0, reviews: Int = 0, coding: Int = 0) -> String {
+        DaySummary(date: LocalDate("2024-03-19")!, commits: commits, prsOpened: prsOpened, prsMerged: 0, reviews: reviews,
+                   issuesClosed: 0, codingMinutes: coding).sentence
+    }
+
+    @Test func saysOnlyWhatHappenedInPlainWords() {
+        #expect(summary(commits: 3, prsOpened: 1, reviews: 2, coding: 80) == "3 commits, 1 pull request opened, 2 reviews and 1 h 20 min of coding.")
+        #expect(summary(commits: 1) == "1 commit.")
+        #expect(summary(coding: 45) == "45 min of coding.")
+        #expect(summary(reviews: 1, coding: 120) == "1 review and 2 h of coding.")
+        #expect(summary() == "A quiet day.")
+    }
+}

@@ -66,8 +66,9 @@ struct AchievementsEndToEndTests {
             let expected: Set<String> = [
                 "achievement.unlocked:\(user.id):first_commit", "achievement.unlocked:\(user.id):streak_7",
                 "streak.milestone:\(user.id):7", "goal.deadline_near:\(sprintID):\(today)",
+                "daily.summary:\(user.id):\(today.adding(days: -1))",
             ]
-            let sent = try await eventually(within: 30, { try await intents() }, until: { Set($0.keys).isSuperset(of: expected) && $0.count == 5 })
+            let sent = try await eventually(within: 30, { try await intents() }, until: { Set($0.keys).isSuperset(of: expected) && $0.count == 6 })
             #expect(Set(sent.keys).isSuperset(of: expected), "\(sent)")
             #expect(sent.keys.filter { $0.hasPrefix("goal.completed:") }.count == 1, "the coding goal, from heartbeats: \(sent)")
             #expect(sent.values.allSatisfy { $0 == 1 }, "\(sent)")

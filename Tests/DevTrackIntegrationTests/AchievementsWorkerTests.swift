@@ -202,6 +202,41 @@ struct AchievementsWorkerTests {
         }
     }
 
+    @Test func dailySummariesGoOutOnceForActiveDaysAfterEachUsersMidnight() async throws {
+        try await withNotifications { store, producer, intents in
+            let active = try await store.createUser(login: "active", githubID: 11, timezone: "Asia/Kolkata")
+            let quiet = try await store.createUser(login: "quiet", githubID: 12, timezone: "Asia/Kolkata")
+            let coder = try await store.createUser(login: "coder", githubID: 13, timezone: "America/New_York")
+            // The 19th in Kolkata: two commits and a review. The 19th in New York: 30 minutes of coding.
+            try await store.client.withTransaction(logger: logger) {
+                try await store.applyFacts([
+                    fact("commit:a", active.id, .commit, "2024-03-19T05:00:00Z"), fact("commit:b", active.id, .commit, "2024-03-19T06:00:00Z"),
+                    fact("review:a", active.id, .review, "2024-03-19T07:00:00Z"),
+                ], on: $0)
+            }
+            let start = Timestamps.parse("2024-03-19T16:00:00Z")!.timeIntervalSince1970
+            let beats = (0...30).map { Heartbeat(time: start + Double($0) * 60, entity: "a.swift", language: "Swift") }
+            try await store.client.withTransaction(logger: logger) { try await store.applyHeartbeats([coder.id: beats], timeout: 900, on: $0) }
+
+            // 2024-03-20T02:00Z: past midnight in Kolkata (07:30), still the 19th in New York (22:00).
+            let morning = Scheduler(store: store, producer: producer, interval: .seconds(60), logger: logger,
+                                    clock: { Timestamps.parse("2024-03-20T02:00:00Z")! })
+            #expect(try await morning.sendDailySummaries() == 1)
+            #expect(try await morning.sendDailySummaries() == 0, "once per user and date")
+            let later = Scheduler(store: store, producer: producer, interval: .seconds(60), logger: logger,
+                                  clock: { Timestamps.parse("2024-03-20T05:00:00Z")! })
+            #expect(try await later.sendDailySummaries() == 1, "New York's midnight has passed")
+
+            let sent = try await intents(2)
+            #expect(sent.map(\.dedupeKey) == [
+                "daily.summary:\(active.id.uuidString.lowercased()):2024-03-19", "daily.summary:\(coder.id.uuidString.lowercased()):2024-03-19",
+            ])
+            #expect(sent.first?.body == "2 commits and 1 review.")
+            #expect(sent.last?.data["coding_minutes"] == "30")
+            #expect(!sent.contains { $0.userID == quiet.id })
+        }
+    }
+
     @Test func bulkGoalProgressAgreesWithTheOneByOneReference() async throws {
         try await TestDatabase.shared.withFreshStore { store, _ in
             let user = try await store.createUser(login: "dev", githubID: 3, timezone: "Asia/Kolkata")
