@@ -74,6 +74,18 @@ public struct NotificationIntent: Codable, Sendable, Equatable {
             dedupeKey: "daily.summary:\(userID.uuidString.lowercased()):\(summary.date)")
     }
 
+    /// `weekly.summary`, once per user and ISO week, on the Monday after an active week.
+    public static func weeklySummary(userID: UUID, _ summary: WeekSummary) -> NotificationIntent {
+        NotificationIntent(
+            userID: userID, type: "weekly.summary", title: "Your week of \(summary.totals.date)", body: summary.sentence,
+            data: ["week_start": summary.totals.date.description, "commits": String(summary.totals.commits),
+                   "prs_opened": String(summary.totals.prsOpened), "prs_merged": String(summary.totals.prsMerged),
+                   "reviews": String(summary.totals.reviews), "issues_closed": String(summary.totals.issuesClosed),
+                   "coding_minutes": String(summary.totals.codingMinutes), "active_days": String(summary.activeDays),
+                   "goals_completed": String(summary.goalsCompleted), "achievements_unlocked": String(summary.achievementsUnlocked)],
+            dedupeKey: "weekly.summary:\(userID.uuidString.lowercased()):\(summary.totals.date)")
+    }
+
     /// `achievement.unlocked`, once per user and achievement.
     public static func achievementUnlocked(userID: UUID, achievement: Achievement) -> NotificationIntent {
         NotificationIntent(
@@ -133,6 +145,18 @@ public struct DaySummary: Sendable, Equatable {
 
     /// "3 commits, 1 pull request opened, 2 reviews and 1 h 20 min of coding." — only what happened.
     public var sentence: String {
+        guard let list = Self.list(phrases) else { return "A quiet day." }
+        return list + "."
+    }
+
+    /// "a, b and c"; nil for none.
+    static func list(_ parts: [String]) -> String? {
+        guard let last = parts.last else { return nil }
+        return parts.count == 1 ? last : parts.dropLast().joined(separator: ", ") + " and " + last
+    }
+
+    /// What happened, one phrase per non-zero figure.
+    var phrases: [String] {
         func count(_ value: Int, _ one: String, _ many: String) -> String? {
             value == 0 ? nil : "\(value) \(value == 1 ? one : many)"
         }
@@ -144,7 +168,32 @@ public struct DaySummary: Sendable, Equatable {
             count(prsMerged, "pull request merged", "pull requests merged"), count(reviews, "review", "reviews"),
             count(issuesClosed, "issue closed", "issues closed"), coding,
         ].compactMap { $0 }
-        guard let last = parts.last else { return "A quiet day." }
-        return (parts.count == 1 ? last : parts.dropLast().joined(separator: ", ") + " and " + last) + "."
+        return parts
+    }
+}
+
+/// One ISO week's totals (`totals.date` is its Monday), as `weekly.summary` tells them.
+public struct WeekSummary: Sendable, Equatable {
+    public let totals: DaySummary
+    public let activeDays: Int
+    public let goalsCompleted: Int
+    public let achievementsUnlocked: Int
+
+    public init(totals: DaySummary, activeDays: Int, goalsCompleted: Int, achievementsUnlocked: Int) {
+        self.totals = totals
+        self.activeDays = activeDays
+        self.goalsCompleted = goalsCompleted
+        self.achievementsUnlocked = achievementsUnlocked
+    }
+
+    /// "12 commits and 3 h of coding on 5 active days; 2 goals completed and 1 achievement unlocked."
+    public var sentence: String {
+        var first = DaySummary.list(totals.phrases) ?? "No activity"
+        if activeDays > 0 { first += " on \(activeDays) active day\(activeDays == 1 ? "" : "s")" }
+        let rest = [
+            goalsCompleted == 0 ? nil : "\(goalsCompleted) goal\(goalsCompleted == 1 ? "" : "s") completed",
+            achievementsUnlocked == 0 ? nil : "\(achievementsUnlocked) achievement\(achievementsUnlocked == 1 ? "" : "s") unlocked",
+        ].compactMap { $0 }
+        return first + (DaySummary.list(rest).map { "; " + $0 } ?? "") + "."
     }
 }

@@ -407,6 +407,51 @@ extension HubStore {
         return result
     }
 
+    /// Users for whom it is Monday, 09:00 or later, in their zone, whose previous ISO week had activity or
+    /// coding time, and who got no `weekly.summary` for it yet, with that week's totals.
+    public func weeklySummariesDue(now: Date) async throws -> [(userID: UUID, summary: WeekSummary)] {
+        let rows = try await client.query("""
+            SELECT u.id, w.start::text, d.commits, d.prs_opened, d.prs_merged, d.reviews, d.issues_closed, c.seconds,
+                   (SELECT count(*) FROM (
+                       SELECT day FROM daily_stats WHERE user_id = u.id AND day BETWEEN w.start AND w.start + 6
+                                                     AND commits + prs_opened + reviews + issues_opened > 0
+                       UNION SELECT day FROM coding_daily WHERE user_id = u.id AND day BETWEEN w.start AND w.start + 6 AND seconds > 0
+                       UNION SELECT day FROM coding_reported WHERE user_id = u.id AND day BETWEEN w.start AND w.start + 6 AND seconds > 0) a),
+                   (SELECT count(*) FROM goal_completions gc JOIN goals g ON g.id = gc.goal_id
+                    WHERE g.user_id = u.id AND gc.completed_at >= w.from_instant AND gc.completed_at < w.to_instant),
+                   (SELECT count(*) FROM user_achievements ua
+                    WHERE ua.user_id = u.id AND ua.unlocked_at >= w.from_instant AND ua.unlocked_at < w.to_instant)
+            FROM users u
+            CROSS JOIN LATERAL (SELECT \(now)::timestamptz AT TIME ZONE u.timezone AS local) l
+            CROSS JOIN LATERAL (SELECT l.local::date - 7 AS start,
+                                       ((l.local::date - 7)::timestamp AT TIME ZONE u.timezone) AS from_instant,
+                                       (l.local::date::timestamp AT TIME ZONE u.timezone) AS to_instant) w
+            CROSS JOIN LATERAL (SELECT coalesce(sum(commits), 0)::bigint AS commits, coalesce(sum(prs_opened), 0)::bigint AS prs_opened,
+                                       coalesce(sum(prs_merged), 0)::bigint AS prs_merged, coalesce(sum(reviews), 0)::bigint AS reviews,
+                                       coalesce(sum(issues_closed), 0)::bigint AS issues_closed,
+                                       coalesce(sum(commits + prs_opened + prs_merged + reviews + issues_opened + issues_closed + comments), 0) AS any
+                                FROM daily_stats WHERE user_id = u.id AND day BETWEEN w.start AND w.start + 6) d
+            CROSS JOIN LATERAL (SELECT coalesce(sum(m), 0)::double precision AS seconds FROM (
+                SELECT greatest(sum(h), sum(r)) AS m FROM (
+                    SELECT day, seconds AS h, 0::double precision AS r FROM coding_daily WHERE user_id = u.id AND day BETWEEN w.start AND w.start + 6
+                    UNION ALL
+                    SELECT day, 0, seconds FROM coding_reported WHERE user_id = u.id AND day BETWEEN w.start AND w.start + 6
+                ) x GROUP BY day) y) c
+            WHERE extract(isodow FROM l.local) = 1 AND extract(hour FROM l.local) >= 9 AND (d.any > 0 OR c.seconds >= 60)
+              AND NOT EXISTS (SELECT 1 FROM scheduled_intents s WHERE s.user_id = u.id AND s.type = 'weekly.summary' AND s.local_date = w.start)
+            """, logger: logger)
+        var result: [(userID: UUID, summary: WeekSummary)] = []
+        for try await (id, start, commits, prsOpened, prsMerged, reviews, issuesClosed, seconds, activeDays, goals, achievements)
+            in rows.decode((UUID, String, Int64, Int64, Int64, Int64, Int64, Double, Int64, Int64, Int64).self) {
+            guard let date = LocalDate(start) else { continue }
+            let totals = DaySummary(
+                date: date, commits: Int(commits), prsOpened: Int(prsOpened), prsMerged: Int(prsMerged), reviews: Int(reviews),
+                issuesClosed: Int(issuesClosed), codingMinutes: Int(seconds / 60))
+            result.append((id, WeekSummary(totals: totals, activeDays: Int(activeDays), goalsCompleted: Int(goals), achievementsUnlocked: Int(achievements))))
+        }
+        return result
+    }
+
     /// Records scheduled intents as sent (one already recorded stays).
     public func recordScheduledIntents(_ sent: [(userID: UUID, type: String, date: LocalDate)]) async throws {
         guard !sent.isEmpty else { return }

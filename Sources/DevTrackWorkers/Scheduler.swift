@@ -8,8 +8,8 @@ import ServiceLifecycle
 /// `devtrack scheduler`: timed jobs. Several may run for availability; each tick runs only where the
 /// PostgreSQL advisory lock is taken, so one instance does the work. Jobs: `goal.deadline_near` for every
 /// goal whose deadline ends within 24 h while it is incomplete, once per goal and deadline; `streak.at_risk`
-/// and `daily.summary`, once per user and local date. Each is published, then recorded: a crash in between
-/// re-sends the same dedupe key.
+/// and `daily.summary`, once per user and local date; `weekly.summary`, once per user and week. Each is
+/// published, then recorded: a crash in between re-sends the same dedupe key.
 public struct Scheduler: Service {
     let store: HubStore
     let intents: IntentPublisher
@@ -34,6 +34,7 @@ public struct Scheduler: Service {
                     try await sendDeadlineReminders()
                     try await sendStreakRiskReminders()
                     try await sendDailySummaries()
+                    try await sendWeeklySummaries()
                 }
                 if !ran { logger.debug("scheduler: another instance holds the lock") }
             } catch {
@@ -68,6 +69,18 @@ public struct Scheduler: Service {
         try await intents.publish(due.map { .dailySummary(userID: $0.userID, $0.summary) })
         try await store.recordScheduledIntents(due.map { ($0.userID, "daily.summary", $0.summary.date) })
         logger.info("scheduler: \(due.count) daily summar\(due.count == 1 ? "y" : "ies") sent")
+        return due.count
+    }
+
+    /// One pass of the weekly-summary job: `weekly.summary` on Monday from 09:00 local time for the week
+    /// before, when it had activity, once per user and week; returns how many it published.
+    @discardableResult
+    public func sendWeeklySummaries() async throws -> Int {
+        let due = try await store.weeklySummariesDue(now: clock())
+        guard !due.isEmpty else { return 0 }
+        try await intents.publish(due.map { .weeklySummary(userID: $0.userID, $0.summary) })
+        try await store.recordScheduledIntents(due.map { ($0.userID, "weekly.summary", $0.summary.totals.date) })
+        logger.info("scheduler: \(due.count) weekly summar\(due.count == 1 ? "y" : "ies") sent")
         return due.count
     }
 

@@ -187,3 +187,13 @@ struct DaySummaryTests {
         #expect(summary() == "A quiet day.")
     }
 }
+
+struct WeekSummaryTests {
+    @Test func addsActiveDaysGoalsAndAchievements() {
+        let totals = DaySummary(date: LocalDate("2024-03-11")!, commits: 12, prsOpened: 0, prsMerged: 0, reviews: 0, issuesClosed: 0, codingMinutes: 180)
+        #expect(WeekSummary(totals: totals, activeDays: 5, goalsCompleted: 2, achievementsUnlocked: 1).sentence
+                == "12 commits and 3 h of coding on 5 active days; 2 goals completed and 1 achievement unlocked.")
+        #expect(WeekSummary(totals: totals, activeDays: 1, goalsCompleted: 0, achievementsUnlocked: 0).sentence
+                == "12 commits and 3 h of coding on 1 active day.")
+    }
+}

@@ -237,6 +237,36 @@ struct AchievementsWorkerTests {
         }
     }
 
+    @Test func weeklySummariesGoOutOnMondayMorningLocallyOncePerWeek() async throws {
+        try await withNotifications { store, producer, intents in
+            let user = try await store.createUser(login: "weekly", githubID: 21, timezone: "Asia/Kolkata")
+            _ = try await store.createUser(login: "idle", githubID: 22, timezone: "Asia/Kolkata")
+            // In the ISO week of Monday 2024-03-11 (Kolkata): commits on two days; a goal completed; a commit the week after.
+            try await store.client.withTransaction(logger: logger) {
+                try await store.applyFacts([
+                    fact("commit:a", user.id, .commit, "2024-03-11T05:00:00Z"), fact("commit:b", user.id, .commit, "2024-03-15T05:00:00Z"),
+                    fact("commit:c", user.id, .commit, "2024-03-17T19:00:00Z"),  // Monday 00:30 IST: next week
+                ], on: $0)
+            }
+            let goal = GoalRecord(id: UUID(), userID: user.id, title: "g", target: 1, unit: .commits, period: .daily, deadline: nil,
+                                  timezone: nil, createdAt: Timestamps.parse("2024-03-01T00:00:00Z")!)
+            try await store.createGoal(goal)
+            try await store.recordCompletions([(GoalPeriodKey(goalID: goal.id, periodStart: LocalDate("2024-03-15")!), Timestamps.parse("2024-03-15T05:00:00Z")!)])
+
+            func scheduler(_ instant: String) -> Scheduler {
+                Scheduler(store: store, producer: producer, interval: .seconds(60), logger: logger, clock: { Timestamps.parse(instant)! })
+            }
+            #expect(try await scheduler("2024-03-18T03:29:00Z").sendWeeklySummaries() == 0, "08:59 on Monday in Kolkata")
+            #expect(try await scheduler("2024-03-18T03:30:00Z").sendWeeklySummaries() == 1, "09:00")
+            #expect(try await scheduler("2024-03-18T10:00:00Z").sendWeeklySummaries() == 0, "once per week")
+            #expect(try await scheduler("2024-03-19T03:30:00Z").sendWeeklySummaries() == 0, "Tuesday")
+
+            let sent = try await intents(1)
+            #expect(sent.map(\.dedupeKey) == ["weekly.summary:\(user.id.uuidString.lowercased()):2024-03-11"])
+            #expect(sent.first?.body == "2 commits on 2 active days; 1 goal completed.")
+        }
+    }
+
     @Test func bulkGoalProgressAgreesWithTheOneByOneReference() async throws {
         try await TestDatabase.shared.withFreshStore { store, _ in
             let user = try await store.createUser(login: "dev", githubID: 3, timezone: "Asia/Kolkata")
