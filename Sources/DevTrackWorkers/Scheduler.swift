@@ -52,35 +52,37 @@ public struct Scheduler: Service {
     /// ended yesterday (in every zone, each user's own evening); returns how many it published.
     @discardableResult
     public func sendStreakRiskReminders() async throws -> Int {
-        let due = try await store.streaksAtRisk(now: clock(), hour: 20, minimumDays: 3)
-        guard !due.isEmpty else { return 0 }
-        try await intents.publish(due.map { .streakAtRisk(userID: $0.userID, days: $0.days, date: $0.date) })
-        try await store.recordScheduledIntents(due.map { ($0.userID, "streak.at_risk", $0.date) })
-        logger.info("scheduler: \(due.count) streak-at-risk reminder(s) sent")
-        return due.count
+        try await sendOncePerUserAndDate("streak.at_risk", try await store.streaksAtRisk(now: clock(), hour: 20, minimumDays: 3).map {
+            ($0.userID, $0.date, .streakAtRisk(userID: $0.userID, days: $0.days, date: $0.date))
+        })
     }
 
     /// One pass of the daily-summary job: `daily.summary` for each user's local yesterday when it had
     /// activity, once per user and date; returns how many it published.
     @discardableResult
     public func sendDailySummaries() async throws -> Int {
-        let due = try await store.dailySummariesDue(now: clock())
-        guard !due.isEmpty else { return 0 }
-        try await intents.publish(due.map { .dailySummary(userID: $0.userID, $0.summary) })
-        try await store.recordScheduledIntents(due.map { ($0.userID, "daily.summary", $0.summary.date) })
-        logger.info("scheduler: \(due.count) daily summar\(due.count == 1 ? "y" : "ies") sent")
-        return due.count
+        try await sendOncePerUserAndDate("daily.summary", try await store.dailySummariesDue(now: clock()).map {
+            ($0.userID, $0.summary.date, .dailySummary(userID: $0.userID, $0.summary))
+        })
     }
 
     /// One pass of the weekly-summary job: `weekly.summary` on Monday from 09:00 local time for the week
-    /// before, when it had activity, once per user and week; returns how many it published.
+    /// before, when it had activity, once per user and week (keyed by its Monday); returns how many it published.
     @discardableResult
     public func sendWeeklySummaries() async throws -> Int {
-        let due = try await store.weeklySummariesDue(now: clock())
+        try await sendOncePerUserAndDate("weekly.summary", try await store.weeklySummariesDue(now: clock()).map {
+            ($0.userID, $0.summary.totals.date, .weeklySummary(userID: $0.userID, $0.summary))
+        })
+    }
+
+    /// Publishes the due intents, then records them in `scheduled_intents` under (user, `type`, date).
+    private func sendOncePerUserAndDate(
+        _ type: String, _ due: [(userID: UUID, date: LocalDate, intent: NotificationIntent)]
+    ) async throws -> Int {
         guard !due.isEmpty else { return 0 }
-        try await intents.publish(due.map { .weeklySummary(userID: $0.userID, $0.summary) })
-        try await store.recordScheduledIntents(due.map { ($0.userID, "weekly.summary", $0.summary.totals.date) })
-        logger.info("scheduler: \(due.count) weekly summar\(due.count == 1 ? "y" : "ies") sent")
+        try await intents.publish(due.map(\.intent))
+        try await store.recordScheduledIntents(due.map { ($0.userID, type, $0.date) })
+        logger.info("scheduler: \(due.count) \(type) intent(s) sent")
         return due.count
     }
 
