@@ -91,6 +91,32 @@ public enum FactCoding {
         }
         return decoder
     }
+
+    /// One fact from a message body: read by hand when it has a fact's flat shape (`FlatJSONObject`),
+    /// else by `decoder` — which also gives the error for anything that is not a fact.
+    public static func decodeFact(_ bytes: [UInt8], fallback decoder: JSONDecoder) throws -> ActivityFact {
+        if let object = FlatJSONObject(bytes), let fact = ActivityFact(object) { return fact }
+        return try decoder.decode(ActivityFact.self, from: Data(bytes))
+    }
+}
+
+extension ActivityFact {
+    /// The fact in `object`, nil when a member is missing or of another type (as `Decodable` would refuse).
+    init?(_ object: FlatJSONObject) {
+        guard case .string(let id)? = object["id"], case .string(let user)? = object["user_id"], let userID = UUID(uuidString: user),
+              case .string(let kindName)? = object["kind"], let kind = ActivityKind(rawValue: kindName),
+              case .string(let occurred)? = object["occurred_at"], let occurredAt = Timestamps.parse(occurred),
+              case .number(let value)? = object["value"], case .string(let source)? = object["source"] else { return nil }
+        func optionalString(_ key: String) -> String?? {
+            switch object[key] {
+            case nil, .null?: .some(nil)
+            case .string(let text)?: .some(text)
+            case .number?: nil
+            }
+        }
+        guard let repo = optionalString("repo"), let language = optionalString("language") else { return nil }
+        self.init(id: id, userID: userID, kind: kind, occurredAt: occurredAt, value: value, repo: repo, language: language, source: source)
+    }
 }
 
 /// ISO-8601 parsing that accepts what GitHub sends: `Z` or `±hh:mm` offsets, with or without fractions.

@@ -116,17 +116,17 @@ public enum GoalMath {
         return now < end && now >= end.addingTimeInterval(-86_400)
     }
 
-    /// How much these facts can add to a goal of `unit` whose current period is `window` (local in `zone`):
-    /// one per counted fact, one per distinct day for active days, nil when a coding-day signal means the
-    /// progress must be read again (coding time is not counted in facts). An upper bound: some facts may
-    /// already be counted (redelivered, or stored ahead by the metrics worker).
-    public static func increase(of unit: GoalUnit, in window: GoalWindow, zone: TimeZone, from facts: [ActivityFact]) -> Int? {
+    /// How much these facts can add to a goal of `unit` whose current period is `window` (local in the
+    /// facts' zone): one per counted fact, one per distinct day for active days, nil when a coding-day
+    /// signal means the progress must be read again (coding time is not counted in facts). An upper bound:
+    /// some facts may already be counted (redelivered, or stored ahead by the metrics worker).
+    public static func increase(of unit: GoalUnit, in window: GoalWindow, from facts: LocalFacts) -> Int? {
+        guard facts.units.contains(unit) else { return 0 }
         var count = 0
         var days: Set<LocalDate> = []
-        for fact in facts {
-            let day = LocalDate(fact.occurredAt, in: zone)
-            guard day >= window.start, day <= window.end, GoalUnit.affected(by: fact.kind).contains(unit) else { continue }
-            if fact.kind == .codingDay { return nil }
+        for (kind, day) in zip(facts.kinds, facts.days) {
+            guard day >= window.start, day <= window.end, GoalUnit.affected(by: kind).contains(unit) else { continue }
+            if kind == .codingDay { return nil }
             if unit == .activeDays { days.insert(day) } else { count += 1 }
         }
         return unit == .activeDays ? days.count : count
@@ -136,5 +136,20 @@ public enum GoalMath {
     public static func percent(current: Int, target: Int) -> Double {
         guard target > 0 else { return 0 }
         return min(100, (Double(max(0, current)) / Double(target) * 10_000).rounded() / 100)
+    }
+}
+
+/// One user's facts from a batch, with their local dates in one zone and the goal units they touch:
+/// worked out once per user and zone per batch, because zone offsets are the costly part of deciding what
+/// a batch can add to each of a user's goals.
+public struct LocalFacts: Sendable {
+    public let kinds: [ActivityKind]
+    public let days: [LocalDate]
+    public let units: Set<GoalUnit>
+
+    public init(_ facts: [ActivityFact], zone: TimeZone) {
+        kinds = facts.map(\.kind)
+        days = facts.map { LocalDate($0.occurredAt, in: zone) }
+        units = Set(kinds.flatMap(GoalUnit.affected(by:)))
     }
 }

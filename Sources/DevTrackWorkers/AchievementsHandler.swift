@@ -37,7 +37,8 @@ public final class AchievementsHandler: BatchHandler, Sendable {
     }
 
     public func apply(_ batch: [KafkaMessage]) async throws {
-        let facts = decodeFacts(batch)
+        // Messages that are not facts are skipped here (the metrics worker dead-letters them).
+        let facts = decodeFacts(batch).values
         guard !facts.isEmpty else { return }
         let state = try await store.achievementState(userIDs: Array(Set(facts.map(\.userID))))
         let zones = state.mapValues(\.zone)

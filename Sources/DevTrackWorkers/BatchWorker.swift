@@ -47,7 +47,7 @@ public struct BatchWorker: Service {
                     generation = consumer.assignmentGeneration
                     handler.partitionsChanged()
                 }
-                guard await applyWithRetry(batch) else { break }
+                guard await applyByPartition(batch) else { break }
                 await commit(batch)
             }
         } catch {
@@ -72,6 +72,17 @@ public struct BatchWorker: Service {
         }
     }
 
+    /// Applies each partition's messages of the batch concurrently, in order within a partition. Returns
+    /// false when shutdown came before all of them were applied (the batch is then redelivered).
+    private func applyByPartition(_ batch: [KafkaMessage]) async -> Bool {
+        let parts = Dictionary(grouping: batch, by: \.partition)
+        guard parts.count > 1 else { return await applyWithRetry(batch) }
+        return await withTaskGroup(of: Bool.self) { group in
+            for part in parts.values { group.addTask { await applyWithRetry(part) } }
+            return await group.reduce(true) { $0 && $1 }
+        }
+    }
+
     /// Returns false when shutdown came before the batch could be applied (it is then redelivered).
     private func applyWithRetry(_ batch: [KafkaMessage]) async -> Bool {
         var delay = Duration.milliseconds(200)
@@ -93,12 +104,13 @@ public struct BatchWorker: Service {
     }
 }
 
-/// Decodes every message of a batch as `Value`; tombstones and messages that do not decode come back
+/// Decodes every message of a batch with `decode`; tombstones and messages that do not decode come back
 /// apart, each with the reason (`what` names the expected content, e.g. "an activity fact").
-func decodeEach<Value: Decodable>(
-    _ batch: [KafkaMessage], as type: Value.Type, what: String, decoder: JSONDecoder
+func decodeEach<Value>(
+    _ batch: [KafkaMessage], what: String, decode: ([UInt8]) throws -> Value
 ) -> (values: [Value], rejected: [(message: KafkaMessage, reason: String)]) {
     var values: [Value] = []
+    values.reserveCapacity(batch.count)
     var rejected: [(message: KafkaMessage, reason: String)] = []
     for message in batch {
         guard let bytes = message.value else {
@@ -106,12 +118,25 @@ func decodeEach<Value: Decodable>(
             continue
         }
         do {
-            values.append(try decoder.decode(Value.self, from: Data(bytes)))
+            values.append(try decode(bytes))
         } catch {
             rejected.append((message, "not \(what): \(error)"))
         }
     }
     return (values, rejected)
+}
+
+/// `decodeEach` with a `JSONDecoder`.
+func decodeEach<Value: Decodable>(
+    _ batch: [KafkaMessage], as type: Value.Type, what: String, decoder: JSONDecoder
+) -> (values: [Value], rejected: [(message: KafkaMessage, reason: String)]) {
+    decodeEach(batch, what: what) { try decoder.decode(Value.self, from: Data($0)) }
+}
+
+/// The activity facts of a batch (`FactCoding.decodeFact`), and the messages that are not facts.
+func decodeFacts(_ batch: [KafkaMessage]) -> (values: [ActivityFact], rejected: [(message: KafkaMessage, reason: String)]) {
+    let decoder = FactCoding.decoder()
+    return decodeEach(batch, what: "an activity fact") { try FactCoding.decodeFact($0, fallback: decoder) }
 }
 
 /// Sends messages a worker cannot use to `<topic>.dlq`, unchanged, with the reason in headers.

@@ -38,7 +38,8 @@ public final class GoalsHandler: BatchHandler, Sendable {
     }
 
     public func apply(_ batch: [KafkaMessage]) async throws {
-        let facts = decodeFacts(batch)
+        // Messages that are not facts are skipped here (the metrics worker dead-letters them).
+        let facts = decodeFacts(batch).values
         guard !facts.isEmpty else { return }
         // The metrics worker may not have stored these yet: storing them here too is harmless (a fact is
         // kept once, and only its first insertion counts in the aggregates), and progress then sees them.
@@ -52,14 +53,22 @@ public final class GoalsHandler: BatchHandler, Sendable {
         // Per touched goal: skip it on its bound, or read it exactly.
         let toRead: [GoalInPeriod] = memory.withLock { memory in
             for userID in stale { memory.users[userID] = GoalMemory.User(owner: owners[userID]!, goals: reloaded[userID] ?? []) }
-            memory.startBatch(now: now)
+            var todays: [String: LocalDate] = [:]
             var toRead: [GoalInPeriod] = []
             for (userID, userFacts) in byUser {
                 guard let user = memory.users[userID] else { continue }
-                let units = Set(userFacts.flatMap { GoalUnit.affected(by: $0.kind) })
+                // Most goals are in the user's zone; a goal with its own zone sees the facts in that one.
+                var inZone: [String: LocalFacts] = [:]
+                func localFacts(_ zone: TimeZone) -> LocalFacts {
+                    if let known = inZone[zone.identifier] { return known }
+                    let facts = LocalFacts(userFacts, zone: zone)
+                    inZone[zone.identifier] = facts
+                    return facts
+                }
+                let units = localFacts(memory.zone(named: user.owner.timezone)).units
                 for goal in user.goals where units.contains(goal.unit) {
-                    let current = memory.period(of: goal, owner: user.owner, now: now)
-                    guard let increase = GoalMath.increase(of: goal.unit, in: current.window, zone: current.zone, from: userFacts) else {
+                    let current = memory.period(of: goal, owner: user.owner, now: now, todays: &todays)
+                    guard let increase = GoalMath.increase(of: goal.unit, in: current.window, from: localFacts(current.zone)) else {
                         toRead.append(current)
                         continue
                     }
@@ -131,17 +140,19 @@ struct GoalMemory {
     // Zone lookups and offsets are the costly part of a period: each zone once per batch, each goal's
     // creation date once per zone.
     private var zones: [String: TimeZone] = [:]
-    private var todays: [String: LocalDate] = [:]
     private var createdDays: [UUID: (zone: String, day: LocalDate)] = [:]
 
-    mutating func startBatch(now: Date) {
-        todays.removeAll(keepingCapacity: true)
+    mutating func zone(named name: String) -> TimeZone {
+        if let known = zones[name] { return known }
+        let zone = TimeZones.named(name) ?? .gmt
+        zones[name] = zone
+        return zone
     }
 
-    mutating func period(of goal: GoalRecord, owner: GoalOwner, now: Date) -> GoalInPeriod {
+    /// `todays` caches each zone's local date at `now` for one batch.
+    mutating func period(of goal: GoalRecord, owner: GoalOwner, now: Date, todays: inout [String: LocalDate]) -> GoalInPeriod {
         let zoneName = goal.timezone ?? owner.timezone
-        let zone = zones[zoneName] ?? TimeZones.named(zoneName) ?? .gmt
-        zones[zoneName] = zone
+        let zone = zone(named: zoneName)
         let today = todays[zoneName] ?? LocalDate(now, in: zone)
         todays[zoneName] = today
         let created: LocalDate

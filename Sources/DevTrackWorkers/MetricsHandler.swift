@@ -18,7 +18,7 @@ public struct MetricsHandler: BatchHandler {
     }
 
     public func apply(_ batch: [KafkaMessage]) async throws {
-        let (facts, rejected) = decodeEach(batch, as: ActivityFact.self, what: "an activity fact", decoder: FactCoding.decoder())
+        let (facts, rejected) = decodeFacts(batch)
         try await deadLetters.send(rejected, worker: "metrics", logger: logger)
         let inserted = try await store.client.withTransaction(logger: logger) { connection in
             try await store.applyFacts(facts, on: connection).inserted

@@ -51,10 +51,3 @@ public struct IntentPublisher: Sendable {
         try await publisher.publish(intents, userID: \.userID, encoder: encoder)
     }
 }
-
-/// Activity facts of a batch, decoded; messages that are not facts are skipped here (the metrics worker
-/// dead-letters them).
-func decodeFacts(_ batch: [KafkaMessage]) -> [ActivityFact] {
-    let decoder = FactCoding.decoder()
-    return batch.compactMap { message in message.value.flatMap { try? decoder.decode(ActivityFact.self, from: Data($0)) } }
-}

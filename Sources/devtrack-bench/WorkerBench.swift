@@ -190,7 +190,7 @@ struct WorkerThroughput: AsyncParsableCommand {
         for (index, pass) in timed.report().enumerated() {
             lines.append("""
                 \(worker) pass \(index + 1) (\(index == 0 ? "cold" : "warm")): \(facts) facts in \(String(format: "%.1f", pass.elapsed)) s = \
-                \(Int(Double(facts) / pass.elapsed)) facts/s (\(pass.batches) batches, p50 \(pass.p50) ms, p99 \(pass.p99) ms per batch)
+                \(Int(Double(facts) / pass.elapsed)) facts/s (\(pass.batches) partition batches, p50 \(pass.p50) ms, p99 \(pass.p99) ms each)
                 """)
         }
         lines.append("\(intents) intents published; peak RSS \(usage.ru_maxrss / 1024) MB")

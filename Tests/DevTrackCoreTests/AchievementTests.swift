@@ -156,20 +156,20 @@ struct GoalIncreaseTests {
     @Test func onlyFactsOfTheUnitInsideThePeriodCount() {
         let facts = [fact(.commit, "2024-03-18T10:00:00Z"), fact(.commit, "2024-03-18T11:00:00Z"), fact(.commit, "2024-03-17T23:00:00Z"),
                      fact(.review, "2024-03-19T10:00:00Z")]
-        #expect(GoalMath.increase(of: .commits, in: window, zone: .gmt, from: facts) == 2)
-        #expect(GoalMath.increase(of: .reviews, in: window, zone: .gmt, from: facts) == 1)
-        #expect(GoalMath.increase(of: .prsMerged, in: window, zone: .gmt, from: facts) == 0)
+        #expect(GoalMath.increase(of: .commits, in: window, from: LocalFacts(facts, zone: .gmt)) == 2)
+        #expect(GoalMath.increase(of: .reviews, in: window, from: LocalFacts(facts, zone: .gmt)) == 1)
+        #expect(GoalMath.increase(of: .prsMerged, in: window, from: LocalFacts(facts, zone: .gmt)) == 0)
         // 2024-03-17T23:00Z is already Monday the 18th in Berlin.
-        #expect(GoalMath.increase(of: .commits, in: window, zone: TimeZone(identifier: "Europe/Berlin")!, from: facts) == 3)
+        #expect(GoalMath.increase(of: .commits, in: window, from: LocalFacts(facts, zone: TimeZone(identifier: "Europe/Berlin")!)) == 3)
     }
 
     @Test func activeDaysCountDistinctDaysAndCodingAsksForARead() {
         let facts = [fact(.commit, "2024-03-18T10:00:00Z"), fact(.review, "2024-03-18T11:00:00Z"), fact(.issueOpened, "2024-03-19T10:00:00Z")]
-        #expect(GoalMath.increase(of: .activeDays, in: window, zone: .gmt, from: facts) == 2)
+        #expect(GoalMath.increase(of: .activeDays, in: window, from: LocalFacts(facts, zone: .gmt)) == 2)
         let coding = ActivityFact.codingDay(userID: user, day: LocalDate("2024-03-19")!, zone: .gmt)
-        #expect(GoalMath.increase(of: .codingMinutes, in: window, zone: .gmt, from: facts + [coding]) == nil)
-        #expect(GoalMath.increase(of: .activeDays, in: window, zone: .gmt, from: [coding]) == nil)
-        #expect(GoalMath.increase(of: .commits, in: window, zone: .gmt, from: [coding]) == 0)
+        #expect(GoalMath.increase(of: .codingMinutes, in: window, from: LocalFacts(facts + [coding], zone: .gmt)) == nil)
+        #expect(GoalMath.increase(of: .activeDays, in: window, from: LocalFacts([coding], zone: .gmt)) == nil)
+        #expect(GoalMath.increase(of: .commits, in: window, from: LocalFacts([coding], zone: .gmt)) == 0)
     }
 }
 

@@ -1,0 +1,180 @@
+/// A JSON object whose members are all strings, numbers or nulls — the shape of every activity fact —
+/// read by hand. Workers decode every fact on `devtrack.activity`, and `JSONDecoder` spent more time on
+/// them than the rest of the goals worker's in-memory work; this reader is several times faster.
+///
+/// It answers nil for anything outside that shape or not valid JSON (nested values, booleans, duplicate
+/// keys, bad escapes or numbers, trailing bytes): callers then fall back to `JSONDecoder`, which has the
+/// final say and the error messages.
+public struct FlatJSONObject: Equatable {
+    public enum Value: Equatable {
+        case string(String)
+        case number(Double)
+        case null
+    }
+
+    public let members: [String: Value]
+
+    public init?(_ bytes: [UInt8]) {
+        let parsed: [String: Value]? = bytes.withUnsafeBufferPointer { buffer in
+            var reader = FlatReader(bytes: buffer)
+            return reader.object()
+        }
+        guard let parsed else { return nil }
+        members = parsed
+    }
+
+    public subscript(key: String) -> Value? { members[key] }
+}
+
+private struct FlatReader {
+    let bytes: UnsafeBufferPointer<UInt8>
+    var index = 0
+
+    private var peek: UInt8? { index < bytes.count ? bytes[index] : nil }
+
+    private mutating func skipWhitespace() {
+        while let byte = peek, byte == 0x20 || byte == 0x0A || byte == 0x0D || byte == 0x09 { index += 1 }
+    }
+
+    private mutating func consume(_ byte: UInt8) -> Bool {
+        skipWhitespace()
+        guard peek == byte else { return false }
+        index += 1
+        return true
+    }
+
+    mutating func object() -> [String: FlatJSONObject.Value]? {
+        guard consume(UInt8(ascii: "{")) else { return nil }
+        var members: [String: FlatJSONObject.Value] = [:]
+        members.reserveCapacity(8)
+        if consume(UInt8(ascii: "}")) { return finished(members) }
+        while true {
+            skipWhitespace()
+            guard let key = string(), consume(UInt8(ascii: ":")), let value = value(), members.updateValue(value, forKey: key) == nil else {
+                return nil
+            }
+            if consume(UInt8(ascii: ",")) { continue }
+            guard consume(UInt8(ascii: "}")) else { return nil }
+            return finished(members)
+        }
+    }
+
+    private mutating func finished(_ members: [String: FlatJSONObject.Value]) -> [String: FlatJSONObject.Value]? {
+        skipWhitespace()
+        return index == bytes.count ? members : nil
+    }
+
+    private mutating func value() -> FlatJSONObject.Value? {
+        skipWhitespace()
+        guard let first = peek else { return nil }
+        switch first {
+        case UInt8(ascii: "\""): return string().map { .string($0) }
+        case UInt8(ascii: "n"):
+            guard index + 4 <= bytes.count, bytes[index + 1] == UInt8(ascii: "u"), bytes[index + 2] == UInt8(ascii: "l"),
+                  bytes[index + 3] == UInt8(ascii: "l") else { return nil }
+            index += 4
+            return .null
+        case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"): return number().map { .number($0) }
+        default: return nil
+        }
+    }
+
+    /// At a `"`: the string, unescaped; nil for control characters, bad escapes or invalid UTF-8.
+    private mutating func string() -> String? {
+        guard peek == UInt8(ascii: "\"") else { return nil }
+        index += 1
+        let start = index
+        // The common case: no escapes, so the bytes between the quotes are the string.
+        while index < bytes.count {
+            let byte = bytes[index]
+            if byte == UInt8(ascii: "\"") {
+                index += 1
+                return String(validating: UnsafeBufferPointer(rebasing: bytes[start..<(index - 1)]), as: UTF8.self)
+            }
+            if byte == UInt8(ascii: "\\") { break }
+            if byte < 0x20 { return nil }
+            index += 1
+        }
+        var utf8 = Array(bytes[start..<index])
+        while index < bytes.count {
+            let byte = bytes[index]
+            index += 1
+            switch byte {
+            case UInt8(ascii: "\""): return String(validating: utf8, as: UTF8.self)
+            case ..<0x20: return nil
+            case UInt8(ascii: "\\"):
+                guard let escaped = peek else { return nil }
+                index += 1
+                switch escaped {
+                case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"): utf8.append(escaped)
+                case UInt8(ascii: "b"): utf8.append(0x08)
+                case UInt8(ascii: "f"): utf8.append(0x0C)
+                case UInt8(ascii: "n"): utf8.append(0x0A)
+                case UInt8(ascii: "r"): utf8.append(0x0D)
+                case UInt8(ascii: "t"): utf8.append(0x09)
+                case UInt8(ascii: "u"):
+                    guard let scalar = unicodeEscape() else { return nil }
+                    utf8.append(contentsOf: Array(String(Character(scalar)).utf8))
+                default: return nil
+                }
+            default: utf8.append(byte)
+            }
+        }
+        return nil
+    }
+
+    /// After `\u`: one scalar, joining a surrogate pair written as two escapes.
+    private mutating func unicodeEscape() -> Unicode.Scalar? {
+        guard let high = hex4() else { return nil }
+        guard (0xD800...0xDBFF).contains(high) else { return Unicode.Scalar(high) }
+        guard index + 2 <= bytes.count, bytes[index] == UInt8(ascii: "\\"), bytes[index + 1] == UInt8(ascii: "u") else { return nil }
+        index += 2
+        guard let low = hex4(), (0xDC00...0xDFFF).contains(low) else { return nil }
+        return Unicode.Scalar(0x10000 + ((high - 0xD800) << 10) + (low - 0xDC00))
+    }
+
+    private mutating func hex4() -> UInt32? {
+        guard index + 4 <= bytes.count else { return nil }
+        var value: UInt32 = 0
+        for _ in 0..<4 {
+            let byte = bytes[index]
+            let digit: UInt8
+            switch byte {
+            case UInt8(ascii: "0")...UInt8(ascii: "9"): digit = byte - UInt8(ascii: "0")
+            case UInt8(ascii: "a")...UInt8(ascii: "f"): digit = byte - UInt8(ascii: "a") + 10
+            case UInt8(ascii: "A")...UInt8(ascii: "F"): digit = byte - UInt8(ascii: "A") + 10
+            default: return nil
+            }
+            value = value << 4 | UInt32(digit)
+            index += 1
+        }
+        return value
+    }
+
+    /// `-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?`, as a Double.
+    private mutating func number() -> Double? {
+        let start = index
+        func digits() -> Int {
+            let from = index
+            while let byte = peek, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) { index += 1 }
+            return index - from
+        }
+        if peek == UInt8(ascii: "-") { index += 1 }
+        if peek == UInt8(ascii: "0") {
+            index += 1
+        } else if digits() == 0 {
+            return nil
+        }
+        if peek == UInt8(ascii: ".") {
+            index += 1
+            guard digits() > 0 else { return nil }
+        }
+        if peek == UInt8(ascii: "e") || peek == UInt8(ascii: "E") {
+            index += 1
+            if peek == UInt8(ascii: "+") || peek == UInt8(ascii: "-") { index += 1 }
+            guard digits() > 0 else { return nil }
+        }
+        guard let text = String(validating: UnsafeBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self) else { return nil }
+        return Double(text)
+    }
+}

@@ -1,0 +1,71 @@
+import DevTrackCore
+import Foundation
+import Testing
+
+/// The hand-written fact reader must agree with `JSONDecoder` on every input: same fact when both read
+/// it, and a fallback (never a different answer) for what it does not take.
+@Suite struct FactDecodingTests {
+    let decoder = FactCoding.decoder()
+
+    func bothWays(_ json: String) -> (fast: ActivityFact?, reference: ActivityFact?) {
+        let bytes = Array(json.utf8)
+        let fast = FlatJSONObject(bytes).flatMap { _ in try? FactCoding.decodeFact(bytes, fallback: JSONDecoder()) }
+        return (fast, try? decoder.decode(ActivityFact.self, from: Data(bytes)))
+    }
+
+    @Test func encodedFactsReadBackByHandAsJSONDecoderReadsThem() throws {
+        let facts = [
+            ActivityFact(id: "commit:abc", userID: UUID(), kind: .commit, occurredAt: Date(timeIntervalSince1970: 1_700_000_000.5),
+                         repo: "o/r", language: "Swift", source: "github-app"),
+            ActivityFact(id: "review:\"quoted\" \\ back/slash\nnew line\tand 😀 é", userID: UUID(), kind: .review,
+                         occurredAt: Date(timeIntervalSince1970: 0), value: 2.25, repo: nil, language: nil, source: "custom:ci"),
+            ActivityFact.codingDay(userID: UUID(), day: LocalDate("2024-03-31")!, zone: TimeZone(identifier: "Europe/Berlin")!),
+        ]
+        for fact in facts {
+            let bytes = Array(try FactCoding.encoder().encode(fact))
+            #expect(FlatJSONObject(bytes) != nil, "our own encoding takes the fast path")
+            #expect(try FactCoding.decodeFact(bytes, fallback: JSONDecoder()) == fact)
+        }
+    }
+
+    @Test func escapesNumbersAndNullsMatchJSONDecoder() {
+        let user = UUID().uuidString
+        let inputs = [
+            #"{"id":"a\u00e9\ud83d\ude00\/","user_id":"\#(user)","kind":"commit","occurred_at":"2024-03-10T18:29:59Z","value":1e3,"repo":null,"source":"s"}"#,
+            #" { "source" : "s" , "value" : -0.5 , "occurred_at" : "2024-03-10T18:29:59.123+05:30" , "kind" : "pr_merged" , "user_id" : "\#(user)" , "id" : "x" } "#,
+            #"{"id":"x","user_id":"\#(user)","kind":"commit","occurred_at":"2024-03-10T18:29:59.000Z","value":0,"source":"s","extra":12}"#,
+        ]
+        for json in inputs {
+            let (fast, reference) = bothWays(json)
+            #expect(reference != nil, "\(json)")
+            #expect(fast == reference, "\(json)")
+        }
+    }
+
+    @Test func whatTheReaderRefusesFallsBackToJSONDecoder() throws {
+        let user = UUID().uuidString
+        let base = #""id":"x","user_id":"\#(user)","kind":"commit","occurred_at":"2024-03-10T18:29:59.000Z","source":"s""#
+        let outside = [
+            "{\(base),\"value\":1,\"repo\":{\"name\":\"nested\"}}",  // nested value
+            "{\(base),\"value\":1,\"flag\":true}",  // a boolean
+            "{\(base),\"value\":01}",  // not a JSON number
+            "{\(base),\"value\":1,\"id\":\"again\"}",  // duplicate key
+            "{\(base),\"value\":1} trailing",
+            "{\(base),\"value\":1,\"repo\":\"bad \\x escape\"}",
+            "{\(base),\"value\":1,\"repo\":\"\\ud83d alone\"}",
+            "[1, 2]",
+            "",
+        ]
+        for json in outside {
+            #expect(FlatJSONObject(Array(json.utf8)) == nil, "\(json)")
+        }
+        // A nested unknown member is fine for JSONDecoder; the fallback gives the same fact.
+        let nested = Array("{\(base),\"value\":1,\"meta\":{\"a\":[1]}}".utf8)
+        #expect(try FactCoding.decodeFact(nested, fallback: decoder).id == "x")
+        // Not a fact at all: JSONDecoder's error names what is wrong.
+        #expect(throws: DecodingError.self) { try FactCoding.decodeFact(Array("{\(base)}".utf8), fallback: decoder) }
+        #expect(throws: DecodingError.self) { try FactCoding.decodeFact(Array("{\(base),\"value\":\"one\"}".utf8), fallback: decoder) }
+        let unknownKind = base.replacingOccurrences(of: #""kind":"commit""#, with: #""kind":"dance""#)
+        #expect(throws: DecodingError.self) { try FactCoding.decodeFact(Array("{\(unknownKind),\"value\":1}".utf8), fallback: decoder) }
+    }
+}
