@@ -96,7 +96,7 @@ public enum AchievementCatalogue {
 
     /// Achievements `totals` reach that are not in `unlocked` yet.
     public static func newlyReached(_ totals: AchievementTotals, unlocked: Set<String>) -> [Achievement] {
-        all.filter { !unlocked.contains($0.id) && totals[$0.metric] >= $0.threshold }
+        all.filter { totals[$0.metric] >= $0.threshold && !unlocked.contains($0.id) }
     }
 }
 

@@ -103,7 +103,7 @@ public enum FactCoding {
 extension ActivityFact {
     /// The fact in `object`, nil when a member is missing or of another type (as `Decodable` would refuse).
     init?(_ object: FlatJSONObject) {
-        guard case .string(let id)? = object["id"], case .string(let user)? = object["user_id"], let userID = UUID(uuidString: user),
+        guard case .string(let id)? = object["id"], case .string(let user)? = object["user_id"], let userID = UUID(canonical: user),
               case .string(let kindName)? = object["kind"], let kind = ActivityKind(rawValue: kindName),
               case .string(let occurred)? = object["occurred_at"], let occurredAt = Timestamps.parse(occurred),
               case .number(let value)? = object["value"], case .string(let source)? = object["source"] else { return nil }
@@ -158,5 +158,39 @@ public enum Timestamps {
     /// UTC with milliseconds, e.g. `2024-03-10T18:29:59.000Z`.
     public static func format(_ date: Date) -> String {
         fractional.format(date)
+    }
+}
+
+extension UUID {
+    /// `8-4-4-4-12` hex digits (either case), as `UUID(uuidString:)` reads them but without its `sscanf`,
+    /// which showed in the workers' profiles: every fact carries a user id.
+    init?(canonical text: String) {
+        var text = text
+        let bytes: uuid_t? = text.withUTF8 { utf8 -> uuid_t? in
+            guard utf8.count == 36 else { return nil }
+            var value: uuid_t = (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+            var nibbles = 0
+            var result = true
+            withUnsafeMutableBytes(of: &value) { out in
+                for (index, byte) in utf8.enumerated() {
+                    if index == 8 || index == 13 || index == 18 || index == 23 {
+                        if byte != UInt8(ascii: "-") { result = false; return }
+                        continue
+                    }
+                    let nibble: UInt8
+                    switch byte {
+                    case UInt8(ascii: "0")...UInt8(ascii: "9"): nibble = byte - UInt8(ascii: "0")
+                    case UInt8(ascii: "a")...UInt8(ascii: "f"): nibble = byte - UInt8(ascii: "a") + 10
+                    case UInt8(ascii: "A")...UInt8(ascii: "F"): nibble = byte - UInt8(ascii: "A") + 10
+                    default: result = false; return
+                    }
+                    out[nibbles / 2] |= nibbles % 2 == 0 ? nibble << 4 : nibble
+                    nibbles += 1
+                }
+            }
+            return result ? value : nil
+        }
+        guard let bytes else { return nil }
+        self.init(uuid: bytes)
     }
 }

@@ -287,7 +287,7 @@ public struct DailyCounters: Sendable, Equatable, Codable {
 }
 
 /// What `applyFacts` did: how many facts were new, and each (still existing) user's zone and goals
-/// revision, read under the lock the batch took.
+/// revision as the batch began (a change committed meanwhile shows in the next batch).
 public struct AppliedFacts: Sendable {
     public let inserted: Int
     public let owners: [UUID: GoalOwner]
@@ -302,32 +302,38 @@ extension HubStore {
     public func applyFacts(_ facts: [ActivityFact], on connection: PostgresConnection) async throws -> AppliedFacts {
         let userIDs = Array(Set(facts.map(\.userID)))
         guard !userIDs.isEmpty else { return AppliedFacts(inserted: 0, owners: [:]) }
-        // Orders this batch against a concurrent time-zone change (which re-buckets under a row lock).
         var owners: [UUID: GoalOwner] = [:]
-        let locked = try await connection.query(
-            "SELECT id, timezone, goals_revision FROM users WHERE id = ANY(\(userIDs)) ORDER BY id FOR SHARE", logger: logger)
-        for try await (id, timezone, revision) in locked.decode((UUID, String, Int64).self) {
+        let users = try await connection.query(
+            "SELECT id, timezone, goals_revision FROM users WHERE id = ANY(\(userIDs))", logger: logger)
+        for try await (id, timezone, revision) in users.decode((UUID, String, Int64).self) {
             owners[id] = GoalOwner(timezone: timezone, goalsRevision: revision)
         }
         let facts = facts.filter(\.kind.isStoredActivity)
         guard !facts.isEmpty else { return AppliedFacts(inserted: 0, owners: owners) }
+        // Only users with facts not stored yet are locked (FOR SHARE, against a concurrent time-zone change,
+        // which re-buckets under the row's lock), and their new facts are bucketed in the zone read under
+        // that lock. Facts another worker stored first cost one index probe and no lock.
         let rows = try await connection.query("""
             WITH incoming AS (
                 SELECT * FROM unnest(\(facts.map(\.id)), \(facts.map(\.userID)), \(facts.map(\.kind.rawValue)),
                                      \(facts.map(\.occurredAt)), \(facts.map(\.value)), \(facts.map { $0.repo ?? "" }),
                                      \(facts.map { $0.language ?? "" }), \(facts.map(\.source)))
                     AS t(id, user_id, kind, occurred_at, value, repo, language, source)
+            ), fresh AS (
+                SELECT DISTINCT ON (i.user_id, i.id) i.* FROM incoming i
+                WHERE NOT EXISTS (SELECT 1 FROM activities a WHERE a.user_id = i.user_id AND a.id = i.id)
+            ), locked AS (
+                SELECT id, timezone FROM users WHERE id IN (SELECT user_id FROM fresh) ORDER BY id FOR SHARE
             ), inserted AS (
                 INSERT INTO activities (id, user_id, kind, occurred_at, value, repo, language, source)
-                SELECT DISTINCT ON (i.user_id, i.id) i.id, i.user_id, i.kind, i.occurred_at, i.value,
-                       NULLIF(i.repo, ''), NULLIF(i.language, ''), i.source
-                FROM incoming i JOIN users u ON u.id = i.user_id
+                SELECT f.id, f.user_id, f.kind, f.occurred_at, f.value, NULLIF(f.repo, ''), NULLIF(f.language, ''), f.source
+                FROM fresh f JOIN locked u ON u.id = f.user_id
                 ON CONFLICT (user_id, id) DO NOTHING
                 RETURNING user_id, kind, occurred_at
             ), bucketed AS (
                 INSERT INTO daily_stats (user_id, day, \(unescaped: DailyCounters.columnList))
                 SELECT n.user_id, (n.occurred_at AT TIME ZONE u.timezone)::date, \(unescaped: DailyCounters.countExpressions)
-                FROM inserted n JOIN users u ON u.id = n.user_id
+                FROM inserted n JOIN locked u ON u.id = n.user_id
                 GROUP BY 1, 2
                 ON CONFLICT (user_id, day) DO UPDATE SET
                     commits = daily_stats.commits + EXCLUDED.commits,

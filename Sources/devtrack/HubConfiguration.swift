@@ -45,7 +45,7 @@ struct HubConfiguration: Sendable {
     struct Workers: Codable, Sendable {
         var maxBatch = 500
         /// Larger batches for the workers whose cost is mostly per batch (see README, Benchmarks).
-        var maxBatchByWorker = ["goals": 2000, "achievements": 2000]
+        var maxBatchByWorker = ["goals": 6000, "achievements": 6000]
         enum CodingKeys: String, CodingKey {
             case maxBatch = "max_batch"
             case maxBatchByWorker = "max_batch_by_worker"

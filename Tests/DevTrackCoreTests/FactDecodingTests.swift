@@ -69,3 +69,28 @@ import Testing
         #expect(throws: DecodingError.self) { try FactCoding.decodeFact(Array("{\(unknownKind),\"value\":1}".utf8), fallback: decoder) }
     }
 }
+
+@Suite struct CanonicalTextTests {
+    @Test func userIDsParseAsUUIDInitParsesThem() throws {
+        for _ in 0..<50 {
+            let id = UUID()
+            #expect(FlatJSONObject(Array(#"{"u":"\#(id.uuidString.lowercased())"}"#.utf8)) != nil)
+            for text in [id.uuidString, id.uuidString.lowercased()] {
+                let fact = #"{"id":"x","user_id":"\#(text)","kind":"commit","occurred_at":"2024-03-10T18:29:59.000Z","value":1,"source":"s"}"#
+                #expect(try FactCoding.decodeFact(Array(fact.utf8), fallback: JSONDecoder()).userID == id)
+            }
+        }
+        let good = "6ba7b810-9dad-11d1-80b4-00c04fd430c8"
+        for bad in [String(good.dropLast()), good.replacingOccurrences(of: "-", with: "x"), good.replacingOccurrences(of: "b", with: "g"), good + "0"] {
+            let fact = #"{"id":"x","user_id":"\#(bad)","kind":"commit","occurred_at":"2024-03-10T18:29:59.000Z","value":1,"source":"s"}"#
+            #expect(throws: DecodingError.self) { try FactCoding.decodeFact(Array(fact.utf8), fallback: JSONDecoder()) }
+        }
+    }
+
+    @Test func datesParseByteByByte() {
+        #expect(LocalDate("2024-02-29")?.description == "2024-02-29")
+        for bad in ["2024-02-30", "2024-2-29", "2024/02/29", "2024-02-29 ", "+024-02-29", "２０２４-02-29", "2024-00-10", ""] {
+            #expect(LocalDate(bad) == nil, "\(bad)")
+        }
+    }
+}
