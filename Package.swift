@@ -17,6 +17,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
+        // Already there through postgres-nio and hummingbird; named for the outbound HTTP client.
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
     ],
     targets: [
         // librdkafka (Debian's librdkafka-dev), including the mock cluster API.
@@ -76,6 +79,19 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
+        // Outbound deliveries from the outbox: SSRF-checked HTTP client, Discord deliverer.
+        .target(
+            name: "DevTrackDelivery",
+            dependencies: [
+                "DevTrackCore", "DevTrackStore",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
         // HTTP query API for web clients.
         .target(
             name: "DevTrackAPI",
@@ -88,7 +104,7 @@ let package = Package(
         .executableTarget(
             name: "devtrack",
             dependencies: [
-                "DevTrackCore", "DevTrackStore", "DevTrackIngest", "DevTrackWorkers", "DevTrackAPI", "Kafka",
+                "DevTrackCore", "DevTrackStore", "DevTrackIngest", "DevTrackWorkers", "DevTrackDelivery", "DevTrackAPI", "Kafka",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
@@ -120,7 +136,11 @@ let package = Package(
         // Real PostgreSQL + librdkafka's mock cluster.
         .testTarget(
             name: "DevTrackIntegrationTests",
-            dependencies: ["DevTrackStore", "DevTrackCore", "DevTrackWorkers", "Kafka", "DevTrackTestSupport"]
+            dependencies: [
+                "DevTrackStore", "DevTrackCore", "DevTrackWorkers", "DevTrackDelivery", "Kafka", "DevTrackTestSupport",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+            ]
         ),
         // The built `devtrack` binary over HTTP, several processes.
         .testTarget(

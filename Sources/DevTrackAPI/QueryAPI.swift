@@ -44,22 +44,6 @@ public struct QueryAPI: Sendable {
             let user = try await authenticate(request)
             return try JSONResponse.make(MeBody(user))
         }
-        v1.get("/settings") { request, _ in
-            let user = try await authenticate(request)
-            return try JSONResponse.make(SettingsBody(timezone: user.timezone))
-        }
-        v1.patch("/settings") { request, context in
-            let user = try await authenticate(request)
-            let patch = try await decode(SettingsPatch.self, from: request, context: context)
-            guard let timezone = patch.timezone else { return try JSONResponse.make(SettingsBody(timezone: user.timezone)) }
-            guard TimeZones.named(timezone) != nil else {
-                throw HubHTTPError.badRequest("timezone '\(timezone)' is not an IANA time zone name (e.g. Europe/Berlin)", code: "invalid_timezone")
-            }
-            let updated = try await store.updateTimezone(
-                userID: user.id, timezone: timezone, codingTimeout: Double(configuration.codingTimeout.components.seconds))
-            return try JSONResponse.make(SettingsBody(timezone: updated?.timezone ?? timezone))
-        }
-
         v1.post("/sources") { request, context in
             let user = try await authenticate(request)
             let body = try await decode(NewSource.self, from: request, context: context)
@@ -111,6 +95,7 @@ public struct QueryAPI: Sendable {
         addStreakFreezeRoutes(to: v1)
         addAchievementRoutes(to: v1)
         addNotificationRoutes(to: v1)
+        addSettingsRoutes(to: v1)
         v1.get("/metrics/streak") { request, _ in
             let user = try await authenticate(request)
             let today = LocalDate(Date(), in: TimeZones.named(user.timezone) ?? .gmt)
@@ -199,8 +184,6 @@ struct MeBody: Encodable {
     }
 }
 
-struct SettingsBody: Encodable { let timezone: String }
-struct SettingsPatch: Decodable { let timezone: String? }
 struct NewSource: Decodable {
     let kind: String
     let name: String?

@@ -23,6 +23,12 @@ public struct NotificationIntent: Codable, Sendable, Equatable {
         self.dedupeKey = dedupeKey
     }
 
+    /// Every type an intent can have (what users can opt out of per channel).
+    public static let types = [
+        "goal.completed", "goal.deadline_near", "achievement.unlocked", "streak.milestone", "streak.at_risk",
+        "daily.summary", "weekly.summary",
+    ]
+
     /// A UUID (version 8, RFC 9562) from the SHA-256 of the dedupe key.
     static func id(for dedupeKey: String) -> UUID {
         var bytes = Array(SHA256.hash(data: Array(dedupeKey.utf8)).prefix(16))
@@ -102,6 +108,13 @@ public struct NotificationIntent: Codable, Sendable, Equatable {
             body: "You have been active \(days) days in a row.",
             data: ["days": String(days)],
             dedupeKey: "streak.milestone:\(userID.uuidString.lowercased()):\(days)")
+    }
+
+    /// `discord.disabled`, in the app only: Discord said the user's webhook is gone (each time the hub disables it).
+    public static func discordDisabled(userID: UUID, reason: String) -> NotificationIntent {
+        NotificationIntent(
+            userID: userID, type: "discord.disabled", title: "Discord messages stopped", body: reason, data: [:],
+            dedupeKey: "discord.disabled:\(userID.uuidString.lowercased()):\(Int(Date().timeIntervalSince1970))")
     }
 
     /// Ids in lower case, like every other id the hub prints (Foundation would write them upper-case).

@@ -38,10 +38,10 @@ public struct NotificationCursor: Sendable, Equatable {
 
 extension HubStore {
     /// Stores intents as notifications; one already stored (same dedupe key) and intents of users that no
-    /// longer exist are skipped. Returns how many were new.
+    /// longer exist are skipped. Returns the intents that were new.
     @discardableResult
-    public func storeNotifications(_ intents: [NotificationIntent], on connection: PostgresConnection) async throws -> Int {
-        guard !intents.isEmpty else { return 0 }
+    public func storeNotifications(_ intents: [NotificationIntent], on connection: PostgresConnection) async throws -> [NotificationIntent] {
+        guard !intents.isEmpty else { return [] }
         let data = try intents.map { String(decoding: try JSONEncoder().encode($0.data), as: UTF8.self) }
         let rows = try await connection.query("""
             INSERT INTO notifications (id, user_id, type, title, body, data, dedupe_key)
@@ -50,11 +50,12 @@ extension HubStore {
                         \(intents.map(\.body)), \(data), \(intents.map(\.dedupeKey))) AS t(i, u, ty, ti, b, d, k)
                 JOIN users ON users.id = t.u
             ON CONFLICT DO NOTHING
-            RETURNING 1
+            RETURNING dedupe_key
             """, logger: logger)
-        var inserted = 0
-        for try await _ in rows { inserted += 1 }
-        return inserted
+        var inserted: Set<String> = []
+        for try await key in rows.decode(String.self) { inserted.insert(key) }
+        var seen: Set<String> = []
+        return intents.filter { inserted.contains($0.dedupeKey) && seen.insert($0.dedupeKey).inserted }
     }
 
     /// A page of the user's notifications, newest first, and how many are unread in all.

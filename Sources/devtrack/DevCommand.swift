@@ -98,6 +98,7 @@ struct DevCommand: AsyncParsableCommand {
         services += [client, KafkaProducerService(producer)]
         services += try RoleFactory.workerNames.map { try roles.worker(named: $0, producer: producer) }
         services.append(roles.scheduler(producer: producer))
+        services.append(try roles.discordDeliverer(secretBox: secretBox))
         services.append(roles.ingest(producer: producer, secretBox: secretBox) { await latch.arrive() })
         services.append(roles.api(secretBox: secretBox) { await latch.arrive() })
         try await runServiceGroup(services, logger: logger)

@@ -172,8 +172,11 @@ struct WorkerCommand: AsyncParsableCommand {
         let store = HubStore(client: client, logger: logger)
         let roles = RoleFactory(configuration: configuration, store: store, brokers: try configuration.requireKafkaBrokers(), logger: logger)
         let producer = try roles.producer()
-        let workers = try (names.isEmpty ? RoleFactory.workerNames : names).map { try roles.worker(named: $0, producer: producer) }
-        try await runServiceGroup([client, KafkaProducerService(producer)] + workers, logger: logger)
+        let chosen = names.isEmpty ? RoleFactory.workerNames : names
+        var services: [any Service] = [client, KafkaProducerService(producer)]
+        services += try chosen.map { try roles.worker(named: $0, producer: producer) }
+        if chosen.contains("notify") { services.append(try roles.discordDeliverer(secretBox: try configuration.requireSecretBox())) }
+        try await runServiceGroup(services, logger: logger)
     }
 }
 

@@ -73,6 +73,23 @@ struct HubConfiguration: Sendable {
         enum CodingKeys: String, CodingKey { case intervalSeconds = "interval_seconds" }
     }
 
+    struct Notify: Codable, Sendable {
+        /// The link in Discord messages back to a user's profile in the web client, `{login}` replaced.
+        var profileURLTemplate: String?
+        /// Hosts deliveries may reach without the public-address check, over http too (tests on loopback,
+        /// an operator's own relay). Empty in production.
+        var allowHosts: [String] = []
+        var deliveryTimeoutSeconds = 10
+        /// Requests in flight at once per deliverer (one at a time per destination).
+        var maxConcurrentDeliveries = 32
+        enum CodingKeys: String, CodingKey {
+            case profileURLTemplate = "profile_url_template"
+            case allowHosts = "allow_hosts"
+            case deliveryTimeoutSeconds = "delivery_timeout_seconds"
+            case maxConcurrentDeliveries = "max_concurrent_deliveries"
+        }
+    }
+
     struct File: Codable, Sendable {
         var ingest = Ingest()
         var api = API()
@@ -80,6 +97,7 @@ struct HubConfiguration: Sendable {
         var workers = Workers()
         var coding = Coding()
         var scheduler = SchedulerSettings()
+        var notify = Notify()
     }
 
     var ingest: Ingest
@@ -88,6 +106,7 @@ struct HubConfiguration: Sendable {
     var workers: Workers
     var coding: Coding
     var scheduler: SchedulerSettings
+    var notify: Notify
     var databaseURL: String?
     var kafkaBrokers: String?
     var githubAppSecret: String?
@@ -117,7 +136,7 @@ struct HubConfiguration: Sendable {
             throw Failure(description: "configuration file \(path) does not exist")
         }
         var configuration = HubConfiguration(
-            ingest: file.ingest, api: file.api, kafka: file.kafka, workers: file.workers, coding: file.coding, scheduler: file.scheduler,
+            ingest: file.ingest, api: file.api, kafka: file.kafka, workers: file.workers, coding: file.coding, scheduler: file.scheduler, notify: file.notify,
             databaseURL: environment["DATABASE_URL"].nonEmpty, kafkaBrokers: environment["KAFKA_BROKERS"].nonEmpty,
             githubAppSecret: environment["DEVTRACK_GITHUB_APP_SECRET"].nonEmpty,
             encryptionKey: environment["DEVTRACK_ENCRYPTION_KEY"].nonEmpty, home: home)

@@ -1,5 +1,6 @@
 import DevTrackAPI
 import DevTrackCore
+import DevTrackDelivery
 import DevTrackHTTP
 import DevTrackIngest
 import DevTrackStore
@@ -39,6 +40,15 @@ struct RoleFactory {
         Scheduler(
             store: store, producer: producer, interval: .seconds(configuration.scheduler.intervalSeconds),
             logger: Logger(label: "devtrack.scheduler"))
+    }
+
+    /// Runs beside the `notify` worker: posts the Discord deliveries it queues in the outbox.
+    func discordDeliverer(secretBox: SecretBox) throws -> DiscordDeliverer {
+        DiscordDeliverer(
+            store: store, secretBox: secretBox,
+            http: try OutboundHTTPClient(
+                allowList: Set(configuration.notify.allowHosts), timeout: .seconds(configuration.notify.deliveryTimeoutSeconds)),
+            logger: Logger(label: "devtrack.deliver.discord"), maxConcurrent: configuration.notify.maxConcurrentDeliveries)
     }
 
     func producer() throws -> KafkaProducer {
@@ -103,7 +113,8 @@ struct RoleFactory {
         case "achievements":
             handler = AchievementsHandler(store: store, producer: producer, logger: workerLogger)
         case "notify":
-            handler = NotifyHandler(store: store, producer: producer, logger: workerLogger)
+            handler = NotifyHandler(
+                store: store, producer: producer, logger: workerLogger, profileURLTemplate: configuration.notify.profileURLTemplate)
         case "metrics":
             handler = MetricsHandler(store: store, producer: producer, logger: workerLogger)
         default:

@@ -70,4 +70,47 @@ struct NotificationTests {
             await cluster.shutdown()
         }
     }
+
+    @Test func newNotificationsAreQueuedForDiscordOnceUnlessMutedOptedOutOrUnset() async throws {
+        try await TestDatabase.shared.withFreshStore { store, _ in
+            let cluster = try KafkaMockCluster(brokers: 1, logger: logger)
+            let producer = try KafkaProducer(configuration: KafkaConfiguration(bootstrapServers: cluster.bootstrapServers), logger: logger)
+            let box = try SecretBox(base64Key: Data(repeating: 7, count: 32).base64EncodedString())
+            let url = "https://discord.com/api/webhooks/123456789012345678/token"
+            let dev = try await store.createUser(login: "dev", githubID: 1, timezone: "UTC")
+            let muted = try await store.createUser(login: "muted", githubID: 2, timezone: "UTC")
+            let later = try await store.createUser(login: "later", githubID: 3, timezone: "UTC")
+            _ = try await store.updateDiscordSettings(userID: dev.id, DiscordSettingsChange(sealedWebhookURL: .some(box.seal(url)), optOuts: ["daily.summary"]))
+            _ = try await store.updateDiscordSettings(userID: muted.id, DiscordSettingsChange(
+                sealedWebhookURL: .some(box.seal(url)), mutedUntil: .some(Date().addingTimeInterval(3600))))
+            let handler = NotifyHandler(store: store, producer: producer, logger: logger, profileURLTemplate: "https://hub.example/u/{login}")
+            let encoder = JSONEncoder()
+            let summary = DaySummary(date: LocalDate("2026-11-24")!, commits: 3, prsOpened: 0, prsMerged: 0, reviews: 1, issuesClosed: 0, codingMinutes: 50)
+            let intents: [NotificationIntent] = [
+                .streakMilestone(userID: dev.id, days: 7), .dailySummary(userID: dev.id, summary),
+                .streakMilestone(userID: muted.id, days: 7), .streakMilestone(userID: later.id, days: 7),
+            ]
+            let batch = try intents.enumerated().map { message(Array(try encoder.encode($0.element)), offset: Int64($0.offset)) }
+            try await handler.apply(batch)
+            try await handler.apply(batch)  // redelivered
+
+            let queued = try await store.outbox(userID: dev.id, channel: "discord")
+            #expect(queued.map(\.eventType) == ["streak.milestone"], "the opted-out daily summary is not queued, the milestone once")
+            #expect(queued.first?.status == "pending")
+            let payload = try JSONDecoder().decode(DiscordMessage.self, from: Data((queued.first?.payload ?? "").utf8))
+            #expect(payload.embeds.first?.title == "7-day streak!")
+            #expect(payload.embeds.first?.url == "https://hub.example/u/dev")
+            #expect(try await store.outbox(userID: muted.id, channel: "discord").isEmpty, "muted")
+            #expect(try await store.outbox(userID: later.id, channel: "discord").isEmpty, "no URL")
+
+            // Setting a URL later does not send old notifications when they are redelivered or replayed.
+            _ = try await store.updateDiscordSettings(userID: later.id, DiscordSettingsChange(sealedWebhookURL: .some(box.seal(url))))
+            try await handler.apply(batch)
+            #expect(try await store.outbox(userID: later.id, channel: "discord").isEmpty)
+            try await handler.apply([message(Array(try encoder.encode(NotificationIntent.streakMilestone(userID: later.id, days: 30))), offset: 9)])
+            #expect(try await store.outbox(userID: later.id, channel: "discord").map(\.eventType) == ["streak.milestone"])
+            await producer.shutdown()
+            await cluster.shutdown()
+        }
+    }
 }

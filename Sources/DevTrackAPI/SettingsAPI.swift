@@ -1,0 +1,130 @@
+import DevTrackCore
+import DevTrackHTTP
+import DevTrackStore
+import Foundation
+import Hummingbird
+
+extension QueryAPI {
+    /// `GET|PATCH /api/v1/settings`: the time zone and where notifications go in Discord. The Discord
+    /// webhook URL is validated, stored sealed, and shown back masked.
+    func addSettingsRoutes(to v1: RouterGroup<some RequestContext>) {
+        v1.get("/settings") { request, _ in
+            let user = try await authenticate(request)
+            return try JSONResponse.make(try await settingsBody(user.id, timezone: user.timezone))
+        }
+        v1.patch("/settings") { request, context in
+            let user = try await authenticate(request)
+            let patch = try await decode(SettingsPatch.self, from: request, context: context)
+            var change = DiscordSettingsChange()
+            switch patch.discordWebhookURL {
+            case .absent: break
+            case .null: change.sealedWebhookURL = .some(nil)
+            case .value(let text):
+                guard let url = DiscordWebhookURL(text) else {
+                    throw HubHTTPError.badRequest(
+                        "discord_webhook_url must be a Discord webhook URL (https://discord.com/api/webhooks/{id}/{token})",
+                        code: "invalid_discord_webhook_url")
+                }
+                change.sealedWebhookURL = .some(secretBox.seal(url.url))
+            }
+            switch patch.discordMutedUntil {
+            case .absent: break
+            case .null: change.mutedUntil = .some(nil)
+            case .value(let text):
+                guard let date = Timestamps.parse(text) else {
+                    throw HubHTTPError.badRequest(
+                        "discord_muted_until must be an ISO-8601 timestamp (e.g. 2026-12-01T08:00:00Z) or null", code: "invalid_discord_muted_until")
+                }
+                change.mutedUntil = .some(date)
+            }
+            if let optOuts = patch.discordOptOuts {
+                if let unknown = optOuts.first(where: { !NotificationIntent.types.contains($0) }) {
+                    throw HubHTTPError.badRequest(
+                        "discord_opt_outs: '\(unknown)' is not a notification type (\(NotificationIntent.types.joined(separator: ", ")))",
+                        code: "invalid_discord_opt_outs")
+                }
+                change.optOuts = Array(Set(optOuts)).sorted()
+            }
+            var timezone = user.timezone
+            if let requested = patch.timezone {
+                guard TimeZones.named(requested) != nil else {
+                    throw HubHTTPError.badRequest("timezone '\(requested)' is not an IANA time zone name (e.g. Europe/Berlin)", code: "invalid_timezone")
+                }
+                if requested != user.timezone {
+                    let updated = try await store.updateTimezone(
+                        userID: user.id, timezone: requested, codingTimeout: Double(configuration.codingTimeout.components.seconds))
+                    timezone = updated?.timezone ?? requested
+                }
+            }
+            _ = try await store.updateDiscordSettings(userID: user.id, change)
+            return try JSONResponse.make(try await settingsBody(user.id, timezone: timezone))
+        }
+    }
+
+    private func settingsBody(_ userID: UUID, timezone: String) async throws -> SettingsBody {
+        let discord = try await store.discordSettings(userID: userID) ?? DiscordSettings()
+        let url = try discord.sealedWebhookURL.map { sealed throws(SecretBox.Failure) in try secretBox.open(sealed) }.flatMap(DiscordWebhookURL.init)
+        return SettingsBody(
+            timezone: timezone, discordWebhookURL: url?.masked, discordMutedUntil: discord.mutedUntil.map(Timestamps.format),
+            discordOptOuts: discord.optOuts, discordDisabledReason: discord.disabledReason)
+    }
+}
+
+struct SettingsBody: Encodable {
+    let timezone: String
+    let discordWebhookURL: String?
+    let discordMutedUntil: String?
+    let discordOptOuts: [String]
+    let discordDisabledReason: String?
+
+    enum CodingKeys: String, CodingKey {
+        case timezone
+        case discordWebhookURL = "discord_webhook_url"
+        case discordMutedUntil = "discord_muted_until"
+        case discordOptOuts = "discord_opt_outs"
+        case discordDisabledReason = "discord_disabled_reason"
+    }
+
+    // Absent values are written as null, so clients see every setting.
+    func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(timezone, forKey: .timezone)
+        try container.encode(discordWebhookURL, forKey: .discordWebhookURL)
+        try container.encode(discordMutedUntil, forKey: .discordMutedUntil)
+        try container.encode(discordOptOuts, forKey: .discordOptOuts)
+        try container.encode(discordDisabledReason, forKey: .discordDisabledReason)
+    }
+}
+
+/// A PATCH field that may be absent (leave it), null (clear it) or a value.
+enum Patch<Value: Decodable & Sendable>: Sendable {
+    case absent
+    case null
+    case value(Value)
+}
+
+struct SettingsPatch: Decodable {
+    let timezone: String?
+    let discordWebhookURL: Patch<String>
+    let discordMutedUntil: Patch<String>
+    let discordOptOuts: [String]?
+
+    enum CodingKeys: String, CodingKey {
+        case timezone
+        case discordWebhookURL = "discord_webhook_url"
+        case discordMutedUntil = "discord_muted_until"
+        case discordOptOuts = "discord_opt_outs"
+    }
+
+    init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        func patch(_ key: CodingKeys) throws -> Patch<String> {
+            guard container.contains(key) else { return .absent }
+            return try container.decodeNil(forKey: key) ? .null : .value(try container.decode(String.self, forKey: key))
+        }
+        timezone = try container.decodeIfPresent(String.self, forKey: .timezone)
+        discordWebhookURL = try patch(.discordWebhookURL)
+        discordMutedUntil = try patch(.discordMutedUntil)
+        discordOptOuts = try container.decodeIfPresent([String].self, forKey: .discordOptOuts)
+    }
+}

@@ -1,0 +1,60 @@
+import Foundation
+
+/// What to do after an attempt to post to Discord, from its answer alone (pure, so every rule is tested
+/// without a network): Discord documents 429 with `retry_after` (seconds, in the JSON body and the
+/// `Retry-After` header) and a `global` flag, `X-RateLimit-Remaining` / `X-RateLimit-Reset-After` on every
+/// answer, and 404 with code 10015 "Unknown Webhook" when the webhook was deleted.
+public enum DiscordAnswer: Equatable, Sendable {
+    /// Posted. `pauseFor` is set when the webhook's rate-limit bucket is empty.
+    case delivered(pauseFor: Double?)
+    /// Rate limited: try again after `seconds`; `global` pauses every Discord delivery, not just this webhook.
+    case rateLimited(seconds: Double, global: Bool)
+    /// The webhook no longer exists: stop posting to it and tell the user.
+    case webhookGone
+    /// Worth another try (5xx, 408, network trouble).
+    case transient(String)
+    /// Will not get better by retrying (400 bad payload, 401/403).
+    case rejected(String)
+
+    public static func classify(status: Int, headers: [(String, String)], body: [UInt8]) -> DiscordAnswer {
+        func header(_ name: String) -> String? { headers.first { $0.0.lowercased() == name }?.1 }
+        let json = (try? JSONSerialization.jsonObject(with: Data(body))) as? [String: Any]
+        switch status {
+        case 200..<300:
+            let empty = header("x-ratelimit-remaining").flatMap(Int.init) == 0
+            return .delivered(pauseFor: empty ? header("x-ratelimit-reset-after").flatMap(Double.init) ?? 1 : nil)
+        case 429:
+            let seconds = (json?["retry_after"] as? Double) ?? header("retry-after").flatMap(Double.init) ?? 1
+            let global = (json?["global"] as? Bool) ?? (header("x-ratelimit-global")?.lowercased() == "true")
+            return .rateLimited(seconds: min(max(seconds, 0), 3_600), global: global)
+        case 404:
+            return .webhookGone
+        case 408, 500..<600:
+            return .transient("HTTP \(status)")
+        default:
+            let message = (json?["message"] as? String).map { ": \($0)" } ?? ""
+            return .rejected("HTTP \(status)\(message)")
+        }
+    }
+}
+
+/// Exponential backoff with jitter for transient failures, bounded in attempts.
+public struct RetrySchedule: Sendable, Equatable {
+    public var maxFailures: Int
+    public var base: Double
+    public var cap: Double
+
+    public init(maxFailures: Int = 8, base: Double = 2, cap: Double = 600) {
+        self.maxFailures = maxFailures
+        self.base = base
+        self.cap = cap
+    }
+
+    /// Seconds to wait after the `failures`-th failure (1-based), nil when that was the last allowed.
+    /// Between half and all of `base × 2^(failures-1)` (capped), so retries of many deliveries spread out.
+    public func delay(afterFailure failures: Int, random: Double = Double.random(in: 0...1)) -> Double? {
+        guard failures < maxFailures else { return nil }
+        let full = min(cap, base * pow(2, Double(max(0, failures - 1))))
+        return full / 2 + full / 2 * random
+    }
+}

@@ -1,0 +1,175 @@
+import DevTrackCore
+import DevTrackDelivery
+import DevTrackStore
+import DevTrackTestSupport
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+import Synchronization
+import Testing
+
+/// A fake Discord on loopback: each webhook id answers from its script (then 204), and every request is
+/// recorded with its arrival time.
+final class FakeDiscord: Sendable {
+    struct Answer: Sendable {
+        var status: HTTPResponse.Status
+        var body: String = ""
+        var headers: [(String, String)] = []
+        var delay: Duration = .zero
+    }
+
+    struct Received: Sendable {
+        let webhookID: String
+        let at: ContinuousClock.Instant
+        let body: [UInt8]
+    }
+
+    let scripts = Mutex<[String: [Answer]]>([:])
+    let received = Mutex<[Received]>([])
+
+    func requests(to webhookID: String) -> [Received] { received.withLock { $0.filter { $0.webhookID == webhookID } } }
+
+    /// Runs the server for `body` and gives it the base URL.
+    func serving<T: Sendable>(_ body: @Sendable (String) async throws -> T) async throws -> T {
+        let router = Router()
+        router.post("/api/webhooks/{id}/{token}") { request, context -> Response in
+            let id = context.parameters.get("id") ?? ""
+            var request = request
+            let bytes = Array((try await request.collectBody(upTo: 1 << 20)).readableBytesView)
+            self.received.withLock { $0.append(Received(webhookID: id, at: .now, body: bytes)) }
+            let answer = self.scripts.withLock { scripts -> Answer in
+                guard var script = scripts[id], !script.isEmpty else { return Answer(status: .noContent) }
+                let next = script.removeFirst()
+                scripts[id] = script
+                return next
+            }
+            if answer.delay > .zero { try await Task.sleep(for: answer.delay) }
+            var headers = HTTPFields()
+            for (name, value) in answer.headers { headers[HTTPField.Name(name)!] = value }
+            headers[.contentType] = "application/json"
+            return Response(status: answer.status, headers: headers, body: .init(byteBuffer: ByteBuffer(string: answer.body)))
+        }
+        let port = Mutex<Int?>(nil)
+        var logger = Logger(label: "fake-discord")
+        logger.logLevel = .warning
+        let app = Application(
+            router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
+            onServerRunning: { channel in port.withLock { $0 = channel.localAddress?.port } }, logger: logger)
+        return try await withThrowingTaskGroup(of: T?.self) { group in
+            group.addTask { try await app.runService(); return nil }
+            let bound = try await eventually(within: 10, { port.withLock { $0 } }, until: { $0 != nil })
+            let result = try await body("http://127.0.0.1:\(bound!)")
+            group.cancelAll()
+            return result
+        }
+    }
+}
+
+/// The Discord deliverer against the real PostgreSQL and a fake Discord on loopback.
+@Suite(.timeLimit(.minutes(3)))
+struct DiscordDeliveryTests {
+    let logger = Logger(label: "discord-delivery-tests")
+    let box = try! SecretBox(base64Key: Data(repeating: 9, count: 32).base64EncodedString())
+
+    @Test func answersDecideRetriesRateLimitsAndDisablingWhileAHangingWebhookDelaysNoOneElse() async throws {
+        try await TestDatabase.shared.withFreshStore { store, _ in
+            let discord = FakeDiscord()
+            try await discord.serving { base in
+                // One user per behaviour; webhook ids are the users' logins' numbers.
+                let behaviours: [(String, [FakeDiscord.Answer])] = [
+                    ("100000000000000001", []),  // healthy
+                    ("100000000000000002", [.init(status: .tooManyRequests, body: #"{"message":"You are being rate limited.","retry_after":0.4,"global":false}"#)]),
+                    ("100000000000000003", [.init(status: .internalServerError), .init(status: .badGateway)]),
+                    ("100000000000000004", [.init(status: .notFound, body: #"{"message":"Unknown Webhook","code":10015}"#)]),
+                    ("100000000000000005", [.init(status: .noContent, delay: .seconds(4))]),  // hangs past the client's timeout
+                    ("100000000000000006", [.init(status: .badRequest, body: #"{"message":"Invalid Form Body","code":50035}"#)]),
+                ]
+                discord.scripts.withLock { scripts in for (id, script) in behaviours { scripts[id] = script } }
+                var users: [String: UUID] = [:]
+                for (index, (id, _)) in behaviours.enumerated() {
+                    let user = try await store.createUser(login: "u\(index)", githubID: Int64(index + 1), timezone: "UTC")
+                    users[id] = user.id
+                    _ = try await store.updateDiscordSettings(
+                        userID: user.id, DiscordSettingsChange(sealedWebhookURL: .some(box.seal("\(base)/api/webhooks/\(id)/token"))))
+                    let intent = NotificationIntent.streakMilestone(userID: user.id, days: 7)
+                    let message = DiscordMessage.notification(intent, profileURL: nil, at: Date())
+                    try await store.client.withTransaction(logger: logger) { connection in
+                        let stored = try await store.storeNotifications([intent], on: connection)
+                        try await store.queueDiscordDeliveries(stored.map {
+                            DiscordDelivery(userID: $0.userID, dedupeKey: $0.dedupeKey, eventType: $0.type,
+                                            payload: String(decoding: try JSONEncoder().encode(message), as: UTF8.self))
+                        }, on: connection)
+                    }
+                }
+                let deliverer = DiscordDeliverer(
+                    store: store, secretBox: box, http: try OutboundHTTPClient(allowList: ["127.0.0.1"], timeout: .seconds(1)),
+                    logger: logger, schedule: RetrySchedule(maxFailures: 4, base: 0.2, cap: 1), maxConcurrent: 8, pollInterval: .milliseconds(20))
+                let started = ContinuousClock.now
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    group.addTask { try await deliverer.run() }
+                    func entry(_ id: String) async throws -> OutboxEntry? { try await store.outbox(userID: users[id]!, channel: "discord").first }
+
+                    // Healthy: once, at once, even though another webhook hangs.
+                    let healthy = try await eventually(within: 20, { try await entry("100000000000000001") }, until: { $0?.status == "delivered" })
+                    #expect(healthy?.status == "delivered")
+                    #expect(healthy?.attempts == 1)
+                    #expect(try #require(discord.requests(to: "100000000000000001").first).at - started < .seconds(1), "not held up by the hanging webhook")
+                    let posted = try JSONDecoder().decode(DiscordMessage.self, from: Data(discord.requests(to: "100000000000000001")[0].body))
+                    #expect(posted.embeds.first?.title == "7-day streak!")
+
+                    // 429: waited for retry_after, then delivered; a rate limit is not a failure.
+                    let limited = try await eventually(within: 20, { try await entry("100000000000000002") }, until: { $0?.status == "delivered" })
+                    #expect(limited?.attempts == 2)
+                    #expect(limited?.failures == 0)
+                    let tries = discord.requests(to: "100000000000000002")
+                    #expect(tries.count == 2)
+                    #expect(tries[1].at - tries[0].at >= .milliseconds(400), "honoured retry_after")
+
+                    // 5xx twice: retried with backoff, then delivered.
+                    let flaky = try await eventually(within: 20, { try await entry("100000000000000003") }, until: { $0?.status == "delivered" })
+                    #expect(flaky?.attempts == 3)
+                    #expect(flaky?.failures == 2)
+                    let attempts = try await store.deliveryAttempts(outboxID: flaky!.id)
+                    #expect(attempts.map(\.statusCode) == [500, 502, 204])
+
+                    // 404 Unknown Webhook: failed, URL disabled, the user told in the app.
+                    let gone = try await eventually(within: 20, { try await entry("100000000000000004") }, until: { $0?.status == "failed" })
+                    #expect(gone?.lastError == "404 Unknown Webhook")
+                    let settings = try await store.discordSettings(userID: users["100000000000000004"]!)
+                    #expect(settings?.disabledReason?.contains("Unknown Webhook") == true)
+                    let inApp = try await store.notifications(userID: users["100000000000000004"]!, unreadOnly: false, limit: 10, after: nil)
+                    #expect(inApp.page.contains { $0.type == "discord.disabled" })
+                    #expect(discord.requests(to: "100000000000000004").count == 1)
+
+                    // Hanging: timed out, then retried and delivered.
+                    let slow = try await eventually(within: 30, { try await entry("100000000000000005") }, until: { $0?.status == "delivered" })
+                    #expect((slow?.failures ?? 0) >= 1)
+                    #expect(try await store.deliveryAttempts(outboxID: slow!.id).first?.error?.contains("no response within") == true)
+
+                    // 400: not retried.
+                    let bad = try await eventually(within: 20, { try await entry("100000000000000006") }, until: { $0?.status == "failed" })
+                    #expect(bad?.lastError?.contains("Invalid Form Body") == true)
+                    #expect(discord.requests(to: "100000000000000006").count == 1)
+                    group.cancelAll()
+                }
+            }
+        }
+    }
+
+    @Test func internalAddressesAreRefusedBeforeAnyConnection() async throws {
+        let client = try OutboundHTTPClient(allowList: [], timeout: .seconds(2))
+        for url in ["http://example.com/hook", "https://127.0.0.1/hook", "https://localhost:9/hook", "https://169.254.169.254/latest/meta-data",
+                    "https://10.0.0.1/hook", "https://[::1]/hook", "https://[::ffff:127.0.0.1]/hook", "ftp://example.com/x", "/relative"] {
+            do {
+                _ = try await client.post(OutboundRequest(url: url, body: []))
+                Issue.record("\(url) was not refused")
+            } catch {
+                guard case .refused = error else {
+                    Issue.record("\(url): \(error), expected a refusal")
+                    continue
+                }
+            }
+        }
+    }
+}
