@@ -96,7 +96,7 @@ let package = Package(
         .target(
             name: "DevTrackAPI",
             dependencies: [
-                "DevTrackCore", "DevTrackStore", "DevTrackHTTP",
+                "DevTrackCore", "DevTrackStore", "DevTrackHTTP", "DevTrackDelivery",
                 .product(name: "Hummingbird", package: "hummingbird"),
             ]
         ),
@@ -121,13 +121,15 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
-        // Test helpers: the tests' PostgreSQL, GitHub fixtures, polling.
+        // Test helpers: the tests' PostgreSQL, GitHub fixtures, polling, a fake Discord.
         .target(
             name: "DevTrackTestSupport",
             dependencies: [
                 "DevTrackStore",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
             ],
             path: "Tests/DevTrackTestSupport"
         ),
@@ -138,8 +140,6 @@ let package = Package(
             name: "DevTrackIntegrationTests",
             dependencies: [
                 "DevTrackStore", "DevTrackCore", "DevTrackWorkers", "DevTrackDelivery", "Kafka", "DevTrackTestSupport",
-                .product(name: "Hummingbird", package: "hummingbird"),
-                .product(name: "HTTPTypes", package: "swift-http-types"),
             ]
         ),
         // The built `devtrack` binary over HTTP, several processes.

@@ -1,4 +1,5 @@
 import DevTrackCore
+import DevTrackDelivery
 import DevTrackHTTP
 import DevTrackStore
 import Foundation
@@ -16,13 +17,21 @@ public struct APIConfiguration: Sendable {
     /// Streak freezes a user may use per calendar month.
     public var streakFreezesPerMonth: Int
 
+    /// Hosts that may stand in for Discord and skip the public-address check (`notify.allow_hosts`).
+    public var outboundAllowHosts: Set<String>
+    /// The link in Discord messages back to a user's profile, `{login}` replaced.
+    public var profileURLTemplate: String?
+
     public init(publicIngestURL: String, maxRangeDays: Int = 366, secretRotationGrace: Duration = .seconds(24 * 3600),
-                codingTimeout: Duration = .seconds(900), streakFreezesPerMonth: Int = 2) {
+                codingTimeout: Duration = .seconds(900), streakFreezesPerMonth: Int = 2, outboundAllowHosts: Set<String> = [],
+                profileURLTemplate: String? = nil) {
         self.publicIngestURL = publicIngestURL
         self.maxRangeDays = maxRangeDays
         self.secretRotationGrace = secretRotationGrace
         self.codingTimeout = codingTimeout
         self.streakFreezesPerMonth = streakFreezesPerMonth
+        self.outboundAllowHosts = outboundAllowHosts
+        self.profileURLTemplate = profileURLTemplate
     }
 }
 
@@ -31,11 +40,14 @@ public struct QueryAPI: Sendable {
     let store: HubStore
     let secretBox: SecretBox
     let configuration: APIConfiguration
+    /// For `POST /api/v1/settings/discord/test`.
+    let outbound: OutboundHTTPClient
 
-    public init(store: HubStore, secretBox: SecretBox, configuration: APIConfiguration) {
+    public init(store: HubStore, secretBox: SecretBox, configuration: APIConfiguration) throws {
         self.store = store
         self.secretBox = secretBox
         self.configuration = configuration
+        self.outbound = try OutboundHTTPClient(allowList: configuration.outboundAllowHosts)
     }
 
     public func addRoutes(to router: Router<some RequestContext>) {

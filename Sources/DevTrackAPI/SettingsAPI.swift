@@ -1,4 +1,5 @@
 import DevTrackCore
+import DevTrackDelivery
 import DevTrackHTTP
 import DevTrackStore
 import Foundation
@@ -8,6 +9,7 @@ extension QueryAPI {
     /// `GET|PATCH /api/v1/settings`: the time zone and where notifications go in Discord. The Discord
     /// webhook URL is validated, stored sealed, and shown back masked.
     func addSettingsRoutes(to v1: RouterGroup<some RequestContext>) {
+        addDiscordTestRoute(to: v1)
         v1.get("/settings") { request, _ in
             let user = try await authenticate(request)
             return try JSONResponse.make(try await settingsBody(user.id, timezone: user.timezone))
@@ -20,7 +22,7 @@ extension QueryAPI {
             case .absent: break
             case .null: change.sealedWebhookURL = .some(nil)
             case .value(let text):
-                guard let url = DiscordWebhookURL(text) else {
+                guard let url = DiscordWebhookURL(text, allowHosts: configuration.outboundAllowHosts) else {
                     throw HubHTTPError.badRequest(
                         "discord_webhook_url must be a Discord webhook URL (https://discord.com/api/webhooks/{id}/{token})",
                         code: "invalid_discord_webhook_url")
@@ -61,12 +63,77 @@ extension QueryAPI {
         }
     }
 
+    /// `POST /api/v1/settings/discord/test`: posts a test message to the user's Discord webhook now (not
+    /// through the outbox) and reports what Discord answered. A 404 disables the URL as a delivery would.
+    func addDiscordTestRoute(to v1: RouterGroup<some RequestContext>) {
+        v1.post("/settings/discord/test") { request, _ in
+            let user = try await authenticate(request)
+            guard let sealed = try await store.discordSettings(userID: user.id)?.sealedWebhookURL else {
+                throw HubHTTPError(.conflict, code: "discord_not_configured", "no discord_webhook_url is set (PATCH /api/v1/settings)")
+            }
+            let url = try secretBox.open(sealed)
+            let message = DiscordMessage.notification(
+                NotificationIntent(
+                    userID: user.id, type: "test", title: "DevTrack test message",
+                    body: "If you can read this, DevTrack can post notifications to this channel.", data: [:],
+                    dedupeKey: "test:\(UUID().uuidString)"),
+                profileURL: configuration.profileURLTemplate?.replacingOccurrences(of: "{login}", with: user.login), at: Date())
+            let started = ContinuousClock.now
+            let result: DiscordTestResult
+            do {
+                let response = try await outbound.post(OutboundRequest(
+                    url: url, headers: [("Content-Type", "application/json")], body: Array(try JSONEncoder().encode(message))))
+                let elapsed = Self.milliseconds(ContinuousClock.now - started)
+                switch DiscordAnswer.classify(status: response.status, headers: response.headers, body: response.body) {
+                case .delivered:
+                    result = DiscordTestResult(delivered: true, statusCode: response.status, latencyMs: elapsed, error: nil)
+                case .rateLimited(let seconds, _):
+                    result = DiscordTestResult(delivered: false, statusCode: 429, latencyMs: elapsed, error: "rate limited by Discord: try again in \(seconds) s")
+                case .webhookGone:
+                    let reason = "Discord answered 404 Unknown Webhook: the webhook was deleted; set a new URL to get Discord messages again"
+                    try await store.disableDiscordWebhook(userID: user.id, reason: reason, notification: .discordDisabled(userID: user.id, reason: reason))
+                    result = DiscordTestResult(delivered: false, statusCode: 404, latencyMs: elapsed, error: reason)
+                case .transient(let reason), .rejected(let reason):
+                    result = DiscordTestResult(delivered: false, statusCode: response.status, latencyMs: elapsed, error: reason)
+                }
+            } catch let failure as OutboundFailure {
+                result = DiscordTestResult(delivered: false, statusCode: nil, latencyMs: Self.milliseconds(ContinuousClock.now - started), error: failure.description)
+            }
+            return try JSONResponse.make(result)
+        }
+    }
+
+    static func milliseconds(_ duration: Duration) -> Int {
+        Int(duration.components.seconds * 1000 + duration.components.attoseconds / 1_000_000_000_000_000)
+    }
+
     private func settingsBody(_ userID: UUID, timezone: String) async throws -> SettingsBody {
         let discord = try await store.discordSettings(userID: userID) ?? DiscordSettings()
-        let url = try discord.sealedWebhookURL.map { sealed throws(SecretBox.Failure) in try secretBox.open(sealed) }.flatMap(DiscordWebhookURL.init)
+        let url = try discord.sealedWebhookURL.map { sealed throws(SecretBox.Failure) in try secretBox.open(sealed) }.flatMap { DiscordWebhookURL($0, allowHosts: configuration.outboundAllowHosts) }
         return SettingsBody(
             timezone: timezone, discordWebhookURL: url?.masked, discordMutedUntil: discord.mutedUntil.map(Timestamps.format),
             discordOptOuts: discord.optOuts, discordDisabledReason: discord.disabledReason)
+    }
+}
+
+struct DiscordTestResult: Encodable {
+    let delivered: Bool
+    let statusCode: Int?
+    let latencyMs: Int
+    let error: String?
+
+    enum CodingKeys: String, CodingKey {
+        case delivered, error
+        case statusCode = "status_code"
+        case latencyMs = "latency_ms"
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(delivered, forKey: .delivered)
+        try container.encode(statusCode, forKey: .statusCode)
+        try container.encode(latencyMs, forKey: .latencyMs)
+        try container.encode(error, forKey: .error)
     }
 }
 

@@ -100,7 +100,7 @@ struct DevCommand: AsyncParsableCommand {
         services.append(roles.scheduler(producer: producer))
         services.append(try roles.discordDeliverer(secretBox: secretBox))
         services.append(roles.ingest(producer: producer, secretBox: secretBox) { await latch.arrive() })
-        services.append(roles.api(secretBox: secretBox) { await latch.arrive() })
+        services.append(try roles.api(secretBox: secretBox) { await latch.arrive() })
         try await runServiceGroup(services, logger: logger)
     }
 

@@ -152,7 +152,7 @@ struct APICommand: AsyncParsableCommand {
         let (host, port) = (configuration.api.host, configuration.api.port)
         let client = PostgresClient(configuration: try configuration.requireDatabaseURL().clientConfiguration(), backgroundLogger: logger)
         let roles = RoleFactory(configuration: configuration, store: HubStore(client: client, logger: logger), brokers: "", logger: logger)
-        let api = roles.api(secretBox: try configuration.requireSecretBox()) {
+        let api = try roles.api(secretBox: try configuration.requireSecretBox()) {
             logger.info("api listening on \(host):\(port)")
         }
         return [client, api]

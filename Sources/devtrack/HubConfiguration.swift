@@ -145,6 +145,9 @@ struct HubConfiguration: Sendable {
         if let host = environment["DEVTRACK_INGEST_HOST"].nonEmpty { configuration.ingest.host = host }
         if let host = environment["DEVTRACK_API_HOST"].nonEmpty { configuration.api.host = host }
         if let url = environment["DEVTRACK_PUBLIC_URL"].nonEmpty { configuration.ingest.publicURL = url }
+        if let hosts = environment["DEVTRACK_NOTIFY_ALLOW_HOSTS"].nonEmpty {
+            configuration.notify.allowHosts = hosts.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+        }
         return configuration
     }
 

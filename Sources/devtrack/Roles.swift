@@ -79,17 +79,18 @@ struct RoleFactory {
             logger: Logger(label: "devtrack.ingest"))
     }
 
-    func api(secretBox: SecretBox, onRunning: @escaping @Sendable () async -> Void) -> any Service {
+    func api(secretBox: SecretBox, onRunning: @escaping @Sendable () async -> Void) throws -> any Service {
         let router = Router()
         router.middlewares.add(JSONErrorMiddleware())
         router.addHealthRoutes(ready: readiness)
-        QueryAPI(
+        try QueryAPI(
             store: store, secretBox: secretBox,
             configuration: APIConfiguration(
                 publicIngestURL: configuration.publicIngestURL, maxRangeDays: configuration.api.maxRangeDays,
                 secretRotationGrace: .seconds(configuration.api.secretRotationGraceHours * 3600),
                 codingTimeout: .seconds(configuration.coding.heartbeatTimeoutSeconds),
-                streakFreezesPerMonth: configuration.api.streakFreezesPerMonth)
+                streakFreezesPerMonth: configuration.api.streakFreezesPerMonth,
+                outboundAllowHosts: Set(configuration.notify.allowHosts), profileURLTemplate: configuration.notify.profileURLTemplate)
         ).addRoutes(to: router)
         return Application(
             router: router,

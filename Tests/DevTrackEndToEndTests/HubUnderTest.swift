@@ -60,6 +60,7 @@ final class HubUnderTest: @unchecked Sendable {
         environment["DEVTRACK_ENCRYPTION_KEY"] = Data((0..<32).map { _ in UInt8.random(in: 0...255) }).base64EncodedString()
         environment["DATABASE_URL"] = try await TestDatabase.shared.freshDatabase().urlString
         environment["KAFKA_BROKERS"] = nil
+        environment["DEVTRACK_NOTIFY_ALLOW_HOSTS"] = "127.0.0.1"  // the fake Discord
 
         kafka = try RunningProcess(
             name: "kafka-mock", executable: Self.binary, arguments: ["kafka-mock", "--brokers", "1"],

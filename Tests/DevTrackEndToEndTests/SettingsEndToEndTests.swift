@@ -1,3 +1,4 @@
+import DevTrackCore
 import DevTrackTestSupport
 import Foundation
 import Testing
@@ -52,6 +53,56 @@ struct SettingsEndToEndTests {
             let cleared = try await call("PATCH", #"{"discord_webhook_url": null, "timezone": "Asia/Kolkata"}"#)
             #expect(cleared.json?["discord_webhook_url"] is NSNull)
             #expect(cleared.json?["timezone"] as? String == "Asia/Kolkata")
+        }
+    }
+
+    @Test func discordGetsTheTestMessageAndNotificationsUntilTheWebhookIsGone() async throws {
+        let discord = FakeDiscord()
+        try await discord.serving { base in
+            try await withHub { hub in
+                let user = try await hub.createUser(login: "Codertocat", githubID: 21031067)
+                func call(_ method: String, _ path: String, _ body: String? = nil) async throws -> HubUnderTest.Response {
+                    try await hub.request(method, hub.apiURL + path, headers: [
+                        "Authorization": "Bearer \(user.token)", "Content-Type": "application/json",
+                    ], body: body.map { Array($0.utf8) })
+                }
+                let untested = try await call("POST", "/api/v1/settings/discord/test")
+                #expect(untested.status == 409, "no URL yet")
+                #expect((untested.json?["error"] as? [String: Any])?["code"] as? String == "discord_not_configured")
+                let webhook = "123456789012345678"
+                let set = try await call("PATCH", "/api/v1/settings", #"{"discord_webhook_url": "\#(base)/api/webhooks/\#(webhook)/token"}"#)
+                #expect(set.status == 200, "\(set.text)")
+
+                let tested = try await call("POST", "/api/v1/settings/discord/test")
+                #expect(tested.status == 200)
+                #expect(tested.json?["delivered"] as? Bool == true, "\(tested.text)")
+                #expect(tested.json?["status_code"] as? Int == 204)
+                func titles() -> [String] {
+                    discord.requests(to: webhook).compactMap { request in
+                        let message = (try? JSONSerialization.jsonObject(with: Data(request.body))) as? [String: Any]
+                        return ((message?["embeds"] as? [[String: Any]])?.first?["title"]) as? String
+                    }
+                }
+                #expect(titles() == ["DevTrack test message"])
+
+                // A commit now unlocks "first commit": the notification reaches Discord, once.
+                let push = String(decoding: try Fixtures.push(sha: Hex.encode(Credentials.randomBytes(20))), as: UTF8.self)
+                    .replacingOccurrences(of: "2019-05-15T15:19:25Z", with: Timestamps.format(Date()))
+                #expect(try await hub.postGitHub("push", Array(push.utf8), delivery: "d-1").status == 202)
+                let received = try await eventually(within: 60, { titles() }, until: { $0.contains { $0.hasPrefix("Achievement unlocked") } })
+                #expect(received.filter { $0.hasPrefix("Achievement unlocked: First commit") }.count == 1, "\(received)")
+
+                // The webhook is deleted in Discord: the test reports it and the URL is disabled.
+                discord.scripts.withLock { $0[webhook] = [FakeDiscord.Answer(status: .notFound, body: #"{"message": "Unknown Webhook", "code": 10015}"#)] }
+                let gone = try await call("POST", "/api/v1/settings/discord/test")
+                #expect(gone.json?["delivered"] as? Bool == false)
+                #expect(gone.json?["status_code"] as? Int == 404)
+                let settings = try await call("GET", "/api/v1/settings")
+                #expect((settings.json?["discord_disabled_reason"] as? String)?.contains("Unknown Webhook") == true)
+                let notifications = try await call("GET", "/api/v1/notifications")
+                let types = (notifications.json?["notifications"] as? [[String: Any]])?.compactMap { $0["type"] as? String } ?? []
+                #expect(types.contains("discord.disabled"))
+            }
         }
     }
 }

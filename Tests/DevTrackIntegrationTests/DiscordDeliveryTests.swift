@@ -3,68 +3,9 @@ import DevTrackDelivery
 import DevTrackStore
 import DevTrackTestSupport
 import Foundation
-import HTTPTypes
-import Hummingbird
 import Logging
 import Synchronization
 import Testing
-
-/// A fake Discord on loopback: each webhook id answers from its script (then 204), and every request is
-/// recorded with its arrival time.
-final class FakeDiscord: Sendable {
-    struct Answer: Sendable {
-        var status: HTTPResponse.Status
-        var body: String = ""
-        var headers: [(String, String)] = []
-        var delay: Duration = .zero
-    }
-
-    struct Received: Sendable {
-        let webhookID: String
-        let at: ContinuousClock.Instant
-        let body: [UInt8]
-    }
-
-    let scripts = Mutex<[String: [Answer]]>([:])
-    let received = Mutex<[Received]>([])
-
-    func requests(to webhookID: String) -> [Received] { received.withLock { $0.filter { $0.webhookID == webhookID } } }
-
-    /// Runs the server for `body` and gives it the base URL.
-    func serving<T: Sendable>(_ body: @Sendable (String) async throws -> T) async throws -> T {
-        let router = Router()
-        router.post("/api/webhooks/{id}/{token}") { request, context -> Response in
-            let id = context.parameters.get("id") ?? ""
-            var request = request
-            let bytes = Array((try await request.collectBody(upTo: 1 << 20)).readableBytesView)
-            self.received.withLock { $0.append(Received(webhookID: id, at: .now, body: bytes)) }
-            let answer = self.scripts.withLock { scripts -> Answer in
-                guard var script = scripts[id], !script.isEmpty else { return Answer(status: .noContent) }
-                let next = script.removeFirst()
-                scripts[id] = script
-                return next
-            }
-            if answer.delay > .zero { try await Task.sleep(for: answer.delay) }
-            var headers = HTTPFields()
-            for (name, value) in answer.headers { headers[HTTPField.Name(name)!] = value }
-            headers[.contentType] = "application/json"
-            return Response(status: answer.status, headers: headers, body: .init(byteBuffer: ByteBuffer(string: answer.body)))
-        }
-        let port = Mutex<Int?>(nil)
-        var logger = Logger(label: "fake-discord")
-        logger.logLevel = .warning
-        let app = Application(
-            router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
-            onServerRunning: { channel in port.withLock { $0 = channel.localAddress?.port } }, logger: logger)
-        return try await withThrowingTaskGroup(of: T?.self) { group in
-            group.addTask { try await app.runService(); return nil }
-            let bound = try await eventually(within: 10, { port.withLock { $0 } }, until: { $0 != nil })
-            let result = try await body("http://127.0.0.1:\(bound!)")
-            group.cancelAll()
-            return result
-        }
-    }
-}
 
 /// The Discord deliverer against the real PostgreSQL and a fake Discord on loopback.
 @Suite(.timeLimit(.minutes(3)))
