@@ -16,7 +16,7 @@ CREATE TABLE outbox (
     id               uuid PRIMARY KEY,
     user_id          uuid NOT NULL REFERENCES users ON DELETE CASCADE,
     channel          text NOT NULL CHECK (channel IN ('discord', 'webhook')),
-    destination      text NOT NULL,
+    destination      text NOT NULL,            -- the user id (discord), the endpoint id (webhook)
     dedupe_key       text NOT NULL,
     event_type       text NOT NULL,
     payload          jsonb NOT NULL,

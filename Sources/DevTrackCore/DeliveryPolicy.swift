@@ -58,3 +58,27 @@ public struct RetrySchedule: Sendable, Equatable {
         return full / 2 + full / 2 * random
     }
 }
+
+/// What to do after posting to a user's webhook endpoint: 2xx delivered; 410 Gone disables the endpoint
+/// (the receiver says it will never want more, as Standard Webhooks suggests); 429 waits for `Retry-After`;
+/// 408 and 5xx retry; redirects and other 4xx fail at once (redirects are not followed, so a receiver
+/// cannot bounce the hub to an internal address).
+public enum WebhookAnswer: Equatable, Sendable {
+    case delivered
+    case rateLimited(seconds: Double)
+    case gone
+    case transient(String)
+    case rejected(String)
+
+    public static func classify(status: Int, headers: [(String, String)]) -> WebhookAnswer {
+        switch status {
+        case 200..<300: .delivered
+        case 410: .gone
+        case 429:
+            .rateLimited(seconds: min(max(headers.first { $0.0.lowercased() == "retry-after" }.flatMap { Double($0.1) } ?? 60, 0), 3_600))
+        case 408, 500..<600: .transient("HTTP \(status)")
+        case 300..<400: .rejected("HTTP \(status): redirects are not followed")
+        default: .rejected("HTTP \(status)")
+        }
+    }
+}

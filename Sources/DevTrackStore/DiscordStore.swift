@@ -111,7 +111,7 @@ extension HubStore {
         guard !deliveries.isEmpty else { return 0 }
         let rows = try await connection.query("""
             INSERT INTO outbox (id, user_id, channel, destination, dedupe_key, event_type, payload)
-            SELECT gen_random_uuid(), t.u, 'discord', 'discord', t.k, t.e, t.p::jsonb
+            SELECT gen_random_uuid(), t.u, 'discord', lower(t.u::text), t.k, t.e, t.p::jsonb
             FROM unnest(\(deliveries.map(\.userID)), \(deliveries.map(\.dedupeKey)), \(deliveries.map(\.eventType)),
                         \(deliveries.map(\.payload))) AS t(u, k, e, p)
             ON CONFLICT (channel, destination, dedupe_key) DO NOTHING

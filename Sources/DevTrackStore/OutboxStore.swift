@@ -3,18 +3,21 @@ import Foundation
 import Logging
 import PostgresNIO
 
-/// A Discord delivery a deliverer has claimed: leased to it until `lease` runs out (then another
-/// deliverer may take it again, so a crash mid-send means a retry, never a loss).
-public struct ClaimedDiscordDelivery: Sendable {
+/// A delivery a deliverer has claimed: leased to it until the lease runs out (then another deliverer may
+/// take it again, so a crash mid-send means a retry, never a loss).
+public struct ClaimedDelivery: Sendable {
     public let id: UUID
     public let userID: UUID
+    public let channel: String
+    /// The user's id for Discord, the endpoint's id for webhooks: one request at a time per destination.
+    public let destination: String
     public let eventType: String
     public let payload: String
     /// This attempt's number (1 for the first).
     public let attempt: Int
     /// Failures so far that count towards the limit.
     public let failures: Int
-    public let sealedWebhookURL: [UInt8]?
+    public let createdAt: Date
 }
 
 /// What became of one attempt.
@@ -27,34 +30,36 @@ public enum AttemptOutcome: Sendable, Equatable {
 }
 
 extension HubStore {
-    /// Claims up to `limit` due Discord deliveries, at most one per user and none for users in `busy`
-    /// (a destination gets one request at a time), oldest first; rows other deliverers hold are skipped.
-    public func claimDiscordDeliveries(excluding busy: [UUID], limit: Int, lease: Duration) async throws -> [ClaimedDiscordDelivery] {
+    /// Claims up to `limit` due deliveries of `channel`, at most one per destination and none for the
+    /// destinations in `busy` (a destination gets one request at a time), oldest first; rows other
+    /// deliverers hold are skipped.
+    public func claimDeliveries(channel: String, excluding busy: [String], limit: Int, lease: Duration) async throws -> [ClaimedDelivery] {
         guard limit > 0 else { return [] }
         return try await client.withTransaction(logger: logger) { connection in
             let due = try await connection.query("""
-                SELECT id, user_id FROM outbox
-                WHERE channel = 'discord' AND status = 'pending' AND next_attempt_at <= now() AND NOT (user_id = ANY(\(busy)))
+                SELECT id, destination FROM outbox
+                WHERE channel = \(channel) AND status = 'pending' AND next_attempt_at <= now() AND NOT (destination = ANY(\(busy)))
                 ORDER BY next_attempt_at, created_at LIMIT \(limit * 4)
                 FOR UPDATE SKIP LOCKED
                 """, logger: logger)
             var chosen: [UUID] = []
-            var users: Set<UUID> = []
-            for try await (id, userID) in due.decode((UUID, UUID).self) where chosen.count < limit && users.insert(userID).inserted {
+            var destinations: Set<String> = []
+            for try await (id, destination) in due.decode((UUID, String).self) where chosen.count < limit && destinations.insert(destination).inserted {
                 chosen.append(id)
             }
             guard !chosen.isEmpty else { return [] }
             let seconds = Double(lease.components.seconds)
             let rows = try await connection.query("""
-                UPDATE outbox o SET attempts = o.attempts + 1, next_attempt_at = now() + make_interval(secs => \(seconds)), updated_at = now()
-                FROM users u WHERE o.id = ANY(\(chosen)) AND u.id = o.user_id
-                RETURNING o.id, o.user_id, o.event_type, o.payload::text, o.attempts, o.failures, u.discord_webhook_sealed
+                UPDATE outbox SET attempts = attempts + 1, next_attempt_at = now() + make_interval(secs => \(seconds)), updated_at = now()
+                WHERE id = ANY(\(chosen))
+                RETURNING id, user_id, channel, destination, event_type, payload::text, attempts, failures, created_at
                 """, logger: logger)
-            var claimed: [ClaimedDiscordDelivery] = []
-            for try await (id, userID, type, payload, attempts, failures, sealed) in rows.decode((UUID, UUID, String, String, Int, Int, ByteBuffer?).self) {
-                claimed.append(ClaimedDiscordDelivery(
-                    id: id, userID: userID, eventType: type, payload: payload, attempt: attempts, failures: failures,
-                    sealedWebhookURL: sealed.map { Array($0.readableBytesView) }))
+            var claimed: [ClaimedDelivery] = []
+            for try await (id, userID, channel, destination, type, payload, attempts, failures, created)
+                in rows.decode((UUID, UUID, String, String, String, String, Int, Int, Date).self) {
+                claimed.append(ClaimedDelivery(
+                    id: id, userID: userID, channel: channel, destination: destination, eventType: type, payload: payload,
+                    attempt: attempts, failures: failures, createdAt: created))
             }
             return claimed
         }
@@ -62,7 +67,7 @@ extension HubStore {
 
     /// Records an attempt and its outcome in one transaction.
     public func recordDeliveryAttempt(
-        _ delivery: ClaimedDiscordDelivery, outcome: AttemptOutcome, statusCode: Int?, latency: Duration, error: String?
+        _ delivery: ClaimedDelivery, outcome: AttemptOutcome, statusCode: Int?, latency: Duration, error: String?
     ) async throws {
         let milliseconds = Int(latency.components.seconds * 1000 + latency.components.attoseconds / 1_000_000_000_000_000)
         let (status, nextAttempt, counts): (String, Date?, Bool) = switch outcome {
@@ -85,11 +90,11 @@ extension HubStore {
         }
     }
 
-    /// Holds back the user's pending Discord deliveries until `until` (a rate limit on their webhook).
-    public func postponeDiscordDeliveries(userID: UUID, until: Date) async throws {
+    /// Holds back a destination's pending deliveries until `until` (a rate limit).
+    public func postponeDeliveries(channel: String, destination: String, until: Date) async throws {
         try await client.query("""
             UPDATE outbox SET next_attempt_at = greatest(next_attempt_at, \(until)), updated_at = now()
-            WHERE channel = 'discord' AND user_id = \(userID) AND status = 'pending'
+            WHERE channel = \(channel) AND destination = \(destination) AND status = 'pending'
             """, logger: logger)
     }
 

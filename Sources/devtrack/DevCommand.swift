@@ -98,7 +98,7 @@ struct DevCommand: AsyncParsableCommand {
         services += [client, KafkaProducerService(producer)]
         services += try RoleFactory.workerNames.map { try roles.worker(named: $0, producer: producer) }
         services.append(roles.scheduler(producer: producer))
-        services.append(try roles.discordDeliverer(secretBox: secretBox))
+        services += try roles.deliverers(secretBox: secretBox)
         services.append(roles.ingest(producer: producer, secretBox: secretBox) { await latch.arrive() })
         services.append(try roles.api(secretBox: secretBox) { await latch.arrive() })
         try await runServiceGroup(services, logger: logger)

@@ -175,7 +175,7 @@ struct WorkerCommand: AsyncParsableCommand {
         let chosen = names.isEmpty ? RoleFactory.workerNames : names
         var services: [any Service] = [client, KafkaProducerService(producer)]
         services += try chosen.map { try roles.worker(named: $0, producer: producer) }
-        if chosen.contains("notify") { services.append(try roles.discordDeliverer(secretBox: try configuration.requireSecretBox())) }
+        if chosen.contains("notify") { services += try roles.deliverers(secretBox: try configuration.requireSecretBox()) }
         try await runServiceGroup(services, logger: logger)
     }
 }

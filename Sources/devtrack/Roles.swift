@@ -42,13 +42,21 @@ struct RoleFactory {
             logger: Logger(label: "devtrack.scheduler"))
     }
 
-    /// Runs beside the `notify` worker: posts the Discord deliveries it queues in the outbox.
-    func discordDeliverer(secretBox: SecretBox) throws -> DiscordDeliverer {
-        DiscordDeliverer(
-            store: store, secretBox: secretBox,
-            http: try OutboundHTTPClient(
-                allowList: Set(configuration.notify.allowHosts), timeout: .seconds(configuration.notify.deliveryTimeoutSeconds)),
-            logger: Logger(label: "devtrack.deliver.discord"), maxConcurrent: configuration.notify.maxConcurrentDeliveries)
+    /// Run beside the `notify` worker: they post what it queues in the outbox, to Discord and to users'
+    /// webhook endpoints.
+    func deliverers(secretBox: SecretBox) throws -> [any Service] {
+        let http = try OutboundHTTPClient(
+            allowList: Set(configuration.notify.allowHosts), timeout: .seconds(configuration.notify.deliveryTimeoutSeconds))
+        let discordLogger = Logger(label: "devtrack.deliver.discord")
+        let webhookLogger = Logger(label: "devtrack.deliver.webhook")
+        return [
+            OutboxDeliverer(
+                store: store, channel: DiscordChannel(store: store, secretBox: secretBox, http: http, logger: discordLogger),
+                logger: discordLogger, maxConcurrent: configuration.notify.maxConcurrentDeliveries),
+            OutboxDeliverer(
+                store: store, channel: WebhookChannel(store: store, secretBox: secretBox, http: http, logger: webhookLogger),
+                logger: webhookLogger, maxConcurrent: configuration.notify.maxConcurrentDeliveries),
+        ]
     }
 
     func producer() throws -> KafkaProducer {

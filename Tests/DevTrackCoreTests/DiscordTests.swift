@@ -126,3 +126,27 @@ import Testing
         }
     }
 }
+
+@Suite struct StandardWebhooksTests {
+    /// The example of the Standard Webhooks specification's reference libraries.
+    @Test func signsAsTheSpecificationsExample() throws {
+        let key = try #require(StandardWebhooks.key(of: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"))
+        let body = Array(#"{"test": 2432232314}"#.utf8)
+        #expect(StandardWebhooks.signature(id: "msg_p5jXN8AQM9LWM0D4loKWxJek", timestamp: 1614265330, body: body, key: key)
+                == "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=")
+    }
+
+    @Test func rotationSignsWithBothSecretsAndLegacyHeadersMatchTheOriginal() throws {
+        let old = try #require(StandardWebhooks.key(of: StandardWebhooks.newSecret()))
+        let new = try #require(StandardWebhooks.key(of: StandardWebhooks.newSecret()))
+        let headers = StandardWebhooks.headers(id: "d1", timestamp: 1, body: [1, 2], keys: [new, old])
+        let signatures = headers.first { $0.0 == "webhook-signature" }?.1.split(separator: " ").map(String.init)
+        #expect(signatures == [StandardWebhooks.signature(id: "d1", timestamp: 1, body: [1, 2], key: new),
+                               StandardWebhooks.signature(id: "d1", timestamp: 1, body: [1, 2], key: old)])
+        #expect(StandardWebhooks.key(of: "not-a-secret") == nil)
+        // sha256=<hex HMAC of the body>, as GitHub and the original DevTrack write it.
+        let legacy = LegacyWebhookHeaders.headers(event: "goal.completed", deliveryID: "d1", body: Array("{}".utf8), secret: "s3cret")
+        #expect(legacy.first { $0.0 == "X-Webhook-Signature" }?.1 == GitHubSignature.sign(body: Array("{}".utf8), secret: Array("s3cret".utf8)))
+        #expect(legacy.first { $0.0 == "X-Webhook-Delivery-Id" }?.1 == "d1")
+    }
+}

@@ -43,9 +43,10 @@ struct DiscordDeliveryTests {
                         }, on: connection)
                     }
                 }
-                let deliverer = DiscordDeliverer(
+                let channel = DiscordChannel(
                     store: store, secretBox: box, http: try OutboundHTTPClient(allowList: ["127.0.0.1"], timeout: .seconds(1)),
-                    logger: logger, schedule: RetrySchedule(maxFailures: 4, base: 0.2, cap: 1), maxConcurrent: 8, pollInterval: .milliseconds(20))
+                    logger: logger, schedule: RetrySchedule(maxFailures: 4, base: 0.2, cap: 1))
+                let deliverer = OutboxDeliverer(store: store, channel: channel, logger: logger, maxConcurrent: 8, pollInterval: .milliseconds(20))
                 let started = ContinuousClock.now
                 try await withThrowingTaskGroup(of: Void.self) { group in
                     group.addTask { try await deliverer.run() }

@@ -1,0 +1,48 @@
+import Crypto
+import Foundation
+
+/// The Standard Webhooks signature scheme (standardwebhooks.com): `webhook-id`, `webhook-timestamp` (Unix
+/// seconds) and `webhook-signature: v1,<base64 HMAC-SHA256 of "{id}.{timestamp}.{body}">`, several
+/// space-separated signatures while a secret is being rotated. Secrets are `whsec_` + base64 of the key.
+/// Outbound webhooks sign with it; custom webhook sources (inbound) verify with it.
+public enum StandardWebhooks {
+    public static let idHeader = "webhook-id"
+    public static let timestampHeader = "webhook-timestamp"
+    public static let signatureHeader = "webhook-signature"
+
+    /// A new secret: `whsec_` + base64 of 32 random bytes.
+    public static func newSecret() -> String {
+        "whsec_" + Data(Credentials.randomBytes(32)).base64EncodedString()
+    }
+
+    /// The key bytes of a `whsec_…` secret (nil when it is not one).
+    public static func key(of secret: String) -> [UInt8]? {
+        guard secret.hasPrefix("whsec_"), let data = Data(base64Encoded: String(secret.dropFirst(6))), !data.isEmpty else { return nil }
+        return Array(data)
+    }
+
+    /// `v1,<base64>` for one secret.
+    public static func signature(id: String, timestamp: Int, body: [UInt8], key: [UInt8]) -> String {
+        let signed = Array("\(id).\(timestamp).".utf8) + body
+        let mac = HMAC<SHA256>.authenticationCode(for: signed, using: SymmetricKey(data: key))
+        return "v1," + Data(mac).base64EncodedString()
+    }
+
+    /// The three headers for a message signed with every key in `keys` (the current one first).
+    public static func headers(id: String, timestamp: Int, body: [UInt8], keys: [[UInt8]]) -> [(String, String)] {
+        [
+            (idHeader, id), (timestampHeader, String(timestamp)),
+            (signatureHeader, keys.map { signature(id: id, timestamp: timestamp, body: body, key: $0) }.joined(separator: " ")),
+        ]
+    }
+}
+
+/// The headers the original DevTrack's receivers check: `X-Webhook-Event`, `X-Webhook-Signature:
+/// sha256=<hex HMAC-SHA256 of the body under the secret's text>`, and `X-Webhook-Delivery-Id` — here a real
+/// per-delivery id (the original put the endpoint's id there).
+public enum LegacyWebhookHeaders {
+    public static func headers(event: String, deliveryID: String, body: [UInt8], secret: String) -> [(String, String)] {
+        let mac = HMAC<SHA256>.authenticationCode(for: body, using: SymmetricKey(data: Array(secret.utf8)))
+        return [("X-Webhook-Event", event), ("X-Webhook-Signature", "sha256=" + Hex.encode(mac)), ("X-Webhook-Delivery-Id", deliveryID)]
+    }
+}

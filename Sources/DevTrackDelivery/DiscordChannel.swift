@@ -1,0 +1,54 @@
+import DevTrackCore
+import DevTrackStore
+import Foundation
+import Logging
+
+/// Discord webhooks. Discord's answers decide what follows (`DiscordAnswer`): rate limits hold the
+/// webhook — or every webhook, for a global limit — for the time Discord gives and do not count as
+/// failures, transient failures retry with backoff and jitter up to a limit, and a webhook that no
+/// longer exists is disabled and the user told in the app.
+public struct DiscordChannel: DeliveryChannel {
+    public let name = "discord"
+    let store: HubStore
+    let secretBox: SecretBox
+    let runner: AttemptRunner
+
+    public init(store: HubStore, secretBox: SecretBox, http: OutboundHTTPClient, logger: Logger, schedule: RetrySchedule = RetrySchedule()) {
+        self.store = store
+        self.secretBox = secretBox
+        self.runner = AttemptRunner(store: store, http: http, schedule: schedule, logger: logger)
+    }
+
+    public func deliver(_ delivery: ClaimedDelivery) async -> Duration? {
+        let settings = try? await store.discordSettings(userID: delivery.userID)
+        guard let sealed = settings?.sealedWebhookURL, settings?.disabledAt == nil, let url = try? secretBox.open(sealed) else {
+            await runner.giveUp(delivery, "no Discord webhook URL is set any more")
+            return nil
+        }
+        let request = OutboundRequest(url: url, headers: [("Content-Type", "application/json")], body: Array(delivery.payload.utf8))
+        return await runner.attempt(delivery, request) { response in
+            switch DiscordAnswer.classify(status: response.status, headers: response.headers, body: response.body) {
+            case .delivered(let pause):
+                if let pause {
+                    try await store.postponeDeliveries(channel: name, destination: delivery.destination, until: Date().addingTimeInterval(pause))
+                }
+                return (.delivered, nil, nil)
+            case .rateLimited(let seconds, let global):
+                let until = Date().addingTimeInterval(seconds)
+                if !global { try await store.postponeDeliveries(channel: name, destination: delivery.destination, until: until) }
+                return (.retry(at: until, counts: false), "rate limited for \(seconds) s\(global ? " (global)" : "")",
+                        global ? .milliseconds(Int(seconds * 1000)) : nil)
+            case .webhookGone:
+                let reason = "Discord answered 404 Unknown Webhook: the webhook was deleted; set a new URL to get Discord messages again"
+                try await store.disableDiscordWebhook(
+                    userID: delivery.userID, reason: reason, notification: .discordDisabled(userID: delivery.userID, reason: reason))
+                return (.failed, "404 Unknown Webhook", nil)
+            case .transient(let reason):
+                let (outcome, error) = runner.retryOrGiveUp(delivery, reason)
+                return (outcome, error, nil)
+            case .rejected(let reason):
+                return (.failed, reason, nil)
+            }
+        }
+    }
+}

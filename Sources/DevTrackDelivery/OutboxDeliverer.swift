@@ -1,0 +1,140 @@
+import DevTrackCore
+import DevTrackStore
+import Foundation
+import Logging
+import ServiceLifecycle
+import Synchronization
+
+/// How one kind of destination is sent to and how its answers are read.
+public protocol DeliveryChannel: Sendable {
+    /// The outbox `channel` value.
+    var name: String { get }
+    /// Sends one claimed delivery and records the attempt; returns a pause for the whole channel when the
+    /// destination asked for one (Discord's global rate limit).
+    func deliver(_ delivery: ClaimedDelivery) async -> Duration?
+}
+
+/// Delivers the outbox's rows of one channel, off the Kafka partitions: the notify worker queues them in
+/// PostgreSQL, and any number of deliverers (one per `notify` worker process) claim due rows with
+/// `FOR UPDATE SKIP LOCKED` under a lease. One request at a time per destination (a slow or dead
+/// destination ties up one slot, never the others), at most `maxConcurrent` at once; graceful shutdown
+/// stops claiming and lets the requests in flight finish.
+public final class OutboxDeliverer: Service, Sendable {
+    let store: HubStore
+    let channel: any DeliveryChannel
+    let logger: Logger
+    let maxConcurrent: Int
+    let pollInterval: Duration
+    let lease: Duration
+    private let state = Mutex(State())
+
+    struct State {
+        var busy: Set<String> = []
+        var pausedUntil: ContinuousClock.Instant?
+    }
+
+    public init(
+        store: HubStore, channel: any DeliveryChannel, logger: Logger, maxConcurrent: Int = 32,
+        pollInterval: Duration = .milliseconds(100), lease: Duration = .seconds(60)
+    ) {
+        self.store = store
+        self.channel = channel
+        self.logger = logger
+        self.maxConcurrent = maxConcurrent
+        self.pollInterval = pollInterval
+        self.lease = lease
+    }
+
+    public func run() async throws {
+        logger.info("\(channel.name) deliverer started")
+        await withDiscardingTaskGroup { group in
+            while !Task.isCancelled, !Task.isShuttingDownGracefully {
+                let claimed = await claimDue()
+                for delivery in claimed {
+                    group.addTask {
+                        let pause = await self.channel.deliver(delivery)
+                        self.state.withLock { state in
+                            _ = state.busy.remove(delivery.destination)
+                            if let pause { state.pausedUntil = .now + pause }
+                        }
+                    }
+                }
+                if claimed.isEmpty { try? await Task.sleep(for: pollInterval) }
+            }
+        }
+        logger.info("\(channel.name) deliverer stopped")
+    }
+
+    private func claimDue() async -> [ClaimedDelivery] {
+        let (busy, paused) = state.withLock { state in
+            (Array(state.busy), state.pausedUntil.map { $0 > .now } ?? false)
+        }
+        guard !paused, busy.count < maxConcurrent else { return [] }
+        do {
+            let claimed = try await store.claimDeliveries(channel: channel.name, excluding: busy, limit: maxConcurrent - busy.count, lease: lease)
+            state.withLock { state in for delivery in claimed { state.busy.insert(delivery.destination) } }
+            return claimed
+        } catch {
+            logger.error("\(channel.name) deliverer cannot claim deliveries: \(error)")
+            return []
+        }
+    }
+}
+
+/// Sends, reads the answer with `decide`, records the attempt. Shared by the channels.
+struct AttemptRunner: Sendable {
+    let store: HubStore
+    let http: OutboundHTTPClient
+    let schedule: RetrySchedule
+    let logger: Logger
+
+    /// Posts `request` and records the attempt with the outcome `decide` gives for the answer (network
+    /// failures retry, refused addresses fail). Errors recording it are logged: the lease then runs out
+    /// and the delivery is tried again.
+    func attempt(
+        _ delivery: ClaimedDelivery, _ request: OutboundRequest,
+        decide: (OutboundResponse) async throws -> (AttemptOutcome, String?, pause: Duration?)
+    ) async -> Duration? {
+        let started = ContinuousClock.now
+        do {
+            let answer: Result<OutboundResponse, OutboundFailure>
+            do {
+                answer = .success(try await http.post(request))
+            } catch {
+                answer = .failure(error)
+            }
+            let (outcome, error, pause): (AttemptOutcome, String?, Duration?)
+            var statusCode: Int?
+            switch answer {
+            case .success(let response):
+                statusCode = response.status
+                (outcome, error, pause) = try await decide(response)
+            case .failure(let failure):
+                let (retry, reason) = failure.isRetryable ? retryOrGiveUp(delivery, failure.description) : (.failed, failure.description)
+                (outcome, error, pause) = (retry, reason, nil)
+            }
+            try await store.recordDeliveryAttempt(delivery, outcome: outcome, statusCode: statusCode, latency: ContinuousClock.now - started, error: error)
+            if case .failed = outcome { logger.warning("\(delivery.channel) delivery \(delivery.id) failed for good: \(error ?? "")") }
+            return pause
+        } catch {
+            logger.error("\(delivery.channel) delivery \(delivery.id): cannot record the attempt: \(error)")
+            return nil
+        }
+    }
+
+    /// Gives up without sending (the destination is gone or has no usable address).
+    func giveUp(_ delivery: ClaimedDelivery, _ reason: String) async {
+        do {
+            try await store.recordDeliveryAttempt(delivery, outcome: .failed, statusCode: nil, latency: .zero, error: reason)
+        } catch {
+            logger.error("\(delivery.channel) delivery \(delivery.id): cannot record the attempt: \(error)")
+        }
+    }
+
+    func retryOrGiveUp(_ delivery: ClaimedDelivery, _ reason: String) -> (AttemptOutcome, String?) {
+        guard let delay = schedule.delay(afterFailure: delivery.failures + 1) else {
+            return (.failed, "\(reason) (gave up after \(delivery.failures + 1) failures)")
+        }
+        return (.retry(at: Date().addingTimeInterval(delay), counts: true), reason)
+    }
+}

@@ -1,0 +1,57 @@
+import DevTrackCore
+import DevTrackStore
+import Foundation
+import Logging
+
+/// Users' outbound webhook endpoints. Each request carries the Standard Webhooks headers (`webhook-id`
+/// is the delivery's id, the same on every retry; signed with the current secret and, during a rotation,
+/// the previous one) and the original DevTrack's `X-Webhook-*` headers, so receivers written for either
+/// verify it. Answers are read by `WebhookAnswer`.
+public struct WebhookChannel: DeliveryChannel {
+    public let name = "webhook"
+    let store: HubStore
+    let secretBox: SecretBox
+    let runner: AttemptRunner
+
+    public init(store: HubStore, secretBox: SecretBox, http: OutboundHTTPClient, logger: Logger, schedule: RetrySchedule = RetrySchedule()) {
+        self.store = store
+        self.secretBox = secretBox
+        self.runner = AttemptRunner(store: store, http: http, schedule: schedule, logger: logger)
+    }
+
+    public func deliver(_ delivery: ClaimedDelivery) async -> Duration? {
+        guard let endpointID = UUID(uuidString: delivery.destination),
+              let endpoint = try? await store.webhookEndpoints(ids: [endpointID])[endpointID], endpoint.enabled else {
+            await runner.giveUp(delivery, "the endpoint was deleted or disabled")
+            return nil
+        }
+        let secrets = endpoint.sealedSecrets.compactMap { try? secretBox.open($0) }
+        guard let current = secrets.first else {
+            await runner.giveUp(delivery, "the endpoint's secret cannot be opened with the configured encryption key")
+            return nil
+        }
+        let body = Array(delivery.payload.utf8)
+        let id = delivery.id.uuidString.lowercased()
+        let headers = [("Content-Type", "application/json")]
+            + StandardWebhooks.headers(id: id, timestamp: Int(Date().timeIntervalSince1970), body: body, keys: secrets.compactMap(StandardWebhooks.key(of:)))
+            + LegacyWebhookHeaders.headers(event: delivery.eventType, deliveryID: id, body: body, secret: current)
+        return await runner.attempt(delivery, OutboundRequest(url: endpoint.url, headers: headers, body: body)) { response in
+            switch WebhookAnswer.classify(status: response.status, headers: response.headers) {
+            case .delivered:
+                return (.delivered, nil, nil)
+            case .rateLimited(let seconds):
+                let until = Date().addingTimeInterval(seconds)
+                try await store.postponeDeliveries(channel: name, destination: delivery.destination, until: until)
+                return (.retry(at: until, counts: false), "rate limited for \(seconds) s", nil)
+            case .gone:
+                try await store.disableWebhookEndpoint(id: endpointID, reason: "the endpoint answered 410 Gone")
+                return (.failed, "410 Gone: endpoint disabled", nil)
+            case .transient(let reason):
+                let (outcome, error) = runner.retryOrGiveUp(delivery, reason)
+                return (outcome, error, nil)
+            case .rejected(let reason):
+                return (.failed, reason, nil)
+            }
+        }
+    }
+}
