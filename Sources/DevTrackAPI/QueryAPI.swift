@@ -21,10 +21,12 @@ public struct APIConfiguration: Sendable {
     public var outboundAllowHosts: Set<String>
     /// The link in Discord messages back to a user's profile, `{login}` replaced.
     public var profileURLTemplate: String?
+    /// Outbound webhook endpoints a user may have.
+    public var maxWebhooksPerUser: Int
 
     public init(publicIngestURL: String, maxRangeDays: Int = 366, secretRotationGrace: Duration = .seconds(24 * 3600),
                 codingTimeout: Duration = .seconds(900), streakFreezesPerMonth: Int = 2, outboundAllowHosts: Set<String> = [],
-                profileURLTemplate: String? = nil) {
+                profileURLTemplate: String? = nil, maxWebhooksPerUser: Int = 5) {
         self.publicIngestURL = publicIngestURL
         self.maxRangeDays = maxRangeDays
         self.secretRotationGrace = secretRotationGrace
@@ -32,6 +34,7 @@ public struct APIConfiguration: Sendable {
         self.streakFreezesPerMonth = streakFreezesPerMonth
         self.outboundAllowHosts = outboundAllowHosts
         self.profileURLTemplate = profileURLTemplate
+        self.maxWebhooksPerUser = maxWebhooksPerUser
     }
 }
 
@@ -108,6 +111,7 @@ public struct QueryAPI: Sendable {
         addAchievementRoutes(to: v1)
         addNotificationRoutes(to: v1)
         addSettingsRoutes(to: v1)
+        addWebhookRoutes(to: v1)
         v1.get("/metrics/streak") { request, _ in
             let user = try await authenticate(request)
             let today = LocalDate(Date(), in: TimeZones.named(user.timezone) ?? .gmt)

@@ -46,3 +46,36 @@ public enum LegacyWebhookHeaders {
         return [("X-Webhook-Event", event), ("X-Webhook-Signature", "sha256=" + Hex.encode(mac)), ("X-Webhook-Delivery-Id", deliveryID)]
     }
 }
+
+/// The body of an outbound webhook, in the original DevTrack's envelope: `{"event","timestamp","data"}`.
+public struct WebhookEnvelope: Codable, Sendable, Equatable {
+    public let event: String
+    public let timestamp: String
+    public let data: [String: String]
+
+    /// Event types an endpoint can subscribe to: every notification type, and `test`.
+    public static let events = NotificationIntent.types + ["test"]
+
+    public init(event: String, timestamp: String, data: [String: String]) {
+        self.event = event
+        self.timestamp = timestamp
+        self.data = data
+    }
+
+    /// A notification as a webhook: its figures, title, body, user and notification id.
+    public static func notification(_ intent: NotificationIntent, at date: Date) -> WebhookEnvelope {
+        var data = intent.data
+        data["title"] = intent.title
+        data["body"] = intent.body
+        data["user_id"] = intent.userID.uuidString.lowercased()
+        data["notification_id"] = intent.id.uuidString.lowercased()
+        return WebhookEnvelope(event: intent.type, timestamp: Timestamps.format(date), data: data)
+    }
+
+    /// The JSON sent (keys sorted, so the same envelope always has the same bytes).
+    public func json() -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return String(decoding: (try? encoder.encode(self)) ?? Data(), as: UTF8.self)
+    }
+}

@@ -118,6 +118,13 @@ public struct OutboundHTTPClient: Sendable {
         return first
     }
 
+    /// Why an address literal (`10.0.0.1`, `::1`) is not public; nil for a public one or a host name.
+    public static func refusal(ofLiteral host: String) -> String? {
+        let bare = host.hasPrefix("[") && host.hasSuffix("]") ? String(host.dropFirst().dropLast()) : host
+        guard let address = try? SocketAddress(ipAddress: bare, port: 443) else { return nil }
+        return refusal(of: address)
+    }
+
     static func refusal(of address: SocketAddress) -> String? {
         switch address {
         case .v4(let v4):

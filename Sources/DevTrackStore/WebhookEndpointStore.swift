@@ -167,6 +167,14 @@ extension HubStore {
         return ids
     }
 
+    /// Queues one `test` delivery to the endpoint; returns its id.
+    public func queueTestWebhookDelivery(userID: UUID, endpointID: UUID, payload: String) async throws -> UUID? {
+        try await client.withTransaction(logger: logger) { connection in
+            try await queueWebhookDeliveries(
+                [(userID, endpointID, "test:\(UUID().uuidString.lowercased())", "test", payload)], on: connection).first
+        }
+    }
+
     /// The endpoint's deliveries, newest first, each with its attempts.
     public func webhookDeliveries(userID: UUID, endpointID: UUID, limit: Int) async throws -> [WebhookDeliveryRecord] {
         let rows = try await client.query("""

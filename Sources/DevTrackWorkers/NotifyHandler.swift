@@ -7,7 +7,8 @@ import Logging
 /// `notify`: its own consumer group on `devtrack.notifications`. Every intent becomes one in-app
 /// notification (unique by dedupe key, so redelivery and re-emission never duplicate), and each newly
 /// stored one is queued in the `outbox` for Discord when the user has a webhook URL, no mute running and
-/// the type not opted out — one PostgreSQL transaction per batch, offsets committed after it. Delivery
+/// the type not opted out, and for each of the user's enabled webhook endpoints subscribed to its type —
+/// one PostgreSQL transaction per batch, offsets committed after it. Delivery
 /// itself happens off the partition, from the outbox. Messages that are not intents go to the
 /// dead-letter topic with the reason.
 public struct NotifyHandler: BatchHandler {
@@ -45,8 +46,18 @@ public struct NotifyHandler: BatchHandler {
                     userID: intent.userID, dedupeKey: intent.dedupeKey, eventType: intent.type,
                     payload: String(decoding: try JSONEncoder().encode(message), as: UTF8.self))
             }
-            return (stored.count, try await store.queueDiscordDeliveries(deliveries, on: connection))
+            let discord = try await store.queueDiscordDeliveries(deliveries, on: connection)
+            let endpoints = try await store.enabledWebhookEndpoints(userIDs: Array(Set(stored.map(\.userID))), on: connection)
+            let byUser = Dictionary(grouping: endpoints, by: \.userID)
+            let webhooks = stored.flatMap { intent in
+                (byUser[intent.userID] ?? []).filter { $0.events.contains(intent.type) }.map { endpoint in
+                    (userID: intent.userID, endpointID: endpoint.id, dedupeKey: intent.dedupeKey, eventType: intent.type,
+                     payload: WebhookEnvelope.notification(intent, at: now).json())
+                }
+            }
+            let queued = try await store.queueWebhookDeliveries(webhooks, on: connection).count
+            return (stored.count, discord + queued)
         }
-        logger.debug("notify: batch of \(batch.count), \(stored) new notification(s), \(queued) queued for Discord")
+        logger.debug("notify: batch of \(batch.count), \(stored) new notification(s), \(queued) deliveries queued")
     }
 }

@@ -82,11 +82,14 @@ struct HubConfiguration: Sendable {
         var deliveryTimeoutSeconds = 10
         /// Requests in flight at once per deliverer (one at a time per destination).
         var maxConcurrentDeliveries = 32
+        /// Outbound webhook endpoints per user (the original DevTrack's limit).
+        var maxWebhooksPerUser = 5
         enum CodingKeys: String, CodingKey {
             case profileURLTemplate = "profile_url_template"
             case allowHosts = "allow_hosts"
             case deliveryTimeoutSeconds = "delivery_timeout_seconds"
             case maxConcurrentDeliveries = "max_concurrent_deliveries"
+            case maxWebhooksPerUser = "max_webhooks_per_user"
         }
     }
 

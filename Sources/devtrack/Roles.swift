@@ -98,7 +98,8 @@ struct RoleFactory {
                 secretRotationGrace: .seconds(configuration.api.secretRotationGraceHours * 3600),
                 codingTimeout: .seconds(configuration.coding.heartbeatTimeoutSeconds),
                 streakFreezesPerMonth: configuration.api.streakFreezesPerMonth,
-                outboundAllowHosts: Set(configuration.notify.allowHosts), profileURLTemplate: configuration.notify.profileURLTemplate)
+                outboundAllowHosts: Set(configuration.notify.allowHosts), profileURLTemplate: configuration.notify.profileURLTemplate,
+                maxWebhooksPerUser: configuration.notify.maxWebhooksPerUser)
         ).addRoutes(to: router)
         return Application(
             router: router,

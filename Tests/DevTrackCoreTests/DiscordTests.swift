@@ -150,3 +150,29 @@ import Testing
         #expect(legacy.first { $0.0 == "X-Webhook-Delivery-Id" }?.1 == "d1")
     }
 }
+
+@Suite struct WebhookAnswerTests {
+    @Test func receiversAnswersAreRead() {
+        #expect(WebhookAnswer.classify(status: 200, headers: []) == .delivered)
+        #expect(WebhookAnswer.classify(status: 204, headers: []) == .delivered)
+        #expect(WebhookAnswer.classify(status: 410, headers: []) == .gone)
+        #expect(WebhookAnswer.classify(status: 429, headers: [("Retry-After", "12")]) == .rateLimited(seconds: 12))
+        #expect(WebhookAnswer.classify(status: 429, headers: []) == .rateLimited(seconds: 60))
+        #expect(WebhookAnswer.classify(status: 502, headers: []) == .transient("HTTP 502"))
+        #expect(WebhookAnswer.classify(status: 301, headers: [("Location", "http://127.0.0.1/")]) == .rejected("HTTP 301: redirects are not followed"))
+        #expect(WebhookAnswer.classify(status: 403, headers: []) == .rejected("HTTP 403"))
+    }
+
+    @Test func envelopesCarryTheNotificationAndAreStable() {
+        let user = UUID()
+        let intent = NotificationIntent.streakMilestone(userID: user, days: 30)
+        let envelope = WebhookEnvelope.notification(intent, at: Date(timeIntervalSince1970: 0))
+        #expect(envelope.event == "streak.milestone")
+        #expect(envelope.timestamp == "1970-01-01T00:00:00.000Z")
+        #expect(envelope.data["days"] == "30")
+        #expect(envelope.data["user_id"] == user.uuidString.lowercased())
+        #expect(envelope.data["notification_id"] == intent.id.uuidString.lowercased())
+        #expect(envelope.json() == envelope.json())
+        #expect(envelope.json().hasPrefix(#"{"data":{"body":"#))
+    }
+}

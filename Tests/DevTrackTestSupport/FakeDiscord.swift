@@ -4,8 +4,8 @@ import Hummingbird
 import Logging
 import Synchronization
 
-/// A fake Discord on loopback: each webhook id answers from its script (then 204), and every request is
-/// recorded with its arrival time.
+/// A fake Discord (or any webhook receiver) on loopback, at `/api/webhooks/{id}/{token}`: each webhook id
+/// answers from its script (then 204), and every request is recorded with its arrival time and headers.
 public final class FakeDiscord: Sendable {
     public struct Answer: Sendable {
         public var status: HTTPResponse.Status
@@ -25,6 +25,9 @@ public final class FakeDiscord: Sendable {
         public let webhookID: String
         public let at: ContinuousClock.Instant
         public let body: [UInt8]
+        public let headers: [(String, String)]
+
+        public func header(_ name: String) -> String? { headers.first { $0.0.lowercased() == name.lowercased() }?.1 }
     }
 
     public let scripts = Mutex<[String: [Answer]]>([:])
@@ -41,7 +44,8 @@ public final class FakeDiscord: Sendable {
             let id = context.parameters.get("id") ?? ""
             var request = request
             let bytes = Array((try await request.collectBody(upTo: 1 << 20)).readableBytesView)
-            self.received.withLock { $0.append(Received(webhookID: id, at: .now, body: bytes)) }
+            let sent = request.headers.map { ($0.name.rawName, $0.value) }
+            self.received.withLock { $0.append(Received(webhookID: id, at: .now, body: bytes, headers: sent)) }
             let answer = self.scripts.withLock { scripts -> Answer in
                 guard var script = scripts[id], !script.isEmpty else { return Answer(status: .noContent) }
                 let next = script.removeFirst()

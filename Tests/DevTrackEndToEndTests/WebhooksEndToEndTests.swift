@@ -1,0 +1,120 @@
+import DevTrackCore
+import DevTrackTestSupport
+import Foundation
+import Testing
+
+/// Outbound webhooks through the built binary, to a receiver on loopback that checks both signature schemes.
+@Suite(.timeLimit(.minutes(5)))
+struct WebhooksEndToEndTests {
+    @Test func endpointsAreValidatedLimitedSignedRotatedRetriedAndLogged() async throws {
+        let receiver = FakeDiscord()
+        try await receiver.serving { base in
+            try await withHub { hub in
+                let user = try await hub.createUser(login: "Codertocat", githubID: 21031067)
+                let other = try await hub.createUser(login: "other", githubID: 5)
+                func call(_ method: String, _ path: String, _ body: String? = nil, token: String? = nil) async throws -> HubUnderTest.Response {
+                    try await hub.request(method, hub.apiURL + path, headers: [
+                        "Authorization": "Bearer \(token ?? user.token)", "Content-Type": "application/json",
+                    ], body: body.map { Array($0.utf8) })
+                }
+                let hook = "200000000000000001"
+                let url = "\(base)/api/webhooks/\(hook)/t"
+                for (body, code) in [
+                    (#"{"url": "\#(url)", "events": ["test"]}"#, "invalid_name"),
+                    (#"{"name": "x", "url": "http://example.com/hook", "events": ["test"]}"#, "invalid_url"),
+                    (#"{"name": "x", "url": "https://10.0.0.1/hook", "events": ["test"]}"#, "invalid_url"),
+                    (#"{"name": "x", "url": "https://169.254.169.254/latest", "events": ["test"]}"#, "invalid_url"),
+                    (#"{"name": "x", "url": "\#(url)", "events": []}"#, "invalid_events"),
+                    (#"{"name": "x", "url": "\#(url)", "events": ["spam"]}"#, "invalid_events"),
+                ] {
+                    let response = try await call("POST", "/api/v1/webhooks", body)
+                    #expect(response.status == 400, "\(body)")
+                    #expect((response.json?["error"] as? [String: Any])?["code"] as? String == code, "\(body) → \(response.text)")
+                }
+
+                let created = try await call("POST", "/api/v1/webhooks", #"{"name": "CI", "url": "\#(url)", "events": ["achievement.unlocked", "test"]}"#)
+                #expect(created.status == 201, "\(created.text)")
+                let id = try #require(created.json?["id"] as? String)
+                let secret = try #require(created.json?["secret"] as? String)
+                #expect(secret.hasPrefix("whsec_"))
+                #expect(try await call("GET", "/api/v1/webhooks/\(id)").json?["secret"] == nil, "the secret is shown once")
+                #expect(try await call("GET", "/api/v1/webhooks/\(id)", token: other.token).status == 404, "someone else's")
+
+                // At most five per user.
+                var extra: [String] = []
+                for index in 2...5 {
+                    let more = try await call("POST", "/api/v1/webhooks", #"{"name": "n\#(index)", "url": "\#(base)/api/webhooks/3\#(index)/t", "events": ["test"]}"#)
+                    extra.append(try #require(more.json?["id"] as? String))
+                }
+                let sixth = try await call("POST", "/api/v1/webhooks", #"{"name": "six", "url": "\#(url)", "events": ["test"]}"#)
+                #expect(sixth.status == 409)
+                #expect((sixth.json?["error"] as? [String: Any])?["code"] as? String == "webhook_limit_reached")
+                for other in extra { #expect(try await call("DELETE", "/api/v1/webhooks/\(other)").status == 204) }
+                #expect((try await call("GET", "/api/v1/webhooks").json?["webhooks"] as? [Any])?.count == 1)
+
+                // A test delivery: signed both ways, one id for Standard Webhooks and the original's header.
+                let test = try await call("POST", "/api/v1/webhooks/\(id)/test")
+                #expect(test.status == 202)
+                let deliveryID = try #require(test.json?["delivery_id"] as? String)
+                let first = try #require(try await eventually({ receiver.requests(to: hook) }, until: { !$0.isEmpty }).first)
+                func verify(_ request: FakeDiscord.Received, secrets: [String]) -> Bool {
+                    guard let id = request.header("webhook-id"), let timestamp = request.header("webhook-timestamp").flatMap(Int.init),
+                          let signatures = request.header("webhook-signature")?.split(separator: " ").map(String.init) else { return false }
+                    return secrets.allSatisfy { secret in
+                        signatures.contains(StandardWebhooks.signature(id: id, timestamp: timestamp, body: request.body, key: StandardWebhooks.key(of: secret)!))
+                    }
+                }
+                #expect(verify(first, secrets: [secret]))
+                #expect(first.header("webhook-id") == deliveryID)
+                #expect(first.header("X-Webhook-Delivery-Id") == deliveryID, "a real per-delivery id")
+                #expect(first.header("X-Webhook-Event") == "test")
+                #expect(first.header("X-Webhook-Signature") == GitHubSignature.sign(body: first.body, secret: Array(secret.utf8)))
+                let envelope = try JSONDecoder().decode(WebhookEnvelope.self, from: Data(first.body))
+                #expect(envelope.event == "test")
+                #expect(envelope.data["endpoint_id"] == id)
+
+                // A subscribed notification arrives once; an unsubscribed one (the streak milestone) does not.
+                let push = String(decoding: try Fixtures.push(sha: Hex.encode(Credentials.randomBytes(20))), as: UTF8.self)
+                    .replacingOccurrences(of: "2019-05-15T15:19:25Z", with: Timestamps.format(Date()))
+                #expect(try await hub.postGitHub("push", Array(push.utf8), delivery: "w-1").status == 202)
+                func events() -> [String] {
+                    receiver.requests(to: hook).compactMap { try? JSONDecoder().decode(WebhookEnvelope.self, from: Data($0.body)).event }
+                }
+                let seen = try await eventually(within: 60, { events() }, until: { $0.contains("achievement.unlocked") })
+                #expect(seen.filter { $0 == "achievement.unlocked" }.count == 1, "\(seen)")
+                let unlocked = try #require(receiver.requests(to: hook).first { (try? JSONDecoder().decode(WebhookEnvelope.self, from: Data($0.body)))?.event == "achievement.unlocked" })
+                #expect(try JSONDecoder().decode(WebhookEnvelope.self, from: Data(unlocked.body)).data["achievement_id"] == "first_commit")
+
+                // Rotation: both secrets sign while the old one is in its grace period.
+                let rotated = try await call("POST", "/api/v1/webhooks/\(id)/rotate-secret")
+                let newSecret = try #require(rotated.json?["secret"] as? String)
+                #expect(newSecret != secret)
+                // The receiver fails once: the delivery is retried with backoff and logged attempt by attempt.
+                receiver.scripts.withLock { $0[hook] = [FakeDiscord.Answer(status: .internalServerError)] }
+                let before = receiver.requests(to: hook).count
+                let failing = try await call("POST", "/api/v1/webhooks/\(id)/test")
+                let failingID = try #require(failing.json?["delivery_id"] as? String)
+                let retried = try await eventually(within: 30, { receiver.requests(to: hook) }, until: { $0.count >= before + 2 })
+                #expect(retried.count == before + 2)
+                #expect(verify(retried[before + 1], secrets: [newSecret, secret]), "signed with the new and the old secret")
+                #expect(retried[before].header("webhook-id") == retried[before + 1].header("webhook-id"), "the same id on a retry")
+                let log = try await eventually({ try await call("GET", "/api/v1/webhooks/\(id)/deliveries") }, until: { response in
+                    ((response.json?["deliveries"] as? [[String: Any]])?.first { $0["id"] as? String == failingID })?["status"] as? String == "delivered"
+                })
+                let entry = try #require((log.json?["deliveries"] as? [[String: Any]])?.first { $0["id"] as? String == failingID })
+                #expect((entry["attempts"] as? [[String: Any]])?.compactMap { $0["status_code"] as? Int } == [500, 204])
+                #expect(entry["response_code"] as? Int == 204)
+                #expect((entry["payload"] as? [String: Any])?["event"] as? String == "test")
+
+                // Re-sending a delivery sends the original payload again, not a wrapped copy.
+                let again = try await call("POST", "/api/v1/webhooks/\(id)/deliveries/\(deliveryID)/retry")
+                #expect(again.status == 202)
+                let resent = try await eventually({ receiver.requests(to: hook).filter { $0.header("webhook-id") == deliveryID } }, until: { $0.count == 2 })
+                #expect(resent.count == 2)
+                #expect(resent.map(\.body).allSatisfy { $0 == first.body })
+                #expect(try await call("POST", "/api/v1/webhooks/\(id)/deliveries/\(UUID().uuidString)/retry").status == 404)
+                #expect(try await call("DELETE", "/api/v1/webhooks/\(id)", token: other.token).status == 404)
+            }
+        }
+    }
+}
