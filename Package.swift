@@ -114,7 +114,7 @@ let package = Package(
         .executableTarget(
             name: "devtrack-bench",
             dependencies: [
-                "DevTrackCore", "DevTrackStore", "DevTrackWorkers", "Kafka",
+                "DevTrackCore", "DevTrackStore", "DevTrackWorkers", "DevTrackDelivery", "Kafka",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),

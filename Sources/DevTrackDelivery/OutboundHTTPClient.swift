@@ -167,6 +167,7 @@ public struct OutboundHTTPClient: Sendable {
         let tls = self.tls
         let channel = try await ClientBootstrap(group: group)
             .connectTimeout(.seconds(5))
+            .channelOption(.tcpOption(.tcp_nodelay), value: 1)
             .connect(to: address) { channel in
                 channel.eventLoop.makeCompletedFuture {
                     if useTLS {
@@ -186,9 +187,8 @@ public struct OutboundHTTPClient: Sendable {
             head.headers.add(name: "Content-Length", value: String(request.body.count))
             head.headers.add(name: "Connection", value: "close")
             for (name, value) in request.headers { head.headers.add(name: name, value: value) }
-            try await outbound.write(.head(head))
-            try await outbound.write(.body(.byteBuffer(ByteBuffer(bytes: request.body))))
-            try await outbound.write(.end(nil))
+            // One write (one flush): separate small writes would wait on delayed ACKs.
+            try await outbound.write(contentsOf: [.head(head), .body(.byteBuffer(ByteBuffer(bytes: request.body))), .end(nil)])
             var status = 0
             var headers: [(String, String)] = []
             var body: [UInt8] = []

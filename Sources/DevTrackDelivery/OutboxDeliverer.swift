@@ -47,6 +47,9 @@ public final class OutboxDeliverer: Service, Sendable {
 
     public func run() async throws {
         logger.info("\(channel.name) deliverer started")
+        // A finished delivery wakes the loop at once, so a freed slot is refilled without waiting for a poll.
+        let (freed, signal) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
+        var slots = freed.makeAsyncIterator()
         await withDiscardingTaskGroup { group in
             while !Task.isCancelled, !Task.isShuttingDownGracefully {
                 let claimed = await claimDue()
@@ -57,11 +60,18 @@ public final class OutboxDeliverer: Service, Sendable {
                             _ = state.busy.remove(delivery.destination)
                             if let pause { state.pausedUntil = .now + pause }
                         }
+                        signal.yield()
                     }
                 }
-                if claimed.isEmpty { try? await Task.sleep(for: pollInterval) }
+                guard claimed.isEmpty else { continue }
+                if state.withLock({ $0.busy.count >= maxConcurrent }) {
+                    guard await slots.next() != nil else { break }
+                } else {
+                    try? await Task.sleep(for: pollInterval)
+                }
             }
         }
+        signal.finish()
         logger.info("\(channel.name) deliverer stopped")
     }
 

@@ -35,37 +35,36 @@ extension HubStore {
     /// deliverers hold are skipped.
     public func claimDeliveries(channel: String, excluding busy: [String], limit: Int, lease: Duration) async throws -> [ClaimedDelivery] {
         guard limit > 0 else { return [] }
-        return try await client.withTransaction(logger: logger) { connection in
-            let due = try await connection.query("""
-                SELECT id, destination FROM outbox
+        // One statement: lock a window of due rows (skipping rows other deliverers hold), keep the oldest of
+        // each destination, lease them. Rows locked but not kept are released when the statement ends.
+        let seconds = Double(lease.components.seconds)
+        let rows = try await client.query("""
+            WITH due AS (
+                SELECT id, destination, next_attempt_at, created_at FROM outbox
                 WHERE channel = \(channel) AND status = 'pending' AND next_attempt_at <= now() AND NOT (destination = ANY(\(busy)))
                 ORDER BY next_attempt_at, created_at LIMIT \(limit * 4)
                 FOR UPDATE SKIP LOCKED
-                """, logger: logger)
-            var chosen: [UUID] = []
-            var destinations: Set<String> = []
-            for try await (id, destination) in due.decode((UUID, String).self) where chosen.count < limit && destinations.insert(destination).inserted {
-                chosen.append(id)
-            }
-            guard !chosen.isEmpty else { return [] }
-            let seconds = Double(lease.components.seconds)
-            let rows = try await connection.query("""
-                UPDATE outbox SET attempts = attempts + 1, next_attempt_at = now() + make_interval(secs => \(seconds)), updated_at = now()
-                WHERE id = ANY(\(chosen))
-                RETURNING id, user_id, channel, destination, event_type, payload::text, attempts, failures, created_at
-                """, logger: logger)
-            var claimed: [ClaimedDelivery] = []
-            for try await (id, userID, channel, destination, type, payload, attempts, failures, created)
-                in rows.decode((UUID, UUID, String, String, String, String, Int, Int, Date).self) {
-                claimed.append(ClaimedDelivery(
-                    id: id, userID: userID, channel: channel, destination: destination, eventType: type, payload: payload,
-                    attempt: attempts, failures: failures, createdAt: created))
-            }
-            return claimed
+            ), chosen AS (
+                SELECT id FROM (
+                    SELECT DISTINCT ON (destination) id, next_attempt_at, created_at FROM due
+                    ORDER BY destination, next_attempt_at, created_at
+                ) oldest ORDER BY next_attempt_at, created_at LIMIT \(limit)
+            )
+            UPDATE outbox SET attempts = attempts + 1, next_attempt_at = now() + make_interval(secs => \(seconds)), updated_at = now()
+            WHERE id IN (SELECT id FROM chosen)
+            RETURNING id, user_id, channel, destination, event_type, payload::text, attempts, failures, created_at
+            """, logger: logger)
+        var claimed: [ClaimedDelivery] = []
+        for try await (id, userID, channel, destination, type, payload, attempts, failures, created)
+            in rows.decode((UUID, UUID, String, String, String, String, Int, Int, Date).self) {
+            claimed.append(ClaimedDelivery(
+                id: id, userID: userID, channel: channel, destination: destination, eventType: type, payload: payload,
+                attempt: attempts, failures: failures, createdAt: created))
         }
+        return claimed.sorted { ($0.createdAt, $0.id.uuidString) < ($1.createdAt, $1.id.uuidString) }
     }
 
-    /// Records an attempt and its outcome in one transaction.
+    /// Records an attempt and its outcome, atomically.
     public func recordDeliveryAttempt(
         _ delivery: ClaimedDelivery, outcome: AttemptOutcome, statusCode: Int?, latency: Duration, error: String?
     ) async throws {
@@ -75,19 +74,18 @@ extension HubStore {
         case .retry(let at, let counts): ("pending", at, counts)
         case .failed: ("failed", nil, true)
         }
-        try await client.withTransaction(logger: logger) { connection in
-            try await connection.query("""
+        // One statement (one round trip): the attempt row and the outbox row change together.
+        try await client.query("""
+            WITH attempt AS (
                 INSERT INTO delivery_attempts (outbox_id, attempt, status_code, latency_ms, error)
                 VALUES (\(delivery.id), \(delivery.attempt), \(statusCode), \(milliseconds), \(error))
                 ON CONFLICT DO NOTHING
-                """, logger: logger)
-            try await connection.query("""
-                UPDATE outbox SET status = \(status), next_attempt_at = coalesce(\(nextAttempt), next_attempt_at),
-                    failures = failures + CASE WHEN \(counts) AND \(status) <> 'delivered' THEN 1 ELSE 0 END,
-                    last_error = \(error), updated_at = now()
-                WHERE id = \(delivery.id)
-                """, logger: logger)
-        }
+            )
+            UPDATE outbox SET status = \(status), next_attempt_at = coalesce(\(nextAttempt), next_attempt_at),
+                failures = failures + CASE WHEN \(counts) AND \(status) <> 'delivered' THEN 1 ELSE 0 END,
+                last_error = \(error), updated_at = now()
+            WHERE id = \(delivery.id)
+            """, logger: logger)
     }
 
     /// Holds back a destination's pending deliveries until `until` (a rate limit).

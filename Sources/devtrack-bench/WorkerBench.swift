@@ -33,37 +33,12 @@ struct WorkerThroughput: AsyncParsableCommand {
         var logger = Logger(label: "bench")
         logger.logLevel = .warning
         guard ["goals", "achievements"].contains(worker) else { throw ValidationError("--worker must be goals or achievements") }
-        let root = FileManager.default.currentDirectoryPath
-        let server: DatabaseURL
-        var embedded: EmbeddedPostgres?
-        if let url = databaseURL ?? ProcessInfo.processInfo.environment["DATABASE_URL"].flatMap({ $0.isEmpty ? nil : $0 }) {
-            server = try DatabaseURL(url)
-        } else {
-            let postgres = try EmbeddedPostgres(dataDirectory: "\(root)/.build/bench-pg")
-            try await postgres.start(logger: logger)
-            embedded = postgres
-            server = postgres.maintenanceURL
-        }
-        defer { if let embedded { Task { await embedded.stop() } } }
-        let name = "bench_\(UUID().uuidString.prefix(8).lowercased())"
-        let admin = PostgresClient(configuration: server.clientConfiguration(), backgroundLogger: logger)
-        try await running(admin) { try await admin.query("CREATE DATABASE \(unescaped: name)") }
-        let client = PostgresClient(configuration: server.with(database: name).clientConfiguration(), backgroundLogger: logger)
-        let summary = try await running(client) { () async throws -> String in
-            _ = try await Migrator(directory: "\(root)/schema").migrate(client, logger: logger)
-            let store = HubStore(client: client, logger: logger)
+        let summary = try await withBenchDatabase(databaseURL: databaseURL, keep: keepDatabase, logger: logger) { client, store in
             let seeded = ContinuousClock.now
             let userIDs = try await seed(client)
             say("seeded \(users) users × \(goals) goals, \(historyDays) days of history each, in \(format(ContinuousClock.now - seeded))")
             return try await measure(store: store, userIDs: userIDs, logger: logger)
         }
-        if keepDatabase {
-            say("kept database \(name)")
-        } else {
-            let dropper = PostgresClient(configuration: server.clientConfiguration(), backgroundLogger: logger)
-            try await running(dropper) { try await dropper.query("DROP DATABASE \(unescaped: name)") }
-        }
-        if let embedded { await embedded.stop() }
         say(summary)
     }
 
@@ -197,17 +172,6 @@ struct WorkerThroughput: AsyncParsableCommand {
         return lines.joined(separator: "\n")
     }
 
-    private func running<T: Sendable>(_ client: PostgresClient, _ body: () async throws -> T) async throws -> T {
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { await client.run() }
-            defer { group.cancelAll() }
-            return try await body()
-        }
-    }
-
-    private func format(_ duration: Duration) -> String {
-        String(format: "%.1f s", Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18)
-    }
 }
 
 /// Wraps a handler to time each batch, per pass of `pass` messages, and signal when `expected` went through.
