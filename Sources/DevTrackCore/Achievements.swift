@@ -19,6 +19,18 @@ public enum AchievementMetric: String, Sendable, CaseIterable, Codable {
     /// The larger of: languages of repositories committed to, languages coded in (≥ 1 min on a day).
     case languages
     case codingHours = "coding_hours"
+
+    /// The fact kind a metric counts one by one, for the metrics that are plain fact counts.
+    public var countedKind: ActivityKind? {
+        switch self {
+        case .commits: .commit
+        case .prsOpened: .prOpened
+        case .prsMerged: .prMerged
+        case .reviews: .review
+        case .issuesClosed: .issueClosed
+        default: nil
+        }
+    }
 }
 
 public enum AchievementTier: String, Sendable, Codable {

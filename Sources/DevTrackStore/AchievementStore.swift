@@ -135,6 +135,16 @@ extension HubStore {
         return result
     }
 
+    /// The id of the user's `n`-th fact of `kind` in time order (nil when there are fewer).
+    public func nthFact(userID: UUID, kind: ActivityKind, n: Int) async throws -> String? {
+        let rows = try await client.query("""
+            SELECT id FROM activities WHERE user_id = \(userID) AND kind = \(kind.rawValue)
+            ORDER BY occurred_at, id OFFSET \(max(0, n - 1)) LIMIT 1
+            """, logger: logger)
+        for try await id in rows.decode(String.self) { return id }
+        return nil
+    }
+
     /// The achievements each user has unlocked.
     public func unlockedAchievements(userIDs: [UUID]) async throws -> [UUID: [UnlockedAchievement]] {
         guard !userIDs.isEmpty else { return [:] }

@@ -96,8 +96,13 @@ public final class AchievementsHandler: BatchHandler, Sendable {
         for userID in users {
             let have = unlocked[userID] ?? []
             for achievement in AchievementCatalogue.newlyReached(totals[userID] ?? AchievementTotals(), unlocked: have) {
-                let fact = Self.reachingFact(for: achievement.metric, among: facts.filter { $0.userID == userID })
-                unlocks.append(AchievementUnlock(userID: userID, achievementID: achievement.id, at: now, factID: fact?.id))
+                var factID = Self.reachingFact(for: achievement.metric, among: facts.filter { $0.userID == userID })?.id
+                if factID == nil, let kind = achievement.metric.countedKind {
+                    // Another worker stored the fact first and raised the count before this batch saw it: the
+                    // reaching fact is the threshold-th of its kind.
+                    factID = try await store.nthFact(userID: userID, kind: kind, n: achievement.threshold)
+                }
+                unlocks.append(AchievementUnlock(userID: userID, achievementID: achievement.id, at: now, factID: factID))
                 published.append(.achievementUnlocked(userID: userID, achievement: achievement))
                 if achievement.metric == .streakDays, AchievementCatalogue.streakMilestones.contains(achievement.threshold) {
                     published.append(.streakMilestone(userID: userID, days: achievement.threshold))

@@ -98,6 +98,19 @@ struct AchievementsWorkerTests {
         }
     }
 
+    @Test func anUnlockRaisedByAFactAnotherWorkerStoredNamesThatFact() async throws {
+        try await withNotifications { store, producer, _ in
+            let user = try await store.createUser(login: "dev", githubID: 1, timezone: "UTC")
+            let handler = AchievementsHandler(store: store, producer: producer, logger: logger, clock: { Self.now })
+            // The metrics worker stored the commit (and counted it) before this worker's batch with it.
+            let commit = fact("commit:abc", user.id, .commit, "2024-03-20T10:00:00Z")
+            try await store.client.withTransaction(logger: logger) { try await store.applyFacts([commit], on: $0) }
+            try await handler.apply([try message(fact("review:1", user.id, .review, "2024-03-20T11:00:00Z"), offset: 0)])
+            let unlock = try #require(try await store.unlockedAchievements(userIDs: [user.id])[user.id]?.first { $0.achievementID == "first_commit" })
+            #expect(unlock.factID == "commit:abc")
+        }
+    }
+
     @Test func codingTimeCountsOnceAndComesFromWhatIsStored() async throws {
         try await withNotifications { store, producer, intents in
             let user = try await store.createUser(login: "coder", githubID: 2, timezone: "UTC")
