@@ -11,12 +11,7 @@ extension QueryAPI {
         v1.get("/notifications") { request, _ in
             let user = try await authenticate(request)
             let query = request.uri.queryParameters
-            let limit = try query.get("limit").map { text -> Int in
-                guard let value = Int(text), (1...100).contains(value) else {
-                    throw HubHTTPError.badRequest("limit must be a whole number from 1 to 100", code: "invalid_limit")
-                }
-                return value
-            } ?? 20
+            let limit = try pageLimit(request)
             let cursor = try query.get("cursor").map { text -> NotificationCursor in
                 guard let cursor = NotificationCursor(text) else {
                     throw HubHTTPError.badRequest("cursor must be a next_cursor this endpoint returned", code: "invalid_cursor")

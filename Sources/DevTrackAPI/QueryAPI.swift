@@ -45,12 +45,15 @@ public struct QueryAPI: Sendable {
     let configuration: APIConfiguration
     /// For `POST /api/v1/settings/discord/test`.
     let outbound: OutboundHTTPClient
+    /// For `GET /api/v1/stream`; runs as a service beside the HTTP server.
+    let live: LiveEventsHub
 
-    public init(store: HubStore, secretBox: SecretBox, configuration: APIConfiguration) throws {
+    public init(store: HubStore, secretBox: SecretBox, configuration: APIConfiguration, live: LiveEventsHub) throws {
         self.store = store
         self.secretBox = secretBox
         self.configuration = configuration
         self.outbound = try OutboundHTTPClient(allowList: configuration.outboundAllowHosts)
+        self.live = live
     }
 
     public func addRoutes(to router: Router<some RequestContext>) {
@@ -112,6 +115,7 @@ public struct QueryAPI: Sendable {
         addNotificationRoutes(to: v1)
         addSettingsRoutes(to: v1)
         addWebhookRoutes(to: v1)
+        addStreamRoute(to: v1)
         v1.get("/metrics/streak") { request, _ in
             let user = try await authenticate(request)
             let today = LocalDate(Date(), in: TimeZones.named(user.timezone) ?? .gmt)
@@ -164,6 +168,15 @@ public struct QueryAPI: Sendable {
         } catch let error as DecodingError {
             throw HubHTTPError.badRequest("invalid JSON body: \(Self.describe(error))", code: "invalid_body")
         }
+    }
+
+    /// `?limit=` of a paged list: 1–100, default 20; anything else is 400 `invalid_limit`.
+    func pageLimit(_ request: Request) throws -> Int {
+        guard let text = request.uri.queryParameters.get("limit") else { return 20 }
+        guard let value = Int(text), (1...100).contains(value) else {
+            throw HubHTTPError.badRequest("limit must be a whole number from 1 to 100", code: "invalid_limit")
+        }
+        return value
     }
 
     func sourceURL(_ source: SourceRecord) -> String {

@@ -69,12 +69,7 @@ extension QueryAPI {
         v1.get("/webhooks/{id}/deliveries") { request, context in
             let user = try await authenticate(request)
             let existing = try await endpoint(user, context)
-            let limit = try request.uri.queryParameters.get("limit").map { text -> Int in
-                guard let value = Int(text), (1...100).contains(value) else {
-                    throw HubHTTPError.badRequest("limit must be a whole number from 1 to 100", code: "invalid_limit")
-                }
-                return value
-            } ?? 20
+            let limit = try pageLimit(request)
             let deliveries = try await store.webhookDeliveries(userID: user.id, endpointID: existing.id, limit: limit)
             return try JSONResponse.make(["deliveries": deliveries.map(DeliveryBody.init)])
         }

@@ -289,8 +289,11 @@ public struct DailyCounters: Sendable, Equatable, Codable {
 /// What `applyFacts` did: how many facts were new, and each (still existing) user's zone and goals
 /// revision as the batch began (a change committed meanwhile shows in the next batch).
 public struct AppliedFacts: Sendable {
-    public let inserted: Int
+    /// New facts per user (users without any are absent).
+    public let insertedByUser: [UUID: Int]
     public let owners: [UUID: GoalOwner]
+
+    public var inserted: Int { insertedByUser.values.reduce(0, +) }
 }
 
 extension HubStore {
@@ -301,7 +304,7 @@ extension HubStore {
     @discardableResult
     public func applyFacts(_ facts: [ActivityFact], on connection: PostgresConnection) async throws -> AppliedFacts {
         let userIDs = Array(Set(facts.map(\.userID)))
-        guard !userIDs.isEmpty else { return AppliedFacts(inserted: 0, owners: [:]) }
+        guard !userIDs.isEmpty else { return AppliedFacts(insertedByUser: [:], owners: [:]) }
         var owners: [UUID: GoalOwner] = [:]
         let users = try await connection.query(
             "SELECT id, timezone, goals_revision FROM users WHERE id = ANY(\(userIDs))", logger: logger)
@@ -309,7 +312,7 @@ extension HubStore {
             owners[id] = GoalOwner(timezone: timezone, goalsRevision: revision)
         }
         let facts = facts.filter(\.kind.isStoredActivity)
-        guard !facts.isEmpty else { return AppliedFacts(inserted: 0, owners: owners) }
+        guard !facts.isEmpty else { return AppliedFacts(insertedByUser: [:], owners: owners) }
         // Only users with facts not stored yet are locked (FOR SHARE, against a concurrent time-zone change,
         // which re-buckets under the row's lock), and their new facts are bucketed in the zone read under
         // that lock. Facts another worker stored first cost one index probe and no lock.
@@ -360,10 +363,11 @@ extension HubStore {
                     updated_at = now()
                 RETURNING 1
             )
-            SELECT count(*) FROM inserted
+            SELECT user_id, count(*) FROM inserted GROUP BY user_id
             """, logger: logger)
-        for try await count in rows.decode(Int64.self) { return AppliedFacts(inserted: Int(count), owners: owners) }
-        return AppliedFacts(inserted: 0, owners: owners)
+        var insertedByUser: [UUID: Int] = [:]
+        for try await (userID, count) in rows.decode((UUID, Int64).self) { insertedByUser[userID] = Int(count) }
+        return AppliedFacts(insertedByUser: insertedByUser, owners: owners)
     }
 
     /// Counters per local date in `range` (dates without activity are absent).

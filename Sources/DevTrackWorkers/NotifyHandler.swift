@@ -8,7 +8,8 @@ import Logging
 /// notification (unique by dedupe key, so redelivery and re-emission never duplicate), and each newly
 /// stored one is queued in the `outbox` for Discord when the user has a webhook URL, no mute running and
 /// the type not opted out, and for each of the user's enabled webhook endpoints subscribed to its type —
-/// one PostgreSQL transaction per batch, offsets committed after it. Delivery
+/// one PostgreSQL transaction per batch, which also announces each new notification to the user's open web
+/// clients (`LiveEvent`); offsets are committed after it. Delivery
 /// itself happens off the partition, from the outbox. Messages that are not intents go to the
 /// dead-letter topic with the reason.
 public struct NotifyHandler: BatchHandler {
@@ -36,6 +37,7 @@ public struct NotifyHandler: BatchHandler {
         let pending = intents
         let (stored, queued) = try await store.client.withTransaction(logger: logger) { connection in
             let stored = try await store.storeNotifications(pending, on: connection)
+            try await store.announce(stored.map { LiveEvent.notification($0, createdAt: clock()) }, on: connection)
             let recipients = try await store.discordRecipients(userIDs: Array(Set(stored.map(\.userID))), on: connection)
             let now = clock()
             let deliveries = try stored.compactMap { intent -> DiscordDelivery? in

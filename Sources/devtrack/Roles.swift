@@ -91,6 +91,7 @@ struct RoleFactory {
         let router = Router()
         router.middlewares.add(JSONErrorMiddleware())
         router.addHealthRoutes(ready: readiness)
+        let live = LiveEventsHub(client: store.client, logger: Logger(label: "devtrack.api.live"))
         try QueryAPI(
             store: store, secretBox: secretBox,
             configuration: APIConfiguration(
@@ -99,11 +100,13 @@ struct RoleFactory {
                 codingTimeout: .seconds(configuration.coding.heartbeatTimeoutSeconds),
                 streakFreezesPerMonth: configuration.api.streakFreezesPerMonth,
                 outboundAllowHosts: Set(configuration.notify.allowHosts), profileURLTemplate: configuration.notify.profileURLTemplate,
-                maxWebhooksPerUser: configuration.notify.maxWebhooksPerUser)
+                maxWebhooksPerUser: configuration.notify.maxWebhooksPerUser),
+            live: live
         ).addRoutes(to: router)
         return Application(
             router: router,
             configuration: .init(address: .hostname(configuration.api.host, port: configuration.api.port), serverName: "devtrack-api"),
+            services: [live],
             onServerRunning: { _ in await onRunning() },
             logger: Logger(label: "devtrack.api"))
     }

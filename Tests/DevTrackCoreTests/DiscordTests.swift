@@ -176,3 +176,19 @@ import Testing
         #expect(envelope.json().hasPrefix(#"{"data":{"body":"#))
     }
 }
+
+@Suite struct LiveEventTests {
+    @Test func eventsSurviveTheirNotifyPayloadAndWriteAsServerSentEvents() throws {
+        let user = UUID()
+        let event = LiveEvent.notification(.streakMilestone(userID: user, days: 7), createdAt: Date(timeIntervalSince1970: 0))
+        let back = try #require(LiveEvent(payload: event.payload))
+        #expect(back == event)
+        #expect(event.serverSentEvent.hasPrefix("event: notification\ndata: {"))
+        #expect(event.serverSentEvent.hasSuffix("}\n\n"))
+        #expect(LiveEvent.metricsUpdated(userID: user, newFacts: 3).data == #"{"new_facts":3}"#)
+        let huge = LiveEvent(userID: user, event: "notification", data: "{\"x\":\"" + String(repeating: "y", count: 9_000) + "\"}")
+        #expect(huge.payload.utf8.count < 8_000)
+        #expect(LiveEvent(payload: huge.payload)?.data == "{}")
+        #expect(LiveEvent(payload: "garbage") == nil)
+    }
+}

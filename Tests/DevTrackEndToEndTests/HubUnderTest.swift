@@ -124,6 +124,14 @@ final class HubUnderTest: @unchecked Sendable {
         return (id, token)
     }
 
+    /// `GET /api/v1/stream` held open by curl (server-sent events arrive in its output); stop it when done.
+    func openStream(token: String) throws -> RunningProcess {
+        try RunningProcess(
+            name: "curl-stream", executable: "/usr/bin/curl",
+            arguments: ["-s", "-N", "-H", "Authorization: Bearer \(token)", apiURL + "/api/v1/stream"],
+            environment: environment, logPath: "\(directory)/stream-\(UUID().uuidString.prefix(6)).log")
+    }
+
     /// Every message on a topic so far, read with kcat (Debian's Kafka CLI), one value per element.
     func topicValues(_ topic: String) async throws -> [String] {
         let process = try RunningProcess(
