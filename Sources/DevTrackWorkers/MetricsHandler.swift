@@ -4,9 +4,8 @@ import Foundation
 import Kafka
 import Logging
 
-/// `metrics`: activity facts → `activities` + `daily_stats` in one PostgreSQL transaction per batch, and a
-/// `metrics.updated` live event per user with new facts. Duplicates collapse on the fact's natural id, so
-/// redelivery and replay never count twice.
+/// `metrics`: activity facts → `activities` + `daily_stats` in one PostgreSQL transaction per batch.
+/// Duplicates collapse on the fact's natural id, so redelivery and replay never count twice.
 public struct MetricsHandler: BatchHandler {
     let store: HubStore
     let deadLetters: DeadLetters
@@ -22,10 +21,7 @@ public struct MetricsHandler: BatchHandler {
         let (facts, rejected) = decodeFacts(batch)
         try await deadLetters.send(rejected, worker: "metrics", logger: logger)
         let inserted = try await store.client.withTransaction(logger: logger) { connection in
-            let applied = try await store.applyFacts(facts, on: connection)
-            // Open web clients of these users re-read their metrics (`GET /api/v1/stream`).
-            try await store.announce(applied.insertedByUser.map { LiveEvent.metricsUpdated(userID: $0.key, newFacts: $0.value) }, on: connection)
-            return applied.inserted
+            try await store.applyFacts(facts, on: connection).inserted
         }
         logger.debug("metrics: batch of \(batch.count), \(inserted) new fact(s)")
     }
