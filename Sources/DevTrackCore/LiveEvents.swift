@@ -6,7 +6,7 @@ import Foundation
 /// so any instance can serve any user.
 public struct LiveEvent: Sendable, Equatable {
     public let userID: UUID
-    /// `notification` or `metrics.updated`.
+    /// `notification`, `metrics.updated` or `goal.progress`.
     public let event: String
     /// A JSON object.
     public let data: String
@@ -33,6 +33,17 @@ public struct LiveEvent: Sendable, Equatable {
 
     public static func metricsUpdated(userID: UUID, newFacts: Int) -> LiveEvent {
         LiveEvent(userID: userID, event: "metrics.updated", data: #"{"new_facts":\#(newFacts)}"#)
+    }
+
+    /// `goal.progress`: the user's goals that facts just moved, each with its target, and its exact progress in
+    /// the current period when the goals worker read it (it often only knows the goal cannot be complete yet,
+    /// and skips the read; the client then re-reads `GET /api/v1/goals/{id}`).
+    public static func goalProgress(userID: UUID, goals: [(id: UUID, target: Int, progress: Int?)]) -> LiveEvent {
+        let items = goals.sorted { $0.id.uuidString < $1.id.uuidString }.map { goal in
+            #"{"id":"\#(goal.id.uuidString.lowercased())","target":\#(goal.target)"#
+                + (goal.progress.map { #","progress":\#($0),"completed":\#($0 >= goal.target)}"# } ?? "}")
+        }
+        return LiveEvent(userID: userID, event: "goal.progress", data: #"{"goals":[\#(items.joined(separator: ","))]}"#)
     }
 
     /// The NOTIFY payload: `{user id}\t{event}\t{data}` (data dropped to `{}` when too long).

@@ -53,8 +53,9 @@ public struct WebhookEnvelope: Codable, Sendable, Equatable {
     public let timestamp: String
     public let data: [String: String]
 
-    /// Event types an endpoint can subscribe to: every notification type, and `test`.
-    public static let events = NotificationIntent.types + ["test"]
+    /// Event types an endpoint can subscribe to: every notification type, the webhook-only `goal.created`
+    /// (a goal was created) and `metrics.updated` (new facts changed the user's aggregates), and `test`.
+    public static let events = NotificationIntent.types + ["goal.created", "metrics.updated", "test"]
 
     public init(event: String, timestamp: String, data: [String: String]) {
         self.event = event
@@ -70,6 +71,22 @@ public struct WebhookEnvelope: Codable, Sendable, Equatable {
         data["user_id"] = intent.userID.uuidString.lowercased()
         data["notification_id"] = intent.id.uuidString.lowercased()
         return WebhookEnvelope(event: intent.type, timestamp: Timestamps.format(date), data: data)
+    }
+
+    /// `goal.created`: the goal as the API shows it.
+    public static func goalCreated(
+        userID: UUID, goalID: UUID, title: String, target: Int, unit: String, period: String, deadline: LocalDate?, at date: Date
+    ) -> WebhookEnvelope {
+        var data = ["goal_id": goalID.uuidString.lowercased(), "user_id": userID.uuidString.lowercased(), "title": title,
+                    "target": String(target), "unit": unit, "period": period]
+        data["deadline"] = deadline?.description
+        return WebhookEnvelope(event: "goal.created", timestamp: Timestamps.format(date), data: data)
+    }
+
+    /// `metrics.updated`: how many new facts changed the user's aggregates (read them with the API).
+    public static func metricsUpdated(userID: UUID, newFacts: Int, at date: Date) -> WebhookEnvelope {
+        WebhookEnvelope(event: "metrics.updated", timestamp: Timestamps.format(date),
+                        data: ["user_id": userID.uuidString.lowercased(), "new_facts": String(newFacts)])
     }
 
     /// The JSON sent (keys sorted, so the same envelope always has the same bytes).

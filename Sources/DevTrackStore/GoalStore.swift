@@ -40,15 +40,26 @@ public struct GoalProgress: Sendable, Equatable {
 }
 
 extension HubStore {
+    /// Creates the goal and, in the same statement, queues `goal.created` for the user's endpoints subscribed to it.
     public func createGoal(_ goal: GoalRecord) async throws {
+        let envelope = WebhookEnvelope.goalCreated(
+            userID: goal.userID, goalID: goal.id, title: goal.title, target: goal.target, unit: goal.unit.description,
+            period: goal.period.rawValue, deadline: goal.deadline, at: goal.createdAt)
         try await client.query("""
             WITH created AS (
                 INSERT INTO goals (id, user_id, title, target, unit, period, deadline, timezone, created_at)
                 VALUES (\(goal.id), \(goal.userID), \(goal.title), \(goal.target), \(goal.unit.description), \(goal.period.rawValue),
                         \(goal.deadline?.description)::date, \(goal.timezone), \(goal.createdAt))
                 RETURNING user_id
+            ), revised AS (
+                UPDATE users SET goals_revision = goals_revision + 1 WHERE id IN (SELECT user_id FROM created)
             )
-            UPDATE users SET goals_revision = goals_revision + 1 WHERE id IN (SELECT user_id FROM created)
+            INSERT INTO outbox (id, user_id, channel, destination, dedupe_key, event_type, payload)
+            SELECT gen_random_uuid(), e.user_id, 'webhook', e.id::text, \("goal.created:\(goal.id.uuidString.lowercased())"),
+                   'goal.created', \(envelope.json())::jsonb
+            FROM webhook_endpoints e
+            WHERE e.user_id IN (SELECT user_id FROM created) AND e.enabled AND 'goal.created' = ANY(e.events)
+            ON CONFLICT (channel, destination, dedupe_key) DO NOTHING
             """, logger: logger)
     }
 

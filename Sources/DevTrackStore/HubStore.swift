@@ -300,7 +300,7 @@ extension HubStore {
     /// Inserts facts (duplicates by natural id are ignored) and adds only the new ones to the daily
     /// stats, bucketed in each user's time zone, and to the lifetime `user_totals` — one statement, so it is
     /// all or nothing with the caller's transaction — and announces `metrics.updated` to users with new
-    /// facts. Facts of users that no longer exist, and coding-day signals, are skipped. Returns how many were
+    /// facts (live, and as a webhook). Facts of users that no longer exist, and coding-day signals, are skipped. Returns how many were
     /// new per user, and the facts' users as they are now.
     @discardableResult
     public func applyFacts(_ facts: [ActivityFact], on connection: PostgresConnection) async throws -> AppliedFacts {
@@ -368,8 +368,8 @@ extension HubStore {
             """, logger: logger)
         var insertedByUser: [UUID: Int] = [:]
         for try await (userID, count) in rows.decode((UUID, Int64).self) { insertedByUser[userID] = Int(count) }
-        // Whichever worker stores a fact first tells the user's open web clients (`GET /api/v1/stream`).
-        try await announce(insertedByUser.map { LiveEvent.metricsUpdated(userID: $0.key, newFacts: $0.value) }, on: connection)
+        // Whichever worker stores a fact first tells the user's open web clients and endpoints.
+        try await announceMetricsUpdated(insertedByUser, on: connection)
         return AppliedFacts(insertedByUser: insertedByUser, owners: owners)
     }
 

@@ -18,7 +18,8 @@ import Synchronization
 /// or zone changes; everything is forgotten when partitions move.
 ///
 /// A completion emits `goal.completed` first to `devtrack.notifications` (its dedupe key makes a
-/// re-emission harmless), then is recorded, then `BatchWorker` commits the offsets.
+/// re-emission harmless), then is recorded, then `BatchWorker` commits the offsets. Goals the facts moved
+/// are announced to the user's open web clients as `goal.progress`.
 public final class GoalsHandler: BatchHandler, Sendable {
     let store: HubStore
     let intents: IntentPublisher
@@ -51,10 +52,11 @@ public final class GoalsHandler: BatchHandler, Sendable {
         let now = clock()
 
         // Per touched goal: skip it on its bound, or read it exactly.
-        let toRead: [GoalInPeriod] = memory.withLock { memory in
+        let (toRead, movedOnBound): ([GoalInPeriod], [GoalRecord]) = memory.withLock { memory in
             for userID in stale { memory.users[userID] = GoalMemory.User(owner: owners[userID]!, goals: reloaded[userID] ?? []) }
             var todays: [String: LocalDate] = [:]
             var toRead: [GoalInPeriod] = []
+            var movedOnBound: [GoalRecord] = []
             for (userID, userFacts) in byUser {
                 guard let user = memory.users[userID] else { continue }
                 // Most goals are in the user's zone; a goal with its own zone sees the facts in that one.
@@ -75,19 +77,21 @@ public final class GoalsHandler: BatchHandler, Sendable {
                     guard increase > 0 else { continue }
                     switch memory.bounds[goal.id] {
                     case .some(let bound) where bound.key == current.boundKey && bound.completed:
-                        continue
+                        movedOnBound.append(goal)
                     case .some(let bound) where bound.key == current.boundKey && bound.atMost + increase < goal.target:
                         memory.bounds[goal.id]?.atMost += increase
+                        movedOnBound.append(goal)
                     default:
                         toRead.append(current)
                     }
                 }
             }
-            return toRead
+            return (toRead, movedOnBound)
         }
+        let progress = toRead.isEmpty ? [:] : try await store.currentProgress(toRead)
+        try await announceProgress(read: toRead, progress: progress, movedOnBound: movedOnBound)
         guard !toRead.isEmpty else { return }
 
-        let progress = try await store.currentProgress(toRead)
         let reachedCandidates = toRead.filter { (progress[$0.goal.id] ?? 0) >= $0.goal.target }
         let recorded = try await store.recordedCompletions(reachedCandidates.map(\.key))
         let reached = reachedCandidates.filter { !recorded.contains($0.key) }
@@ -111,6 +115,17 @@ public final class GoalsHandler: BatchHandler, Sendable {
         })
         try await store.recordCompletions(completions)
         logger.info("goals: \(reached.count) goal(s) completed")
+    }
+
+    /// Tells the users' open web clients which goals moved (`goal.progress`), with the progress read exactly.
+    /// The facts are committed already, so a client re-reading a goal sees them.
+    private func announceProgress(read: [GoalInPeriod], progress: [UUID: Int], movedOnBound: [GoalRecord]) async throws {
+        var byUser: [UUID: [(id: UUID, target: Int, progress: Int?)]] = [:]
+        for goal in read { byUser[goal.goal.userID, default: []].append((goal.goal.id, goal.goal.target, progress[goal.goal.id] ?? 0)) }
+        for goal in movedOnBound { byUser[goal.userID, default: []].append((goal.id, goal.target, nil)) }
+        guard !byUser.isEmpty else { return }
+        let events = byUser.map { LiveEvent.goalProgress(userID: $0.key, goals: $0.value) }
+        try await store.client.withConnection { try await store.announce(events, on: $0) }
     }
 }
 

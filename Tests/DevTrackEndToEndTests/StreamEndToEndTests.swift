@@ -4,7 +4,7 @@ import Foundation
 import Testing
 
 /// `GET /api/v1/stream` through the built binary: a user's open stream hears of new facts and new
-/// notifications once they are committed, and only the user's own.
+/// notifications and goals' progress once they are committed, and only the user's own.
 @Suite(.timeLimit(.minutes(5)))
 struct StreamEndToEndTests {
     @Test func aUsersStreamCarriesTheirMetricsAndNotificationsOnly() async throws {
@@ -13,6 +13,11 @@ struct StreamEndToEndTests {
             let other = try await hub.createUser(login: "other", githubID: 5)
             let unauthorized = try await hub.request("GET", hub.apiURL + "/api/v1/stream")
             #expect(unauthorized.status == 401)
+
+            let goal = try await hub.request("POST", hub.apiURL + "/api/v1/goals", headers: [
+                "Authorization": "Bearer \(user.token)", "Content-Type": "application/json",
+            ], body: Array(#"{"title": "Ship it", "target": 3, "unit": "commits", "period": "weekly"}"#.utf8))
+            let goalID = try #require(goal.json?["id"] as? String)
 
             let mine = try hub.openStream(token: user.token)
             let theirs = try hub.openStream(token: other.token)
@@ -25,9 +30,10 @@ struct StreamEndToEndTests {
             #expect(try await hub.postGitHub("push", Array(push.utf8), delivery: "s-1").status == 202)
 
             let seen = try await eventually(within: 60, { mine.output }, until: {
-                $0.contains("event: metrics.updated") && $0.contains("Achievement unlocked: First commit")
+                $0.contains("event: metrics.updated") && $0.contains("Achievement unlocked: First commit") && $0.contains("event: goal.progress")
             })
             #expect(seen.contains("event: metrics.updated\ndata: {\"new_facts\":1}"))
+            #expect(seen.contains(#"event: goal.progress\#ndata: {"goals":[{"id":"\#(goalID)","target":3,"progress":1,"completed":false}]}"#))
             let notification = try #require(seen.components(separatedBy: "\n\n").first { $0.contains("First commit") })
             #expect(notification.hasPrefix("event: notification\ndata: {"))
             let json = try #require(notification.components(separatedBy: "data: ").last)

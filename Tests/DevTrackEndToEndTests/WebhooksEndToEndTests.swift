@@ -117,4 +117,49 @@ struct WebhooksEndToEndTests {
             }
         }
     }
+
+    @Test func goalCreatedAndMetricsUpdatedFireOncePerOccurrence() async throws {
+        let receiver = FakeDiscord()
+        try await receiver.serving { base in
+            try await withHub { hub in
+                let user = try await hub.createUser(login: "Codertocat", githubID: 21031067)
+                func call(_ method: String, _ path: String, _ body: String? = nil) async throws -> HubUnderTest.Response {
+                    try await hub.request(method, hub.apiURL + path, headers: [
+                        "Authorization": "Bearer \(user.token)", "Content-Type": "application/json",
+                    ], body: body.map { Array($0.utf8) })
+                }
+                let hook = "200000000000000002"
+                let created = try await call("POST", "/api/v1/webhooks",
+                    #"{"name": "Dashboard", "url": "\#(base)/api/webhooks/\#(hook)/t", "events": ["goal.created", "metrics.updated"]}"#)
+                #expect(created.status == 201, "\(created.text)")
+                func envelopes() -> [WebhookEnvelope] {
+                    receiver.requests(to: hook).compactMap { try? JSONDecoder().decode(WebhookEnvelope.self, from: Data($0.body)) }
+                }
+
+                let goal = try await call("POST", "/api/v1/goals", #"{"title": "Ship it", "target": 3, "unit": "commits", "period": "weekly"}"#)
+                let goalID = try #require(goal.json?["id"] as? String)
+                let goalEvent = try #require(try await eventually({ envelopes() }, until: { !$0.isEmpty }).first)
+                #expect(goalEvent.event == "goal.created")
+                #expect(goalEvent.data["goal_id"] == goalID)
+                #expect(goalEvent.data["title"] == "Ship it" && goalEvent.data["target"] == "3" && goalEvent.data["unit"] == "commits")
+
+                // New facts fire metrics.updated once; the same commit again (another delivery) is not new.
+                let push = String(decoding: try Fixtures.push(sha: Hex.encode(Credentials.randomBytes(20))), as: UTF8.self)
+                    .replacingOccurrences(of: "2019-05-15T15:19:25Z", with: Timestamps.format(Date()))
+                #expect(try await hub.postGitHub("push", Array(push.utf8), delivery: "m-1").status == 202)
+                let updated = try await eventually(within: 60, { envelopes().filter { $0.event == "metrics.updated" } }, until: { !$0.isEmpty })
+                #expect(updated.first?.data["new_facts"] == "1")
+                #expect(updated.first?.data["user_id"] == user.id)
+                #expect(try await hub.postGitHub("push", Array(push.utf8), delivery: "m-2").status == 202)
+                // A third push, new: once its event is in, the second (same partition, before it) was seen too.
+                let next = String(decoding: try Fixtures.push(sha: Hex.encode(Credentials.randomBytes(20))), as: UTF8.self)
+                    .replacingOccurrences(of: "2019-05-15T15:19:25Z", with: Timestamps.format(Date()))
+                #expect(try await hub.postGitHub("push", Array(next.utf8), delivery: "m-3").status == 202)
+                _ = try await eventually(within: 60, { envelopes().filter { $0.event == "metrics.updated" } }, until: { $0.count >= 2 })
+                try await Task.sleep(for: .seconds(2))
+                #expect(envelopes().map(\.event).sorted() == ["goal.created", "metrics.updated", "metrics.updated"], "\(envelopes().map(\.event))")
+                #expect(envelopes().filter { $0.event == "metrics.updated" }.allSatisfy { $0.data["new_facts"] == "1" })
+            }
+        }
+    }
 }
