@@ -20,8 +20,7 @@ public struct DiscordChannel: DeliveryChannel {
     }
 
     public func deliver(_ delivery: ClaimedDelivery) async -> Duration? {
-        let settings = try? await store.discordSettings(userID: delivery.userID)
-        guard let sealed = settings?.sealedWebhookURL, settings?.disabledAt == nil, let url = try? secretBox.open(sealed) else {
+        guard case .discord(let sealed) = delivery.target, let url = try? secretBox.open(sealed) else {
             await runner.giveUp(delivery, "no Discord webhook URL is set any more")
             return nil
         }

@@ -97,6 +97,15 @@ struct AttemptRunner: Sendable {
     let http: OutboundHTTPClient
     let schedule: RetrySchedule
     let logger: Logger
+    let log: AttemptLog
+
+    init(store: HubStore, http: OutboundHTTPClient, schedule: RetrySchedule, logger: Logger) {
+        self.store = store
+        self.http = http
+        self.schedule = schedule
+        self.logger = logger
+        self.log = AttemptLog(store: store)
+    }
 
     /// Posts `request` and records the attempt with the outcome `decide` gives for the answer (network
     /// failures retry, refused addresses fail). Errors recording it are logged: the lease then runs out
@@ -123,7 +132,7 @@ struct AttemptRunner: Sendable {
                 let (retry, reason) = failure.isRetryable ? retryOrGiveUp(delivery, failure.description) : (.failed, failure.description)
                 (outcome, error, pause) = (retry, reason, nil)
             }
-            try await store.recordDeliveryAttempt(delivery, outcome: outcome, statusCode: statusCode, latency: ContinuousClock.now - started, error: error)
+            try await log.record(DeliveryAttemptResult(delivery, outcome: outcome, statusCode: statusCode, latency: ContinuousClock.now - started, error: error))
             if case .failed = outcome { logger.warning("\(delivery.channel) delivery \(delivery.id) failed for good: \(error ?? "")") }
             return pause
         } catch {
@@ -135,7 +144,7 @@ struct AttemptRunner: Sendable {
     /// Gives up without sending (the destination is gone or has no usable address).
     func giveUp(_ delivery: ClaimedDelivery, _ reason: String) async {
         do {
-            try await store.recordDeliveryAttempt(delivery, outcome: .failed, statusCode: nil, latency: .zero, error: reason)
+            try await log.record(DeliveryAttemptResult(delivery, outcome: .failed, statusCode: nil, latency: .zero, error: reason))
         } catch {
             logger.error("\(delivery.channel) delivery \(delivery.id): cannot record the attempt: \(error)")
         }

@@ -20,12 +20,11 @@ public struct WebhookChannel: DeliveryChannel {
     }
 
     public func deliver(_ delivery: ClaimedDelivery) async -> Duration? {
-        guard let endpointID = UUID(uuidString: delivery.destination),
-              let endpoint = try? await store.webhookEndpoints(ids: [endpointID])[endpointID], endpoint.enabled else {
+        guard case .webhook(let url, let sealedSecrets) = delivery.target, let endpointID = UUID(uuidString: delivery.destination) else {
             await runner.giveUp(delivery, "the endpoint was deleted or disabled")
             return nil
         }
-        let secrets = endpoint.sealedSecrets.compactMap { try? secretBox.open($0) }
+        let secrets = sealedSecrets.compactMap { try? secretBox.open($0) }
         guard let current = secrets.first else {
             await runner.giveUp(delivery, "the endpoint's secret cannot be opened with the configured encryption key")
             return nil
@@ -35,7 +34,7 @@ public struct WebhookChannel: DeliveryChannel {
         let headers = [("Content-Type", "application/json")]
             + StandardWebhooks.headers(id: id, timestamp: Int(Date().timeIntervalSince1970), body: body, keys: secrets.compactMap(StandardWebhooks.key(of:)))
             + LegacyWebhookHeaders.headers(event: delivery.eventType, deliveryID: id, body: body, secret: current)
-        return await runner.attempt(delivery, OutboundRequest(url: endpoint.url, headers: headers, body: body)) { response in
+        return await runner.attempt(delivery, OutboundRequest(url: url, headers: headers, body: body)) { response in
             switch WebhookAnswer.classify(status: response.status, headers: response.headers) {
             case .delivered:
                 return (.delivered, nil, nil)

@@ -18,6 +18,34 @@ public struct ClaimedDelivery: Sendable {
     /// Failures so far that count towards the limit.
     public let failures: Int
     public let createdAt: Date
+    /// Where it goes, read with the claim; nil when the destination is gone or disabled.
+    public let target: DeliveryTarget?
+}
+
+/// A claimed delivery's destination as it is now.
+public enum DeliveryTarget: Sendable, Equatable {
+    /// A user's endpoint: its URL, and its sealed secrets (the current one first, then the previous one
+    /// while it still signs).
+    case webhook(url: String, sealedSecrets: [[UInt8]])
+    /// A user's Discord webhook URL, sealed.
+    case discord(sealedURL: [UInt8])
+}
+
+/// One attempt to record.
+public struct DeliveryAttemptResult: Sendable {
+    public let delivery: ClaimedDelivery
+    public let outcome: AttemptOutcome
+    public let statusCode: Int?
+    public let latency: Duration
+    public let error: String?
+
+    public init(_ delivery: ClaimedDelivery, outcome: AttemptOutcome, statusCode: Int?, latency: Duration, error: String?) {
+        self.delivery = delivery
+        self.outcome = outcome
+        self.statusCode = statusCode
+        self.latency = latency
+        self.error = error
+    }
 }
 
 /// What became of one attempt.
@@ -31,12 +59,13 @@ public enum AttemptOutcome: Sendable, Equatable {
 
 extension HubStore {
     /// Claims up to `limit` due deliveries of `channel`, at most one per destination and none for the
-    /// destinations in `busy` (a destination gets one request at a time), oldest first; rows other
-    /// deliverers hold are skipped.
+    /// destinations in `busy` (a destination gets one request at a time), oldest first, each with its
+    /// destination as it is now; rows other deliverers hold are skipped.
     public func claimDeliveries(channel: String, excluding busy: [String], limit: Int, lease: Duration) async throws -> [ClaimedDelivery] {
         guard limit > 0 else { return [] }
         // One statement: lock a window of due rows (skipping rows other deliverers hold), keep the oldest of
-        // each destination, lease them. Rows locked but not kept are released when the statement ends.
+        // each destination, lease them, read their destinations. Rows locked but not kept are released
+        // when the statement ends.
         let seconds = Double(lease.components.seconds)
         let rows = try await client.query("""
             WITH due AS (
@@ -49,42 +78,73 @@ extension HubStore {
                     SELECT DISTINCT ON (destination) id, next_attempt_at, created_at FROM due
                     ORDER BY destination, next_attempt_at, created_at
                 ) oldest ORDER BY next_attempt_at, created_at LIMIT \(limit)
+            ), claimed AS (
+                UPDATE outbox SET attempts = attempts + 1, next_attempt_at = now() + make_interval(secs => \(seconds)), updated_at = now()
+                WHERE id IN (SELECT id FROM chosen)
+                RETURNING id, user_id, channel, destination, event_type, payload::text, attempts, failures, created_at
             )
-            UPDATE outbox SET attempts = attempts + 1, next_attempt_at = now() + make_interval(secs => \(seconds)), updated_at = now()
-            WHERE id IN (SELECT id FROM chosen)
-            RETURNING id, user_id, channel, destination, event_type, payload::text, attempts, failures, created_at
+            SELECT c.*, e.url, e.secret_sealed, CASE WHEN e.previous_secret_expires_at > now() THEN e.previous_secret_sealed END,
+                   u.discord_webhook_sealed
+            FROM claimed c
+            LEFT JOIN webhook_endpoints e ON c.channel = 'webhook' AND e.id = c.destination::uuid AND e.enabled
+            LEFT JOIN users u ON c.channel = 'discord' AND u.id = c.user_id AND u.discord_disabled_at IS NULL
             """, logger: logger)
         var claimed: [ClaimedDelivery] = []
-        for try await (id, userID, channel, destination, type, payload, attempts, failures, created)
-            in rows.decode((UUID, UUID, String, String, String, String, Int, Int, Date).self) {
+        for try await (id, userID, channel, destination, type, payload, attempts, failures, created, url, secret, previous, discordURL)
+            in rows.decode((UUID, UUID, String, String, String, String, Int, Int, Date, String?, ByteBuffer?, ByteBuffer?, ByteBuffer?).self) {
+            let target: DeliveryTarget? = if let url, let secret {
+                .webhook(url: url, sealedSecrets: [Array(secret.readableBytesView)] + (previous.map { [Array($0.readableBytesView)] } ?? []))
+            } else if let discordURL {
+                .discord(sealedURL: Array(discordURL.readableBytesView))
+            } else {
+                nil
+            }
             claimed.append(ClaimedDelivery(
                 id: id, userID: userID, channel: channel, destination: destination, eventType: type, payload: payload,
-                attempt: attempts, failures: failures, createdAt: created))
+                attempt: attempts, failures: failures, createdAt: created, target: target))
         }
         return claimed.sorted { ($0.createdAt, $0.id.uuidString) < ($1.createdAt, $1.id.uuidString) }
     }
 
-    /// Records an attempt and its outcome, atomically.
-    public func recordDeliveryAttempt(
-        _ delivery: ClaimedDelivery, outcome: AttemptOutcome, statusCode: Int?, latency: Duration, error: String?
-    ) async throws {
-        let milliseconds = Int(latency.components.seconds * 1000 + latency.components.attoseconds / 1_000_000_000_000_000)
-        let (status, nextAttempt, counts): (String, Date?, Bool) = switch outcome {
-        case .delivered: ("delivered", nil, false)
-        case .retry(let at, let counts): ("pending", at, counts)
-        case .failed: ("failed", nil, true)
+    /// Records attempts and their outcomes, atomically, in one statement (one round trip for a batch).
+    public func recordDeliveryAttempts(_ results: [DeliveryAttemptResult]) async throws {
+        guard !results.isEmpty else { return }
+        // Arrays cannot carry NULLs here: -1 stands for "no status code", "" for "no error", and the next
+        // attempt time is used only for rows that stay pending.
+        let statuses = results.map { result -> String in
+            switch result.outcome {
+            case .delivered: "delivered"
+            case .retry: "pending"
+            case .failed: "failed"
+            }
         }
-        // One statement (one round trip): the attempt row and the outbox row change together.
+        let nextAttempts = results.map { result -> Date in
+            if case .retry(let at, _) = result.outcome { return at }
+            return Date()
+        }
+        let counted = results.map { result -> Bool in
+            switch result.outcome {
+            case .delivered: false
+            case .retry(_, let counts): counts
+            case .failed: true
+            }
+        }
+        let milliseconds = results.map { Int($0.latency.components.seconds * 1000 + $0.latency.components.attoseconds / 1_000_000_000_000_000) }
         try await client.query("""
-            WITH attempt AS (
+            WITH result AS (
+                SELECT * FROM unnest(\(results.map(\.delivery.id)), \(results.map(\.delivery.attempt)), \(results.map { $0.statusCode ?? -1 }),
+                                     \(milliseconds), \(results.map { $0.error ?? "" }), \(statuses), \(nextAttempts), \(counted))
+                    AS t(id, attempt, status_code, latency_ms, error, status, next_attempt_at, counts)
+            ), attempt AS (
                 INSERT INTO delivery_attempts (outbox_id, attempt, status_code, latency_ms, error)
-                VALUES (\(delivery.id), \(delivery.attempt), \(statusCode), \(milliseconds), \(error))
+                SELECT id, attempt, NULLIF(status_code, -1), latency_ms, NULLIF(error, '') FROM result
                 ON CONFLICT DO NOTHING
             )
-            UPDATE outbox SET status = \(status), next_attempt_at = coalesce(\(nextAttempt), next_attempt_at),
-                failures = failures + CASE WHEN \(counts) AND \(status) <> 'delivered' THEN 1 ELSE 0 END,
-                last_error = \(error), updated_at = now()
-            WHERE id = \(delivery.id)
+            UPDATE outbox o SET status = r.status,
+                next_attempt_at = CASE WHEN r.status = 'pending' THEN r.next_attempt_at ELSE o.next_attempt_at END,
+                failures = o.failures + CASE WHEN r.counts AND r.status <> 'delivered' THEN 1 ELSE 0 END,
+                last_error = NULLIF(r.error, ''), updated_at = now()
+            FROM result r WHERE o.id = r.id
             """, logger: logger)
     }
 

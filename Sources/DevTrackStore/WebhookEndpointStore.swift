@@ -140,14 +140,6 @@ extension HubStore {
             """, logger: logger))
     }
 
-    /// Endpoints by id (for delivering), whoever they belong to.
-    public func webhookEndpoints(ids: [UUID]) async throws -> [UUID: WebhookEndpointRecord] {
-        guard !ids.isEmpty else { return [:] }
-        let found = try await endpoints(client.query(
-            "SELECT \(unescaped: Self.endpointColumns) FROM webhook_endpoints WHERE id = ANY(\(ids))", logger: logger))
-        return Dictionary(uniqueKeysWithValues: found.map { ($0.id, $0) })
-    }
-
     /// Queues webhook deliveries (one per endpoint and dedupe key). Returns the ids of the new rows.
     @discardableResult
     public func queueWebhookDeliveries(

@@ -104,7 +104,7 @@ struct AchievementsWorkerTests {
             let handler = AchievementsHandler(store: store, producer: producer, logger: logger, clock: { Self.now })
             // The metrics worker stored the commit (and counted it) before this worker's batch with it.
             let commit = fact("commit:abc", user.id, .commit, "2024-03-20T10:00:00Z")
-            try await store.client.withTransaction(logger: logger) { try await store.applyFacts([commit], on: $0) }
+            _ = try await store.client.withTransaction(logger: logger) { try await store.applyFacts([commit], on: $0) }
             try await handler.apply([try message(fact("review:1", user.id, .review, "2024-03-20T11:00:00Z"), offset: 0)])
             let unlock = try #require(try await store.unlockedAchievements(userIDs: [user.id])[user.id]?.first { $0.achievementID == "first_commit" })
             #expect(unlock.factID == "commit:abc")
@@ -118,7 +118,7 @@ struct AchievementsWorkerTests {
             // 10 h 30 min of Swift on 2024-03-16 (a Saturday): a heartbeat every 2 minutes from 08:00 UTC.
             let start = Timestamps.parse("2024-03-16T08:00:00Z")!.timeIntervalSince1970
             let beats = (0...315).map { Heartbeat(time: start + Double($0) * 120, entity: "main.swift", language: "Swift") }
-            try await store.client.withTransaction(logger: logger) { try await store.applyHeartbeats([user.id: beats], timeout: 900, on: $0) }
+            _ = try await store.client.withTransaction(logger: logger) { try await store.applyHeartbeats([user.id: beats], timeout: 900, on: $0) }
             let signal = ActivityFact.codingDay(userID: user.id, day: LocalDate("2024-03-16")!, zone: .gmt)
             try await handler.apply([try message(signal, offset: 0)])
             try await handler.apply([try message(signal, offset: 0)])  // the same signal again adds nothing
@@ -221,7 +221,7 @@ struct AchievementsWorkerTests {
             let quiet = try await store.createUser(login: "quiet", githubID: 12, timezone: "Asia/Kolkata")
             let coder = try await store.createUser(login: "coder", githubID: 13, timezone: "America/New_York")
             // The 19th in Kolkata: two commits and a review. The 19th in New York: 30 minutes of coding.
-            try await store.client.withTransaction(logger: logger) {
+            _ = try await store.client.withTransaction(logger: logger) {
                 try await store.applyFacts([
                     fact("commit:a", active.id, .commit, "2024-03-19T05:00:00Z"), fact("commit:b", active.id, .commit, "2024-03-19T06:00:00Z"),
                     fact("review:a", active.id, .review, "2024-03-19T07:00:00Z"),
@@ -229,7 +229,7 @@ struct AchievementsWorkerTests {
             }
             let start = Timestamps.parse("2024-03-19T16:00:00Z")!.timeIntervalSince1970
             let beats = (0...30).map { Heartbeat(time: start + Double($0) * 60, entity: "a.swift", language: "Swift") }
-            try await store.client.withTransaction(logger: logger) { try await store.applyHeartbeats([coder.id: beats], timeout: 900, on: $0) }
+            _ = try await store.client.withTransaction(logger: logger) { try await store.applyHeartbeats([coder.id: beats], timeout: 900, on: $0) }
 
             // 2024-03-20T02:00Z: past midnight in Kolkata (07:30), still the 19th in New York (22:00).
             let morning = Scheduler(store: store, producer: producer, interval: .seconds(60), logger: logger,
@@ -255,7 +255,7 @@ struct AchievementsWorkerTests {
             let user = try await store.createUser(login: "weekly", githubID: 21, timezone: "Asia/Kolkata")
             _ = try await store.createUser(login: "idle", githubID: 22, timezone: "Asia/Kolkata")
             // In the ISO week of Monday 2024-03-11 (Kolkata): commits on two days; a goal completed; a commit the week after.
-            try await store.client.withTransaction(logger: logger) {
+            _ = try await store.client.withTransaction(logger: logger) {
                 try await store.applyFacts([
                     fact("commit:a", user.id, .commit, "2024-03-11T05:00:00Z"), fact("commit:b", user.id, .commit, "2024-03-15T05:00:00Z"),
                     fact("commit:c", user.id, .commit, "2024-03-17T19:00:00Z"),  // Monday 00:30 IST: next week
@@ -289,9 +289,9 @@ struct AchievementsWorkerTests {
                 fact("review:1", user.id, .review, "2024-03-13T09:00:00Z"),
                 fact("pr_merged:1", user.id, .prMerged, "2024-03-13T10:00:00Z"),
             ]
-            try await store.client.withTransaction(logger: logger) { try await store.applyFacts(facts, on: $0) }
+            _ = try await store.client.withTransaction(logger: logger) { try await store.applyFacts(facts, on: $0) }
             let beats = (0..<21).map { Heartbeat(time: Timestamps.parse("2024-03-14T04:00:00Z")!.timeIntervalSince1970 + Double($0) * 60, entity: "x") }
-            try await store.client.withTransaction(logger: logger) { try await store.applyHeartbeats([user.id: beats], timeout: 900, on: $0) }
+            _ = try await store.client.withTransaction(logger: logger) { try await store.applyHeartbeats([user.id: beats], timeout: 900, on: $0) }
             let now = Timestamps.parse("2024-03-14T06:00:00Z")!
             let specifications: [(String, GoalPeriod, String?)] = [
                 ("commits", .weekly, nil), ("commits", .weekly, "UTC"), ("reviews", .monthly, nil), ("prs_merged", .daily, nil),

@@ -41,7 +41,7 @@ struct CodingStoreTests {
                 return Heartbeat(time: start + Double(index) * 120, entity: "f\(index % 3).swift", project: index < 15 ? "p1" : "p2", language: "Swift")
             }
             func apply(_ user: UUID, _ batch: [Heartbeat]) async throws -> Int {
-                try await store.client.withTransaction(logger: logger) { connection in
+                _ = try await store.client.withTransaction(logger: logger) { connection in
                     try await store.applyHeartbeats([user: batch], timeout: 900, on: connection).inserted
                 }
             }
@@ -67,7 +67,7 @@ struct CodingStoreTests {
             let user = try await store.createUser(login: "mover", githubID: 3, timezone: "UTC")
             // 23:50 and 23:55 UTC on 2024-03-10 are 05:20 and 05:25 IST on the 11th.
             let beats = [Heartbeat(time: 1_710_114_600, entity: "a"), Heartbeat(time: 1_710_114_900, entity: "a")]
-            try await store.client.withTransaction(logger: logger) { connection in
+            _ = try await store.client.withTransaction(logger: logger) { connection in
                 try await store.applyHeartbeats([user.id: beats], timeout: 900, on: connection)
             }
             let range = try DateRange(from: LocalDate("2024-03-10")!, to: LocalDate("2024-03-11")!)

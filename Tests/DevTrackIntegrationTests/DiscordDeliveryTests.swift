@@ -35,7 +35,7 @@ struct DiscordDeliveryTests {
                         userID: user.id, DiscordSettingsChange(sealedWebhookURL: .some(box.seal("\(base)/api/webhooks/\(id)/token"))))
                     let intent = NotificationIntent.streakMilestone(userID: user.id, days: 7)
                     let message = DiscordMessage.notification(intent, profileURL: nil, at: Date())
-                    try await store.client.withTransaction(logger: logger) { connection in
+                    _ = try await store.client.withTransaction(logger: logger) { connection in
                         let stored = try await store.storeNotifications([intent], on: connection)
                         try await store.queueDiscordDeliveries(stored.map {
                             DiscordDelivery(userID: $0.userID, dedupeKey: $0.dedupeKey, eventType: $0.type,

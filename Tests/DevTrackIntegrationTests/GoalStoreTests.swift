@@ -30,7 +30,7 @@ struct GoalStoreTests {
                 fact("review:1", user.id, .review, "2024-03-12T09:00:00Z"),
             ]
             for _ in 0..<2 {  // redelivered: counted once
-                try await store.client.withTransaction(logger: logger) { try await store.applyFacts(facts, on: $0) }
+                _ = try await store.client.withTransaction(logger: logger) { try await store.applyFacts(facts, on: $0) }
             }
             // Created on Wednesday the 13th; "now" is Thursday the 14th.
             let now = Timestamps.parse("2024-03-14T06:00:00Z")!
@@ -59,7 +59,7 @@ struct GoalStoreTests {
         try await TestDatabase.shared.withFreshStore { store, _ in
             let user = try await store.createUser(login: "dev", githubID: 1, timezone: "UTC")
             let beats = (0..<11).map { Heartbeat(time: 1_710_000_000 + Double($0) * 60, entity: "a") }  // 10 minutes on 2024-03-09
-            try await store.client.withTransaction(logger: logger) {
+            _ = try await store.client.withTransaction(logger: logger) {
                 try await store.applyHeartbeats([user.id: beats], timeout: 900, on: $0)
             }
             let daily = goal(user.id, "coding_minutes", .daily, target: 30, created: "2024-03-01T00:00:00Z")
@@ -78,7 +78,7 @@ struct GoalStoreTests {
                 fact("commit:3", user.id, .commit, "2024-03-06T10:00:00Z"),  // week of 03-04
                 fact("commit:4", user.id, .commit, "2024-03-12T10:00:00Z"),  // the current week: not history
             ]
-            try await store.client.withTransaction(logger: logger) { try await store.applyFacts(facts, on: $0) }
+            _ = try await store.client.withTransaction(logger: logger) { try await store.applyFacts(facts, on: $0) }
             let weekly = goal(user.id, "commits", .weekly, target: 2, created: "2024-02-28T00:00:00Z")
             let history = try await store.history(of: weekly, userZone: "UTC", now: Timestamps.parse("2024-03-13T12:00:00Z")!)
             #expect(history.map { "\($0.window.start)…\($0.window.end)=\($0.achieved)" } == ["2024-03-04…2024-03-10=1", "2024-02-26…2024-03-03=2"],

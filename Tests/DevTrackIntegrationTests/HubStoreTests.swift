@@ -52,7 +52,7 @@ struct HubStoreTests {
     @Test func changingTheZoneRebucketsHistory() async throws {
         try await TestDatabase.shared.withFreshStore { store, _ in
             let user = try await store.createUser(login: "mover", githubID: 2, timezone: "UTC")
-            try await store.client.withTransaction(logger: Logger(label: "t")) {
+            _ = try await store.client.withTransaction(logger: Logger(label: "t")) {
                 try await store.applyFacts([self.fact("commit:late", user.id, .commit, "2024-03-10T23:30:00Z")], on: $0)
             }
             let range = try DateRange(from: LocalDate("2024-03-10")!, to: LocalDate("2024-03-11")!)
