@@ -50,4 +50,8 @@ public struct DiscordChannel: DeliveryChannel {
             }
         }
     }
+
+    public func close() {
+        runner.http.closeIdleConnections()
+    }
 }

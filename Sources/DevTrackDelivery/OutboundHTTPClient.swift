@@ -4,6 +4,7 @@ import NIOCore
 import NIOHTTP1
 import NIOPosix
 import NIOSSL
+import Synchronization
 
 /// One outbound POST (Discord, a user's webhook endpoint).
 public struct OutboundRequest: Sendable {
@@ -56,6 +57,8 @@ public enum OutboundFailure: Error, CustomStringConvertible, Sendable {
 /// (`OutboundAddressPolicy`), and connects to the address it checked — so a DNS answer that changes
 /// between check and connect (rebinding) cannot reach an internal address. TLS still verifies the
 /// certificate against the host name. Redirects are not followed (a 3xx is an answer like any other).
+/// Connections are kept alive and reused per host, port and scheme (a reused connection goes to the
+/// address checked when it was opened), up to `maxIdlePerHost` idle ones for at most 30 s.
 /// Hosts on `allowList` skip the address check and may use plain http (tests on loopback, an operator's
 /// own relay). Why not AsyncHTTPClient: it offers no way to connect to a pre-checked address.
 public struct OutboundHTTPClient: Sendable {
@@ -63,12 +66,14 @@ public struct OutboundHTTPClient: Sendable {
     let timeout: Duration
     let tls: NIOSSLContext
     let group: any EventLoopGroup
+    let pool: ConnectionPool
 
-    public init(allowList: Set<String> = [], timeout: Duration = .seconds(10)) throws {
+    public init(allowList: Set<String> = [], timeout: Duration = .seconds(10), maxIdlePerHost: Int = 64) throws {
         self.allowList = Set(allowList.map { $0.lowercased() })
         self.timeout = timeout
         self.tls = try NIOSSLContext(configuration: .makeClientConfiguration())
         self.group = MultiThreadedEventLoopGroup.singleton
+        self.pool = ConnectionPool(maxIdlePerKey: maxIdlePerHost, idleLimit: .seconds(30))
     }
 
     public func post(_ request: OutboundRequest) async throws(OutboundFailure) -> OutboundResponse {
@@ -80,23 +85,91 @@ public struct OutboundHTTPClient: Sendable {
         let allowed = allowList.contains(host)
         guard scheme == "https" || (scheme == "http" && allowed) else { throw .refused("only https URLs are allowed") }
         let port = components.port ?? (scheme == "https" ? 443 : 80)
-        let address = try await resolve(host: host, port: port, checked: !allowed)
         let path = components.percentEncodedPath.isEmpty ? "/" : components.percentEncodedPath
         let target = components.percentEncodedQuery.map { "\(path)?\($0)" } ?? path
-        let limit = timeout
-        do {
-            return try await withThrowingTaskGroup(of: OutboundResponse.self) { group in
-                group.addTask { try await exchange(address: address, host: host, port: port, tls: scheme == "https", target: target, request: request) }
-                group.addTask {
-                    try await Task.sleep(for: limit)
-                    throw OutboundFailure.timedOut(limit)
-                }
-                defer { group.cancelAll() }
-                return try await group.next()!
+        let key = ConnectionPool.Key(host: host, port: port, tls: scheme == "https")
+
+        var head = HTTPRequestHead(version: .http1_1, method: .POST, uri: target)
+        let hostHeader = host.contains(":") ? "[\(host)]" : host
+        head.headers.add(name: "Host", value: port == 443 || port == 80 ? hostHeader : "\(hostHeader):\(port)")
+        head.headers.add(name: "User-Agent", value: "DevTrack-Hub")
+        head.headers.add(name: "Content-Length", value: String(request.body.count))
+        for (name, value) in request.headers { head.headers.add(name: name, value: value) }
+        let body = ByteBuffer(bytes: request.body)
+
+        // An idle connection the server closed meanwhile fails before any answer: then once more on a new one.
+        if let idle = pool.checkOut(key) {
+            do {
+                return try await exchange(on: idle, key: key, head: head, body: body)
+            } catch let failure {
+                guard case .broken = failure else { throw failure }
             }
-        } catch let failure as OutboundFailure {
-            throw failure
+        }
+        let connection = try await connect(key: key, checked: !allowed)
+        return try await exchange(on: connection, key: key, head: head, body: body)
+    }
+
+    /// Closes the idle connections (at shutdown).
+    public func closeIdleConnections() {
+        for connection in pool.drain() { connection.channel.close(promise: nil) }
+    }
+
+    private func connect(key: ConnectionPool.Key, checked: Bool) async throws(OutboundFailure) -> PooledConnection {
+        let address = try await resolve(host: key.host, port: key.port, checked: checked)
+        let tls = self.tls
+        let (host, port) = (key.host, key.port)
+        do {
+            let channel = try await ClientBootstrap(group: group)
+                .connectTimeout(.seconds(5))
+                .channelOption(.tcpOption(.tcp_nodelay), value: 1)
+                .channelInitializer { channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        if key.tls {
+                            // SNI and the certificate's name check need a name; an address literal has none to send.
+                            let name = (try? SocketAddress(ipAddress: host, port: port)) == nil ? host : nil
+                            try channel.pipeline.syncOperations.addHandler(try NIOSSLClientHandler(context: tls, serverHostname: name))
+                        }
+                        try channel.pipeline.syncOperations.addHTTPClientHandlers()
+                        try channel.pipeline.syncOperations.addHandler(ResponseReader())
+                    }
+                }
+                .connect(to: address).get()
+            return PooledConnection(channel: channel)
         } catch {
+            throw .unreachable("cannot connect to \(host):\(port): \(error)")
+        }
+    }
+
+    /// One request on `connection`, whose fate follows the answer: kept for reuse when both sides allow it,
+    /// closed otherwise (and always after a failure or a timeout).
+    private func exchange(
+        on connection: PooledConnection, key: ConnectionPool.Key, head: HTTPRequestHead, body: ByteBuffer
+    ) async throws(OutboundFailure) -> OutboundResponse {
+        let channel = connection.channel
+        let promise = channel.eventLoop.makePromise(of: (OutboundResponse, keepAlive: Bool).self)
+        let limit = timeout
+        channel.eventLoop.execute {
+            guard let reader = try? channel.pipeline.syncOperations.handler(type: ResponseReader.self) else {
+                promise.fail(OutboundFailure.broken("the connection is gone"))
+                return
+            }
+            reader.expect(promise)
+            let timer = channel.eventLoop.scheduleTask(in: .nanoseconds(Int64(limit.components.seconds) * 1_000_000_000 + limit.components.attoseconds / 1_000_000_000)) {
+                promise.fail(OutboundFailure.timedOut(limit))
+            }
+            promise.futureResult.whenComplete { _ in timer.cancel() }
+            // One write (one flush): separate small writes would wait on delayed ACKs.
+            channel.write(HTTPClientRequestPart.head(head), promise: nil)
+            channel.write(HTTPClientRequestPart.body(.byteBuffer(body)), promise: nil)
+            channel.writeAndFlush(HTTPClientRequestPart.end(nil), promise: nil)
+        }
+        do {
+            let (response, keepAlive) = try await promise.futureResult.get()
+            if keepAlive { pool.checkIn(key, connection) } else { channel.close(promise: nil) }
+            return response
+        } catch {
+            channel.close(promise: nil)
+            if let failure = error as? OutboundFailure { throw failure }
             throw .broken("\(error)")
         }
     }
@@ -160,50 +233,108 @@ public struct OutboundHTTPClient: Sendable {
         }
         return addresses
     }
+}
 
-    private func exchange(
-        address: SocketAddress, host: String, port: Int, tls useTLS: Bool, target: String, request: OutboundRequest
-    ) async throws -> OutboundResponse {
-        let tls = self.tls
-        let channel = try await ClientBootstrap(group: group)
-            .connectTimeout(.seconds(5))
-            .channelOption(.tcpOption(.tcp_nodelay), value: 1)
-            .connect(to: address) { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    if useTLS {
-                        // SNI and the certificate's name check need a name; an address literal has none to send.
-                        let name = (try? SocketAddress(ipAddress: host, port: port)) == nil ? host : nil
-                        try channel.pipeline.syncOperations.addHandler(try NIOSSLClientHandler(context: tls, serverHostname: name))
-                    }
-                    try channel.pipeline.syncOperations.addHTTPClientHandlers()
-                    return try NIOAsyncChannel<HTTPClientResponsePart, HTTPClientRequestPart>(wrappingChannelSynchronously: channel)
-                }
+/// An open connection to one host, idle in the pool or carrying one request.
+struct PooledConnection: Sendable {
+    let channel: any Channel
+    var idleSince: ContinuousClock.Instant = .now
+}
+
+/// Idle keep-alive connections per host, port and scheme.
+final class ConnectionPool: Sendable {
+    struct Key: Hashable, Sendable {
+        let host: String
+        let port: Int
+        let tls: Bool
+    }
+
+    let maxIdlePerKey: Int
+    let idleLimit: Duration
+    private let idle = Mutex<[Key: [PooledConnection]]>([:])
+
+    init(maxIdlePerKey: Int, idleLimit: Duration) {
+        self.maxIdlePerKey = maxIdlePerKey
+        self.idleLimit = idleLimit
+    }
+
+    /// The most recently used idle connection that is still open and not idle too long (older ones are closed).
+    func checkOut(_ key: Key) -> PooledConnection? {
+        let now = ContinuousClock.now
+        var stale: [PooledConnection] = []
+        let found: PooledConnection? = idle.withLock { idle in
+            while let connection = idle[key]?.popLast() {
+                if connection.channel.isActive, now - connection.idleSince < idleLimit { return connection }
+                stale.append(connection)
             }
-        return try await channel.executeThenClose { inbound, outbound in
-            var head = HTTPRequestHead(version: .http1_1, method: .POST, uri: target)
-            let hostHeader = host.contains(":") ? "[\(host)]" : host
-            head.headers.add(name: "Host", value: port == 443 || port == 80 ? hostHeader : "\(hostHeader):\(port)")
-            head.headers.add(name: "User-Agent", value: "DevTrack-Hub")
-            head.headers.add(name: "Content-Length", value: String(request.body.count))
-            head.headers.add(name: "Connection", value: "close")
-            for (name, value) in request.headers { head.headers.add(name: name, value: value) }
-            // One write (one flush): separate small writes would wait on delayed ACKs.
-            try await outbound.write(contentsOf: [.head(head), .body(.byteBuffer(ByteBuffer(bytes: request.body))), .end(nil)])
-            var status = 0
-            var headers: [(String, String)] = []
-            var body: [UInt8] = []
-            for try await part in inbound {
-                switch part {
-                case .head(let response):
-                    status = Int(response.status.code)
-                    headers = response.headers.map { ($0.name, $0.value) }
-                case .body(let buffer):
-                    if body.count < 65_536 { body += buffer.readableBytesView.prefix(65_536 - body.count) }
-                case .end:
-                    return OutboundResponse(status: status, headers: headers, body: body)
-                }
-            }
-            throw OutboundFailure.broken("the connection closed before the response ended")
+            return nil
         }
+        for connection in stale { connection.channel.close(promise: nil) }
+        return found
+    }
+
+    func checkIn(_ key: Key, _ connection: PooledConnection) {
+        var connection = connection
+        connection.idleSince = .now
+        let kept = idle.withLock { idle -> Bool in
+            guard idle[key, default: []].count < maxIdlePerKey else { return false }
+            idle[key, default: []].append(connection)
+            return true
+        }
+        if !kept { connection.channel.close(promise: nil) }
+    }
+
+    func drain() -> [PooledConnection] {
+        idle.withLock { idle in
+            defer { idle = [:] }
+            return idle.values.flatMap { $0 }
+        }
+    }
+}
+
+/// Reads one response at a time into the promise the request set; a connection that closes or fails
+/// first fails it.
+final class ResponseReader: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = HTTPClientResponsePart
+
+    private var promise: EventLoopPromise<(OutboundResponse, keepAlive: Bool)>?
+    private var head: HTTPResponseHead?
+    private var body: [UInt8] = []
+
+    func expect(_ promise: EventLoopPromise<(OutboundResponse, keepAlive: Bool)>) {
+        self.promise = promise
+        head = nil
+        body = []
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        switch unwrapInboundIn(data) {
+        case .head(let response):
+            head = response
+        case .body(let buffer):
+            if body.count < 65_536 { body += buffer.readableBytesView.prefix(65_536 - body.count) }
+        case .end:
+            guard let head, let promise else { return }
+            self.promise = nil
+            promise.succeed((
+                OutboundResponse(status: Int(head.status.code), headers: head.headers.map { ($0.name, $0.value) }, body: body),
+                head.isKeepAlive))
+        }
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        fail(.broken("the connection closed before the response ended"))
+        context.fireChannelInactive()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        fail(.broken("\(error)"))
+        context.close(promise: nil)
+    }
+
+    private func fail(_ failure: OutboundFailure) {
+        let promise = self.promise
+        self.promise = nil
+        promise?.fail(failure)
     }
 }

@@ -12,6 +12,8 @@ public protocol DeliveryChannel: Sendable {
     /// Sends one claimed delivery and records the attempt; returns a pause for the whole channel when the
     /// destination asked for one (Discord's global rate limit).
     func deliver(_ delivery: ClaimedDelivery) async -> Duration?
+    /// Closes idle connections (the deliverer has stopped).
+    func close()
 }
 
 /// Delivers the outbox's rows of one channel, off the Kafka partitions: the notify worker queues them in
@@ -72,6 +74,7 @@ public final class OutboxDeliverer: Service, Sendable {
             }
         }
         signal.finish()
+        channel.close()
         logger.info("\(channel.name) deliverer stopped")
     }
 

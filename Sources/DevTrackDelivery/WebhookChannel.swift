@@ -53,4 +53,8 @@ public struct WebhookChannel: DeliveryChannel {
             }
         }
     }
+
+    public func close() {
+        runner.http.closeIdleConnections()
+    }
 }

@@ -103,6 +103,14 @@ struct DeliveryThroughput: AsyncParsableCommand {
             group.addTask { try await worker.run() }
             group.addTask { try await deliverer.run() }
 
+            // Warm up: one intent through the whole path, so the consumer group has joined before the clock starts.
+            let warmUp = NotificationIntent(userID: healthy[0], type: "streak.milestone", title: "bench", body: "warm-up", data: [:], dedupeKey: "bench:warm-up")
+            receiver.produced.withLock { $0[warmUp.id.uuidString.lowercased()] = .now }
+            try await producer.send(KafkaOutgoingMessage(
+                topic: Topics.notifications, key: Array(healthy[0].uuidString.lowercased().utf8), value: Array(try JSONEncoder().encode(warmUp))))
+            while receiver.latencies.withLock({ $0.isEmpty }) { try await Task.sleep(for: .milliseconds(20)) }
+            receiver.latencies.withLock { $0 = [] }
+
             // Produce at `rate` per second, in 10 ms slices; every tenth intent goes to a user whose endpoint is down.
             let total = rate * seconds
             var expected = 0
@@ -144,7 +152,8 @@ struct DeliveryThroughput: AsyncParsableCommand {
             // Where the time went: queued in the outbox → delivered (recorded), per delivered row.
             let inOutbox = try await client.query("""
                 SELECT (percentile_cont(0.5) WITHIN GROUP (ORDER BY ms))::float8, (percentile_cont(0.99) WITHIN GROUP (ORDER BY ms))::float8
-                FROM (SELECT extract(epoch FROM updated_at - created_at) * 1000 AS ms FROM outbox WHERE status = 'delivered') t
+                FROM (SELECT extract(epoch FROM updated_at - created_at) * 1000 AS ms FROM outbox
+                      WHERE status = 'delivered' AND dedupe_key <> 'bench:warm-up') t
                 """).decode((Double?, Double?).self).reduce(into: [Double]()) { $0 = [$1.0 ?? 0, $1.1 ?? 0] }
             group.cancelAll()
             await producer.shutdown()

@@ -41,7 +41,7 @@ struct CodingStoreTests {
                 return Heartbeat(time: start + Double(index) * 120, entity: "f\(index % 3).swift", project: index < 15 ? "p1" : "p2", language: "Swift")
             }
             func apply(_ user: UUID, _ batch: [Heartbeat]) async throws -> Int {
-                _ = try await store.client.withTransaction(logger: logger) { connection in
+                try await store.client.withTransaction(logger: logger) { connection in
                     try await store.applyHeartbeats([user: batch], timeout: 900, on: connection).inserted
                 }
             }
