@@ -36,7 +36,7 @@ public final class OutboxDeliverer: Service, Sendable {
     }
 
     public init(
-        store: HubStore, channel: any DeliveryChannel, logger: Logger, maxConcurrent: Int = 32,
+        store: HubStore, channel: any DeliveryChannel, logger: Logger, maxConcurrent: Int = 128,
         pollInterval: Duration = .milliseconds(100), lease: Duration = .seconds(60)
     ) {
         self.store = store

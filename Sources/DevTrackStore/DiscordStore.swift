@@ -45,21 +45,6 @@ public struct OutboxEntry: Sendable {
     public let payload: String
 }
 
-/// One queued delivery to Discord.
-public struct DiscordDelivery: Sendable {
-    public let userID: UUID
-    public let dedupeKey: String
-    public let eventType: String
-    public let payload: String
-
-    public init(userID: UUID, dedupeKey: String, eventType: String, payload: String) {
-        self.userID = userID
-        self.dedupeKey = dedupeKey
-        self.eventType = eventType
-        self.payload = payload
-    }
-}
-
 extension HubStore {
     public func discordSettings(userID: UUID) async throws -> DiscordSettings? {
         let rows = try await client.query("""
@@ -88,38 +73,6 @@ extension HubStore {
             WHERE id = \(userID)
             """, logger: logger)
         return try await discordSettings(userID: userID)
-    }
-
-    /// Of these users, those Discord messages go to now, with their logins and opted-out types: a URL is
-    /// set and not disabled, and no mute is running.
-    public func discordRecipients(userIDs: [UUID], on connection: PostgresConnection) async throws -> [UUID: (login: String, optOuts: Set<String>)] {
-        guard !userIDs.isEmpty else { return [:] }
-        let rows = try await connection.query("""
-            SELECT id, login, discord_opt_outs FROM users
-            WHERE id = ANY(\(userIDs)) AND discord_webhook_sealed IS NOT NULL AND discord_disabled_at IS NULL
-              AND (discord_muted_until IS NULL OR discord_muted_until <= now())
-            """, logger: logger)
-        var result: [UUID: (login: String, optOuts: Set<String>)] = [:]
-        for try await (id, login, optOuts) in rows.decode((UUID, String, [String]).self) { result[id] = (login, Set(optOuts)) }
-        return result
-    }
-
-    /// Queues Discord deliveries (one per user and dedupe key; a second queueing is ignored). Returns how
-    /// many were new.
-    @discardableResult
-    public func queueDiscordDeliveries(_ deliveries: [DiscordDelivery], on connection: PostgresConnection) async throws -> Int {
-        guard !deliveries.isEmpty else { return 0 }
-        let rows = try await connection.query("""
-            INSERT INTO outbox (id, user_id, channel, destination, dedupe_key, event_type, payload)
-            SELECT gen_random_uuid(), t.u, 'discord', lower(t.u::text), t.k, t.e, t.p::jsonb
-            FROM unnest(\(deliveries.map(\.userID)), \(deliveries.map(\.dedupeKey)), \(deliveries.map(\.eventType)),
-                        \(deliveries.map(\.payload))) AS t(u, k, e, p)
-            ON CONFLICT (channel, destination, dedupe_key) DO NOTHING
-            RETURNING 1
-            """, logger: logger)
-        var inserted = 0
-        for try await _ in rows { inserted += 1 }
-        return inserted
     }
 
     /// The user's queued deliveries on `channel`, newest first (what the API lists and tests inspect).

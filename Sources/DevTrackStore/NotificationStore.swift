@@ -36,26 +36,51 @@ public struct NotificationCursor: Sendable, Equatable {
     }
 }
 
+/// A newly stored notification and where it should go: the user's Discord (when a webhook URL is set,
+/// not disabled, no mute running and the type not opted out) and the user's enabled endpoints subscribed
+/// to its type.
+public struct StoredNotification: Sendable {
+    public let intent: NotificationIntent
+    /// The user's login when the notification should go to their Discord (for the profile link).
+    public let discordLogin: String?
+    public let webhookEndpointIDs: [UUID]
+}
+
 extension HubStore {
-    /// Stores intents as notifications; one already stored (same dedupe key) and intents of users that no
-    /// longer exist are skipped. Returns the intents that were new.
+    /// Stores intents as notifications, and in the same statement announces each new one to the user's
+    /// open web clients (`LiveEvent`) and reads where it should be delivered. One already stored (same
+    /// dedupe key) and intents of users that no longer exist are skipped. Returns the intents that were new.
     @discardableResult
-    public func storeNotifications(_ intents: [NotificationIntent], on connection: PostgresConnection) async throws -> [NotificationIntent] {
+    public func storeNotifications(_ intents: [NotificationIntent], on connection: PostgresConnection, at date: Date = Date()) async throws -> [StoredNotification] {
         guard !intents.isEmpty else { return [] }
         let data = try intents.map { String(decoding: try JSONEncoder().encode($0.data), as: UTF8.self) }
+        let live = intents.map { LiveEvent.notification($0, createdAt: date).payload }
         let rows = try await connection.query("""
-            INSERT INTO notifications (id, user_id, type, title, body, data, dedupe_key)
-            SELECT DISTINCT ON (t.k) t.i, t.u, t.ty, t.ti, t.b, t.d::jsonb, t.k
-            FROM unnest(\(intents.map(\.id)), \(intents.map(\.userID)), \(intents.map(\.type)), \(intents.map(\.title)),
-                        \(intents.map(\.body)), \(data), \(intents.map(\.dedupeKey))) AS t(i, u, ty, ti, b, d, k)
-                JOIN users ON users.id = t.u
-            ON CONFLICT DO NOTHING
-            RETURNING dedupe_key
+            WITH incoming AS (
+                SELECT * FROM unnest(\(intents.map(\.id)), \(intents.map(\.userID)), \(intents.map(\.type)), \(intents.map(\.title)),
+                                     \(intents.map(\.body)), \(data), \(intents.map(\.dedupeKey)), \(live))
+                    AS t(id, user_id, type, title, body, data, dedupe_key, live)
+            ), stored AS (
+                INSERT INTO notifications (id, user_id, type, title, body, data, dedupe_key)
+                SELECT DISTINCT ON (t.dedupe_key) t.id, t.user_id, t.type, t.title, t.body, t.data::jsonb, t.dedupe_key
+                FROM incoming t JOIN users ON users.id = t.user_id
+                ON CONFLICT DO NOTHING
+                RETURNING id, user_id, type, dedupe_key
+            )
+            SELECT s.dedupe_key, d.login,
+                   ARRAY(SELECT e.id FROM webhook_endpoints e WHERE e.user_id = s.user_id AND e.enabled AND s.type = ANY(e.events))
+            FROM stored s
+            CROSS JOIN LATERAL (SELECT pg_notify(\(LiveEvent.channel), i.live) FROM incoming i WHERE i.id = s.id LIMIT 1) announced
+            LEFT JOIN users d ON d.id = s.user_id AND d.discord_webhook_sealed IS NOT NULL AND d.discord_disabled_at IS NULL
+                AND (d.discord_muted_until IS NULL OR d.discord_muted_until <= now()) AND NOT (s.type = ANY(d.discord_opt_outs))
             """, logger: logger)
-        var inserted: Set<String> = []
-        for try await key in rows.decode(String.self) { inserted.insert(key) }
+        var destinations: [String: (discordLogin: String?, endpointIDs: [UUID])] = [:]
+        for try await (key, login, endpoints) in rows.decode((String, String?, [UUID]).self) { destinations[key] = (login, endpoints) }
         var seen: Set<String> = []
-        return intents.filter { inserted.contains($0.dedupeKey) && seen.insert($0.dedupeKey).inserted }
+        return intents.compactMap { intent in
+            guard let found = destinations[intent.dedupeKey], seen.insert(intent.dedupeKey).inserted else { return nil }
+            return StoredNotification(intent: intent, discordLogin: found.discordLogin, webhookEndpointIDs: found.endpointIDs)
+        }
     }
 
     /// A page of the user's notifications, newest first, and how many are unread in all.

@@ -22,6 +22,27 @@ public struct ClaimedDelivery: Sendable {
     public let target: DeliveryTarget?
 }
 
+/// A delivery to queue in the outbox.
+public struct OutboxRow: Sendable {
+    public let userID: UUID
+    public let channel: String
+    /// The user's id for Discord, the endpoint's id for webhooks.
+    public let destination: String
+    /// Unique per channel and destination: queueing the same occurrence again is ignored.
+    public let dedupeKey: String
+    public let eventType: String
+    /// JSON.
+    public let payload: String
+
+    public static func discord(userID: UUID, dedupeKey: String, eventType: String, payload: String) -> OutboxRow {
+        OutboxRow(userID: userID, channel: "discord", destination: userID.uuidString.lowercased(), dedupeKey: dedupeKey, eventType: eventType, payload: payload)
+    }
+
+    public static func webhook(userID: UUID, endpointID: UUID, dedupeKey: String, eventType: String, payload: String) -> OutboxRow {
+        OutboxRow(userID: userID, channel: "webhook", destination: endpointID.uuidString.lowercased(), dedupeKey: dedupeKey, eventType: eventType, payload: payload)
+    }
+}
+
 /// A claimed delivery's destination as it is now.
 public enum DeliveryTarget: Sendable, Equatable {
     /// A user's endpoint: its URL, and its sealed secrets (the current one first, then the previous one
@@ -58,26 +79,47 @@ public enum AttemptOutcome: Sendable, Equatable {
 }
 
 extension HubStore {
+    /// Queues deliveries, in the caller's transaction (one per channel, destination and dedupe key; a second
+    /// queueing is ignored). Returns the ids of the new rows.
+    @discardableResult
+    public func queueDeliveries(_ rows: [OutboxRow], on connection: PostgresConnection) async throws -> [UUID] {
+        guard !rows.isEmpty else { return [] }
+        let inserted = try await connection.query("""
+            INSERT INTO outbox (id, user_id, channel, destination, dedupe_key, event_type, payload)
+            SELECT gen_random_uuid(), t.u, t.c, t.d, t.k, t.e, t.p::jsonb
+            FROM unnest(\(rows.map(\.userID)), \(rows.map(\.channel)), \(rows.map(\.destination)), \(rows.map(\.dedupeKey)),
+                        \(rows.map(\.eventType)), \(rows.map(\.payload))) AS t(u, c, d, k, e, p)
+            ON CONFLICT (channel, destination, dedupe_key) DO NOTHING
+            RETURNING id
+            """, logger: logger)
+        var ids: [UUID] = []
+        for try await id in inserted.decode(UUID.self) { ids.append(id) }
+        return ids
+    }
+
     /// Claims up to `limit` due deliveries of `channel`, at most one per destination and none for the
     /// destinations in `busy` (a destination gets one request at a time), oldest first, each with its
     /// destination as it is now; rows other deliverers hold are skipped.
     public func claimDeliveries(channel: String, excluding busy: [String], limit: Int, lease: Duration) async throws -> [ClaimedDelivery] {
         guard limit > 0 else { return [] }
-        // One statement: lock a window of due rows (skipping rows other deliverers hold), keep the oldest of
-        // each destination, lease them, read their destinations. Rows locked but not kept are released
-        // when the statement ends.
+        // One statement: read a window of due rows, keep the oldest of each destination, lock those (skipping
+        // rows another deliverer holds; a row another one leased meanwhile is no longer due when re-checked
+        // under the lock), lease them, read their destinations.
         let seconds = Double(lease.components.seconds)
         let rows = try await client.query("""
             WITH due AS (
                 SELECT id, destination, next_attempt_at, created_at FROM outbox
                 WHERE channel = \(channel) AND status = 'pending' AND next_attempt_at <= now() AND NOT (destination = ANY(\(busy)))
                 ORDER BY next_attempt_at, created_at LIMIT \(limit * 4)
-                FOR UPDATE SKIP LOCKED
-            ), chosen AS (
+            ), oldest AS (
                 SELECT id FROM (
                     SELECT DISTINCT ON (destination) id, next_attempt_at, created_at FROM due
                     ORDER BY destination, next_attempt_at, created_at
-                ) oldest ORDER BY next_attempt_at, created_at LIMIT \(limit)
+                ) per_destination ORDER BY next_attempt_at, created_at LIMIT \(limit)
+            ), chosen AS (
+                SELECT id FROM outbox
+                WHERE id IN (SELECT id FROM oldest) AND status = 'pending' AND next_attempt_at <= now()
+                FOR UPDATE SKIP LOCKED
             ), claimed AS (
                 UPDATE outbox SET attempts = attempts + 1, next_attempt_at = now() + make_interval(secs => \(seconds)), updated_at = now()
                 WHERE id IN (SELECT id FROM chosen)

@@ -140,30 +140,12 @@ extension HubStore {
             """, logger: logger))
     }
 
-    /// Queues webhook deliveries (one per endpoint and dedupe key). Returns the ids of the new rows.
-    @discardableResult
-    public func queueWebhookDeliveries(
-        _ deliveries: [(userID: UUID, endpointID: UUID, dedupeKey: String, eventType: String, payload: String)], on connection: PostgresConnection
-    ) async throws -> [UUID] {
-        guard !deliveries.isEmpty else { return [] }
-        let rows = try await connection.query("""
-            INSERT INTO outbox (id, user_id, channel, destination, dedupe_key, event_type, payload)
-            SELECT gen_random_uuid(), t.u, 'webhook', t.d, t.k, t.e, t.p::jsonb
-            FROM unnest(\(deliveries.map(\.userID)), \(deliveries.map { $0.endpointID.uuidString.lowercased() }),
-                        \(deliveries.map(\.dedupeKey)), \(deliveries.map(\.eventType)), \(deliveries.map(\.payload))) AS t(u, d, k, e, p)
-            ON CONFLICT (channel, destination, dedupe_key) DO NOTHING
-            RETURNING id
-            """, logger: logger)
-        var ids: [UUID] = []
-        for try await id in rows.decode(UUID.self) { ids.append(id) }
-        return ids
-    }
-
     /// Queues one `test` delivery to the endpoint; returns its id.
     public func queueTestWebhookDelivery(userID: UUID, endpointID: UUID, payload: String) async throws -> UUID? {
         try await client.withTransaction(logger: logger) { connection in
-            try await queueWebhookDeliveries(
-                [(userID, endpointID, "test:\(UUID().uuidString.lowercased())", "test", payload)], on: connection).first
+            try await queueDeliveries(
+                [.webhook(userID: userID, endpointID: endpointID, dedupeKey: "test:\(UUID().uuidString.lowercased())", eventType: "test", payload: payload)],
+                on: connection).first
         }
     }
 

@@ -8,8 +8,8 @@ import Logging
 /// notification (unique by dedupe key, so redelivery and re-emission never duplicate), and each newly
 /// stored one is queued in the `outbox` for Discord when the user has a webhook URL, no mute running and
 /// the type not opted out, and for each of the user's enabled webhook endpoints subscribed to its type —
-/// one PostgreSQL transaction per batch, which also announces each new notification to the user's open web
-/// clients (`LiveEvent`); offsets are committed after it. Delivery
+/// one PostgreSQL transaction per batch (two statements), which also announces each new notification to the
+/// user's open web clients (`LiveEvent`); offsets are committed after it. Delivery
 /// itself happens off the partition, from the outbox. Messages that are not intents go to the
 /// dead-letter topic with the reason.
 public struct NotifyHandler: BatchHandler {
@@ -35,30 +35,27 @@ public struct NotifyHandler: BatchHandler {
         let (intents, rejected) = decodeEach(batch, as: NotificationIntent.self, what: "a notification intent", decoder: JSONDecoder())
         try await deadLetters.send(rejected, worker: "notify", logger: logger)
         let pending = intents
+        let now = clock()
         let (stored, queued) = try await store.client.withTransaction(logger: logger) { connection in
-            let stored = try await store.storeNotifications(pending, on: connection)
-            try await store.announce(stored.map { LiveEvent.notification($0, createdAt: clock()) }, on: connection)
-            let recipients = try await store.discordRecipients(userIDs: Array(Set(stored.map(\.userID))), on: connection)
-            let now = clock()
-            let deliveries = try stored.compactMap { intent -> DiscordDelivery? in
-                guard let recipient = recipients[intent.userID], !recipient.optOuts.contains(intent.type) else { return nil }
-                let profileURL = profileURLTemplate.map { $0.replacingOccurrences(of: "{login}", with: recipient.login) }
-                let message = DiscordMessage.notification(intent, profileURL: profileURL, at: now)
-                return DiscordDelivery(
-                    userID: intent.userID, dedupeKey: intent.dedupeKey, eventType: intent.type,
-                    payload: String(decoding: try JSONEncoder().encode(message), as: UTF8.self))
-            }
-            let discord = try await store.queueDiscordDeliveries(deliveries, on: connection)
-            let endpoints = try await store.enabledWebhookEndpoints(userIDs: Array(Set(stored.map(\.userID))), on: connection)
-            let byUser = Dictionary(grouping: endpoints, by: \.userID)
-            let webhooks = stored.flatMap { intent in
-                (byUser[intent.userID] ?? []).filter { $0.events.contains(intent.type) }.map { endpoint in
-                    (userID: intent.userID, endpointID: endpoint.id, dedupeKey: intent.dedupeKey, eventType: intent.type,
-                     payload: WebhookEnvelope.notification(intent, at: now).json())
+            let stored = try await store.storeNotifications(pending, on: connection, at: now)
+            let deliveries = try stored.flatMap { notification -> [OutboxRow] in
+                let intent = notification.intent
+                var rows: [OutboxRow] = []
+                if let login = notification.discordLogin {
+                    let profileURL = profileURLTemplate.map { $0.replacingOccurrences(of: "{login}", with: login) }
+                    let message = DiscordMessage.notification(intent, profileURL: profileURL, at: now)
+                    rows.append(.discord(userID: intent.userID, dedupeKey: intent.dedupeKey, eventType: intent.type,
+                                         payload: String(decoding: try JSONEncoder().encode(message), as: UTF8.self)))
                 }
+                if !notification.webhookEndpointIDs.isEmpty {
+                    let payload = WebhookEnvelope.notification(intent, at: now).json()
+                    rows += notification.webhookEndpointIDs.map { endpointID in
+                        .webhook(userID: intent.userID, endpointID: endpointID, dedupeKey: intent.dedupeKey, eventType: intent.type, payload: payload)
+                    }
+                }
+                return rows
             }
-            let queued = try await store.queueWebhookDeliveries(webhooks, on: connection).count
-            return (stored.count, discord + queued)
+            return (stored.count, try await store.queueDeliveries(deliveries, on: connection).count)
         }
         logger.debug("notify: batch of \(batch.count), \(stored) new notification(s), \(queued) deliveries queued")
     }

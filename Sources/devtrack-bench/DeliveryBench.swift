@@ -21,7 +21,7 @@ struct DeliveryThroughput: AsyncParsableCommand {
     @Option(help: "Intents produced per second.") var rate: Int = 2_000
     @Option(help: "How long intents are produced.") var seconds: Int = 10
     @Option(help: "Share of users whose endpoint is down (connection refused).") var downShare: Double = 0.1
-    @Option(help: "Requests in flight per deliverer (notify.max_concurrent_deliveries).") var concurrency: Int = 32
+    @Option(help: "Requests in flight per deliverer (notify.max_concurrent_deliveries).") var concurrency: Int = 128
     @Option(help: "PostgreSQL server URL (default: $DATABASE_URL, else a private cluster under .build/bench-pg).") var databaseURL: String?
 
     func run() async throws {
@@ -46,8 +46,10 @@ struct DeliveryThroughput: AsyncParsableCommand {
             var request = request
             let body = try await request.collectBody(upTo: 1 << 20)
             let now = ContinuousClock.now
-            if let envelope = try? JSONDecoder().decode(WebhookEnvelope.self, from: Data(buffer: body)), let id = envelope.data["notification_id"],
-               let sent = receiver.produced.withLock({ $0[id] }) {
+            // A fast receiver: it finds the notification id without decoding the whole body.
+            let text = String(buffer: body)
+            if let key = text.range(of: #""notification_id""#)?.upperBound,
+               let id = Optional(String(text[key...].drop { $0 == ":" || $0 == " " || $0 == "\"" }.prefix(36))), let sent = receiver.produced.withLock({ $0[id] }) {
                 receiver.latencies.withLock { $0.append(Double((now - sent).components.attoseconds) / 1e15 + Double((now - sent).components.seconds) * 1000) }
                 receiver.last.withLock { $0 = now }
             }
@@ -81,6 +83,7 @@ struct DeliveryThroughput: AsyncParsableCommand {
                        ARRAY['streak.milestone'], \(ByteBuffer(bytes: sealed))
                 FROM users
                 """)
+            try await client.query("ANALYZE users, webhook_endpoints")  // statistics, as a database in service has them
             var healthy: [UUID] = []
             var unhealthy: [UUID] = []
             for try await (id, url) in try await client.query("SELECT user_id, url FROM webhook_endpoints").decode((UUID, String).self) {

@@ -81,7 +81,7 @@ struct HubConfiguration: Sendable {
         var allowHosts: [String] = []
         var deliveryTimeoutSeconds = 10
         /// Requests in flight at once per deliverer (one at a time per destination).
-        var maxConcurrentDeliveries = 32
+        var maxConcurrentDeliveries = 128
         /// Outbound webhook endpoints per user (the original DevTrack's limit).
         var maxWebhooksPerUser = 5
         enum CodingKeys: String, CodingKey {

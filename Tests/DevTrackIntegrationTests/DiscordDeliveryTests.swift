@@ -37,9 +37,9 @@ struct DiscordDeliveryTests {
                     let message = DiscordMessage.notification(intent, profileURL: nil, at: Date())
                     _ = try await store.client.withTransaction(logger: logger) { connection in
                         let stored = try await store.storeNotifications([intent], on: connection)
-                        try await store.queueDiscordDeliveries(stored.map {
-                            DiscordDelivery(userID: $0.userID, dedupeKey: $0.dedupeKey, eventType: $0.type,
-                                            payload: String(decoding: try JSONEncoder().encode(message), as: UTF8.self))
+                        try await store.queueDeliveries(stored.map {
+                            .discord(userID: $0.intent.userID, dedupeKey: $0.intent.dedupeKey, eventType: $0.intent.type,
+                                     payload: String(decoding: try JSONEncoder().encode(message), as: UTF8.self))
                         }, on: connection)
                     }
                 }
