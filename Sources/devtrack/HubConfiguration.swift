@@ -80,6 +80,9 @@ struct HubConfiguration: Sendable {
         /// an operator's own relay). Empty in production.
         var allowHosts: [String] = []
         var deliveryTimeoutSeconds = 10
+        /// How long a claimed delivery stays with its deliverer: one that crashed mid-request is tried again
+        /// after this. Longer than the timeout, so a request still running is never sent twice.
+        var deliveryLeaseSeconds = 60
         /// Requests in flight at once per deliverer (one at a time per destination).
         var maxConcurrentDeliveries = 128
         /// Outbound webhook endpoints per user (the original DevTrack's limit).
@@ -88,6 +91,7 @@ struct HubConfiguration: Sendable {
             case profileURLTemplate = "profile_url_template"
             case allowHosts = "allow_hosts"
             case deliveryTimeoutSeconds = "delivery_timeout_seconds"
+            case deliveryLeaseSeconds = "delivery_lease_seconds"
             case maxConcurrentDeliveries = "max_concurrent_deliveries"
             case maxWebhooksPerUser = "max_webhooks_per_user"
         }
@@ -150,6 +154,12 @@ struct HubConfiguration: Sendable {
         if let url = environment["DEVTRACK_PUBLIC_URL"].nonEmpty { configuration.ingest.publicURL = url }
         if let hosts = environment["DEVTRACK_NOTIFY_ALLOW_HOSTS"].nonEmpty {
             configuration.notify.allowHosts = hosts.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+        }
+        guard configuration.notify.deliveryLeaseSeconds > configuration.notify.deliveryTimeoutSeconds + 1 else {
+            throw Failure(description: """
+                notify.delivery_lease_seconds (\(configuration.notify.deliveryLeaseSeconds)) must exceed notify.delivery_timeout_seconds \
+                (\(configuration.notify.deliveryTimeoutSeconds)) by more than a second, or a request still running could be sent again
+                """)
         }
         return configuration
     }

@@ -52,10 +52,12 @@ struct RoleFactory {
         return [
             OutboxDeliverer(
                 store: store, channel: DiscordChannel(store: store, secretBox: secretBox, http: http, logger: discordLogger),
-                logger: discordLogger, maxConcurrent: configuration.notify.maxConcurrentDeliveries),
+                logger: discordLogger, maxConcurrent: configuration.notify.maxConcurrentDeliveries,
+                lease: .seconds(configuration.notify.deliveryLeaseSeconds)),
             OutboxDeliverer(
                 store: store, channel: WebhookChannel(store: store, secretBox: secretBox, http: http, logger: webhookLogger),
-                logger: webhookLogger, maxConcurrent: configuration.notify.maxConcurrentDeliveries),
+                logger: webhookLogger, maxConcurrent: configuration.notify.maxConcurrentDeliveries,
+                lease: .seconds(configuration.notify.deliveryLeaseSeconds)),
         ]
     }
 

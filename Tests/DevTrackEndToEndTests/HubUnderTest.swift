@@ -42,7 +42,8 @@ final class HubUnderTest: @unchecked Sendable {
               },
               "ingest": { "source_cache_ttl_seconds": 0 },
               "coding": { "sync_requests_per_minute": 5 },
-              "scheduler": { "interval_seconds": 1 }
+              "scheduler": { "interval_seconds": 1 },
+              "notify": { "delivery_timeout_seconds": 3, "delivery_lease_seconds": 5 }
             }
             """
         try Data(config.utf8).write(to: URL(fileURLWithPath: "\(directory)/devtrack.json"))

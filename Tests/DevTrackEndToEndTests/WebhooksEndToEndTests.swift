@@ -162,4 +162,54 @@ struct WebhooksEndToEndTests {
             }
         }
     }
+
+    @Test func aWorkerKilledMidDeliveryResumesWithoutLosingOrRepeatingADelivery() async throws {
+        let receiver = FakeDiscord()
+        try await receiver.serving { base in
+            try await withHub { hub in
+                let user = try await hub.createUser(login: "Codertocat", githubID: 21031067)
+                func call(_ method: String, _ path: String, _ body: String? = nil) async throws -> HubUnderTest.Response {
+                    try await hub.request(method, hub.apiURL + path, headers: [
+                        "Authorization": "Bearer \(user.token)", "Content-Type": "application/json",
+                    ], body: body.map { Array($0.utf8) })
+                }
+                let hook = "200000000000000003"
+                let created = try await call("POST", "/api/v1/webhooks",
+                    #"{"name": "Ops", "url": "\#(base)/api/webhooks/\#(hook)/t", "events": ["test", "achievement.unlocked"]}"#)
+                let endpoint = try #require(created.json?["id"] as? String)
+                // The first request gets no answer: the worker is killed while it waits.
+                receiver.scripts.withLock { $0[hook] = [FakeDiscord.Answer(status: .noContent, delay: .seconds(20))] }
+                func queueTest() async throws -> String {
+                    try #require(try await call("POST", "/api/v1/webhooks/\(endpoint)/test").json?["delivery_id"] as? String)
+                }
+                let inFlight = try await queueTest()
+                _ = try await eventually({ receiver.requests(to: hook) }, until: { $0.count == 1 })
+                let waiting = [try await queueTest(), try await queueTest()]  // behind it: one request at a time per endpoint
+                hub.worker.signal(SIGKILL)
+                #expect(try await hub.worker.waitForExit() == 128 + SIGKILL)
+
+                // Accepted while no worker runs: delivered once one runs again.
+                let push = String(decoding: try Fixtures.push(sha: Hex.encode(Credentials.randomBytes(20))), as: UTF8.self)
+                    .replacingOccurrences(of: "2019-05-15T15:19:25Z", with: Timestamps.format(Date()))
+                #expect(try await hub.postGitHub("push", Array(push.utf8), delivery: "k-1").status == 202)
+                try await hub.startWorker()
+
+                func ids() -> [String] { receiver.requests(to: hook).compactMap { $0.header("webhook-id") } }
+                func events() -> [String] {
+                    receiver.requests(to: hook).compactMap { try? JSONDecoder().decode(WebhookEnvelope.self, from: Data($0.body)).event }
+                }
+                _ = try await eventually(within: 60, { receiver.requests(to: hook).count }, until: { $0 >= 5 })
+                try await Task.sleep(for: .seconds(3))  // nothing more comes
+                let received = ids()
+                #expect(received.count == 5, "\(received)")
+                #expect(received.filter { $0 == inFlight }.count == 2, "the request cut by the kill is sent again, with the same webhook-id")
+                #expect(waiting.allSatisfy { id in received.filter { $0 == id }.count == 1 })
+                #expect(events().filter { $0 == "achievement.unlocked" }.count == 1)
+                let log = try await eventually({ try await call("GET", "/api/v1/webhooks/\(endpoint)/deliveries") }, until: { response in
+                    (response.json?["deliveries"] as? [[String: Any]])?.allSatisfy { $0["status"] as? String == "delivered" } == true
+                })
+                #expect((log.json?["deliveries"] as? [[String: Any]])?.count == 4)
+            }
+        }
+    }
 }
