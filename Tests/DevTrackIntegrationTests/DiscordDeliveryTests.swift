@@ -99,6 +99,66 @@ struct DiscordDeliveryTests {
         }
     }
 
+    /// The documented rate under a 429 storm: after a 429 no request reaches that webhook before its
+    /// `retry_after`, after a global one none reaches any webhook before it, and `X-RateLimit-Remaining: 0`
+    /// holds the webhook for `X-RateLimit-Reset-After`.
+    @Test func aRateLimitStormNeverExceedsTheRateDiscordAsksFor() async throws {
+        try await TestDatabase.shared.withFreshStore { store, _ in
+            let discord = FakeDiscord()
+            try await discord.serving { base in
+                let limited = FakeDiscord.Answer(status: .tooManyRequests, body: #"{"message":"You are being rate limited.","retry_after":0.3,"global":false}"#)
+                let exhausted = FakeDiscord.Answer(status: .noContent, headers: [("X-RateLimit-Remaining", "0"), ("X-RateLimit-Reset-After", "0.3")])
+                let slow = FakeDiscord.Answer(status: .noContent, delay: .milliseconds(100))
+                let behaviours: [(webhook: String, messages: Int, script: [FakeDiscord.Answer])] = [
+                    ("100000000000000011", 3, [limited, limited, limited, exhausted]),
+                    ("100000000000000012", 1, [.init(status: .tooManyRequests, body: #"{"message":"You are being rate limited.","retry_after":0.6,"global":true}"#)]),
+                    ("100000000000000013", 8, Array(repeating: slow, count: 8)),  // steady work that the global limit must pause
+                ]
+                discord.scripts.withLock { scripts in for behaviour in behaviours { scripts[behaviour.webhook] = behaviour.script } }
+                var users: [String: UUID] = [:]
+                for (index, behaviour) in behaviours.enumerated() {
+                    let user = try await store.createUser(login: "s\(index)", githubID: Int64(index + 1), timezone: "UTC")
+                    users[behaviour.webhook] = user.id
+                    _ = try await store.updateDiscordSettings(
+                        userID: user.id, DiscordSettingsChange(sealedWebhookURL: .some(box.seal("\(base)/api/webhooks/\(behaviour.webhook)/token"))))
+                    let rows = try (0..<behaviour.messages).map { day in
+                        let intent = NotificationIntent.streakMilestone(userID: user.id, days: 7 + day)
+                        let message = DiscordMessage.notification(intent, profileURL: nil, at: Date())
+                        return OutboxRow.discord(userID: user.id, dedupeKey: intent.dedupeKey, eventType: intent.type,
+                                                 payload: String(decoding: try JSONEncoder().encode(message), as: UTF8.self))
+                    }
+                    _ = try await store.client.withTransaction(logger: logger) { try await store.queueDeliveries(rows, on: $0) }
+                }
+                let channel = DiscordChannel(
+                    store: store, secretBox: box, http: try OutboundHTTPClient(allowList: ["127.0.0.1"], timeout: .seconds(2)), logger: logger)
+                let deliverer = OutboxDeliverer(store: store, channel: channel, logger: logger, maxConcurrent: 8, pollInterval: .milliseconds(10))
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    group.addTask { try await deliverer.run() }
+                    for behaviour in behaviours {
+                        let entries = try await eventually(within: 30, { try await store.outbox(userID: users[behaviour.webhook]!, channel: "discord") }, until: {
+                            $0.count == behaviour.messages && $0.allSatisfy { $0.status == "delivered" }
+                        })
+                        #expect(entries.allSatisfy { $0.failures == 0 }, "a rate limit is not a failure")
+                    }
+                    group.cancelAll()
+                }
+                // Per webhook: after a 429 or an exhausted bucket, nothing before the time Discord gave.
+                let storm = discord.requests(to: "100000000000000011")
+                #expect(storm.count == 3 + 3)
+                for index in 0..<4 {
+                    #expect(storm[index + 1].at - storm[index].at >= .milliseconds(300), "request \(index + 1) came too soon")
+                }
+                // Global: nothing to any webhook while the pause runs (a request already on its way may land
+                // in the first 50 ms), and the steady work went on after it.
+                let global = try #require(discord.requests(to: "100000000000000012").first).at
+                let everything = discord.received.withLock { $0 }
+                let duringPause = everything.filter { $0.at > global + .milliseconds(50) && $0.at < global + .milliseconds(600) }
+                #expect(duringPause.isEmpty, "\(duringPause.map(\.webhookID))")
+                #expect(discord.requests(to: "100000000000000013").contains { $0.at >= global + .milliseconds(600) }, "steady work was waiting")
+            }
+        }
+    }
+
     @Test func internalAddressesAreRefusedBeforeAnyConnection() async throws {
         let client = try OutboundHTTPClient(allowList: [], timeout: .seconds(2))
         for url in ["http://example.com/hook", "https://127.0.0.1/hook", "https://localhost:9/hook", "https://169.254.169.254/latest/meta-data",
