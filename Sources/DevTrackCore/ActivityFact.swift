@@ -1,30 +1,83 @@
 import Foundation
 
-/// The kinds of activity the hub counts. Raw values are the `kind` on `devtrack.activity`.
-public enum ActivityKind: String, Codable, Sendable, CaseIterable {
-    case commit
-    case prOpened = "pr_opened"
-    case prMerged = "pr_merged"
-    case review
-    case issueOpened = "issue_opened"
-    case issueClosed = "issue_closed"
-    case comment
+/// The kinds of activity the hub counts: GitHub's (and the coding-day signal), and `custom:<type>` for
+/// events from users' custom webhook sources. Raw values are the `kind` on `devtrack.activity`.
+public struct ActivityKind: RawRepresentable, Codable, Hashable, Sendable, CustomStringConvertible {
+    public let rawValue: String
+
+    public static let commit = ActivityKind(known: "commit")
+    public static let prOpened = ActivityKind(known: "pr_opened")
+    public static let prMerged = ActivityKind(known: "pr_merged")
+    public static let review = ActivityKind(known: "review")
+    public static let issueOpened = ActivityKind(known: "issue_opened")
+    public static let issueClosed = ActivityKind(known: "issue_closed")
+    public static let comment = ActivityKind(known: "comment")
     /// Not an event but a signal from the coding worker, sent after its transaction: "this user's coding
     /// time on this local day changed" (`id` is `coding_day:{date}`, `value` 1, `occurred_at` the day's
     /// local midnight).
     /// Goals and achievements re-read coding time from PostgreSQL on it; it is never stored as activity.
-    case codingDay = "coding_day"
+    public static let codingDay = ActivityKind(known: "coding_day")
 
-    /// Kinds that make a local day "active" for streaks.
-    public var countsAsContribution: Bool {
-        switch self {
-        case .commit, .prOpened, .review, .issueOpened: true
-        case .prMerged, .issueClosed, .comment, .codingDay: false
+    /// Every kind but the custom ones.
+    public static let builtIn: [ActivityKind] = [.commit, .prOpened, .prMerged, .review, .issueOpened, .issueClosed, .comment, .codingDay]
+
+    private init(known: String) { rawValue = known }
+
+    /// A built-in kind, or `custom:<type>` with a valid type.
+    public init?(rawValue: String) {
+        if rawValue.hasPrefix("custom:") {
+            guard CustomEventType.isValid(rawValue.dropFirst(7)) else { return nil }
+        } else {
+            guard Self.builtIn.contains(where: { $0.rawValue == rawValue }) else { return nil }
         }
+        self.rawValue = rawValue
+    }
+
+    /// `custom:<type>`; nil when the type is not valid (`CustomEventType`).
+    public static func custom(_ type: String) -> ActivityKind? {
+        ActivityKind(rawValue: "custom:\(type)")
+    }
+
+    /// The type of a custom kind (`deploy` for `custom:deploy`); nil for the built-in ones.
+    public var customType: String? {
+        rawValue.hasPrefix("custom:") ? String(rawValue.dropFirst(7)) : nil
+    }
+
+    /// Kinds that make a local day "active" for streaks (GitHub's contributions).
+    public var countsAsContribution: Bool {
+        self == .commit || self == .prOpened || self == .review || self == .issueOpened
     }
 
     /// Kinds kept in `activities` (everything but the coding-day signal).
     public var isStoredActivity: Bool { self != .codingDay }
+
+    public var description: String { rawValue }
+
+    public init(from decoder: any Decoder) throws {
+        let text = try decoder.singleValueContainer().decode(String.self)
+        guard let kind = ActivityKind(rawValue: text) else {
+            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "unknown activity kind '\(text)'"))
+        }
+        self = kind
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(rawValue)
+    }
+}
+
+/// What a custom event's `type` may be: 1–64 of lower-case letters, digits, `_`, `-` and `.`, starting with
+/// a letter or digit (it becomes part of a kind, a goal unit and a URL-safe label).
+public enum CustomEventType {
+    public static func isValid(_ type: some StringProtocol) -> Bool {
+        guard (1...64).contains(type.utf8.count), let first = type.utf8.first, isLowerAlphanumeric(first) else { return false }
+        return type.utf8.allSatisfy { isLowerAlphanumeric($0) || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: "-") || $0 == UInt8(ascii: ".") }
+    }
+
+    private static func isLowerAlphanumeric(_ byte: UInt8) -> Bool {
+        (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte) || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte)
+    }
 }
 
 /// A normalized, user-resolved fact: the value of a `devtrack.activity` message. `id` is the natural id

@@ -16,8 +16,7 @@ public enum GoalUnit: Sendable, Hashable, CustomStringConvertible {
         case "coding_minutes": self = .codingMinutes
         case "active_days": self = .activeDays
         default:
-            guard text.hasPrefix("custom:"), text.count > 7, text.count <= 71,
-                  text.dropFirst(7).allSatisfy({ $0.isLetter || $0.isNumber || "_-.".contains($0) }) else { return nil }
+            guard text.hasPrefix("custom:"), CustomEventType.isValid(text.dropFirst(7)) else { return nil }
             self = .custom(String(text.dropFirst(7)))
         }
     }
@@ -57,7 +56,7 @@ public enum GoalUnit: Sendable, Hashable, CustomStringConvertible {
         case .review: [.reviews]
         case .issueClosed: [.issuesClosed]
         case .codingDay: [.codingMinutes, .activeDays]
-        case .issueOpened, .comment: []
+        default: kind.customType.map { [.custom($0)] } ?? []
         }
         if kind.countsAsContribution { units.append(.activeDays) }
         return units

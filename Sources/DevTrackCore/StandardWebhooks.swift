@@ -28,6 +28,42 @@ public enum StandardWebhooks {
         return "v1," + Data(mac).base64EncodedString()
     }
 
+    /// Why an inbound message is refused, or that it is not.
+    public enum Verdict: Equatable, Sendable {
+        case valid
+        case missing(String)
+        case malformed(String)
+        /// The timestamp is further than the tolerance from now (a replay, or a sender's clock far off).
+        case stale(secondsOff: Int)
+        case mismatch
+    }
+
+    /// Checks an inbound message: the timestamp within `tolerance` seconds of `now` (5 minutes in the
+    /// specification), and one of the `v1,` signatures (space-separated) matching one of `keys`, compared in
+    /// constant time.
+    public static func verify(
+        id: String?, timestamp: String?, signatures: String?, body: [UInt8], keys: [[UInt8]], now: Date, tolerance: Int = 300
+    ) -> Verdict {
+        guard let id, !id.isEmpty else { return .missing("missing \(idHeader) header") }
+        guard let timestamp, !timestamp.isEmpty else { return .missing("missing \(timestampHeader) header") }
+        guard let signatures, !signatures.isEmpty else { return .missing("missing \(signatureHeader) header") }
+        guard let seconds = Int(timestamp) else { return .malformed("\(timestampHeader) must be Unix seconds") }
+        let off = Int(now.timeIntervalSince1970) - seconds
+        guard abs(off) <= tolerance else { return .stale(secondsOff: off) }
+        let offered = signatures.split(separator: " ").compactMap { entry -> [UInt8]? in
+            guard entry.hasPrefix("v1,") else { return nil }
+            return Data(base64Encoded: String(entry.dropFirst(3))).map(Array.init)
+        }
+        guard !offered.isEmpty else { return .malformed("\(signatureHeader) has no v1,<base64> signature") }
+        let signed = Array("\(id).\(seconds).".utf8) + body
+        for key in keys {
+            for candidate in offered where candidate.count == SHA256.byteCount {
+                if HMAC<SHA256>.isValidAuthenticationCode(candidate, authenticating: signed, using: SymmetricKey(data: key)) { return .valid }
+            }
+        }
+        return .mismatch
+    }
+
     /// The three headers for a message signed with every key in `keys` (the current one first).
     public static func headers(id: String, timestamp: Int, body: [UInt8], keys: [[UInt8]]) -> [(String, String)] {
         [

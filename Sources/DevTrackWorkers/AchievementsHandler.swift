@@ -160,7 +160,7 @@ public final class AchievementsHandler: BatchHandler, Sendable {
         case .issuesClosed: [.issueClosed]
         case .codingHours: [.codingDay]
         case .languages: [.commit, .codingDay]
-        case .streakDays, .activeWeekends: Set(ActivityKind.allCases.filter { $0.countsAsContribution } + [.codingDay])
+        case .streakDays, .activeWeekends: Set(ActivityKind.builtIn.filter { $0.countsAsContribution } + [.codingDay])
         }
         return facts.filter { kinds.contains($0.kind) }.max { $0.occurredAt < $1.occurredAt }
     }

@@ -1,0 +1,85 @@
+import Foundation
+
+/// One event from a custom webhook source in the hub's native format:
+/// `{"type": "deploy", "occurred_at": "2026-11-25T10:00:00Z", "value": 1, "repo"?: "...", "id"?: "..."}`,
+/// sent alone or as an array. `type` becomes the fact kind `custom:<type>`; `id`, when given, makes the
+/// event idempotent across deliveries (else the delivery's id and the event's position do).
+public struct CustomEvent: Sendable, Equatable {
+    public let type: String
+    public let occurredAt: Date
+    public let value: Double
+    public let repo: String?
+    public let id: String?
+
+    public init(type: String, occurredAt: Date, value: Double = 1, repo: String? = nil, id: String? = nil) {
+        self.type = type
+        self.occurredAt = occurredAt
+        self.value = value
+        self.repo = repo
+        self.id = id
+    }
+
+    /// Events per delivery at most.
+    public static let maxPerDelivery = 1_000
+
+    /// Why a body is not in the native format; the message names the field.
+    public struct Invalid: Error, Equatable, CustomStringConvertible {
+        public let description: String
+    }
+
+    /// Reads a body: one event object or an array of them (1…`maxPerDelivery`).
+    public static func parse(_ body: [UInt8]) throws(Invalid) -> [CustomEvent] {
+        let json: Any
+        do {
+            json = try JSONSerialization.jsonObject(with: Data(body), options: [.fragmentsAllowed])
+        } catch {
+            throw Invalid(description: "body is not JSON")
+        }
+        let objects: [Any]
+        let prefix: (Int) -> String
+        if let array = json as? [Any] {
+            guard !array.isEmpty else { throw Invalid(description: "the array holds no event") }
+            guard array.count <= maxPerDelivery else { throw Invalid(description: "more than \(maxPerDelivery) events in one delivery") }
+            objects = array
+            prefix = { "[\($0)]." }
+        } else {
+            objects = [json]
+            prefix = { _ in "" }
+        }
+        return try objects.enumerated().map { (index, item) throws(Invalid) in try event(item, at: prefix(index)) }
+    }
+
+    private static func event(_ item: Any, at path: String) throws(Invalid) -> CustomEvent {
+        guard let object = item as? [String: Any] else { throw Invalid(description: "\(path.isEmpty ? "body" : String(path.dropLast())) must be an event object") }
+        guard let type = object["type"] as? String else { throw Invalid(description: "\(path)type is required (a string)") }
+        guard CustomEventType.isValid(type) else {
+            throw Invalid(description: "\(path)type must be 1–64 of a–z, 0–9, _, - and ., starting with a letter or digit")
+        }
+        guard let instant = object["occurred_at"] as? String else { throw Invalid(description: "\(path)occurred_at is required (ISO 8601)") }
+        guard let occurredAt = Timestamps.parse(instant) else { throw Invalid(description: "\(path)occurred_at must be an ISO 8601 instant with a zone") }
+        var value = 1.0
+        if let given = object["value"] {
+            guard let number = given as? NSNumber, !(given is Bool), number.doubleValue.isFinite, number.doubleValue >= 0 else {
+                throw Invalid(description: "\(path)value must be a number ≥ 0")
+            }
+            value = number.doubleValue
+        }
+        let repo = try optionalString(object["repo"], "\(path)repo", limit: 200)
+        let id = try optionalString(object["id"], "\(path)id", limit: 200)
+        return CustomEvent(type: type, occurredAt: occurredAt, value: value, repo: repo, id: id)
+    }
+
+    private static func optionalString(_ value: Any?, _ field: String, limit: Int) throws(Invalid) -> String? {
+        guard let value, !(value is NSNull) else { return nil }
+        guard let text = value as? String, !text.isEmpty, text.count <= limit else { throw Invalid(description: "\(field) must be a string of 1–\(limit) characters") }
+        return text
+    }
+
+    /// The fact this event is for `userID`, from `source` (`custom:<source id>`); `deliveryID` and `index`
+    /// name it when the event has no id of its own.
+    public func fact(userID: UUID, source: String, deliveryID: String, index: Int) -> ActivityFact {
+        ActivityFact(
+            id: "\(source):\(id ?? "\(deliveryID)#\(index)")", userID: userID, kind: ActivityKind.custom(type)!, occurredAt: occurredAt,
+            value: value, repo: repo, language: nil, source: source)
+    }
+}
