@@ -65,10 +65,11 @@ public struct QueryAPI: Sendable {
         v1.post("/sources") { request, context in
             let user = try await authenticate(request)
             let body = try await decode(NewSource.self, from: request, context: context)
-            guard body.kind == "github" else {
-                throw HubHTTPError.badRequest("kind must be \"github\"", code: "invalid_kind")
+            guard body.kind == "github" || body.kind == "custom" else {
+                throw HubHTTPError.badRequest("kind must be \"github\" or \"custom\"", code: "invalid_kind")
             }
-            let secret = Credentials.newWebhookSecret()
+            // Custom sources verify Standard Webhooks signatures, whose secrets are `whsec_` + base64.
+            let secret = body.kind == "custom" ? StandardWebhooks.newSecret() : Credentials.newWebhookSecret()
             let source = try await store.createSource(userID: user.id, kind: body.kind, name: body.name ?? "", sealedSecret: secretBox.seal(secret))
             return try JSONResponse.make(SourceBody(source, url: sourceURL(source), secret: secret), status: .created)
         }
@@ -80,10 +81,12 @@ public struct QueryAPI: Sendable {
         v1.post("/sources/{id}/rotate-secret") { request, context in
             let user = try await authenticate(request)
             let text = context.parameters.get("id") ?? ""
-            let secret = Credentials.newWebhookSecret()
-            guard let id = UUID(uuidString: text),
-                  let source = try await store.rotateSourceSecret(
-                    userID: user.id, sourceID: id, sealedSecret: secretBox.seal(secret), grace: configuration.secretRotationGrace)
+            guard let id = UUID(uuidString: text), let existing = try await store.sources(userID: user.id).first(where: { $0.id == id }) else {
+                throw HubHTTPError.notFound("no source \(text)")
+            }
+            let secret = existing.kind == "custom" ? StandardWebhooks.newSecret() : Credentials.newWebhookSecret()
+            guard let source = try await store.rotateSourceSecret(
+                userID: user.id, sourceID: id, sealedSecret: secretBox.seal(secret), grace: configuration.secretRotationGrace)
             else { throw HubHTTPError.notFound("no source \(text)") }
             return try JSONResponse.make(SourceBody(source, url: sourceURL(source), secret: secret))
         }
@@ -107,6 +110,12 @@ public struct QueryAPI: Sendable {
                 totals: counters.values.reduce(DailyCounters(), +),
                 activeDays: Set(counters.filter { $0.value.isActive }.keys).union(coding.filter { $0.value.seconds > 0 }.keys).count,
                 coding: coding.values))
+        }
+        v1.get("/metrics/custom") { request, _ in
+            let user = try await authenticate(request)
+            let range = try dateRange(request, user: user)
+            let days = try await store.customMetrics(userID: user.id, zone: user.timezone, range: range)
+            return try JSONResponse.make(CustomMetricsBody(timezone: user.timezone, range: range, days: days))
         }
         addCodingRoutes(to: v1)
         addGoalRoutes(to: v1)
@@ -315,5 +324,37 @@ struct SummaryBody: Encodable {
     enum Key: String, CodingKey {
         case timezone, from, to
         case activeDays = "active_days"
+    }
+}
+
+/// `GET /api/v1/metrics/custom`: events from custom sources per local day and type, and totals per type.
+struct CustomMetricsBody: Encodable {
+    struct Day: Encodable {
+        let date: String
+        let kind: String
+        let count: Int
+        let value: Double
+    }
+
+    struct Total: Encodable {
+        let kind: String
+        let count: Int
+        let value: Double
+    }
+
+    let timezone: String
+    let from: String
+    let to: String
+    let days: [Day]
+    let totals: [Total]
+
+    init(timezone: String, range: DateRange, days: [CustomKindDay]) {
+        self.timezone = timezone
+        from = range.from.description
+        to = range.to.description
+        self.days = days.map { Day(date: $0.date.description, kind: $0.kind, count: $0.count, value: $0.value) }
+        totals = Dictionary(grouping: days, by: \.kind).map { kind, days in
+            Total(kind: kind, count: days.reduce(0) { $0 + $1.count }, value: days.reduce(0) { $0 + $1.value })
+        }.sorted { $0.kind < $1.kind }
     }
 }

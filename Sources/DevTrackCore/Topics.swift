@@ -1,6 +1,7 @@
 /// Topic names and the headers raw events carry (see `topics/`).
 public enum Topics {
     public static let githubEvents = "devtrack.github.events"
+    public static let customEvents = "devtrack.custom.events"
     public static let activity = "devtrack.activity"
     public static let codingHeartbeats = "devtrack.coding.heartbeats"
     public static let notifications = "devtrack.notifications"
@@ -11,6 +12,8 @@ public enum Topics {
 public enum RawEventHeaders {
     public static let event = "x-github-event"
     public static let deliveryID = "x-github-delivery"
+    /// A custom source's delivery id (its `webhook-id`).
+    public static let webhookID = "webhook-id"
     /// Empty for the hub-wide GitHub App endpoint, else the user's webhook source id.
     public static let sourceID = "devtrack-source-id"
     public static let receivedAt = "devtrack-received-at"

@@ -39,6 +39,11 @@ public enum GitHubSignature {
 }
 
 public enum Hex {
+    /// The SHA-256 of `bytes`, in lower-case hex.
+    public static func sha256(_ bytes: [UInt8]) -> String {
+        encode(SHA256.hash(data: bytes))
+    }
+
     public static func encode(_ bytes: some Sequence<UInt8>) -> String {
         let digits = Array("0123456789abcdef".utf8)
         var out: [UInt8] = []

@@ -19,12 +19,13 @@ struct RoleFactory {
     let brokers: String
     let logger: Logger
 
-    static let workerNames = ["normalize", "metrics", "coding", "goals", "achievements", "notify"]
+    static let workerNames = ["normalize", "custom", "metrics", "coding", "goals", "achievements", "notify"]
 
     /// The topic a worker consumes (its consumer group is `devtrack-{name}`).
     static func topic(ofWorker name: String) throws -> String {
         switch name {
         case "normalize": Topics.githubEvents
+        case "custom": Topics.customEvents
         case "coding": Topics.codingHeartbeats
         case "metrics", "goals", "achievements": Topics.activity
         case "notify": Topics.notifications
@@ -75,6 +76,11 @@ struct RoleFactory {
                 hubWebhookSecret: configuration.githubAppSecret, maxBodyBytes: configuration.ingest.maxBodyBytes,
                 sourceCacheTTL: .seconds(configuration.ingest.sourceCacheTTLSeconds))
         ).addRoutes(to: router)
+        CustomWebhookIngest(
+            producer: producer, store: store, secretBox: secretBox,
+            configuration: IngestConfiguration(
+                hubWebhookSecret: nil, sourceCacheTTL: .seconds(configuration.ingest.sourceCacheTTLSeconds))
+        ).addRoutes(to: router)
         HeartbeatIngest(
             producer: producer, store: store,
             configuration: HeartbeatConfiguration(
@@ -120,6 +126,8 @@ struct RoleFactory {
         switch name {
         case "normalize":
             handler = NormalizeHandler(store: store, producer: producer, logger: workerLogger)
+        case "custom":
+            handler = CustomEventsHandler(store: store, producer: producer, logger: workerLogger)
         case "coding":
             handler = CodingHandler(
                 store: store, producer: producer, timeout: .seconds(configuration.coding.heartbeatTimeoutSeconds), logger: workerLogger)

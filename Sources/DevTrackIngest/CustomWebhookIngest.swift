@@ -1,0 +1,125 @@
+import DevTrackCore
+import DevTrackHTTP
+import DevTrackStore
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Kafka
+
+/// Accepts deliveries to users' custom webhook sources (`POST /webhooks/custom/{sourceID}`): any system
+/// — GitLab, a CI server, a deploy script — posting events in the hub's native format. Verifies the
+/// Standard Webhooks signature (or, for senders that only have it, `X-Hub-Signature-256`), checks the
+/// events, and answers 202 only once Kafka has the body on `devtrack.custom.events`. A delivery sent again
+/// with the same `webhook-id` is accepted again and adds no fact (facts are named by it).
+public struct CustomWebhookIngest: Sendable {
+    let producer: KafkaProducer
+    let sources: SourceSecretCache
+    let maxBodyBytes: Int
+    let clock: @Sendable () -> Date
+
+    /// How far `webhook-timestamp` may be from the hub's clock (the specification's five minutes).
+    public static let timestampTolerance = 300
+    /// Custom deliveries are events, not repositories' histories: 1 MB is plenty.
+    public static let defaultMaxBodyBytes = 1 << 20
+
+    public init(producer: KafkaProducer, store: HubStore, secretBox: SecretBox, configuration: IngestConfiguration,
+                maxBodyBytes: Int = CustomWebhookIngest.defaultMaxBodyBytes, clock: @escaping @Sendable () -> Date = Date.init) {
+        self.producer = producer
+        self.sources = SourceSecretCache(store: store, secretBox: secretBox, ttl: configuration.sourceCacheTTL)
+        self.maxBodyBytes = maxBodyBytes
+        self.clock = clock
+    }
+
+    public func addRoutes(to router: Router<some RequestContext>) {
+        router.post("/webhooks/custom/{sourceID}") { request, context in
+            try await accept(request, context: context)
+        }
+    }
+
+    func accept(_ request: Request, context: some RequestContext) async throws -> Response {
+        let text = context.parameters.get("sourceID") ?? ""
+        guard let sourceID = UUID(uuidString: text), let source = try await sources.credentials(for: sourceID), source.kind == "custom" else {
+            throw HubHTTPError.notFound("no custom webhook source \(text)")
+        }
+        guard source.enabled else {
+            throw HubHTTPError(.gone, code: "source_disabled", "webhook source \(sourceID) is disabled")
+        }
+        if let length = request.headers[.contentLength].flatMap(Int.init), length > maxBodyBytes { throw tooLarge }
+        var buffer: ByteBuffer
+        do {
+            buffer = try await request.body.collect(upTo: maxBodyBytes)
+        } catch {
+            throw tooLarge
+        }
+        let body = buffer.readBytes(length: buffer.readableBytes) ?? []
+        let deliveryID = try verify(request.headers, body: body, secrets: source.secrets)
+
+        do {
+            _ = try CustomEvent.parse(body)
+        } catch {
+            throw HubHTTPError.badRequest(error.description, code: "invalid_body")
+        }
+        let message = KafkaOutgoingMessage(
+            topic: Topics.customEvents, key: Array(sourceID.uuidString.lowercased().utf8), value: body,
+            headers: [
+                KafkaHeader(RawEventHeaders.webhookID, deliveryID),
+                KafkaHeader(RawEventHeaders.sourceID, sourceID.uuidString.lowercased()),
+                KafkaHeader(RawEventHeaders.receivedAt, Timestamps.format(clock())),
+                KafkaHeader(RawEventHeaders.contentType, request.headers[.contentType] ?? "application/json"),
+            ])
+        do {
+            try await producer.send(message)
+        } catch {
+            context.logger.warning("Kafka did not take custom delivery \(deliveryID): \(error)")
+            throw HubHTTPError.kafkaUnavailable
+        }
+        return JSONResponse.accepted(deliveryID: deliveryID)
+    }
+
+    /// The delivery's id once its signature checks out: Standard Webhooks when `webhook-signature` is
+    /// sent, else `X-Hub-Signature-256` (HMAC-SHA256 of the body under the secret's text; the id is then
+    /// `webhook-id` or `X-Delivery-Id` when sent, else the body's SHA-256, so a re-sent body adds nothing).
+    private func verify(_ headers: HTTPFields, body: [UInt8], secrets: [[UInt8]]) throws -> String {
+        if let signatures = headers[.webhookSignature] {
+            let keys = secrets.compactMap { StandardWebhooks.key(of: String(decoding: $0, as: UTF8.self)) }
+            let id = headers[.webhookID]
+            switch StandardWebhooks.verify(
+                id: id, timestamp: headers[.webhookTimestamp], signatures: signatures, body: body, keys: keys, now: clock(),
+                tolerance: Self.timestampTolerance) {
+            case .valid:
+                return id ?? ""
+            case .missing(let reason):
+                throw HubHTTPError.unauthorized(reason, code: "signature_missing")
+            case .malformed(let reason):
+                throw HubHTTPError.unauthorized(reason, code: "signature_malformed")
+            case .stale(let off):
+                throw HubHTTPError.unauthorized(
+                    "webhook-timestamp is \(abs(off)) s \(off > 0 ? "old" : "in the future"); more than \(Self.timestampTolerance) s from the hub's clock is refused (a replay, or a clock that is off)",
+                    code: "timestamp_stale")
+            case .mismatch:
+                throw HubHTTPError.unauthorized("webhook-signature does not match the message under the source's secret", code: "signature_mismatch")
+            }
+        }
+        switch GitHubSignature.verify(body: body, header: headers[.hubSignature256], secrets: secrets) {
+        case .valid:
+            return headers[.webhookID] ?? headers[.deliveryIDHeader] ?? "sha256:" + Hex.sha256(body)
+        case .missing:
+            throw HubHTTPError.unauthorized(
+                "unsigned: send webhook-id, webhook-timestamp and webhook-signature (Standard Webhooks), or X-Hub-Signature-256",
+                code: "signature_missing")
+        case .malformed(let reason): throw HubHTTPError.unauthorized(reason, code: "signature_malformed")
+        case .mismatch: throw HubHTTPError.unauthorized("X-Hub-Signature-256 does not match the body", code: "signature_mismatch")
+        }
+    }
+
+    private var tooLarge: HubHTTPError {
+        HubHTTPError(.contentTooLarge, code: "payload_too_large", "body is larger than \(maxBodyBytes) bytes")
+    }
+}
+
+extension HTTPField.Name {
+    static let webhookID = Self("webhook-id")!
+    static let webhookTimestamp = Self("webhook-timestamp")!
+    static let webhookSignature = Self("webhook-signature")!
+    static let deliveryIDHeader = Self("X-Delivery-Id")!
+}

@@ -1,0 +1,94 @@
+import DevTrackCore
+import DevTrackTestSupport
+import Foundation
+import Testing
+
+/// Custom webhook sources through the built binary: a signed post in the native format ends as a goal's
+/// progress and in `GET /api/v1/metrics/custom`; every refusal has its status and code.
+@Suite(.timeLimit(.minutes(5)))
+struct CustomSourcesEndToEndTests {
+    @Test func signedCustomEventsCountOnceForMetricsAndGoalsAndEveryRefusalIsClear() async throws {
+        try await withHub { hub in
+            let user = try await hub.createUser(login: "Codertocat", githubID: 21031067)
+            func call(_ method: String, _ path: String, _ body: String? = nil) async throws -> HubUnderTest.Response {
+                try await hub.request(method, hub.apiURL + path, headers: [
+                    "Authorization": "Bearer \(user.token)", "Content-Type": "application/json",
+                ], body: body.map { Array($0.utf8) })
+            }
+            let created = try await call("POST", "/api/v1/sources", #"{"kind": "custom", "name": "CI"}"#)
+            #expect(created.status == 201, "\(created.text)")
+            let sourceID = try #require(created.json?["id"] as? String)
+            let secret = try #require(created.json?["secret"] as? String)
+            #expect(secret.hasPrefix("whsec_"))
+            #expect(created.json?["url"] as? String == "\(hub.ingestURL)/webhooks/custom/\(sourceID)")
+            let github = try #require(try await call("POST", "/api/v1/sources", #"{"kind": "github"}"#).json?["id"] as? String)
+            #expect(try await call("POST", "/api/v1/sources", #"{"kind": "gitlab"}"#).status == 400)
+
+            let goal = try await call("POST", "/api/v1/goals", #"{"title": "Ship", "target": 3, "unit": "custom:deploy", "period": "monthly"}"#)
+            let goalID = try #require(goal.json?["id"] as? String)
+
+            let url = "\(hub.ingestURL)/webhooks/custom/\(sourceID)"
+            func post(_ body: String, id: String = UUID().uuidString, timestamp: Int = Int(Date().timeIntervalSince1970),
+                      signedWith signingSecret: String? = nil, to target: String? = nil, headers extra: [String: String] = [:]) async throws -> HubUnderTest.Response {
+                let bytes = Array(body.utf8)
+                let key = StandardWebhooks.key(of: signingSecret ?? secret)!
+                var headers = ["Content-Type": "application/json"]
+                for (name, value) in StandardWebhooks.headers(id: id, timestamp: timestamp, body: bytes, keys: [key]) { headers[name] = value }
+                for (name, value) in extra { headers[name] = value }
+                return try await hub.request("POST", target ?? url, headers: headers, body: bytes)
+            }
+            let now = Timestamps.format(Date())
+            let deploy = #"{"type": "deploy", "occurred_at": "\#(now)"}"#
+            let first = try await post(deploy, id: "msg_1")
+            #expect(first.status == 202, "\(first.text)")
+            #expect(first.json?["delivery_id"] as? String == "msg_1")
+            #expect(try await post(#"[{"type": "deploy", "occurred_at": "\#(now)"}, {"type": "leetcode.solved", "occurred_at": "\#(now)", "value": 3}]"#, id: "msg_2").status == 202)
+            #expect(try await post(deploy, id: "msg_1").status == 202, "a replay is accepted again")
+
+            // Refusals, each with its status and code.
+            func code(_ response: HubUnderTest.Response) -> String? { (response.json?["error"] as? [String: Any])?["code"] as? String }
+            let stale = try await post(deploy, timestamp: Int(Date().timeIntervalSince1970) - 600)
+            #expect(stale.status == 401 && code(stale) == "timestamp_stale")
+            #expect(((stale.json?["error"] as? [String: Any])?["message"] as? String)?.contains("s old") == true, "\(stale.text)")
+            let forged = try await post(deploy, signedWith: StandardWebhooks.newSecret())
+            #expect(forged.status == 401 && code(forged) == "signature_mismatch")
+            let unsigned = try await hub.request("POST", url, headers: ["Content-Type": "application/json"], body: Array(deploy.utf8))
+            #expect(unsigned.status == 401 && code(unsigned) == "signature_missing")
+            let invalid = try await post(#"{"occurred_at": "\#(now)"}"#)
+            #expect(invalid.status == 400 && code(invalid) == "invalid_body")
+            #expect(((invalid.json?["error"] as? [String: Any])?["message"] as? String) == "type is required (a string)")
+            #expect(try await post(deploy, to: "\(hub.ingestURL)/webhooks/custom/\(UUID().uuidString)").status == 404)
+            #expect(try await post(deploy, to: "\(hub.ingestURL)/webhooks/custom/\(github)").status == 404, "a GitHub source is not a custom one")
+            let huge = try await post(#"{"type": "deploy", "occurred_at": "\#(now)", "repo": "\#(String(repeating: "x", count: 1 << 20))"}"#)
+            #expect(huge.status == 413)
+
+            // A sender with only an HMAC of the body (GitHub-style header) works too.
+            let plain = Array(#"{"type": "deploy", "occurred_at": "\#(now)", "id": "hmac-1"}"#.utf8)
+            let hmac = try await hub.request("POST", url, headers: [
+                "Content-Type": "application/json", "X-Hub-Signature-256": GitHubSignature.sign(body: plain, secret: Array(secret.utf8)),
+            ], body: plain)
+            #expect(hmac.status == 202, "\(hmac.text)")
+
+            // Three deploys (msg_1 once, msg_2's first, hmac-1) and one solved problem worth 3.
+            let metrics = try await eventually(within: 60, { try await call("GET", "/api/v1/metrics/custom") }, until: { response in
+                ((response.json?["totals"] as? [[String: Any]]) ?? []).contains { $0["kind"] as? String == "deploy" && $0["count"] as? Int == 3 }
+            })
+            let totals = (metrics.json?["totals"] as? [[String: Any]]) ?? []
+            #expect(totals.map { $0["kind"] as? String } == ["deploy", "leetcode.solved"])
+            #expect(totals.last?["count"] as? Int == 1 && totals.last?["value"] as? Double == 3)
+            #expect(((metrics.json?["days"] as? [[String: Any]]) ?? []).count == 2)
+            let progress = try await eventually(within: 30, { try await call("GET", "/api/v1/goals/\(goalID)") }, until: { $0.json?["current"] as? Int == 3 })
+            #expect(progress.json?["completed_at"] != nil, "\(progress.text)")
+            try await Task.sleep(for: .seconds(2))
+            let again = try await call("GET", "/api/v1/metrics/custom")
+            #expect(((again.json?["totals"] as? [[String: Any]]) ?? []).first?["count"] as? Int == 3, "the replay added no fact")
+
+            // Rotation: the previous secret keeps verifying during the grace period, the new one too.
+            let rotated = try await call("POST", "/api/v1/sources/\(sourceID)/rotate-secret")
+            let newSecret = try #require(rotated.json?["secret"] as? String)
+            #expect(newSecret.hasPrefix("whsec_") && newSecret != secret)
+            #expect(try await post(deploy, signedWith: secret).status == 202)
+            #expect(try await post(deploy, signedWith: newSecret).status == 202)
+        }
+    }
+}
