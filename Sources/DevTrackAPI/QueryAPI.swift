@@ -45,6 +45,8 @@ public struct QueryAPI: Sendable {
     let configuration: APIConfiguration
     /// For `POST /api/v1/settings/discord/test`.
     let outbound: OutboundHTTPClient
+    /// For `POST /api/v1/sources/{id}/test`: the hub's own ingest, at the operator's URL (not user-controlled).
+    let selfClient: OutboundHTTPClient
     /// For `GET /api/v1/stream`; runs as a service beside the HTTP server.
     let live: LiveEventsHub
 
@@ -53,6 +55,8 @@ public struct QueryAPI: Sendable {
         self.secretBox = secretBox
         self.configuration = configuration
         self.outbound = try OutboundHTTPClient(allowList: configuration.outboundAllowHosts)
+        self.selfClient = try OutboundHTTPClient(
+            allowList: Set([URLComponents(string: configuration.publicIngestURL)?.host].compactMap { $0 }), timeout: .seconds(10))
         self.live = live
     }
 
@@ -62,34 +66,7 @@ public struct QueryAPI: Sendable {
             let user = try await authenticate(request)
             return try JSONResponse.make(MeBody(user))
         }
-        v1.post("/sources") { request, context in
-            let user = try await authenticate(request)
-            let body = try await decode(NewSource.self, from: request, context: context)
-            guard body.kind == "github" || body.kind == "custom" else {
-                throw HubHTTPError.badRequest("kind must be \"github\" or \"custom\"", code: "invalid_kind")
-            }
-            // Custom sources verify Standard Webhooks signatures, whose secrets are `whsec_` + base64.
-            let secret = body.kind == "custom" ? StandardWebhooks.newSecret() : Credentials.newWebhookSecret()
-            let source = try await store.createSource(userID: user.id, kind: body.kind, name: body.name ?? "", sealedSecret: secretBox.seal(secret))
-            return try JSONResponse.make(SourceBody(source, url: sourceURL(source), secret: secret), status: .created)
-        }
-        v1.get("/sources") { request, _ in
-            let user = try await authenticate(request)
-            let sources = try await store.sources(userID: user.id)
-            return try JSONResponse.make(["sources": sources.map { SourceBody($0, url: sourceURL($0), secret: nil) }])
-        }
-        v1.post("/sources/{id}/rotate-secret") { request, context in
-            let user = try await authenticate(request)
-            let text = context.parameters.get("id") ?? ""
-            guard let id = UUID(uuidString: text), let existing = try await store.sources(userID: user.id).first(where: { $0.id == id }) else {
-                throw HubHTTPError.notFound("no source \(text)")
-            }
-            let secret = existing.kind == "custom" ? StandardWebhooks.newSecret() : Credentials.newWebhookSecret()
-            guard let source = try await store.rotateSourceSecret(
-                userID: user.id, sourceID: id, sealedSecret: secretBox.seal(secret), grace: configuration.secretRotationGrace)
-            else { throw HubHTTPError.notFound("no source \(text)") }
-            return try JSONResponse.make(SourceBody(source, url: sourceURL(source), secret: secret))
-        }
+        addSourceRoutes(to: v1)
 
         v1.get("/metrics/daily") { request, _ in
             let user = try await authenticate(request)
@@ -188,10 +165,6 @@ public struct QueryAPI: Sendable {
         return value
     }
 
-    func sourceURL(_ source: SourceRecord) -> String {
-        "\(configuration.publicIngestURL)/webhooks/\(source.kind)/\(source.id.uuidString.lowercased())"
-    }
-
     static func describe(_ error: DecodingError) -> String {
         switch error {
         case .keyNotFound(let key, _): "missing field \(key.stringValue)"
@@ -219,48 +192,6 @@ struct MeBody: Encodable {
         login = user.login
         githubID = user.githubID
         timezone = user.timezone
-    }
-}
-
-struct NewSource: Decodable {
-    let kind: String
-    let name: String?
-}
-
-struct SourceBody: Encodable {
-    let id: String
-    let kind: String
-    let name: String
-    let url: String
-    let enabled: Bool
-    let secret: String?
-    let createdAt: String
-    let rotatedAt: String?
-    enum CodingKeys: String, CodingKey {
-        case id, kind, name, url, enabled, secret
-        case createdAt = "created_at"
-        case rotatedAt = "rotated_at"
-    }
-    init(_ source: SourceRecord, url: String, secret: String?) {
-        id = source.id.uuidString.lowercased()
-        kind = source.kind
-        name = source.name
-        self.url = url
-        enabled = source.enabled
-        self.secret = secret
-        createdAt = Timestamps.format(source.createdAt)
-        rotatedAt = source.rotatedAt.map(Timestamps.format)
-    }
-    func encode(to encoder: any Encoder) throws {
-        var container = encoder.container(keyedBy: CodingKeys.self)
-        try container.encode(id, forKey: .id)
-        try container.encode(kind, forKey: .kind)
-        try container.encode(name, forKey: .name)
-        try container.encode(url, forKey: .url)
-        try container.encode(enabled, forKey: .enabled)
-        try container.encodeIfPresent(secret, forKey: .secret)
-        try container.encode(createdAt, forKey: .createdAt)
-        try container.encode(rotatedAt, forKey: .rotatedAt)
     }
 }
 

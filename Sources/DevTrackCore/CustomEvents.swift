@@ -19,6 +19,9 @@ public struct CustomEvent: Sendable, Equatable {
         self.id = id
     }
 
+    /// The type of `POST /api/v1/sources/{id}/test`'s sample: verified, carried and logged, never a fact.
+    public static let testType = "devtrack.test"
+
     /// Events per delivery at most.
     public static let maxPerDelivery = 1_000
 

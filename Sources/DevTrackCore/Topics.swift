@@ -14,6 +14,8 @@ public enum RawEventHeaders {
     public static let deliveryID = "x-github-delivery"
     /// A custom source's delivery id (its `webhook-id`).
     public static let webhookID = "webhook-id"
+    /// How a custom delivery was signed: `standard-webhooks` or `hmac-sha256`.
+    public static let signature = "devtrack-signature"
     /// Empty for the hub-wide GitHub App endpoint, else the user's webhook source id.
     public static let sourceID = "devtrack-source-id"
     public static let receivedAt = "devtrack-received-at"

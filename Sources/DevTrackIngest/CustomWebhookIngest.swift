@@ -10,9 +10,11 @@ import Kafka
 /// — GitLab, a CI server, a deploy script — posting events in the hub's native format. Verifies the
 /// Standard Webhooks signature (or, for senders that only have it, `X-Hub-Signature-256`), checks the
 /// events, and answers 202 only once Kafka has the body on `devtrack.custom.events`. A delivery sent again
-/// with the same `webhook-id` is accepted again and adds no fact (facts are named by it).
+/// with the same `webhook-id` is accepted again and adds no fact (facts are named by it). Refusals of a
+/// known source are written to its delivery log (what the sender got wrong, never the secret).
 public struct CustomWebhookIngest: Sendable {
     let producer: KafkaProducer
+    let store: HubStore
     let sources: SourceSecretCache
     let maxBodyBytes: Int
     let clock: @Sendable () -> Date
@@ -25,6 +27,7 @@ public struct CustomWebhookIngest: Sendable {
     public init(producer: KafkaProducer, store: HubStore, secretBox: SecretBox, configuration: IngestConfiguration,
                 maxBodyBytes: Int = CustomWebhookIngest.defaultMaxBodyBytes, clock: @escaping @Sendable () -> Date = Date.init) {
         self.producer = producer
+        self.store = store
         self.sources = SourceSecretCache(store: store, secretBox: secretBox, ttl: configuration.sourceCacheTTL)
         self.maxBodyBytes = maxBodyBytes
         self.clock = clock
@@ -41,45 +44,64 @@ public struct CustomWebhookIngest: Sendable {
         guard let sourceID = UUID(uuidString: text), let source = try await sources.credentials(for: sourceID), source.kind == "custom" else {
             throw HubHTTPError.notFound("no custom webhook source \(text)")
         }
-        guard source.enabled else {
-            throw HubHTTPError(.gone, code: "source_disabled", "webhook source \(sourceID) is disabled")
-        }
-        if let length = request.headers[.contentLength].flatMap(Int.init), length > maxBodyBytes { throw tooLarge }
-        var buffer: ByteBuffer
+        let receivedAt = clock()
+        var bytes = request.headers[.contentLength].flatMap(Int.init)
         do {
-            buffer = try await request.body.collect(upTo: maxBodyBytes)
-        } catch {
-            throw tooLarge
+            guard source.enabled else {
+                throw HubHTTPError(.gone, code: "source_disabled", "webhook source \(sourceID) is disabled")
+            }
+            if let length = bytes, length > maxBodyBytes { throw tooLarge }
+            var buffer: ByteBuffer
+            do {
+                buffer = try await request.body.collect(upTo: maxBodyBytes)
+            } catch {
+                throw tooLarge
+            }
+            let body = buffer.readBytes(length: buffer.readableBytes) ?? []
+            bytes = body.count
+            let (deliveryID, scheme) = try verify(request.headers, body: body, secrets: source.secrets)
+            do {
+                _ = try CustomEvent.parse(body)
+            } catch {
+                throw HubHTTPError.badRequest(error.description, code: "invalid_body")
+            }
+            let message = KafkaOutgoingMessage(
+                topic: Topics.customEvents, key: Array(sourceID.uuidString.lowercased().utf8), value: body,
+                headers: [
+                    KafkaHeader(RawEventHeaders.webhookID, deliveryID),
+                    KafkaHeader(RawEventHeaders.sourceID, sourceID.uuidString.lowercased()),
+                    KafkaHeader(RawEventHeaders.receivedAt, Timestamps.format(receivedAt)),
+                    KafkaHeader(RawEventHeaders.contentType, request.headers[.contentType] ?? "application/json"),
+                    KafkaHeader(RawEventHeaders.signature, scheme),
+                ])
+            do {
+                try await producer.send(message)
+            } catch {
+                context.logger.warning("Kafka did not take custom delivery \(deliveryID): \(error)")
+                throw HubHTTPError.kafkaUnavailable
+            }
+            return JSONResponse.accepted(deliveryID: deliveryID)
+        } catch let refusal as HubHTTPError {
+            // Logged for the source's owner; a failure to log does not change the answer.
+            // Each refusal is its own row (a refused replay must not overwrite the delivery it replays).
+            let claimed = request.headers[.webhookID].map { " (webhook-id \($0))" } ?? ""
+            let outcome = DeliveryOutcome(
+                source: sourceID.uuidString.lowercased(), deliveryID: "refused:\(UUID().uuidString.lowercased())",
+                event: "custom", status: .refused, facts: 0, error: refusal.message + claimed, receivedAt: receivedAt, bytes: bytes,
+                signature: refusal.code)
+            do {
+                try await store.client.withConnection { try await store.recordInboundDeliveries([outcome], on: $0) }
+            } catch {
+                context.logger.warning("cannot log a refused custom delivery: \(error)")
+            }
+            throw refusal
         }
-        let body = buffer.readBytes(length: buffer.readableBytes) ?? []
-        let deliveryID = try verify(request.headers, body: body, secrets: source.secrets)
-
-        do {
-            _ = try CustomEvent.parse(body)
-        } catch {
-            throw HubHTTPError.badRequest(error.description, code: "invalid_body")
-        }
-        let message = KafkaOutgoingMessage(
-            topic: Topics.customEvents, key: Array(sourceID.uuidString.lowercased().utf8), value: body,
-            headers: [
-                KafkaHeader(RawEventHeaders.webhookID, deliveryID),
-                KafkaHeader(RawEventHeaders.sourceID, sourceID.uuidString.lowercased()),
-                KafkaHeader(RawEventHeaders.receivedAt, Timestamps.format(clock())),
-                KafkaHeader(RawEventHeaders.contentType, request.headers[.contentType] ?? "application/json"),
-            ])
-        do {
-            try await producer.send(message)
-        } catch {
-            context.logger.warning("Kafka did not take custom delivery \(deliveryID): \(error)")
-            throw HubHTTPError.kafkaUnavailable
-        }
-        return JSONResponse.accepted(deliveryID: deliveryID)
     }
 
     /// The delivery's id once its signature checks out: Standard Webhooks when `webhook-signature` is
     /// sent, else `X-Hub-Signature-256` (HMAC-SHA256 of the body under the secret's text; the id is then
     /// `webhook-id` or `X-Delivery-Id` when sent, else the body's SHA-256, so a re-sent body adds nothing).
-    private func verify(_ headers: HTTPFields, body: [UInt8], secrets: [[UInt8]]) throws -> String {
+    private func verify(_ headers: HTTPFields, body: [UInt8], secrets: [[UInt8]]) throws -> (id: String, scheme: String) {
         if let signatures = headers[.webhookSignature] {
             let keys = secrets.compactMap { StandardWebhooks.key(of: String(decoding: $0, as: UTF8.self)) }
             let id = headers[.webhookID]
@@ -87,7 +109,7 @@ public struct CustomWebhookIngest: Sendable {
                 id: id, timestamp: headers[.webhookTimestamp], signatures: signatures, body: body, keys: keys, now: clock(),
                 tolerance: Self.timestampTolerance) {
             case .valid:
-                return id ?? ""
+                return (id ?? "", "standard-webhooks")
             case .missing(let reason):
                 throw HubHTTPError.unauthorized(reason, code: "signature_missing")
             case .malformed(let reason):
@@ -102,7 +124,7 @@ public struct CustomWebhookIngest: Sendable {
         }
         switch GitHubSignature.verify(body: body, header: headers[.hubSignature256], secrets: secrets) {
         case .valid:
-            return headers[.webhookID] ?? headers[.deliveryIDHeader] ?? "sha256:" + Hex.sha256(body)
+            return (headers[.webhookID] ?? headers[.deliveryIDHeader] ?? "sha256:" + Hex.sha256(body), "hmac-sha256")
         case .missing:
             throw HubHTTPError.unauthorized(
                 "unsigned: send webhook-id, webhook-timestamp and webhook-signature (Standard Webhooks), or X-Hub-Signature-256",

@@ -134,6 +134,18 @@ public struct SourceRecord: Sendable, Equatable {
     public let rotatedAt: Date?
 }
 
+/// One inbound delivery as a source's log shows it (never with the secret).
+public struct SourceDeliveryRecord: Sendable {
+    public let deliveryID: String
+    /// `processed`, `ignored`, `dead_lettered` or `refused`.
+    public let status: String
+    public let facts: Int
+    public let error: String?
+    public let receivedAt: Date
+    public let bytes: Int?
+    public let signature: String?
+}
+
 /// What ingest needs to verify a delivery to a user's own source.
 public struct SourceCredentials: Sendable {
     public let source: SourceRecord
@@ -186,6 +198,44 @@ extension HubStore {
 
     static let sourceColumns = "id, user_id, kind, name, enabled, created_at, rotated_at"
 
+    public func source(userID: UUID, id: UUID) async throws -> SourceRecord? {
+        try await Self.sources(client.query(
+            "SELECT \(unescaped: Self.sourceColumns) FROM webhook_sources WHERE user_id = \(userID) AND id = \(id)", logger: logger)).first
+    }
+
+    /// Renames, disables or enables the user's source; nil when there is no such source.
+    public func updateSource(userID: UUID, id: UUID, name: String?, enabled: Bool?) async throws -> SourceRecord? {
+        try await Self.sources(client.query("""
+            UPDATE webhook_sources SET name = coalesce(\(name), name), enabled = coalesce(\(enabled), enabled)
+            WHERE user_id = \(userID) AND id = \(id)
+            RETURNING \(unescaped: Self.sourceColumns)
+            """, logger: logger)).first
+    }
+
+    /// Deletes the user's source (its facts stay: they happened); false when there is no such source.
+    public func deleteSource(userID: UUID, id: UUID) async throws -> Bool {
+        let rows = try await client.query(
+            "DELETE FROM webhook_sources WHERE user_id = \(userID) AND id = \(id) RETURNING id", logger: logger)
+        for try await _ in rows { return true }
+        return false
+    }
+
+    /// The source's inbound deliveries, newest first.
+    public func sourceDeliveries(sourceID: UUID, limit: Int) async throws -> [SourceDeliveryRecord] {
+        let rows = try await client.query("""
+            SELECT delivery_id, status, facts, error, received_at, processed_at, bytes, signature FROM webhook_deliveries
+            WHERE direction = 'inbound' AND source = \(sourceID.uuidString.lowercased())
+            ORDER BY processed_at DESC, id DESC LIMIT \(limit)
+            """, logger: logger)
+        var result: [SourceDeliveryRecord] = []
+        for try await (id, status, facts, error, received, processed, bytes, signature)
+            in rows.decode((String, String, Int, String?, Date?, Date, Int?, String?).self) {
+            result.append(SourceDeliveryRecord(
+                deliveryID: id, status: status, facts: facts, error: error, receivedAt: received ?? processed, bytes: bytes, signature: signature))
+        }
+        return result
+    }
+
     static func sources(_ rows: PostgresRowSequence) async throws -> [SourceRecord] {
         var sources: [SourceRecord] = []
         for try await (id, userID, kind, name, enabled, createdAt, rotatedAt) in rows.decode((UUID, UUID, String, String, Bool, Date, Date?).self) {
@@ -199,7 +249,8 @@ extension HubStore {
 
 /// What the normalize worker made of one inbound delivery.
 public struct DeliveryOutcome: Sendable, Equatable {
-    public enum Status: String, Sendable { case processed, ignored, deadLettered = "dead_lettered" }
+    /// `refused`: turned away at ingest (custom sources log those too).
+    public enum Status: String, Sendable { case processed, ignored, deadLettered = "dead_lettered", refused }
     public let source: String
     public let deliveryID: String
     public let event: String
@@ -207,8 +258,15 @@ public struct DeliveryOutcome: Sendable, Equatable {
     public let facts: Int
     public let error: String?
     public let receivedAt: Date?
+    /// The body's size, when known.
+    public let bytes: Int?
+    /// How it was signed and whether that held: `standard-webhooks`, `hmac-sha256`, or the refusal's code.
+    public let signature: String?
 
-    public init(source: String, deliveryID: String, event: String, status: Status, facts: Int, error: String?, receivedAt: Date?) {
+    public init(
+        source: String, deliveryID: String, event: String, status: Status, facts: Int, error: String?, receivedAt: Date?,
+        bytes: Int? = nil, signature: String? = nil
+    ) {
         self.source = source
         self.deliveryID = deliveryID
         self.event = event
@@ -216,6 +274,8 @@ public struct DeliveryOutcome: Sendable, Equatable {
         self.facts = facts
         self.error = error
         self.receivedAt = receivedAt
+        self.bytes = bytes
+        self.signature = signature
     }
 }
 
@@ -229,13 +289,16 @@ extension HubStore {
         let outcomes = Array(latest.values)
         guard !outcomes.isEmpty else { return }
         try await connection.query("""
-            INSERT INTO webhook_deliveries (direction, source, delivery_id, event, status, facts, error, received_at)
-            SELECT 'inbound', s, d, e, st, f, NULLIF(er, ''), r
+            INSERT INTO webhook_deliveries (direction, source, delivery_id, event, status, facts, error, received_at, bytes, signature)
+            SELECT 'inbound', s, d, e, st, f, NULLIF(er, ''), r, NULLIF(b, -1), NULLIF(sg, '')
             FROM unnest(\(outcomes.map(\.source)), \(outcomes.map(\.deliveryID)), \(outcomes.map(\.event)),
                         \(outcomes.map(\.status.rawValue)), \(outcomes.map { Int64($0.facts) }), \(outcomes.map { $0.error ?? "" }),
-                        \(outcomes.map { $0.receivedAt ?? Date() })) AS t(s, d, e, st, f, er, r)
+                        \(outcomes.map { $0.receivedAt ?? Date() }), \(outcomes.map { $0.bytes ?? -1 }), \(outcomes.map { $0.signature ?? "" }))
+                AS t(s, d, e, st, f, er, r, b, sg)
             ON CONFLICT (direction, source, delivery_id) DO UPDATE
-            SET status = EXCLUDED.status, facts = EXCLUDED.facts, error = EXCLUDED.error, processed_at = now()
+            SET status = EXCLUDED.status, facts = EXCLUDED.facts, error = EXCLUDED.error, processed_at = now(),
+                received_at = coalesce(EXCLUDED.received_at, webhook_deliveries.received_at),
+                bytes = coalesce(EXCLUDED.bytes, webhook_deliveries.bytes), signature = coalesce(EXCLUDED.signature, webhook_deliveries.signature)
             """, logger: logger)
     }
 }

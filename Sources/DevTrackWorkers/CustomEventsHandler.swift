@@ -26,6 +26,8 @@ public struct CustomEventsHandler: BatchHandler {
         let sourceID: UUID
         let deliveryID: String
         let receivedAt: Date?
+        let bytes: Int
+        let signature: String?
         let events: [CustomEvent]
     }
 
@@ -37,10 +39,13 @@ public struct CustomEventsHandler: BatchHandler {
             let sourceText = message.header(RawEventHeaders.sourceID)?.stringValue ?? ""
             let deliveryID = message.header(RawEventHeaders.webhookID)?.stringValue ?? ""
             let receivedAt = message.header(RawEventHeaders.receivedAt).flatMap { Timestamps.parse($0.stringValue) }
+            let signature = message.header(RawEventHeaders.signature)?.stringValue
             let reason: String
             if let sourceID = UUID(uuidString: sourceText), !deliveryID.isEmpty, let body = message.value {
                 do {
-                    deliveries.append(Delivery(sourceID: sourceID, deliveryID: deliveryID, receivedAt: receivedAt, events: try CustomEvent.parse(body)))
+                    deliveries.append(Delivery(
+                        sourceID: sourceID, deliveryID: deliveryID, receivedAt: receivedAt, bytes: body.count, signature: signature,
+                        events: try CustomEvent.parse(body)))
                     continue
                 } catch {
                     reason = error.description
@@ -52,7 +57,7 @@ public struct CustomEventsHandler: BatchHandler {
             if UUID(uuidString: sourceText) != nil, !deliveryID.isEmpty {
                 outcomes.append(DeliveryOutcome(
                     source: sourceText.lowercased(), deliveryID: deliveryID, event: "custom", status: .deadLettered, facts: 0,
-                    error: reason, receivedAt: receivedAt))
+                    error: reason, receivedAt: receivedAt, bytes: message.value?.count, signature: signature))
             }
         }
 
@@ -63,16 +68,16 @@ public struct CustomEventsHandler: BatchHandler {
             guard let owner = owners[delivery.sourceID] else {
                 outcomes.append(DeliveryOutcome(
                     source: source, deliveryID: delivery.deliveryID, event: "custom", status: .ignored, facts: 0,
-                    error: "source \(source) no longer exists", receivedAt: delivery.receivedAt))
+                    error: "source \(source) no longer exists", receivedAt: delivery.receivedAt, bytes: delivery.bytes, signature: delivery.signature))
                 continue
             }
-            let made = delivery.events.enumerated().map { index, event in
+            let made = delivery.events.enumerated().filter { $0.element.type != CustomEvent.testType }.map { index, event in
                 event.fact(userID: owner.userID, source: "custom:\(source)", deliveryID: delivery.deliveryID, index: index)
             }
             facts += made
             outcomes.append(DeliveryOutcome(
                 source: source, deliveryID: delivery.deliveryID, event: "custom", status: .processed, facts: made.count, error: nil,
-                receivedAt: delivery.receivedAt))
+                receivedAt: delivery.receivedAt, bytes: delivery.bytes, signature: delivery.signature))
         }
 
         try await activity.publish(facts)

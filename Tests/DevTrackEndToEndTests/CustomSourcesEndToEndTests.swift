@@ -83,12 +83,46 @@ struct CustomSourcesEndToEndTests {
             let again = try await call("GET", "/api/v1/metrics/custom")
             #expect(((again.json?["totals"] as? [[String: Any]]) ?? []).first?["count"] as? Int == 3, "the replay added no fact")
 
+            // The hub's own test delivery goes the whole way and is logged, and counts for nothing.
+            let test = try await call("POST", "/api/v1/sources/\(sourceID)/test")
+            #expect(test.status == 200 && test.json?["status_code"] as? Int == 202, "\(test.text)")
+            let testID = try #require(test.json?["delivery_id"] as? String)
+            let logged = try await eventually(within: 30, { try await call("GET", "/api/v1/sources/\(sourceID)/deliveries?limit=100") }, until: { response in
+                ((response.json?["deliveries"] as? [[String: Any]]) ?? []).contains {
+                    $0["delivery_id"] as? String == testID && $0["status"] as? String == "processed"
+                }
+            })
+            let entries = (logged.json?["deliveries"] as? [[String: Any]]) ?? []
+            func entry(_ id: String) -> [String: Any]? { entries.first { $0["delivery_id"] as? String == id } }
+            #expect(entry(testID)?["facts"] as? Int == 0)
+            #expect(entry("msg_1")?["facts"] as? Int == 1 && entry("msg_1")?["signature"] as? String == "standard-webhooks")
+            #expect(entry("msg_1")?["bytes"] as? Int == deploy.utf8.count)
+            #expect(entry("msg_2")?["facts"] as? Int == 2)
+            #expect(entry("hmac-1") == nil && entries.contains { $0["signature"] as? String == "hmac-sha256" && $0["facts"] as? Int == 1 })
+            let refused = entries.filter { $0["status"] as? String == "refused" }.compactMap { $0["signature"] as? String }
+            #expect(Set(refused) == ["timestamp_stale", "signature_mismatch", "signature_missing", "invalid_body", "payload_too_large"], "\(refused)")
+            #expect(!(try await call("GET", "/api/v1/sources/\(sourceID)/deliveries").text.contains("whsec_")), "never the secret")
+            let counted = try await call("GET", "/api/v1/metrics/custom")
+            #expect(((counted.json?["totals"] as? [[String: Any]]) ?? []).map { $0["kind"] as? String } == ["deploy", "leetcode.solved"])
+
             // Rotation: the previous secret keeps verifying during the grace period, the new one too.
             let rotated = try await call("POST", "/api/v1/sources/\(sourceID)/rotate-secret")
             let newSecret = try #require(rotated.json?["secret"] as? String)
             #expect(newSecret.hasPrefix("whsec_") && newSecret != secret)
             #expect(try await post(deploy, signedWith: secret).status == 202)
             #expect(try await post(deploy, signedWith: newSecret).status == 202)
+
+            // One source: read, renamed, disabled (410), deleted (404).
+            let one = try await call("GET", "/api/v1/sources/\(sourceID)")
+            #expect(one.json?["name"] as? String == "CI" && one.json?["secret"] == nil)
+            #expect(try await call("PATCH", "/api/v1/sources/\(sourceID)", #"{"name": "\#(String(repeating: "n", count: 101))"}"#).status == 400)
+            let disabled = try await call("PATCH", "/api/v1/sources/\(sourceID)", #"{"name": "CI (old)", "enabled": false}"#)
+            #expect(disabled.json?["enabled"] as? Bool == false && disabled.json?["name"] as? String == "CI (old)")
+            let gone = try await post(deploy, signedWith: newSecret)
+            #expect(gone.status == 410 && code(gone) == "source_disabled")
+            #expect(try await call("DELETE", "/api/v1/sources/\(sourceID)").status == 204)
+            #expect(try await call("GET", "/api/v1/sources/\(sourceID)").status == 404)
+            #expect(try await post(deploy, signedWith: newSecret).status == 404)
         }
     }
 }

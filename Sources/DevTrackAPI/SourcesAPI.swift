@@ -1,0 +1,217 @@
+import DevTrackCore
+import DevTrackDelivery
+import DevTrackHTTP
+import DevTrackStore
+import Foundation
+import Hummingbird
+
+/// Webhook sources: where GitHub (`kind: github`) or any other system (`kind: custom`) posts a user's
+/// activity. Secrets are shown once and rotate with a grace period; each source keeps a log of its
+/// deliveries, refusals included.
+extension QueryAPI {
+    func addSourceRoutes(to v1: RouterGroup<some RequestContext>) {
+        v1.post("/sources") { request, context in
+            let user = try await authenticate(request)
+            let body = try await decode(NewSource.self, from: request, context: context)
+            guard body.kind == "github" || body.kind == "custom" else {
+                throw HubHTTPError.badRequest("kind must be \"github\" or \"custom\"", code: "invalid_kind")
+            }
+            let name = try validName(body.name ?? "")
+            let secret = newSecret(kind: body.kind)
+            let source = try await store.createSource(userID: user.id, kind: body.kind, name: name, sealedSecret: secretBox.seal(secret))
+            return try JSONResponse.make(SourceBody(source, url: sourceURL(source), secret: secret), status: .created)
+        }
+        v1.get("/sources") { request, _ in
+            let user = try await authenticate(request)
+            let sources = try await store.sources(userID: user.id)
+            return try JSONResponse.make(["sources": sources.map { SourceBody($0, url: sourceURL($0), secret: nil) }])
+        }
+        v1.get("/sources/{id}") { request, context in
+            let source = try await ownSource(request, context)
+            return try JSONResponse.make(SourceBody(source, url: sourceURL(source), secret: nil))
+        }
+        v1.patch("/sources/{id}") { request, context in
+            let source = try await ownSource(request, context)
+            let change = try await decode(SourceChange.self, from: request, context: context)
+            guard let updated = try await store.updateSource(
+                userID: source.userID, id: source.id, name: try change.name.map(validName), enabled: change.enabled)
+            else { throw HubHTTPError.notFound("no source \(source.id)") }
+            return try JSONResponse.make(SourceBody(updated, url: sourceURL(updated), secret: nil))
+        }
+        v1.delete("/sources/{id}") { request, context in
+            let source = try await ownSource(request, context)
+            _ = try await store.deleteSource(userID: source.userID, id: source.id)
+            return Response(status: .noContent)
+        }
+        v1.post("/sources/{id}/rotate-secret") { request, context in
+            let source = try await ownSource(request, context)
+            let secret = newSecret(kind: source.kind)
+            guard let rotated = try await store.rotateSourceSecret(
+                userID: source.userID, sourceID: source.id, sealedSecret: secretBox.seal(secret), grace: configuration.secretRotationGrace)
+            else { throw HubHTTPError.notFound("no source \(source.id)") }
+            return try JSONResponse.make(SourceBody(rotated, url: sourceURL(rotated), secret: secret))
+        }
+        v1.get("/sources/{id}/deliveries") { request, context in
+            let source = try await ownSource(request, context)
+            let deliveries = try await store.sourceDeliveries(sourceID: source.id, limit: try pageLimit(request))
+            return try JSONResponse.make(["deliveries": deliveries.map(SourceDeliveryBody.init)])
+        }
+        v1.post("/sources/{id}/test") { request, context in
+            let source = try await ownSource(request, context)
+            guard source.kind == "custom" else {
+                throw HubHTTPError(.conflict, code: "not_custom", "only custom sources can be sent a test delivery; GitHub sends its own ping")
+            }
+            return try JSONResponse.make(try await sendTestDelivery(to: source))
+        }
+    }
+
+    private func ownSource(_ request: Request, _ context: some RequestContext) async throws -> SourceRecord {
+        let user = try await authenticate(request)
+        let text = context.parameters.get("id") ?? ""
+        guard let id = UUID(uuidString: text), let source = try await store.source(userID: user.id, id: id) else {
+            throw HubHTTPError.notFound("no source \(text)")
+        }
+        return source
+    }
+
+    private func validName(_ name: String) throws -> String {
+        guard name.count <= 100 else { throw HubHTTPError.badRequest("name must be at most 100 characters", code: "invalid_name") }
+        return name
+    }
+
+    /// Custom sources verify Standard Webhooks signatures, whose secrets are `whsec_` + base64.
+    private func newSecret(kind: String) -> String {
+        kind == "custom" ? StandardWebhooks.newSecret() : Credentials.newWebhookSecret()
+    }
+
+    func sourceURL(_ source: SourceRecord) -> String {
+        "\(configuration.publicIngestURL)/webhooks/\(source.kind)/\(source.id.uuidString.lowercased())"
+    }
+
+    /// Signs a sample event (type `devtrack.test`: verified, carried and logged like any other, never counted)
+    /// with the source's secret and posts it to the source's own URL, through ingest, Kafka and the worker.
+    private func sendTestDelivery(to source: SourceRecord) async throws -> SourceTestBody {
+        guard let credentials = try await store.sourceCredentials(id: source.id), let sealed = credentials.sealedSecrets.first,
+              let key = StandardWebhooks.key(of: try secretBox.open(sealed)) else {
+            throw HubHTTPError(.conflict, code: "secret_unreadable", "the source's secret cannot be opened with the configured encryption key")
+        }
+        let id = "test_\(UUID().uuidString.lowercased())"
+        let body = Array(#"{"type":"\#(CustomEvent.testType)","occurred_at":"\#(Timestamps.format(Date()))","id":"\#(id)"}"#.utf8)
+        let headers = [("Content-Type", "application/json")]
+            + StandardWebhooks.headers(id: id, timestamp: Int(Date().timeIntervalSince1970), body: body, keys: [key])
+        let started = ContinuousClock.now
+        do {
+            let response = try await selfClient.post(OutboundRequest(url: sourceURL(source), headers: headers, body: body))
+            let elapsed = ContinuousClock.now - started
+            return SourceTestBody(
+                deliveryID: id, statusCode: response.status, latencyMs: Int(elapsed.components.seconds * 1000 + elapsed.components.attoseconds / 1_000_000_000_000_000),
+                response: String(decoding: response.body, as: UTF8.self), error: nil)
+        } catch {
+            return SourceTestBody(deliveryID: id, statusCode: nil, latencyMs: nil, response: nil, error: error.description)
+        }
+    }
+}
+
+struct NewSource: Decodable {
+    let kind: String
+    let name: String?
+}
+
+struct SourceChange: Decodable {
+    let name: String?
+    let enabled: Bool?
+}
+
+struct SourceBody: Encodable {
+    let id: String
+    let kind: String
+    let name: String
+    let url: String
+    let enabled: Bool
+    let secret: String?
+    let createdAt: String
+    let rotatedAt: String?
+    enum CodingKeys: String, CodingKey {
+        case id, kind, name, url, enabled, secret
+        case createdAt = "created_at"
+        case rotatedAt = "rotated_at"
+    }
+    init(_ source: SourceRecord, url: String, secret: String?) {
+        id = source.id.uuidString.lowercased()
+        kind = source.kind
+        name = source.name
+        self.url = url
+        enabled = source.enabled
+        self.secret = secret
+        createdAt = Timestamps.format(source.createdAt)
+        rotatedAt = source.rotatedAt.map(Timestamps.format)
+    }
+    func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(id, forKey: .id)
+        try container.encode(kind, forKey: .kind)
+        try container.encode(name, forKey: .name)
+        try container.encode(url, forKey: .url)
+        try container.encode(enabled, forKey: .enabled)
+        try container.encodeIfPresent(secret, forKey: .secret)
+        try container.encode(createdAt, forKey: .createdAt)
+        try container.encode(rotatedAt, forKey: .rotatedAt)
+    }
+}
+
+struct SourceDeliveryBody: Encodable {
+    let deliveryID: String
+    let status: String
+    let facts: Int
+    let error: String?
+    let receivedAt: String
+    let bytes: Int?
+    let signature: String?
+    enum CodingKeys: String, CodingKey {
+        case status, facts, error, bytes, signature
+        case deliveryID = "delivery_id"
+        case receivedAt = "received_at"
+    }
+    init(_ delivery: SourceDeliveryRecord) {
+        deliveryID = delivery.deliveryID
+        status = delivery.status
+        facts = delivery.facts
+        error = delivery.error
+        receivedAt = Timestamps.format(delivery.receivedAt)
+        bytes = delivery.bytes
+        signature = delivery.signature
+    }
+    func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(deliveryID, forKey: .deliveryID)
+        try container.encode(status, forKey: .status)
+        try container.encode(facts, forKey: .facts)
+        try container.encode(error, forKey: .error)
+        try container.encode(receivedAt, forKey: .receivedAt)
+        try container.encode(bytes, forKey: .bytes)
+        try container.encode(signature, forKey: .signature)
+    }
+}
+
+struct SourceTestBody: Encodable {
+    let deliveryID: String
+    let statusCode: Int?
+    let latencyMs: Int?
+    /// Ingest's answer.
+    let response: String?
+    let error: String?
+    enum CodingKeys: String, CodingKey {
+        case response, error
+        case deliveryID = "delivery_id"
+        case statusCode = "status_code"
+        case latencyMs = "latency_ms"
+    }
+    func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(deliveryID, forKey: .deliveryID)
+        try container.encode(statusCode, forKey: .statusCode)
+        try container.encode(latencyMs, forKey: .latencyMs)
+        try container.encode(response, forKey: .response)
+        try container.encode(error, forKey: .error)
+    }
+}
