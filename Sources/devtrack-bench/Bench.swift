@@ -14,7 +14,7 @@ import Logging
 struct Bench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "devtrack-bench", abstract: "Benchmark helpers for scripts/bench.",
-        subcommands: [BareHMAC.self, WrkScript.self, Freshness.self, HeartbeatWrkScript.self, CodingFreshness.self, WorkerThroughput.self, DeliveryThroughput.self])
+        subcommands: [BareHMAC.self, WrkScript.self, Freshness.self, HeartbeatWrkScript.self, CodingFreshness.self, CustomWrkScript.self, CustomFreshness.self, WorkerThroughput.self, DeliveryThroughput.self])
 }
 
 /// The baseline of the ingest target: a bare Hummingbird route that only reads the body and checks the HMAC.
