@@ -62,7 +62,9 @@ public struct CustomEvent: Sendable, Equatable {
         guard let occurredAt = Timestamps.parse(instant) else { throw Invalid(description: "\(path)occurred_at must be an ISO 8601 instant with a zone") }
         var value = 1.0
         if let given = object["value"] {
-            guard let number = given as? NSNumber, !(given is Bool), number.doubleValue.isFinite, number.doubleValue >= 0 else {
+            // JSONSerialization gives NSNumber for numbers and booleans alike (and 0 and 1 cast to Bool): a
+            // boolean's type code is "c".
+            guard let number = given as? NSNumber, String(cString: number.objCType) != "c", number.doubleValue.isFinite, number.doubleValue >= 0 else {
                 throw Invalid(description: "\(path)value must be a number ≥ 0")
             }
             value = number.doubleValue

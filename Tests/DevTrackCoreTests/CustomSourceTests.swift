@@ -59,6 +59,9 @@ struct CustomSourceTests {
         #expect(many.map(\.type) == ["leetcode.solved", "deploy"])
         #expect(many[0].value == 3 && many[0].id == "lc-1" && many[0].occurredAt == Date(timeIntervalSince1970: 1_795_597_200))
         #expect(many[1].repo == "acme/api" && many[1].value == 1)
+        // 0 and 1 are numbers, not booleans (JSONSerialization hands both out as NSNumber).
+        let small = try CustomEvent.parse(Array(#"[{"type": "a", "occurred_at": "2026-11-25T10:00:00Z", "value": 1}, {"type": "a", "occurred_at": "2026-11-25T10:00:00Z", "value": 0}, {"type": "a", "occurred_at": "2026-11-25T10:00:00Z", "value": 2.5}]"#.utf8))
+        #expect(small.map(\.value) == [1, 0, 2.5])
     }
 
     @Test func badEventsAreRefusedNamingTheField() {
@@ -79,6 +82,7 @@ struct CustomSourceTests {
         #expect(reason(#"{"type": "deploy", "occurred_at": "yesterday"}"#) == "occurred_at must be an ISO 8601 instant with a zone")
         #expect(reason(#"{"type": "deploy", "occurred_at": "2026-11-25T10:00:00Z", "value": -1}"#) == "value must be a number ≥ 0")
         #expect(reason(#"{"type": "deploy", "occurred_at": "2026-11-25T10:00:00Z", "value": true}"#) == "value must be a number ≥ 0")
+        #expect(reason(#"{"type": "deploy", "occurred_at": "2026-11-25T10:00:00Z", "value": false}"#) == "value must be a number ≥ 0")
         #expect(reason(#"{"type": "deploy", "occurred_at": "2026-11-25T10:00:00Z", "id": 7}"#) == "id must be a string of 1–200 characters")
     }
 

@@ -11,9 +11,7 @@ struct CustomSourcesEndToEndTests {
         try await withHub { hub in
             let user = try await hub.createUser(login: "Codertocat", githubID: 21031067)
             func call(_ method: String, _ path: String, _ body: String? = nil) async throws -> HubUnderTest.Response {
-                try await hub.request(method, hub.apiURL + path, headers: [
-                    "Authorization": "Bearer \(user.token)", "Content-Type": "application/json",
-                ], body: body.map { Array($0.utf8) })
+                try await hub.api(method, path, body, token: user.token)
             }
             let created = try await call("POST", "/api/v1/sources", #"{"kind": "custom", "name": "CI"}"#)
             #expect(created.status == 201, "\(created.text)")

@@ -11,9 +11,7 @@ struct GoalsEndToEndTests {
             let user = try await hub.createUser(login: "Codertocat", githubID: 21031067)
             let other = try await hub.createUser(login: "other", githubID: 5)
             func call(_ method: String, _ path: String, _ body: String? = nil, token: String? = nil) async throws -> HubUnderTest.Response {
-                try await hub.request(method, hub.apiURL + path, headers: [
-                    "Authorization": "Bearer \(token ?? user.token)", "Content-Type": "application/json",
-                ], body: body.map { Array($0.utf8) })
+                try await hub.api(method, path, body, token: token ?? user.token)
             }
             for (body, code) in [
                 (#"{"target": 5, "unit": "commits", "period": "weekly"}"#, "invalid_title"),

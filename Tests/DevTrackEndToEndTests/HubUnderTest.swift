@@ -193,6 +193,12 @@ final class HubUnderTest: @unchecked Sendable {
         ], body: body)
     }
 
+    /// A JSON request to the query API as the user whose token this is.
+    func api(_ method: String, _ path: String, _ body: String? = nil, token: String) async throws -> Response {
+        try await request(method, apiURL + path, headers: ["Authorization": "Bearer \(token)", "Content-Type": "application/json"],
+                          body: body.map { Array($0.utf8) })
+    }
+
     func get(_ path: String, token: String) async throws -> Response {
         try await request("GET", apiURL + path, headers: ["Authorization": "Bearer \(token)"])
     }

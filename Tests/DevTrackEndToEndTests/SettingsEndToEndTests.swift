@@ -62,9 +62,7 @@ struct SettingsEndToEndTests {
             try await withHub { hub in
                 let user = try await hub.createUser(login: "Codertocat", githubID: 21031067)
                 func call(_ method: String, _ path: String, _ body: String? = nil) async throws -> HubUnderTest.Response {
-                    try await hub.request(method, hub.apiURL + path, headers: [
-                        "Authorization": "Bearer \(user.token)", "Content-Type": "application/json",
-                    ], body: body.map { Array($0.utf8) })
+                    try await hub.api(method, path, body, token: user.token)
                 }
                 let untested = try await call("POST", "/api/v1/settings/discord/test")
                 #expect(untested.status == 409, "no URL yet")

@@ -13,9 +13,7 @@ struct WebhooksEndToEndTests {
                 let user = try await hub.createUser(login: "Codertocat", githubID: 21031067)
                 let other = try await hub.createUser(login: "other", githubID: 5)
                 func call(_ method: String, _ path: String, _ body: String? = nil, token: String? = nil) async throws -> HubUnderTest.Response {
-                    try await hub.request(method, hub.apiURL + path, headers: [
-                        "Authorization": "Bearer \(token ?? user.token)", "Content-Type": "application/json",
-                    ], body: body.map { Array($0.utf8) })
+                    try await hub.api(method, path, body, token: token ?? user.token)
                 }
                 let hook = "200000000000000001"
                 let url = "\(base)/api/webhooks/\(hook)/t"
@@ -124,9 +122,7 @@ struct WebhooksEndToEndTests {
             try await withHub { hub in
                 let user = try await hub.createUser(login: "Codertocat", githubID: 21031067)
                 func call(_ method: String, _ path: String, _ body: String? = nil) async throws -> HubUnderTest.Response {
-                    try await hub.request(method, hub.apiURL + path, headers: [
-                        "Authorization": "Bearer \(user.token)", "Content-Type": "application/json",
-                    ], body: body.map { Array($0.utf8) })
+                    try await hub.api(method, path, body, token: user.token)
                 }
                 let hook = "200000000000000002"
                 let created = try await call("POST", "/api/v1/webhooks",
@@ -169,9 +165,7 @@ struct WebhooksEndToEndTests {
             try await withHub { hub in
                 let user = try await hub.createUser(login: "Codertocat", githubID: 21031067)
                 func call(_ method: String, _ path: String, _ body: String? = nil) async throws -> HubUnderTest.Response {
-                    try await hub.request(method, hub.apiURL + path, headers: [
-                        "Authorization": "Bearer \(user.token)", "Content-Type": "application/json",
-                    ], body: body.map { Array($0.utf8) })
+                    try await hub.api(method, path, body, token: user.token)
                 }
                 let hook = "200000000000000003"
                 let created = try await call("POST", "/api/v1/webhooks",
