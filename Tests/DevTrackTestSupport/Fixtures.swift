@@ -36,6 +36,14 @@ public enum Fixtures {
     }
 }
 
+/// Payloads of other systems for custom sources' mappings, in Tests/Fixtures/gitlab-webhooks: written after
+/// GitLab's documented webhook examples (push, merge request) and a generic CI "pipeline finished" body.
+public enum OtherFixtures {
+    public static func data(_ name: String) throws -> [UInt8] {
+        Array(try Data(contentsOf: URL(fileURLWithPath: RepositoryPaths.root).appendingPathComponent("Tests/Fixtures/gitlab-webhooks/\(name)")))
+    }
+}
+
 /// Polls `read` until `done` holds for its value or `seconds` pass; returns the last value read.
 public func eventually<T: Sendable>(
     within seconds: Double = 30, _ read: () async throws -> T, until done: (T) -> Bool
