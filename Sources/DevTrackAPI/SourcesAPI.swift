@@ -17,8 +17,10 @@ extension QueryAPI {
                 throw HubHTTPError.badRequest("kind must be \"github\" or \"custom\"", code: "invalid_kind")
             }
             let name = try validName(body.name ?? "")
+            let mapping = try validMapping(body)
             let secret = newSecret(kind: body.kind)
-            let source = try await store.createSource(userID: user.id, kind: body.kind, name: name, sealedSecret: secretBox.seal(secret))
+            let source = try await store.createSource(
+                userID: user.id, kind: body.kind, name: name, sealedSecret: secretBox.seal(secret), mapping: mapping)
             return try JSONResponse.make(SourceBody(source, url: sourceURL(source), secret: secret), status: .created)
         }
         v1.get("/sources") { request, _ in
@@ -74,6 +76,30 @@ extension QueryAPI {
         return source
     }
 
+    /// A custom source's mapping: a preset by name, or one written out; nil for the native format.
+    private func validMapping(_ body: NewSource) throws -> EventMapping? {
+        switch (body.preset, body.mapping) {
+        case (nil, nil):
+            return nil
+        case (_?, _?):
+            throw HubHTTPError.badRequest("give a preset or a mapping, not both", code: "invalid_mapping")
+        case (let name?, nil):
+            guard body.kind == "custom", let preset = EventMapping.presets[name] else {
+                throw HubHTTPError.badRequest(
+                    "preset must be one of \(EventMapping.presets.keys.sorted().joined(separator: ", ")) (custom sources only)", code: "invalid_mapping")
+            }
+            return preset
+        case (nil, let mapping?):
+            guard body.kind == "custom" else { throw HubHTTPError.badRequest("only custom sources have a mapping", code: "invalid_mapping") }
+            do {
+                try mapping.validate()
+            } catch {
+                throw HubHTTPError.badRequest(error.description, code: "invalid_mapping")
+            }
+            return mapping
+        }
+    }
+
     private func validName(_ name: String) throws -> String {
         guard name.count <= 100 else { throw HubHTTPError.badRequest("name must be at most 100 characters", code: "invalid_name") }
         return name
@@ -115,6 +141,8 @@ extension QueryAPI {
 struct NewSource: Decodable {
     let kind: String
     let name: String?
+    let preset: String?
+    let mapping: EventMapping?
 }
 
 struct SourceChange: Decodable {
@@ -131,8 +159,9 @@ struct SourceBody: Encodable {
     let secret: String?
     let createdAt: String
     let rotatedAt: String?
+    let mapping: EventMapping?
     enum CodingKeys: String, CodingKey {
-        case id, kind, name, url, enabled, secret
+        case id, kind, name, url, enabled, secret, mapping
         case createdAt = "created_at"
         case rotatedAt = "rotated_at"
     }
@@ -145,6 +174,7 @@ struct SourceBody: Encodable {
         self.secret = secret
         createdAt = Timestamps.format(source.createdAt)
         rotatedAt = source.rotatedAt.map(Timestamps.format)
+        mapping = source.mapping
     }
     func encode(to encoder: any Encoder) throws {
         var container = encoder.container(keyedBy: CodingKeys.self)
@@ -156,6 +186,7 @@ struct SourceBody: Encodable {
         try container.encodeIfPresent(secret, forKey: .secret)
         try container.encode(createdAt, forKey: .createdAt)
         try container.encode(rotatedAt, forKey: .rotatedAt)
+        try container.encode(mapping, forKey: .mapping)
     }
 }
 

@@ -7,9 +7,10 @@ import Hummingbird
 import Kafka
 
 /// Accepts deliveries to users' custom webhook sources (`POST /webhooks/custom/{sourceID}`): any system
-/// — GitLab, a CI server, a deploy script — posting events in the hub's native format. Verifies the
-/// Standard Webhooks signature (or, for senders that only have it, `X-Hub-Signature-256`), checks the
-/// events, and answers 202 only once Kafka has the body on `devtrack.custom.events`. A delivery sent again
+/// — GitLab, a CI server, a deploy script — posting events in the hub's native format or in their own
+/// shape read by the source's mapping. Verifies the Standard Webhooks signature (or, for senders that only
+/// have it, `X-Hub-Signature-256`, or GitLab's `X-Gitlab-Token`), checks native events (a mapped source's
+/// payloads are read by the worker), and answers 202 only once Kafka has the body on `devtrack.custom.events`. A delivery sent again
 /// with the same `webhook-id` is accepted again and adds no fact (facts are named by it). Refusals of a
 /// known source are written to its delivery log (what the sender got wrong, never the secret).
 public struct CustomWebhookIngest: Sendable {
@@ -60,10 +61,14 @@ public struct CustomWebhookIngest: Sendable {
             let body = buffer.readBytes(length: buffer.readableBytes) ?? []
             bytes = body.count
             let (deliveryID, scheme) = try verify(request.headers, body: body, secrets: source.secrets)
-            do {
-                _ = try CustomEvent.parse(body)
-            } catch {
-                throw HubHTTPError.badRequest(error.description, code: "invalid_body")
+            // A mapped source's payloads are read by the worker (what the mapping cannot read goes to the DLQ and
+            // the source's log); native ones are checked here, so the sender learns at once what is wrong.
+            if !source.mapped {
+                do {
+                    _ = try CustomEvent.parse(body)
+                } catch {
+                    throw HubHTTPError.badRequest(error.description, code: "invalid_body")
+                }
             }
             let message = KafkaOutgoingMessage(
                 topic: Topics.customEvents, key: Array(sourceID.uuidString.lowercased().utf8), value: body,
@@ -122,16 +127,28 @@ public struct CustomWebhookIngest: Sendable {
                 throw HubHTTPError.unauthorized("webhook-signature does not match the message under the source's secret", code: "signature_mismatch")
             }
         }
+        if let token = headers[.gitLabToken] {
+            // GitLab does not sign: it sends the secret itself. Compared in constant time with each secret.
+            guard secrets.contains(where: { Self.constantTimeEqual($0, Array(token.utf8)) }) else {
+                throw HubHTTPError.unauthorized("X-Gitlab-Token is not the source's secret", code: "signature_mismatch")
+            }
+            return (headers[.gitLabEventUUID] ?? headers[.webhookID] ?? "sha256:" + Hex.sha256(body), "gitlab-token")
+        }
         switch GitHubSignature.verify(body: body, header: headers[.hubSignature256], secrets: secrets) {
         case .valid:
             return (headers[.webhookID] ?? headers[.deliveryIDHeader] ?? "sha256:" + Hex.sha256(body), "hmac-sha256")
         case .missing:
             throw HubHTTPError.unauthorized(
-                "unsigned: send webhook-id, webhook-timestamp and webhook-signature (Standard Webhooks), or X-Hub-Signature-256",
+                "unsigned: send webhook-id, webhook-timestamp and webhook-signature (Standard Webhooks), X-Hub-Signature-256, or X-Gitlab-Token",
                 code: "signature_missing")
         case .malformed(let reason): throw HubHTTPError.unauthorized(reason, code: "signature_malformed")
         case .mismatch: throw HubHTTPError.unauthorized("X-Hub-Signature-256 does not match the body", code: "signature_mismatch")
         }
+    }
+
+    static func constantTimeEqual(_ a: [UInt8], _ b: [UInt8]) -> Bool {
+        guard a.count == b.count else { return false }
+        return zip(a, b).reduce(UInt8(0)) { $0 | ($1.0 ^ $1.1) } == 0
     }
 
     private var tooLarge: HubHTTPError {
@@ -144,4 +161,6 @@ extension HTTPField.Name {
     static let webhookTimestamp = Self("webhook-timestamp")!
     static let webhookSignature = Self("webhook-signature")!
     static let deliveryIDHeader = Self("X-Delivery-Id")!
+    static let gitLabToken = Self("X-Gitlab-Token")!
+    static let gitLabEventUUID = Self("X-Gitlab-Event-UUID")!
 }

@@ -10,6 +10,8 @@ final class SourceSecretCache: Sendable {
         let kind: String
         let enabled: Bool
         let secrets: [[UInt8]]
+        /// A custom source with a mapping: its payloads are read by the worker, not checked at ingest.
+        let mapped: Bool
     }
 
     private let store: HubStore
@@ -31,7 +33,7 @@ final class SourceSecretCache: Sendable {
         let entry = try await store.sourceCredentials(id: id).map { credentials in
             Entry(
                 kind: credentials.source.kind, enabled: credentials.source.enabled,
-                secrets: try credentials.sealedSecrets.map { Array(try secretBox.open($0).utf8) })
+                secrets: try credentials.sealedSecrets.map { Array(try secretBox.open($0).utf8) }, mapped: credentials.source.mapping != nil)
         }
         entries.withLock { entries in
             if entries.count > 100_000 { entries.removeAll() }

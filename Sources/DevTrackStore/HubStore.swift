@@ -132,6 +132,8 @@ public struct SourceRecord: Sendable, Equatable {
     public let enabled: Bool
     public let createdAt: Date
     public let rotatedAt: Date?
+    /// How a custom source reads payloads not in the native format; nil for native and GitHub sources.
+    public let mapping: EventMapping?
 }
 
 /// One inbound delivery as a source's log shows it (never with the secret).
@@ -153,10 +155,12 @@ public struct SourceCredentials: Sendable {
 }
 
 extension HubStore {
-    public func createSource(userID: UUID, kind: String, name: String, sealedSecret: [UInt8]) async throws -> SourceRecord {
+    public func createSource(userID: UUID, kind: String, name: String, sealedSecret: [UInt8], mapping: EventMapping? = nil) async throws -> SourceRecord {
         let id = UUID()
+        let mappingJSON = try mapping.map { String(decoding: try JSONEncoder().encode($0), as: UTF8.self) }
         let rows = try await client.query("""
-            INSERT INTO webhook_sources (id, user_id, kind, name, secret_sealed) VALUES (\(id), \(userID), \(kind), \(name), \(ByteBuffer(bytes: sealedSecret)))
+            INSERT INTO webhook_sources (id, user_id, kind, name, secret_sealed, mapping)
+            VALUES (\(id), \(userID), \(kind), \(name), \(ByteBuffer(bytes: sealedSecret)), \(mappingJSON)::jsonb)
             RETURNING \(unescaped: Self.sourceColumns)
             """, logger: logger)
         guard let source = try await Self.sources(rows).first else { throw StoreError.notFound("source \(id)") }
@@ -188,15 +192,31 @@ extension HubStore {
             FROM webhook_sources WHERE id = \(id)
             """, logger: logger)
         for try await row in rows {
-            let (id, userID, kind, name, enabled, createdAt, rotatedAt, secret, previous) = try row.decode(
-                (UUID, UUID, String, String, Bool, Date, Date?, ByteBuffer, ByteBuffer?).self)
-            let source = SourceRecord(id: id, userID: userID, kind: kind, name: name, enabled: enabled, createdAt: createdAt, rotatedAt: rotatedAt)
+            let (id, userID, kind, name, enabled, createdAt, rotatedAt, mapping, secret, previous) = try row.decode(
+                (UUID, UUID, String, String, Bool, Date, Date?, String?, ByteBuffer, ByteBuffer?).self)
+            let source = SourceRecord(
+                id: id, userID: userID, kind: kind, name: name, enabled: enabled, createdAt: createdAt, rotatedAt: rotatedAt,
+                mapping: Self.mapping(mapping))
             return SourceCredentials(source: source, sealedSecrets: [secret, previous].compactMap { $0.map { Array(buffer: $0) } })
         }
         return nil
     }
 
-    static let sourceColumns = "id, user_id, kind, name, enabled, created_at, rotated_at"
+    static let sourceColumns = "id, user_id, kind, name, enabled, created_at, rotated_at, mapping::text"
+
+    static func mapping(_ json: String?) -> EventMapping? {
+        json.flatMap { try? JSONDecoder().decode(EventMapping.self, from: Data($0.utf8)) }
+    }
+
+    /// The mappings of these sources (sources without one are absent).
+    public func sourceMappings(ids: [UUID]) async throws -> [UUID: EventMapping] {
+        guard !ids.isEmpty else { return [:] }
+        let rows = try await client.query(
+            "SELECT id, mapping::text FROM webhook_sources WHERE id = ANY(\(ids)) AND mapping IS NOT NULL", logger: logger)
+        var mappings: [UUID: EventMapping] = [:]
+        for try await (id, json) in rows.decode((UUID, String).self) { mappings[id] = Self.mapping(json) }
+        return mappings
+    }
 
     public func source(userID: UUID, id: UUID) async throws -> SourceRecord? {
         try await Self.sources(client.query(
@@ -238,8 +258,11 @@ extension HubStore {
 
     static func sources(_ rows: PostgresRowSequence) async throws -> [SourceRecord] {
         var sources: [SourceRecord] = []
-        for try await (id, userID, kind, name, enabled, createdAt, rotatedAt) in rows.decode((UUID, UUID, String, String, Bool, Date, Date?).self) {
-            sources.append(SourceRecord(id: id, userID: userID, kind: kind, name: name, enabled: enabled, createdAt: createdAt, rotatedAt: rotatedAt))
+        for try await (id, userID, kind, name, enabled, createdAt, rotatedAt, mapping)
+            in rows.decode((UUID, UUID, String, String, Bool, Date, Date?, String?).self) {
+            sources.append(SourceRecord(
+                id: id, userID: userID, kind: kind, name: name, enabled: enabled, createdAt: createdAt, rotatedAt: rotatedAt,
+                mapping: Self.mapping(mapping)))
         }
         return sources
     }

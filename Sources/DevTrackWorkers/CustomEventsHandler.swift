@@ -5,7 +5,8 @@ import Kafka
 import Logging
 
 /// `custom`: its own consumer group on `devtrack.custom.events`. Each delivery to a user's custom source
-/// becomes the owner's `custom:<type>` facts on `devtrack.activity` (named by the event's id, else by the
+/// becomes the owner's facts on `devtrack.activity` — `custom:<type>` from the native format, or whatever
+/// kinds the source's mapping reads (GitLab commits count as commits) — (named by the event's id, else by the
 /// delivery's id and the event's position, so a re-sent delivery adds nothing); a delivery it cannot read
 /// goes to the dead-letter topic with the reason, which also shows in the source's delivery log. Facts are
 /// acknowledged by Kafka before the outcomes are recorded, and offsets are committed after that.
@@ -23,12 +24,18 @@ public struct CustomEventsHandler: BatchHandler {
     }
 
     struct Delivery {
+        let message: KafkaMessage
         let sourceID: UUID
         let deliveryID: String
         let receivedAt: Date?
-        let bytes: Int
+        let body: [UInt8]
         let signature: String?
-        let events: [CustomEvent]
+
+        func outcome(_ status: DeliveryOutcome.Status, facts: Int, error: String?) -> DeliveryOutcome {
+            DeliveryOutcome(
+                source: sourceID.uuidString.lowercased(), deliveryID: deliveryID, event: "custom", status: status, facts: facts,
+                error: error, receivedAt: receivedAt, bytes: body.count, signature: signature)
+        }
     }
 
     public func apply(_ batch: [KafkaMessage]) async throws {
@@ -36,48 +43,47 @@ public struct CustomEventsHandler: BatchHandler {
         var rejected: [(message: KafkaMessage, reason: String)] = []
         var outcomes: [DeliveryOutcome] = []
         for message in batch {
-            let sourceText = message.header(RawEventHeaders.sourceID)?.stringValue ?? ""
-            let deliveryID = message.header(RawEventHeaders.webhookID)?.stringValue ?? ""
-            let receivedAt = message.header(RawEventHeaders.receivedAt).flatMap { Timestamps.parse($0.stringValue) }
-            let signature = message.header(RawEventHeaders.signature)?.stringValue
-            let reason: String
-            if let sourceID = UUID(uuidString: sourceText), !deliveryID.isEmpty, let body = message.value {
-                do {
-                    deliveries.append(Delivery(
-                        sourceID: sourceID, deliveryID: deliveryID, receivedAt: receivedAt, bytes: body.count, signature: signature,
-                        events: try CustomEvent.parse(body)))
-                    continue
-                } catch {
-                    reason = error.description
-                }
-            } else {
-                reason = "missing \(RawEventHeaders.sourceID) or \(RawEventHeaders.webhookID) header, or an empty body"
-            }
-            rejected.append((message, reason))
-            if UUID(uuidString: sourceText) != nil, !deliveryID.isEmpty {
-                outcomes.append(DeliveryOutcome(
-                    source: sourceText.lowercased(), deliveryID: deliveryID, event: "custom", status: .deadLettered, facts: 0,
-                    error: reason, receivedAt: receivedAt, bytes: message.value?.count, signature: signature))
-            }
-        }
-
-        let owners = try await store.sourceOwners(ids: Array(Set(deliveries.map(\.sourceID))))
-        var facts: [ActivityFact] = []
-        for delivery in deliveries {
-            let source = delivery.sourceID.uuidString.lowercased()
-            guard let owner = owners[delivery.sourceID] else {
-                outcomes.append(DeliveryOutcome(
-                    source: source, deliveryID: delivery.deliveryID, event: "custom", status: .ignored, facts: 0,
-                    error: "source \(source) no longer exists", receivedAt: delivery.receivedAt, bytes: delivery.bytes, signature: delivery.signature))
+            guard let sourceID = UUID(uuidString: message.header(RawEventHeaders.sourceID)?.stringValue ?? ""),
+                  let deliveryID = message.header(RawEventHeaders.webhookID)?.stringValue, !deliveryID.isEmpty,
+                  let body = message.value else {
+                rejected.append((message, "missing \(RawEventHeaders.sourceID) or \(RawEventHeaders.webhookID) header, or an empty body"))
                 continue
             }
-            let made = delivery.events.enumerated().filter { $0.element.type != CustomEvent.testType }.map { index, event in
-                event.fact(userID: owner.userID, source: "custom:\(source)", deliveryID: delivery.deliveryID, index: index)
+            deliveries.append(Delivery(
+                message: message, sourceID: sourceID, deliveryID: deliveryID,
+                receivedAt: message.header(RawEventHeaders.receivedAt).flatMap { Timestamps.parse($0.stringValue) }, body: body,
+                signature: message.header(RawEventHeaders.signature)?.stringValue))
+        }
+
+        let sourceIDs = Array(Set(deliveries.map(\.sourceID)))
+        let owners = try await store.sourceOwners(ids: sourceIDs)
+        let mappings = try await store.sourceMappings(ids: sourceIDs)
+        var facts: [ActivityFact] = []
+        for delivery in deliveries {
+            let source = "custom:\(delivery.sourceID.uuidString.lowercased())"
+            guard let owner = owners[delivery.sourceID] else {
+                outcomes.append(delivery.outcome(.ignored, facts: 0, error: "source \(delivery.sourceID.uuidString.lowercased()) no longer exists"))
+                continue
+            }
+            let made: [ActivityFact]
+            do {
+                if let mapping = mappings[delivery.sourceID] {
+                    made = try mapping.events(in: delivery.body, receivedAt: delivery.receivedAt ?? Date()).enumerated().map { index, event in
+                        event.fact(userID: owner.userID, source: source, deliveryID: delivery.deliveryID, index: index)
+                    }
+                } else {
+                    made = try CustomEvent.parse(delivery.body).enumerated().filter { $0.element.type != CustomEvent.testType }.map { index, event in
+                        event.fact(userID: owner.userID, source: source, deliveryID: delivery.deliveryID, index: index)
+                    }
+                }
+            } catch {
+                let reason = "\(error)"
+                rejected.append((delivery.message, reason))
+                outcomes.append(delivery.outcome(.deadLettered, facts: 0, error: reason))
+                continue
             }
             facts += made
-            outcomes.append(DeliveryOutcome(
-                source: source, deliveryID: delivery.deliveryID, event: "custom", status: .processed, facts: made.count, error: nil,
-                receivedAt: delivery.receivedAt, bytes: delivery.bytes, signature: delivery.signature))
+            outcomes.append(delivery.outcome(.processed, facts: made.count, error: nil))
         }
 
         try await activity.publish(facts)

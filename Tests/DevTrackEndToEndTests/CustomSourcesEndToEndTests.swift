@@ -123,4 +123,53 @@ struct CustomSourcesEndToEndTests {
             #expect(try await post(deploy, signedWith: newSecret).status == 404)
         }
     }
+
+    @Test func gitLabPayloadsThroughPresetsCountLikeGitHubsAndWhatTheMappingCannotReadIsLogged() async throws {
+        try await withHub { hub in
+            let user = try await hub.createUser(login: "jexample", githubID: 4)
+            func call(_ method: String, _ path: String, _ body: String? = nil) async throws -> HubUnderTest.Response {
+                try await hub.api(method, path, body, token: user.token)
+            }
+            func code(_ response: HubUnderTest.Response) -> String? { (response.json?["error"] as? [String: Any])?["code"] as? String }
+            #expect(code(try await call("POST", "/api/v1/sources", #"{"kind": "custom", "preset": "svn"}"#)) == "invalid_mapping")
+            #expect(code(try await call("POST", "/api/v1/sources", #"{"kind": "github", "preset": "gitlab-push"}"#)) == "invalid_mapping")
+            let badMapping = try await call("POST", "/api/v1/sources", #"{"kind": "custom", "mapping": {"kind": "deploys", "occurred_at": "/t"}}"#)
+            #expect(code(badMapping) == "invalid_mapping" && (badMapping.json?["error"] as? [String: Any])?["message"] as? String != nil)
+
+            let pushes = try await call("POST", "/api/v1/sources", #"{"kind": "custom", "name": "GitLab", "preset": "gitlab-push"}"#)
+            #expect(pushes.status == 201, "\(pushes.text)")
+            #expect((pushes.json?["mapping"] as? [String: Any])?["events"] as? String == "/commits")
+            let merges = try await call("POST", "/api/v1/sources", #"{"kind": "custom", "preset": "gitlab-merge-request"}"#)
+            func post(_ source: HubUnderTest.Response, _ body: [UInt8], token: String? = nil, uuid: String = UUID().uuidString) async throws -> HubUnderTest.Response {
+                try await hub.request("POST", try #require(source.json?["url"] as? String), headers: [
+                    "Content-Type": "application/json", "X-Gitlab-Event": "Push Hook", "X-Gitlab-Event-UUID": uuid,
+                    "X-Gitlab-Token": token ?? (source.json?["secret"] as? String ?? ""),
+                ], body: body)
+            }
+            #expect(try await post(pushes, try OtherFixtures.data("push.json"), token: "not-the-secret").status == 401)
+            #expect(try await post(pushes, try OtherFixtures.data("push.json"), uuid: "push-1").status == 202)
+            #expect(try await post(pushes, try OtherFixtures.data("push.json"), uuid: "push-1").status == 202, "GitLab's retry")
+            #expect(try await post(merges, try OtherFixtures.data("merge-request-merged.json")).status == 202)
+            #expect(try await post(merges, try OtherFixtures.data("merge-request-updated.json")).status == 202)
+            // A tag push has no commits: accepted (the mapping is the worker's to apply), then dead-lettered and logged.
+            #expect(try await post(pushes, Array(#"{"object_kind": "tag_push", "ref": "refs/tags/v1"}"#.utf8), uuid: "tag-1").status == 202)
+
+            let day = "/api/v1/metrics/summary?from=2026-11-20&to=2026-11-20"
+            let summary = try await eventually(within: 60, { try await call("GET", day) }, until: {
+                $0.json?["commits"] as? Int == 2 && $0.json?["prs_merged"] as? Int == 1
+            })
+            #expect(summary.json?["commits"] as? Int == 2, "each commit once, though GitLab sent the push twice: \(summary.text)")
+            #expect(summary.json?["prs_merged"] as? Int == 1 && summary.json?["prs_opened"] as? Int == 0, "an edited merge request is no activity")
+            let pushesID = try #require(pushes.json?["id"] as? String)
+            let log = try await eventually(within: 30, { try await call("GET", "/api/v1/sources/\(pushesID)/deliveries") }, until: { response in
+                ((response.json?["deliveries"] as? [[String: Any]]) ?? []).contains { $0["delivery_id"] as? String == "tag-1" }
+            })
+            let tag = ((log.json?["deliveries"] as? [[String: Any]]) ?? []).first { $0["delivery_id"] as? String == "tag-1" }
+            #expect(tag?["status"] as? String == "dead_lettered")
+            #expect(tag?["error"] as? String == "mapping.events /commits is not an array in the payload")
+            #expect(tag?["signature"] as? String == "gitlab-token")
+            try await Task.sleep(for: .seconds(2))
+            #expect(try await call("GET", day).json?["commits"] as? Int == 2)
+        }
+    }
 }
