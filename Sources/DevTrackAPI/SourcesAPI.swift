@@ -84,12 +84,14 @@ extension QueryAPI {
         case (_?, _?):
             throw HubHTTPError.badRequest("give a preset or a mapping, not both", code: "invalid_mapping")
         case (let name?, nil):
-            guard body.kind == "custom", let preset = EventMapping.presets[name] else {
+            guard body.kind == "custom", var preset = EventMapping.presets[name] else {
                 throw HubHTTPError.badRequest(
                     "preset must be one of \(EventMapping.presets.keys.sorted().joined(separator: ", ")) (custom sources only)", code: "invalid_mapping")
             }
+            preset.authors = body.authors
             return preset
-        case (nil, let mapping?):
+        case (nil, var mapping?):
+            if let authors = body.authors { mapping.authors = authors }
             guard body.kind == "custom" else { throw HubHTTPError.badRequest("only custom sources have a mapping", code: "invalid_mapping") }
             do {
                 try mapping.validate()
@@ -143,6 +145,8 @@ struct NewSource: Decodable {
     let name: String?
     let preset: String?
     let mapping: EventMapping?
+    /// The owner's identities for a preset (who the mapping's `author` must be).
+    let authors: [String]?
 }
 
 struct SourceChange: Decodable {

@@ -6,6 +6,8 @@ import Foundation
 /// `$` reads the whole payload instead (`$/project/path_with_namespace`). The kind is a constant (`commit`,
 /// `pr_opened`, `custom:deploy`…) or read from `kind_pointer` and looked up in `kinds` (values not listed are
 /// skipped: a merge request being edited is no activity). `occurred_at` may be `$received`: when the hub got it.
+/// With `author` and `authors`, only events whose author is one of the owner's identities count (a shared
+/// repository's push carries everyone's commits).
 public struct EventMapping: Codable, Sendable, Equatable {
     public var events: String?
     public var kind: String?
@@ -15,15 +17,21 @@ public struct EventMapping: Codable, Sendable, Equatable {
     public var value: String?
     public var id: String?
     public var repo: String?
+    /// Where an event names who did it (an e-mail, a username).
+    public var author: String?
+    /// The source owner's identities: with `author`, events by anyone else are skipped; empty or absent, every
+    /// event counts.
+    public var authors: [String]?
 
     enum CodingKeys: String, CodingKey {
-        case events, kind, kinds, value, id, repo
+        case events, kind, kinds, value, id, repo, author, authors
         case kindPointer = "kind_pointer"
         case occurredAt = "occurred_at"
     }
 
     public init(events: String? = nil, kind: String? = nil, kindPointer: String? = nil, kinds: [String: String]? = nil,
-                occurredAt: String, value: String? = nil, id: String? = nil, repo: String? = nil) {
+                occurredAt: String, value: String? = nil, id: String? = nil, repo: String? = nil, author: String? = nil,
+                authors: [String]? = nil) {
         self.events = events
         self.kind = kind
         self.kindPointer = kindPointer
@@ -32,17 +40,21 @@ public struct EventMapping: Codable, Sendable, Equatable {
         self.value = value
         self.id = id
         self.repo = repo
+        self.author = author
+        self.authors = authors
     }
 
     /// Built-in mappings, by name.
     public static let presets: [String: EventMapping] = [
         // GitLab "Push Hook": each commit counts as a commit, like GitHub's.
         "gitlab-push": EventMapping(
-            events: "/commits", kind: "commit", occurredAt: "/timestamp", id: "/id", repo: "$/project/path_with_namespace"),
+            events: "/commits", kind: "commit", occurredAt: "/timestamp", id: "/id", repo: "$/project/path_with_namespace",
+            author: "/author/email"),
         // GitLab "Merge Request Hook": opened and merged, like GitHub's pull requests.
         "gitlab-merge-request": EventMapping(
             kindPointer: "/object_attributes/action", kinds: ["open": "pr_opened", "merge": "pr_merged"],
-            occurredAt: "/object_attributes/updated_at", id: "/object_attributes/id", repo: "/project/path_with_namespace"),
+            occurredAt: "/object_attributes/updated_at", id: "/object_attributes/id", repo: "/project/path_with_namespace",
+            author: "/user/username"),
         // A CI server's "pipeline finished" notification: one `custom:pipeline` event.
         "ci-pipeline": EventMapping(kind: "custom:pipeline", occurredAt: "/finished_at", id: "/id", repo: "/repository"),
     ]
@@ -54,8 +66,11 @@ public struct EventMapping: Codable, Sendable, Equatable {
 
     /// Checks the mapping itself (at creation, so a bad one is a 400 and not a dead letter per delivery).
     public func validate() throws(Invalid) {
-        for (name, pointer) in [("events", events), ("kind_pointer", kindPointer), ("value", value), ("id", id), ("repo", repo)] {
+        for (name, pointer) in [("events", events), ("kind_pointer", kindPointer), ("value", value), ("id", id), ("repo", repo), ("author", author)] {
             if let pointer, !Self.isPointer(pointer) { throw Invalid(description: "mapping.\(name) must be a JSON pointer such as /commits or $/project/name") }
+        }
+        if let authors, !authors.isEmpty, author == nil {
+            throw Invalid(description: "mapping.authors needs mapping.author, the pointer to who did each event")
         }
         if occurredAt != "$received", !Self.isPointer(occurredAt) {
             throw Invalid(description: "mapping.occurred_at must be a JSON pointer or $received")
@@ -102,8 +117,12 @@ public struct EventMapping: Codable, Sendable, Equatable {
             elements = [root]
         }
         var mapped: [MappedEvent] = []
+        let owners = Set((authors ?? []).map { $0.lowercased() })
         for (index, element) in elements.enumerated() {
             let at = events.map { "\($0)/\(index)" } ?? ""
+            if let author, !owners.isEmpty {
+                guard let who = Self.text(Self.resolve(author, in: element, root: root)), owners.contains(who.lowercased()) else { continue }
+            }
             let kind: ActivityKind
             if let constant = self.kind {
                 kind = Self.activityKind(constant)!

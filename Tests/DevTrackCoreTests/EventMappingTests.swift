@@ -18,6 +18,15 @@ struct EventMappingTests {
         #expect(fact.id == "custom:s1:da1560886d4f094c3e6c9ef40349f7d38b5d27d7" && fact.kind == .commit)
     }
 
+    @Test func withTheOwnersIdentitiesOnlyTheirEventsCount() throws {
+        var mine = EventMapping.presets["gitlab-push"]!
+        mine.authors = ["Jordan@Example.com"]
+        #expect(try mine.events(in: try OtherFixtures.data("push.json"), receivedAt: received).count == 2, "case-insensitive")
+        mine.authors = ["someone@else.org"]
+        #expect(try mine.events(in: try OtherFixtures.data("push.json"), receivedAt: received).isEmpty)
+        #expect(throws: EventMapping.Invalid.self) { try EventMapping(kind: "commit", occurredAt: "/t", authors: ["a"]).validate() }
+    }
+
     @Test func gitLabMergeRequestsCountWhenOpenedOrMergedOnly() throws {
         let preset = EventMapping.presets["gitlab-merge-request"]!
         let merged = try preset.events(in: try OtherFixtures.data("merge-request-merged.json"), receivedAt: received)

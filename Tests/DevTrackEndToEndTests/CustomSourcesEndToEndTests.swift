@@ -136,9 +136,10 @@ struct CustomSourcesEndToEndTests {
             let badMapping = try await call("POST", "/api/v1/sources", #"{"kind": "custom", "mapping": {"kind": "deploys", "occurred_at": "/t"}}"#)
             #expect(code(badMapping) == "invalid_mapping" && (badMapping.json?["error"] as? [String: Any])?["message"] as? String != nil)
 
-            let pushes = try await call("POST", "/api/v1/sources", #"{"kind": "custom", "name": "GitLab", "preset": "gitlab-push"}"#)
+            let pushes = try await call("POST", "/api/v1/sources", #"{"kind": "custom", "name": "GitLab", "preset": "gitlab-push", "authors": ["jordan@example.com"]}"#)
             #expect(pushes.status == 201, "\(pushes.text)")
             #expect((pushes.json?["mapping"] as? [String: Any])?["events"] as? String == "/commits")
+            #expect((pushes.json?["mapping"] as? [String: Any])?["authors"] as? [String] == ["jordan@example.com"])
             let merges = try await call("POST", "/api/v1/sources", #"{"kind": "custom", "preset": "gitlab-merge-request"}"#)
             func post(_ source: HubUnderTest.Response, _ body: [UInt8], token: String? = nil, uuid: String = UUID().uuidString) async throws -> HubUnderTest.Response {
                 try await hub.request("POST", try #require(source.json?["url"] as? String), headers: [
