@@ -80,11 +80,8 @@ public struct CustomEvent: Sendable, Equatable {
         return text
     }
 
-    /// The fact this event is for `userID`, from `source` (`custom:<source id>`); `deliveryID` and `index`
-    /// name it when the event has no id of its own.
-    public func fact(userID: UUID, source: String, deliveryID: String, index: Int) -> ActivityFact {
-        ActivityFact(
-            id: "\(source):\(id ?? "\(deliveryID)#\(index)")", userID: userID, kind: ActivityKind.custom(type)!, occurredAt: occurredAt,
-            value: value, repo: repo, language: nil, source: source)
+    /// The event as any mapped one: kind `custom:<type>`.
+    public var mapped: MappedEvent {
+        MappedEvent(kind: ActivityKind.custom(type)!, occurredAt: occurredAt, value: value, id: id, repo: repo)
     }
 }

@@ -65,16 +65,13 @@ public struct CustomEventsHandler: BatchHandler {
                 outcomes.append(delivery.outcome(.ignored, facts: 0, error: "source \(delivery.sourceID.uuidString.lowercased()) no longer exists"))
                 continue
             }
-            let made: [ActivityFact]
+            // Each event keeps its position in the delivery: it names the fact when the event has no id.
+            let events: [(index: Int, event: MappedEvent)]
             do {
                 if let mapping = mappings[delivery.sourceID] {
-                    made = try mapping.events(in: delivery.body, receivedAt: delivery.receivedAt ?? Date()).enumerated().map { index, event in
-                        event.fact(userID: owner.userID, source: source, deliveryID: delivery.deliveryID, index: index)
-                    }
+                    events = try mapping.events(in: delivery.body, receivedAt: delivery.receivedAt ?? Date()).enumerated().map { ($0, $1) }
                 } else {
-                    made = try CustomEvent.parse(delivery.body).enumerated().filter { $0.element.type != CustomEvent.testType }.map { index, event in
-                        event.fact(userID: owner.userID, source: source, deliveryID: delivery.deliveryID, index: index)
-                    }
+                    events = try CustomEvent.parse(delivery.body).enumerated().filter { $0.element.type != CustomEvent.testType }.map { ($0, $1.mapped) }
                 }
             } catch {
                 let reason = "\(error)"
@@ -82,6 +79,7 @@ public struct CustomEventsHandler: BatchHandler {
                 outcomes.append(delivery.outcome(.deadLettered, facts: 0, error: reason))
                 continue
             }
+            let made = events.map { $0.event.fact(userID: owner.userID, source: source, deliveryID: delivery.deliveryID, index: $0.index) }
             facts += made
             outcomes.append(delivery.outcome(.processed, facts: made.count, error: nil))
         }

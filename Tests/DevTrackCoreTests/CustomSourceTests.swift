@@ -89,10 +89,10 @@ struct CustomSourceTests {
     @Test func anEventsFactIsNamedByItsIdOrByTheDeliveryAndPosition() {
         let user = UUID()
         let event = CustomEvent(type: "deploy", occurredAt: sent)
-        let fact = event.fact(userID: user, source: "custom:s1", deliveryID: "msg_1", index: 2)
+        let fact = event.mapped.fact(userID: user, source: "custom:s1", deliveryID: "msg_1", index: 2)
         #expect(fact.id == "custom:s1:msg_1#2")
         #expect(fact.kind == ActivityKind.custom("deploy") && fact.kind.rawValue == "custom:deploy")
         #expect(GoalUnit.affected(by: fact.kind) == [.custom("deploy")])
-        #expect(CustomEvent(type: "deploy", occurredAt: sent, id: "d-9").fact(userID: user, source: "custom:s1", deliveryID: "msg_1", index: 0).id == "custom:s1:d-9")
+        #expect(CustomEvent(type: "deploy", occurredAt: sent, id: "d-9").mapped.fact(userID: user, source: "custom:s1", deliveryID: "msg_1", index: 0).id == "custom:s1:d-9")
     }
 }
