@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// A child process of the test (the built `devtrack` binary), started with `posix_spawn`, its stdout and
 /// stderr in a log file that tests can wait on.
@@ -94,13 +95,18 @@ struct HarnessError: Error, CustomStringConvertible {
 /// A TCP port that is free now, picked at random below the kernel's ephemeral range (32768+ here): a port the
 /// kernel hands out itself can be handed again, between our probe and the server's bind, to a mock Kafka
 /// broker or an outgoing connection of a test running in parallel ("Address already in use").
+/// A port is handed out once per test process: two hubs starting at the same moment could otherwise draw
+/// the same free port before either binds it (seen in a full run).
 func freePort() throws -> Int {
     for _ in 0..<200 {
         let candidate = Int.random(in: 20_000..<32_000)
+        guard handedOutPorts.withLock({ $0.insert(candidate).inserted }) else { continue }
         if try canBind(port: candidate) { return candidate }
     }
     throw HarnessError("no free port found in 20000..<32000")
 }
+
+private let handedOutPorts = Mutex<Set<Int>>([])
 
 private func canBind(port: Int) throws -> Bool {
     let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
