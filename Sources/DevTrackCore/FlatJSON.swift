@@ -24,6 +24,14 @@ public struct FlatJSONObject: Equatable {
     }
 
     public subscript(key: String) -> Value? { members[key] }
+
+    /// One flat object or an array of them (nil for anything else, as above).
+    public static func objects(_ bytes: [UInt8]) -> [[String: Value]]? {
+        bytes.withUnsafeBufferPointer { buffer in
+            var reader = FlatReader(bytes: buffer)
+            return reader.objects()
+        }
+    }
 }
 
 private struct FlatReader {
@@ -44,10 +52,29 @@ private struct FlatReader {
     }
 
     mutating func object() -> [String: FlatJSONObject.Value]? {
+        guard let members = objectMembers() else { return nil }
+        return finished(members)
+    }
+
+    /// One flat object, or an array of them, and nothing after.
+    mutating func objects() -> [[String: FlatJSONObject.Value]]? {
+        guard consume(UInt8(ascii: "[")) else { return object().map { [$0] } }
+        var objects: [[String: FlatJSONObject.Value]] = []
+        if consume(UInt8(ascii: "]")) { return finished(objects) }
+        while true {
+            guard let members = objectMembers() else { return nil }
+            objects.append(members)
+            if consume(UInt8(ascii: ",")) { continue }
+            guard consume(UInt8(ascii: "]")) else { return nil }
+            return finished(objects)
+        }
+    }
+
+    private mutating func objectMembers() -> [String: FlatJSONObject.Value]? {
         guard consume(UInt8(ascii: "{")) else { return nil }
         var members: [String: FlatJSONObject.Value] = [:]
         members.reserveCapacity(8)
-        if consume(UInt8(ascii: "}")) { return finished(members) }
+        if consume(UInt8(ascii: "}")) { return members }
         while true {
             skipWhitespace()
             guard let key = string(), consume(UInt8(ascii: ":")), let value = value(), members.updateValue(value, forKey: key) == nil else {
@@ -55,13 +82,13 @@ private struct FlatReader {
             }
             if consume(UInt8(ascii: ",")) { continue }
             guard consume(UInt8(ascii: "}")) else { return nil }
-            return finished(members)
+            return members
         }
     }
 
-    private mutating func finished(_ members: [String: FlatJSONObject.Value]) -> [String: FlatJSONObject.Value]? {
+    private mutating func finished<T>(_ result: T) -> T? {
         skipWhitespace()
-        return index == bytes.count ? members : nil
+        return index == bytes.count ? result : nil
     }
 
     private mutating func value() -> FlatJSONObject.Value? {

@@ -62,6 +62,10 @@ struct CustomSourceTests {
         // 0 and 1 are numbers, not booleans (JSONSerialization hands both out as NSNumber).
         let small = try CustomEvent.parse(Array(#"[{"type": "a", "occurred_at": "2026-11-25T10:00:00Z", "value": 1}, {"type": "a", "occurred_at": "2026-11-25T10:00:00Z", "value": 0}, {"type": "a", "occurred_at": "2026-11-25T10:00:00Z", "value": 2.5}]"#.utf8))
         #expect(small.map(\.value) == [1, 0, 2.5])
+        // Flat events take a hand-written reader, others the general one: both read the same events.
+        let nested = try CustomEvent.parse(Array(#"{"type": "deploy", "occurred_at": "2026-11-25T10:00:00Z", "meta": {"by": "ci"}, "ok": true, "id": "caf\u00e9"}"#.utf8))
+        let flat = try CustomEvent.parse(Array(#"{"type": "deploy", "occurred_at": "2026-11-25T10:00:00Z", "id": "caf\u00e9", "repo": null}"#.utf8))
+        #expect(nested == flat && flat.first?.id == "café")
     }
 
     @Test func badEventsAreRefusedNamingTheField() {
@@ -83,6 +87,8 @@ struct CustomSourceTests {
         #expect(reason(#"{"type": "deploy", "occurred_at": "2026-11-25T10:00:00Z", "value": -1}"#) == "value must be a number ≥ 0")
         #expect(reason(#"{"type": "deploy", "occurred_at": "2026-11-25T10:00:00Z", "value": true}"#) == "value must be a number ≥ 0")
         #expect(reason(#"{"type": "deploy", "occurred_at": "2026-11-25T10:00:00Z", "value": false}"#) == "value must be a number ≥ 0")
+        #expect(reason(#"{"type": "deploy", "occurred_at": "2026-11-25T10:00:00Z", "value": null}"#) == "value must be a number ≥ 0")
+        #expect(reason(#"{"type": "deploy", "type": "x", "occurred_at": "2026-11-25T10:00:00Z"}"#) == nil, "a duplicate key: the general reader decides")
         #expect(reason(#"{"type": "deploy", "occurred_at": "2026-11-25T10:00:00Z", "id": 7}"#) == "id must be a string of 1–200 characters")
     }
 
