@@ -17,7 +17,7 @@ extension QueryAPI {
                 throw HubHTTPError.badRequest("kind must be \"github\" or \"custom\"", code: "invalid_kind")
             }
             let name = try validName(body.name ?? "")
-            let mapping = try validMapping(body)
+            let mapping = try validMapping(kind: body.kind, preset: body.preset, mapping: body.mapping, authors: body.authors)
             let secret = newSecret(kind: body.kind)
             let source = try await store.createSource(
                 userID: user.id, kind: body.kind, name: name, sealedSecret: secretBox.seal(secret), mapping: mapping)
@@ -35,8 +35,9 @@ extension QueryAPI {
         v1.patch("/sources/{id}") { request, context in
             let source = try await ownSource(request, context)
             let change = try await decode(SourceChange.self, from: request, context: context)
+            let mapping = try validMapping(kind: source.kind, preset: change.preset, mapping: change.mapping, authors: change.authors)
             guard let updated = try await store.updateSource(
-                userID: source.userID, id: source.id, name: try change.name.map(validName), enabled: change.enabled)
+                userID: source.userID, id: source.id, name: try change.name.map(validName), enabled: change.enabled, mapping: mapping)
             else { throw HubHTTPError.notFound("no source \(source.id)") }
             return try JSONResponse.make(SourceBody(updated, url: sourceURL(updated), secret: nil))
         }
@@ -77,22 +78,22 @@ extension QueryAPI {
     }
 
     /// A custom source's mapping: a preset by name, or one written out; nil for the native format.
-    private func validMapping(_ body: NewSource) throws -> EventMapping? {
-        switch (body.preset, body.mapping) {
+    private func validMapping(kind: String, preset: String?, mapping: EventMapping?, authors: [String]?) throws -> EventMapping? {
+        switch (preset, mapping) {
         case (nil, nil):
             return nil
         case (_?, _?):
             throw HubHTTPError.badRequest("give a preset or a mapping, not both", code: "invalid_mapping")
         case (let name?, nil):
-            guard body.kind == "custom", var preset = EventMapping.presets[name] else {
+            guard kind == "custom", var preset = EventMapping.presets[name] else {
                 throw HubHTTPError.badRequest(
                     "preset must be one of \(EventMapping.presets.keys.sorted().joined(separator: ", ")) (custom sources only)", code: "invalid_mapping")
             }
-            preset.authors = body.authors
+            preset.authors = authors
             return preset
         case (nil, var mapping?):
-            if let authors = body.authors { mapping.authors = authors }
-            guard body.kind == "custom" else { throw HubHTTPError.badRequest("only custom sources have a mapping", code: "invalid_mapping") }
+            if let authors { mapping.authors = authors }
+            guard kind == "custom" else { throw HubHTTPError.badRequest("only custom sources have a mapping", code: "invalid_mapping") }
             do {
                 try mapping.validate()
             } catch {
@@ -152,6 +153,9 @@ struct NewSource: Decodable {
 struct SourceChange: Decodable {
     let name: String?
     let enabled: Bool?
+    let preset: String?
+    let mapping: EventMapping?
+    let authors: [String]?
 }
 
 struct SourceBody: Encodable {

@@ -223,10 +223,13 @@ extension HubStore {
             "SELECT \(unescaped: Self.sourceColumns) FROM webhook_sources WHERE user_id = \(userID) AND id = \(id)", logger: logger)).first
     }
 
-    /// Renames, disables or enables the user's source; nil when there is no such source.
-    public func updateSource(userID: UUID, id: UUID, name: String?, enabled: Bool?) async throws -> SourceRecord? {
-        try await Self.sources(client.query("""
-            UPDATE webhook_sources SET name = coalesce(\(name), name), enabled = coalesce(\(enabled), enabled)
+    /// Renames, disables or enables the user's source, or gives it a new mapping; nil when there is no such
+    /// source. Deliveries already on the topic are read with the mapping the worker finds when it gets to them.
+    public func updateSource(userID: UUID, id: UUID, name: String?, enabled: Bool?, mapping: EventMapping? = nil) async throws -> SourceRecord? {
+        let mappingJSON = try mapping.map { String(decoding: try JSONEncoder().encode($0), as: UTF8.self) }
+        return try await Self.sources(client.query("""
+            UPDATE webhook_sources SET name = coalesce(\(name), name), enabled = coalesce(\(enabled), enabled),
+                mapping = coalesce(\(mappingJSON)::jsonb, mapping)
             WHERE user_id = \(userID) AND id = \(id)
             RETURNING \(unescaped: Self.sourceColumns)
             """, logger: logger)).first

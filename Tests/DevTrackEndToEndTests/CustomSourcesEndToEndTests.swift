@@ -171,6 +171,24 @@ struct CustomSourcesEndToEndTests {
             #expect(tag?["signature"] as? String == "gitlab-token")
             try await Task.sleep(for: .seconds(2))
             #expect(try await call("GET", day).json?["commits"] as? Int == 2)
+
+            // A new mapping by PATCH: someone else's identity counts nothing, the owner's again does.
+            func push(_ first: String, _ second: String) throws -> [UInt8] {
+                Array(String(decoding: try OtherFixtures.data("push.json"), as: UTF8.self)
+                    .replacingOccurrences(of: "b6568db1bc1dcd7f8b4d5a946b0b91f9dacd7327", with: first)
+                    .replacingOccurrences(of: "da1560886d4f094c3e6c9ef40349f7d38b5d27d7", with: second).utf8)
+            }
+            let narrowed = try await call("PATCH", "/api/v1/sources/\(pushesID)", #"{"preset": "gitlab-push", "authors": ["nobody@example.com"]}"#)
+            #expect((narrowed.json?["mapping"] as? [String: Any])?["authors"] as? [String] == ["nobody@example.com"], "\(narrowed.text)")
+            #expect(try await post(pushes, try push("c1", "c2"), uuid: "push-2").status == 202)
+            let none = try await eventually(within: 30, { try await call("GET", "/api/v1/sources/\(pushesID)/deliveries") }, until: { response in
+                ((response.json?["deliveries"] as? [[String: Any]]) ?? []).contains { $0["delivery_id"] as? String == "push-2" }
+            })
+            #expect(((none.json?["deliveries"] as? [[String: Any]]) ?? []).first { $0["delivery_id"] as? String == "push-2" }?["facts"] as? Int == 0)
+            #expect(try await call("PATCH", "/api/v1/sources/\(pushesID)", #"{"preset": "gitlab-push", "authors": ["jordan@example.com"]}"#).status == 200)
+            #expect(try await post(pushes, try push("c3", "c4"), uuid: "push-3").status == 202)
+            let four = try await eventually(within: 30, { try await call("GET", day) }, until: { $0.json?["commits"] as? Int == 4 })
+            #expect(four.json?["commits"] as? Int == 4)
         }
     }
 }
