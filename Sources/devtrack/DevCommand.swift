@@ -108,6 +108,9 @@ struct DevCommand: AsyncParsableCommand {
         let token: String
         let sourceURL: String
         let sourceSecret: String
+        /// A custom source (issue 6's "any system"), for the second sample.
+        let customURL: String
+        let customSecret: String
     }
 
     /// The demo user is GitHub's documentation account, so the sample payloads credit it.
@@ -118,23 +121,27 @@ struct DevCommand: AsyncParsableCommand {
         }
         guard let user else { throw StoreError.notFound("demo user") }
         let token = try await store.createToken(userID: user.id, name: "dev")
-        let source: SourceRecord
-        let secret: String
-        if let existing = try await store.sources(userID: user.id).first(where: { $0.kind == "github" }),
-           let credentials = try await store.sourceCredentials(id: existing.id), let sealed = credentials.sealedSecrets.first {
-            source = existing
-            secret = try secretBox.open(sealed)
-        } else {
-            secret = Credentials.newWebhookSecret()
-            source = try await store.createSource(userID: user.id, kind: "github", name: "demo", sealedSecret: secretBox.seal(secret))
-        }
+        let (source, secret) = try await demoSource(kind: "github", userID: user.id, store: store, secretBox: secretBox)
+        let (custom, customSecret) = try await demoSource(kind: "custom", userID: user.id, store: store, secretBox: secretBox)
         return Demo(
             token: token, sourceURL: "\(configuration.publicIngestURL)/webhooks/github/\(source.id.uuidString.lowercased())",
-            sourceSecret: secret)
+            sourceSecret: secret, customURL: "\(configuration.publicIngestURL)/webhooks/custom/\(custom.id.uuidString.lowercased())",
+            customSecret: customSecret)
+    }
+
+    /// The demo user's source of `kind` and its secret, made on the first run.
+    private func demoSource(kind: String, userID: UUID, store: HubStore, secretBox: SecretBox) async throws -> (SourceRecord, String) {
+        if let existing = try await store.sources(userID: userID).first(where: { $0.kind == kind }),
+           let credentials = try await store.sourceCredentials(id: existing.id), let sealed = credentials.sealedSecrets.first {
+            return (existing, try secretBox.open(sealed))
+        }
+        let secret = kind == "custom" ? StandardWebhooks.newSecret() : Credentials.newWebhookSecret()
+        return (try await store.createSource(userID: userID, kind: kind, name: "demo", sealedSecret: secretBox.seal(secret)), secret)
     }
 
     static func banner(configuration: HubConfiguration, demo: Demo, samplePath: String, sample: String) -> String {
         let signature = GitHubSignature.sign(body: Array(sample.utf8), secret: Array(demo.sourceSecret.utf8))
+        let customSample = #"{"type":"deploy","occurred_at":"\#(Timestamps.format(Date()))","id":"demo-deploy-1"}"#
         let api = "http://\(configuration.api.host):\(configuration.api.port)"
         return """
 
@@ -148,8 +155,15 @@ struct DevCommand: AsyncParsableCommand {
                 -H 'X-GitHub-Event: push' -H 'X-GitHub-Delivery: sample-1' \\
                 -H 'X-Hub-Signature-256: \(signature)' --data-binary @\(samplePath)
 
+            Post an event from any other system to the custom source (signed here with an HMAC of the body;
+            Standard Webhooks signatures work too, see the README):
+              curl -sS -X POST '\(demo.customURL)' -H 'Content-Type: application/json' \\
+                -H 'X-Hub-Signature-256: \(GitHubSignature.sign(body: Array(customSample.utf8), secret: Array(demo.customSecret.utf8)))' \\
+                --data '\(customSample)'
+
             Then read the metrics:
               curl -sS -H 'Authorization: Bearer \(demo.token)' \(api)/api/v1/metrics/summary
+              curl -sS -H 'Authorization: Bearer \(demo.token)' \(api)/api/v1/metrics/custom
               curl -sS -H 'Authorization: Bearer \(demo.token)' \(api)/api/v1/metrics/streak
               curl -sS -H 'Authorization: Bearer \(demo.token)' '\(api)/api/v1/metrics/daily?from=\(LocalDate(Date(), in: .gmt).adding(days: -6))&to=\(LocalDate(Date(), in: .gmt))'
 

@@ -7,7 +7,7 @@ import FoundationNetworking
 import Testing
 
 /// `devtrack dev`, the README's run command: everything in one process on the embedded default, and the
-/// curl command it prints really posts a signed webhook that shows up in the metrics.
+/// curl commands it prints really post a signed webhook and a custom event that show up in the metrics.
 @Suite(.timeLimit(.minutes(5)))
 struct DevCommandEndToEndTests {
     @Test func devStartsEverythingAndItsPrintedCurlCommandWorks() async throws {
@@ -47,6 +47,20 @@ struct DevCommandEndToEndTests {
                 return (try JSONSerialization.jsonObject(with: data) as? [String: Any])?["commits"] as? Int ?? -1
             }, until: { $0 == 1 })
             #expect(commits == 1)
+
+            // The second printed POST goes to the demo's custom source.
+            let customStart = try #require(lines[(end + 1)...].firstIndex { $0.contains("curl -sS -X POST") })
+            let customEnd = try #require(lines[customStart...].firstIndex { $0.contains("--data '") })
+            let customPosted = try await shell(lines[customStart...customEnd].joined(separator: "\n") + " -o /dev/null -w '%{http_code}'")
+            #expect(customPosted == "202", "printed custom curl answered \(customPosted)")
+            var customRequest = URLRequest(url: URL(string: "http://127.0.0.1:\(apiPort)/api/v1/metrics/custom")!)
+            customRequest.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization")
+            let deploys = try await eventually({ () async throws -> Int in
+                let (data, _) = try await HubUnderTest.session.data(for: customRequest)
+                let totals = (try JSONSerialization.jsonObject(with: data) as? [String: Any])?["totals"] as? [[String: Any]] ?? []
+                return totals.first { $0["kind"] as? String == "deploy" }?["count"] as? Int ?? 0
+            }, until: { $0 == 1 })
+            #expect(deploys == 1)
         } catch {
             await dev.stop()
             throw HarnessError("\(error)\n\(dev.output.suffix(4000))")
