@@ -83,7 +83,7 @@ extension QueryAPI {
             do {
                 let response = try await outbound.post(OutboundRequest(
                     url: url, headers: [("Content-Type", "application/json")], body: Array(try JSONEncoder().encode(message))))
-                let elapsed = Self.milliseconds(ContinuousClock.now - started)
+                let elapsed = (ContinuousClock.now - started).wholeMilliseconds
                 switch DiscordAnswer.classify(status: response.status, headers: response.headers, body: response.body) {
                 case .delivered:
                     result = DiscordTestResult(delivered: true, statusCode: response.status, latencyMs: elapsed, error: nil)
@@ -97,14 +97,10 @@ extension QueryAPI {
                     result = DiscordTestResult(delivered: false, statusCode: response.status, latencyMs: elapsed, error: reason)
                 }
             } catch let failure as OutboundFailure {
-                result = DiscordTestResult(delivered: false, statusCode: nil, latencyMs: Self.milliseconds(ContinuousClock.now - started), error: failure.description)
+                result = DiscordTestResult(delivered: false, statusCode: nil, latencyMs: (ContinuousClock.now - started).wholeMilliseconds, error: failure.description)
             }
             return try JSONResponse.make(result)
         }
-    }
-
-    static func milliseconds(_ duration: Duration) -> Int {
-        Int(duration.components.seconds * 1000 + duration.components.attoseconds / 1_000_000_000_000_000)
     }
 
     private func settingsBody(_ userID: UUID, timezone: String) async throws -> SettingsBody {

@@ -131,9 +131,8 @@ extension QueryAPI {
         let started = ContinuousClock.now
         do {
             let response = try await selfClient.post(OutboundRequest(url: sourceURL(source), headers: headers, body: body))
-            let elapsed = ContinuousClock.now - started
             return SourceTestBody(
-                deliveryID: id, statusCode: response.status, latencyMs: Int(elapsed.components.seconds * 1000 + elapsed.components.attoseconds / 1_000_000_000_000_000),
+                deliveryID: id, statusCode: response.status, latencyMs: (ContinuousClock.now - started).wholeMilliseconds,
                 response: String(decoding: response.body, as: UTF8.self), error: nil)
         } catch {
             return SourceTestBody(deliveryID: id, statusCode: nil, latencyMs: nil, response: nil, error: error.description)

@@ -142,3 +142,10 @@ public enum TimeZones {
         return zone
     }
 }
+
+extension Duration {
+    /// Whole milliseconds (latencies in API bodies and delivery records).
+    public var wholeMilliseconds: Int {
+        Int(components.seconds * 1000 + components.attoseconds / 1_000_000_000_000_000)
+    }
+}

@@ -171,7 +171,7 @@ extension HubStore {
             case .failed: true
             }
         }
-        let milliseconds = results.map { Int($0.latency.components.seconds * 1000 + $0.latency.components.attoseconds / 1_000_000_000_000_000) }
+        let milliseconds = results.map(\.latency.wholeMilliseconds)
         try await client.query("""
             WITH result AS (
                 SELECT * FROM unnest(\(results.map(\.delivery.id)), \(results.map(\.delivery.attempt)), \(results.map { $0.statusCode ?? -1 }),
