@@ -19,13 +19,13 @@ public struct DiscordChannel: DeliveryChannel {
         self.runner = AttemptRunner(store: store, http: http, schedule: schedule, logger: logger)
     }
 
-    public func deliver(_ delivery: ClaimedDelivery) async -> Duration? {
+    public func deliver(_ delivery: ClaimedDelivery, pause: @escaping @Sendable (Duration) -> Void) async {
         guard case .discord(let sealed) = delivery.target, let url = try? secretBox.open(sealed) else {
             await runner.giveUp(delivery, "no Discord webhook URL is set any more")
-            return nil
+            return
         }
         let request = OutboundRequest(url: url, headers: [("Content-Type", "application/json")], body: Array(delivery.payload.utf8))
-        return await runner.attempt(delivery, request) { response in
+        await runner.attempt(delivery, request, pause: pause) { response in
             switch DiscordAnswer.classify(status: response.status, headers: response.headers, body: response.body) {
             case .delivered(let pause):
                 if let pause {

@@ -9,9 +9,9 @@ import Synchronization
 public protocol DeliveryChannel: Sendable {
     /// The outbox `channel` value.
     var name: String { get }
-    /// Sends one claimed delivery and records the attempt; returns a pause for the whole channel when the
-    /// destination asked for one (Discord's global rate limit).
-    func deliver(_ delivery: ClaimedDelivery) async -> Duration?
+    /// Sends one claimed delivery and records the attempt. When the destination asks the whole channel to
+    /// wait (Discord's global rate limit), `pause` is called at once, before the attempt is recorded.
+    func deliver(_ delivery: ClaimedDelivery, pause: @escaping @Sendable (Duration) -> Void) async
     /// Closes idle connections (the deliverer has stopped).
     func close()
 }
@@ -57,11 +57,10 @@ public final class OutboxDeliverer: Service, Sendable {
                 let claimed = await claimDue()
                 for delivery in claimed {
                     group.addTask {
-                        let pause = await self.channel.deliver(delivery)
-                        self.state.withLock { state in
-                            _ = state.busy.remove(delivery.destination)
-                            if let pause { state.pausedUntil = .now + pause }
+                        await self.channel.deliver(delivery) { pause in
+                            self.state.withLock { $0.pausedUntil = .now + pause }
                         }
+                        self.state.withLock { _ = $0.busy.remove(delivery.destination) }
                         signal.yield()
                     }
                 }
@@ -111,12 +110,13 @@ struct AttemptRunner: Sendable {
     }
 
     /// Posts `request` and records the attempt with the outcome `decide` gives for the answer (network
-    /// failures retry, refused addresses fail). Errors recording it are logged: the lease then runs out
-    /// and the delivery is tried again.
+    /// failures retry, refused addresses fail); a pause `decide` asks for goes to `pause` before the record
+    /// (recording waits for a batch). Errors recording it are logged: the lease then runs out and the
+    /// delivery is tried again.
     func attempt(
-        _ delivery: ClaimedDelivery, _ request: OutboundRequest,
+        _ delivery: ClaimedDelivery, _ request: OutboundRequest, pause: (Duration) -> Void,
         decide: (OutboundResponse) async throws -> (AttemptOutcome, String?, pause: Duration?)
-    ) async -> Duration? {
+    ) async {
         let started = ContinuousClock.now
         do {
             let answer: Result<OutboundResponse, OutboundFailure>
@@ -125,22 +125,21 @@ struct AttemptRunner: Sendable {
             } catch {
                 answer = .failure(error)
             }
-            let (outcome, error, pause): (AttemptOutcome, String?, Duration?)
+            let (outcome, error): (AttemptOutcome, String?)
             var statusCode: Int?
             switch answer {
             case .success(let response):
                 statusCode = response.status
-                (outcome, error, pause) = try await decide(response)
+                let decided = try await decide(response)
+                (outcome, error) = (decided.0, decided.1)
+                if let wait = decided.pause { pause(wait) }
             case .failure(let failure):
-                let (retry, reason) = failure.isRetryable ? retryOrGiveUp(delivery, failure.description) : (.failed, failure.description)
-                (outcome, error, pause) = (retry, reason, nil)
+                (outcome, error) = failure.isRetryable ? retryOrGiveUp(delivery, failure.description) : (.failed, failure.description)
             }
             try await log.record(DeliveryAttemptResult(delivery, outcome: outcome, statusCode: statusCode, latency: ContinuousClock.now - started, error: error))
             if case .failed = outcome { logger.warning("\(delivery.channel) delivery \(delivery.id) failed for good: \(error ?? "")") }
-            return pause
         } catch {
             logger.error("\(delivery.channel) delivery \(delivery.id): cannot record the attempt: \(error)")
-            return nil
         }
     }
 

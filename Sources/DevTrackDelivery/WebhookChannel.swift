@@ -19,22 +19,22 @@ public struct WebhookChannel: DeliveryChannel {
         self.runner = AttemptRunner(store: store, http: http, schedule: schedule, logger: logger)
     }
 
-    public func deliver(_ delivery: ClaimedDelivery) async -> Duration? {
+    public func deliver(_ delivery: ClaimedDelivery, pause: @escaping @Sendable (Duration) -> Void) async {
         guard case .webhook(let url, let sealedSecrets) = delivery.target, let endpointID = UUID(uuidString: delivery.destination) else {
             await runner.giveUp(delivery, "the endpoint was deleted or disabled")
-            return nil
+            return
         }
         let secrets = sealedSecrets.compactMap { try? secretBox.open($0) }
         guard let current = secrets.first else {
             await runner.giveUp(delivery, "the endpoint's secret cannot be opened with the configured encryption key")
-            return nil
+            return
         }
         let body = Array(delivery.payload.utf8)
         let id = delivery.id.uuidString.lowercased()
         let headers = [("Content-Type", "application/json")]
             + StandardWebhooks.headers(id: id, timestamp: Int(Date().timeIntervalSince1970), body: body, keys: secrets.compactMap(StandardWebhooks.key(of:)))
             + LegacyWebhookHeaders.headers(event: delivery.eventType, deliveryID: id, body: body, secret: current)
-        return await runner.attempt(delivery, OutboundRequest(url: url, headers: headers, body: body)) { response in
+        await runner.attempt(delivery, OutboundRequest(url: url, headers: headers, body: body), pause: pause) { response in
             switch WebhookAnswer.classify(status: response.status, headers: response.headers) {
             case .delivered:
                 return (.delivered, nil, nil)
