@@ -57,8 +57,10 @@ public final class OutboxDeliverer: Service, Sendable {
                 let claimed = await claimDue()
                 for delivery in claimed {
                     group.addTask {
+                        // A claim that was running when a pause began still returns rows: they wait it out too.
+                        await self.waitOutPause()
                         await self.channel.deliver(delivery) { pause in
-                            self.state.withLock { $0.pausedUntil = .now + pause }
+                            self.state.withLock { $0.pausedUntil = max($0.pausedUntil ?? .now, .now + pause) }
                         }
                         self.state.withLock { _ = $0.busy.remove(delivery.destination) }
                         signal.yield()
@@ -75,6 +77,12 @@ public final class OutboxDeliverer: Service, Sendable {
         signal.finish()
         channel.close()
         logger.info("\(channel.name) deliverer stopped")
+    }
+
+    private func waitOutPause() async {
+        while let until = state.withLock({ $0.pausedUntil }), until > .now, !Task.isCancelled {
+            try? await Task.sleep(until: until)
+        }
     }
 
     private func claimDue() async -> [ClaimedDelivery] {

@@ -148,13 +148,15 @@ struct DiscordDeliveryTests {
                 for index in 0..<4 {
                     #expect(storm[index + 1].at - storm[index].at >= .milliseconds(300), "request \(index + 1) came too soon")
                 }
-                // Global: nothing to any webhook while the pause runs, and the steady work went on after it. A
-                // request claimed before the deliverer read the 429 may still land early on (on a loaded machine,
-                // a few hundred milliseconds), so the window starts 250 ms in.
+                // Global: nothing new to any webhook while the pause runs, and the steady work went on after it.
+                // Each webhook may have had one request on the wire before the deliverer read the 429 (on a
+                // loaded machine that read can lag a few hundred milliseconds), so the window starts 250 ms in
+                // and allows one per webhook; ignoring the pause puts about six of the steady webhook's in it.
                 let global = try #require(discord.requests(to: "100000000000000012").first).at
                 let everything = discord.received.withLock { $0 }
                 let duringPause = everything.filter { $0.at > global + .milliseconds(250) && $0.at < global + .milliseconds(1000) }
-                #expect(duringPause.isEmpty, "\(duringPause.map(\.webhookID))")
+                let perWebhook = Dictionary(grouping: duringPause, by: \.webhookID).mapValues(\.count)
+                #expect(perWebhook.values.allSatisfy { $0 <= 1 }, "\(perWebhook)")
                 #expect(discord.requests(to: "100000000000000013").contains { $0.at >= global + .milliseconds(1000) }, "steady work was waiting")
             }
         }
