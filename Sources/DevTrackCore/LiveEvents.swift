@@ -22,13 +22,11 @@ public struct LiveEvent: Sendable, Equatable {
     }
 
     public static func notification(_ intent: NotificationIntent, createdAt: Date) -> LiveEvent {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
         let body: [String: String] = [
             "id": intent.id.uuidString.lowercased(), "type": intent.type, "title": intent.title, "body": intent.body,
             "created_at": Timestamps.format(createdAt),
         ]
-        return LiveEvent(userID: intent.userID, event: "notification", data: String(decoding: (try? encoder.encode(body)) ?? Data("{}".utf8), as: UTF8.self))
+        return LiveEvent(userID: intent.userID, event: "notification", data: FlatJSONObject.text(body))
     }
 
     public static func metricsUpdated(userID: UUID, newFacts: Int) -> LiveEvent {

@@ -127,8 +127,6 @@ public struct WebhookEnvelope: Codable, Sendable, Equatable {
 
     /// The JSON sent (keys sorted, so the same envelope always has the same bytes).
     public func json() -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return String(decoding: (try? encoder.encode(self)) ?? Data(), as: UTF8.self)
+        #"{"data":\#(FlatJSONObject.text(data)),"event":\#(FlatJSONObject.quoted(event)),"timestamp":\#(FlatJSONObject.quoted(timestamp))}"#
     }
 }

@@ -19,24 +19,24 @@ public struct DiscordChannel: DeliveryChannel {
         self.runner = AttemptRunner(store: store, http: http, schedule: schedule, logger: logger)
     }
 
-    public func deliver(_ delivery: ClaimedDelivery, pause: @escaping @Sendable (Duration) -> Void) async {
+    public func deliver(_ delivery: ClaimedDelivery, hold: @escaping @Sendable (DeliveryHold) -> Void) async {
         guard case .discord(let sealed) = delivery.target, let url = try? secretBox.open(sealed) else {
             await runner.giveUp(delivery, "no Discord webhook URL is set any more")
             return
         }
         let request = OutboundRequest(url: url, headers: [("Content-Type", "application/json")], body: Array(delivery.payload.utf8))
-        await runner.attempt(delivery, request, pause: pause) { response in
+        await runner.attempt(delivery, request, hold: hold) { response in
             switch DiscordAnswer.classify(status: response.status, headers: response.headers, body: response.body) {
             case .delivered(let pause):
-                if let pause {
-                    try await store.postponeDeliveries(channel: name, destination: delivery.destination, until: Date().addingTimeInterval(pause))
-                }
-                return (.delivered, nil, nil)
+                guard let pause else { return (.delivered, nil, nil) }
+                try await store.postponeDeliveries(channel: name, destination: delivery.destination, until: Date().addingTimeInterval(pause))
+                return (.delivered, nil, .destination(.milliseconds(Int(pause * 1000))))
             case .rateLimited(let seconds, let global):
                 let until = Date().addingTimeInterval(seconds)
+                let wait = Duration.milliseconds(Int(seconds * 1000))
                 if !global { try await store.postponeDeliveries(channel: name, destination: delivery.destination, until: until) }
                 return (.retry(at: until, counts: false), "rate limited for \(seconds) s\(global ? " (global)" : "")",
-                        global ? .milliseconds(Int(seconds * 1000)) : nil)
+                        global ? .channel(wait) : .destination(wait))
             case .webhookGone:
                 let reason = "Discord answered 404 Unknown Webhook: the webhook was deleted; set a new URL to get Discord messages again"
                 try await store.disableDiscordWebhook(
@@ -50,6 +50,8 @@ public struct DiscordChannel: DeliveryChannel {
             }
         }
     }
+
+    public var attemptTimeout: Duration { runner.http.timeout }
 
     public func close() {
         runner.http.closeIdleConnections()

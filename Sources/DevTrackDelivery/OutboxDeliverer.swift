@@ -9,74 +9,148 @@ import Synchronization
 public protocol DeliveryChannel: Sendable {
     /// The outbox `channel` value.
     var name: String { get }
-    /// Sends one claimed delivery and records the attempt. When the destination asks the whole channel to
-    /// wait (Discord's global rate limit), `pause` is called at once, before the attempt is recorded.
-    func deliver(_ delivery: ClaimedDelivery, pause: @escaping @Sendable (Duration) -> Void) async
+    /// The longest one request may take (the HTTP client's timeout).
+    var attemptTimeout: Duration { get }
+    /// Sends one claimed delivery and records the attempt. When the destination asks to be left alone for a
+    /// while (a rate limit), `hold` is called at once, before the attempt is recorded.
+    func deliver(_ delivery: ClaimedDelivery, hold: @escaping @Sendable (DeliveryHold) -> Void) async
     /// Closes idle connections (the deliverer has stopped).
     func close()
 }
 
-/// Delivers the outbox's rows of one channel, off the Kafka partitions: the notify worker queues them in
-/// PostgreSQL, and any number of deliverers (one per `notify` worker process) claim due rows with
-/// `FOR UPDATE SKIP LOCKED` under a lease. One request at a time per destination (a slow or dead
-/// destination ties up one slot, never the others), at most `maxConcurrent` at once; graceful shutdown
-/// stops claiming and lets the requests in flight finish.
-public final class OutboxDeliverer: Service, Sendable {
+/// A wait a destination asked for. The deliverer keeps it in memory, so nothing it holds is claimed or
+/// handed off meanwhile (the rows already queued are postponed in PostgreSQL too, for other deliverers).
+public enum DeliveryHold: Sendable, Equatable {
+    /// Every destination of the channel (Discord's global rate limit).
+    case channel(Duration)
+    /// The destination of the delivery being sent (its own rate limit, or an exhausted bucket).
+    case destination(Duration)
+}
+
+/// Delivers the outbox's rows of one channel, off the Kafka partitions. The `notify` worker of this process
+/// hands it the rows it queues already leased (`DeliveryHandoff`), and it claims due rows — retries, rows
+/// queued elsewhere or while it was full, leases that ran out — with `FOR UPDATE SKIP LOCKED`, so any number
+/// of deliverers (one per `notify` process) share the outbox. One request at a time per destination (a slow
+/// or dead destination ties up one slot, never the others), at most `maxConcurrent` at once, and up to
+/// `maxWaiting` handed-off deliveries waiting for a slot (beyond that, rows wait in the outbox for a claim);
+/// graceful shutdown stops claiming and lets the requests in flight finish.
+public final class OutboxDeliverer: Service, DeliveryHandoff, Sendable {
     let store: HubStore
-    let channel: any DeliveryChannel
+    let deliveryChannel: any DeliveryChannel
     let logger: Logger
     let maxConcurrent: Int
+    let maxWaiting: Int
     let pollInterval: Duration
-    let lease: Duration
+    public let lease: Duration
     private let state = Mutex(State())
+    /// Rung when a slot frees up or deliveries are handed off: the loop then acts without waiting for a poll.
+    private let doorbell = Doorbell()
+
+    /// A leased delivery, and when its lease began at the latest.
+    struct Job {
+        let delivery: ClaimedDelivery
+        let leasedAt: ContinuousClock.Instant
+    }
 
     struct State {
+        /// Destinations with a delivery reserved, waiting or running: one at a time each.
         var busy: Set<String> = []
+        var running = 0
+        /// Reserved by the `notify` worker, not handed off yet (the reservation time bounds the lease's start).
+        var reserved: [String: ContinuousClock.Instant] = [:]
+        var waiting: [Job] = []
         var pausedUntil: ContinuousClock.Instant?
+        var heldUntil: [String: ContinuousClock.Instant] = [:]
+        var stopped = false
+
+        /// Busy destinations, and held ones whose hold has not run out (forgetting those that have).
+        mutating func unavailable(at now: ContinuousClock.Instant) -> Set<String> {
+            if !heldUntil.isEmpty { heldUntil = heldUntil.filter { $0.value > now } }
+            return heldUntil.isEmpty ? busy : busy.union(heldUntil.keys)
+        }
+
+        func paused(at now: ContinuousClock.Instant) -> Bool { pausedUntil.map { $0 > now } ?? false }
     }
 
     public init(
-        store: HubStore, channel: any DeliveryChannel, logger: Logger, maxConcurrent: Int = 128,
+        store: HubStore, channel: any DeliveryChannel, logger: Logger, maxConcurrent: Int = 128, maxWaiting: Int? = nil,
         pollInterval: Duration = .milliseconds(100), lease: Duration = .seconds(60)
     ) {
         self.store = store
-        self.channel = channel
+        self.deliveryChannel = channel
         self.logger = logger
         self.maxConcurrent = maxConcurrent
+        self.maxWaiting = maxWaiting ?? maxConcurrent * 8
         self.pollInterval = pollInterval
         self.lease = lease
     }
 
+    public var channel: String { deliveryChannel.name }
+
     public func run() async throws {
-        logger.info("\(channel.name) deliverer started")
-        // A finished delivery wakes the loop at once, so a freed slot is refilled without waiting for a poll.
-        let (freed, signal) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
-        var slots = freed.makeAsyncIterator()
+        logger.info("\(channel) deliverer started")
         await withDiscardingTaskGroup { group in
             while !Task.isCancelled, !Task.isShuttingDownGracefully {
-                let claimed = await claimDue()
-                for delivery in claimed {
-                    group.addTask {
-                        // A claim that was running when a pause began still returns rows: they wait it out too.
-                        await self.waitOutPause()
-                        await self.channel.deliver(delivery) { pause in
-                            self.state.withLock { $0.pausedUntil = max($0.pausedUntil ?? .now, .now + pause) }
-                        }
-                        self.state.withLock { _ = $0.busy.remove(delivery.destination) }
-                        signal.yield()
-                    }
+                let ready = startWaiting()
+                let claimed = ready.isEmpty ? await claimDue() : []
+                for job in ready + claimed {
+                    group.addTask { await self.send(job) }
                 }
-                guard claimed.isEmpty else { continue }
-                if state.withLock({ $0.busy.count >= maxConcurrent }) {
-                    guard await slots.next() != nil else { break }
-                } else {
-                    try? await Task.sleep(for: pollInterval)
+                guard ready.isEmpty, claimed.isEmpty else { continue }
+                await doorbell.wait(upTo: pollInterval)
+            }
+            // Deliveries handed off before the stop are leased and committed: send them rather than leave them
+            // to their lease.
+            state.withLock { $0.stopped = true }
+            while true {
+                let ready = startWaiting()
+                for job in ready {
+                    group.addTask { await self.send(job) }
                 }
+                if state.withLock({ $0.waiting.isEmpty }) { break }
+                if ready.isEmpty { await doorbell.wait(upTo: pollInterval) }
             }
         }
-        signal.finish()
-        channel.close()
-        logger.info("\(channel.name) deliverer stopped")
+        deliveryChannel.close()
+        logger.info("\(channel) deliverer stopped")
+    }
+
+    /// Takes waiting deliveries for the free slots.
+    private func startWaiting() -> [Job] {
+        state.withLock { state in
+            let count = min(state.waiting.count, maxConcurrent - state.running)
+            guard count > 0 else { return [] }
+            state.running += count
+            defer { state.waiting.removeFirst(count) }
+            return Array(state.waiting.prefix(count))
+        }
+    }
+
+    private func send(_ job: Job) async {
+        let delivery = job.delivery
+        // A claim that was running when a pause began still returns rows: they wait it out too.
+        await waitOutPause()
+        // Sent only while the lease surely outlasts the request; otherwise it is left to run out, and a claim
+        // (this deliverer's or another's) takes the row again.
+        if ContinuousClock.now + deliveryChannel.attemptTimeout + .seconds(1) < job.leasedAt + lease {
+            await deliveryChannel.deliver(delivery) { hold in
+                self.state.withLock { state in
+                    switch hold {
+                    case .channel(let wait):
+                        state.pausedUntil = max(state.pausedUntil ?? .now, .now + wait)
+                    case .destination(let wait):
+                        state.heldUntil[delivery.destination] = max(state.heldUntil[delivery.destination] ?? .now, .now + wait)
+                    }
+                }
+            }
+        } else {
+            logger.warning("\(channel) delivery \(delivery.id) waited too long for a slot; it goes again when its lease runs out")
+        }
+        state.withLock { state in
+            state.running -= 1
+            state.busy.remove(delivery.destination)
+        }
+        doorbell.ring()
     }
 
     private func waitOutPause() async {
@@ -85,18 +159,107 @@ public final class OutboxDeliverer: Service, Sendable {
         }
     }
 
-    private func claimDue() async -> [ClaimedDelivery] {
-        let (busy, paused) = state.withLock { state in
-            (Array(state.busy), state.pausedUntil.map { $0 > .now } ?? false)
+    /// Claims due rows for the free slots, unless handed-off deliveries are waiting for them.
+    private func claimDue() async -> [Job] {
+        let (unavailable, limit) = state.withLock { state -> (Set<String>, Int) in
+            let now = ContinuousClock.now
+            guard !state.paused(at: now), state.waiting.isEmpty else { return ([], 0) }
+            return (state.unavailable(at: now), maxConcurrent - state.running - state.reserved.count)
         }
-        guard !paused, busy.count < maxConcurrent else { return [] }
+        guard limit > 0 else { return [] }
         do {
-            let claimed = try await store.claimDeliveries(channel: channel.name, excluding: busy, limit: maxConcurrent - busy.count, lease: lease)
-            state.withLock { state in for delivery in claimed { state.busy.insert(delivery.destination) } }
-            return claimed
+            let leasedAt = ContinuousClock.now
+            let claimed = try await store.claimDeliveries(channel: channel, excluding: Array(unavailable), limit: limit, lease: lease)
+            state.withLock { state in
+                state.running += claimed.count
+                for delivery in claimed { state.busy.insert(delivery.destination) }
+            }
+            return claimed.map { Job(delivery: $0, leasedAt: leasedAt) }
         } catch {
-            logger.error("\(channel.name) deliverer cannot claim deliveries: \(error)")
+            logger.error("\(channel) deliverer cannot claim deliveries: \(error)")
             return []
+        }
+    }
+
+    // MARK: DeliveryHandoff
+
+    public func reserve(_ destinations: Set<String>) -> Set<String> {
+        state.withLock { state in
+            let now = ContinuousClock.now
+            guard !state.stopped, !state.paused(at: now) else { return [] }
+            let unavailable = state.unavailable(at: now)
+            var room = maxConcurrent + maxWaiting - state.running - state.waiting.count - state.reserved.count
+            var granted: Set<String> = []
+            for destination in destinations where room > 0 && !unavailable.contains(destination) {
+                state.busy.insert(destination)
+                state.reserved[destination] = now
+                granted.insert(destination)
+                room -= 1
+            }
+            return granted
+        }
+    }
+
+    public func release(_ destinations: Set<String>) {
+        guard !destinations.isEmpty else { return }
+        state.withLock { state in
+            for destination in destinations where state.reserved.removeValue(forKey: destination) != nil {
+                state.busy.remove(destination)
+            }
+        }
+        doorbell.ring()
+    }
+
+    public func start(_ deliveries: [ClaimedDelivery]) {
+        guard !deliveries.isEmpty else { return }
+        state.withLock { state in
+            for delivery in deliveries {
+                let reservedAt = state.reserved.removeValue(forKey: delivery.destination) ?? .now
+                state.waiting.append(Job(delivery: delivery, leasedAt: reservedAt))
+            }
+        }
+        doorbell.ring()
+    }
+}
+
+/// Wakes a waiting loop at once, or lets its wait run out; a ring with nobody waiting is kept for the next wait.
+final class Doorbell: Sendable {
+    private let state = Mutex<(rung: Bool, waiter: CheckedContinuation<Void, Never>?)>((false, nil))
+
+    func ring() {
+        let waiter = state.withLock { state -> CheckedContinuation<Void, Never>? in
+            guard let waiter = state.waiter else {
+                state.rung = true
+                return nil
+            }
+            state.waiter = nil
+            return waiter
+        }
+        waiter?.resume()
+    }
+
+    func wait(upTo timeout: Duration) async {
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask {
+                try? await Task.sleep(for: timeout)
+                if !Task.isCancelled { self.ring() }
+            }
+            await withTaskCancellationHandler {
+                await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                    let ready = state.withLock { state -> Bool in
+                        if state.rung {
+                            state.rung = false
+                            return true
+                        }
+                        state.waiter = continuation
+                        return false
+                    }
+                    if ready { continuation.resume() }
+                }
+            } onCancel: {
+                self.ring()
+            }
+            group.cancelAll()
         }
     }
 }
@@ -118,12 +281,12 @@ struct AttemptRunner: Sendable {
     }
 
     /// Posts `request` and records the attempt with the outcome `decide` gives for the answer (network
-    /// failures retry, refused addresses fail); a pause `decide` asks for goes to `pause` before the record
+    /// failures retry, refused addresses fail); a hold `decide` asks for goes to `hold` before the record
     /// (recording waits for a batch). Errors recording it are logged: the lease then runs out and the
     /// delivery is tried again.
     func attempt(
-        _ delivery: ClaimedDelivery, _ request: OutboundRequest, pause: (Duration) -> Void,
-        decide: (OutboundResponse) async throws -> (AttemptOutcome, String?, pause: Duration?)
+        _ delivery: ClaimedDelivery, _ request: OutboundRequest, hold: (DeliveryHold) -> Void,
+        decide: (OutboundResponse) async throws -> (AttemptOutcome, String?, hold: DeliveryHold?)
     ) async {
         let started = ContinuousClock.now
         do {
@@ -140,7 +303,7 @@ struct AttemptRunner: Sendable {
                 statusCode = response.status
                 let decided = try await decide(response)
                 (outcome, error) = (decided.0, decided.1)
-                if let wait = decided.pause { pause(wait) }
+                if let wait = decided.hold { hold(wait) }
             case .failure(let failure):
                 (outcome, error) = failure.isRetryable ? retryOrGiveUp(delivery, failure.description) : (.failed, failure.description)
             }

@@ -19,7 +19,7 @@ public struct WebhookChannel: DeliveryChannel {
         self.runner = AttemptRunner(store: store, http: http, schedule: schedule, logger: logger)
     }
 
-    public func deliver(_ delivery: ClaimedDelivery, pause: @escaping @Sendable (Duration) -> Void) async {
+    public func deliver(_ delivery: ClaimedDelivery, hold: @escaping @Sendable (DeliveryHold) -> Void) async {
         guard case .webhook(let url, let sealedSecrets) = delivery.target, let endpointID = UUID(uuidString: delivery.destination) else {
             await runner.giveUp(delivery, "the endpoint was deleted or disabled")
             return
@@ -34,14 +34,14 @@ public struct WebhookChannel: DeliveryChannel {
         let headers = [("Content-Type", "application/json")]
             + StandardWebhooks.headers(id: id, timestamp: Int(Date().timeIntervalSince1970), body: body, keys: secrets.compactMap(StandardWebhooks.key(of:)))
             + LegacyWebhookHeaders.headers(event: delivery.eventType, deliveryID: id, body: body, secret: current)
-        await runner.attempt(delivery, OutboundRequest(url: url, headers: headers, body: body), pause: pause) { response in
+        await runner.attempt(delivery, OutboundRequest(url: url, headers: headers, body: body), hold: hold) { response in
             switch WebhookAnswer.classify(status: response.status, headers: response.headers) {
             case .delivered:
                 return (.delivered, nil, nil)
             case .rateLimited(let seconds):
                 let until = Date().addingTimeInterval(seconds)
                 try await store.postponeDeliveries(channel: name, destination: delivery.destination, until: until)
-                return (.retry(at: until, counts: false), "rate limited for \(seconds) s", nil)
+                return (.retry(at: until, counts: false), "rate limited for \(seconds) s", .destination(.milliseconds(Int(seconds * 1000))))
             case .gone:
                 try await store.disableWebhookEndpoint(id: endpointID, reason: "the endpoint answered 410 Gone")
                 return (.failed, "410 Gone: endpoint disabled", nil)
@@ -53,6 +53,8 @@ public struct WebhookChannel: DeliveryChannel {
             }
         }
     }
+
+    public var attemptTimeout: Duration { runner.http.timeout }
 
     public func close() {
         runner.http.closeIdleConnections()

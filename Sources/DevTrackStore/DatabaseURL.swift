@@ -68,6 +68,9 @@ public struct DatabaseURL: Sendable, CustomStringConvertible {
                 tls: requireTLS ? .require(.makeClientConfiguration()) : .disable)
         }
         configuration.options.maximumConnections = 20
+        // Prepared statements (`PreparedBatchStatement`) are planned for their actual arguments every time: a
+        // generic plan made while the outbox was nearly empty would otherwise stay in use as it grows.
+        configuration.options.additionalStartupParameters = [("plan_cache_mode", "force_custom_plan")]
         return configuration
     }
 }

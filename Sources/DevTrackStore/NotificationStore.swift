@@ -53,27 +53,18 @@ extension HubStore {
     @discardableResult
     public func storeNotifications(_ intents: [NotificationIntent], on connection: PostgresConnection, at date: Date = Date()) async throws -> [StoredNotification] {
         guard !intents.isEmpty else { return [] }
-        let data = try intents.map { String(decoding: try JSONEncoder().encode($0.data), as: UTF8.self) }
+        let data = intents.map { FlatJSONObject.text($0.data) }
         let live = intents.map { LiveEvent.notification($0, createdAt: date).payload }
-        let rows = try await connection.query("""
-            WITH incoming AS (
-                SELECT * FROM unnest(\(intents.map(\.id)), \(intents.map(\.userID)), \(intents.map(\.type)), \(intents.map(\.title)),
-                                     \(intents.map(\.body)), \(data), \(intents.map(\.dedupeKey)), \(live))
-                    AS t(id, user_id, type, title, body, data, dedupe_key, live)
-            ), stored AS (
-                INSERT INTO notifications (id, user_id, type, title, body, data, dedupe_key)
-                SELECT DISTINCT ON (t.dedupe_key) t.id, t.user_id, t.type, t.title, t.body, t.data::jsonb, t.dedupe_key
-                FROM incoming t JOIN users ON users.id = t.user_id
-                ON CONFLICT DO NOTHING
-                RETURNING id, user_id, type, dedupe_key
-            )
-            SELECT s.dedupe_key, d.login,
-                   ARRAY(SELECT e.id FROM webhook_endpoints e WHERE e.user_id = s.user_id AND e.enabled AND s.type = ANY(e.events))
-            FROM stored s
-            CROSS JOIN LATERAL (SELECT pg_notify(\(LiveEvent.channel), i.live) FROM incoming i WHERE i.id = s.id LIMIT 1) announced
-            LEFT JOIN users d ON d.id = s.user_id AND d.discord_webhook_sealed IS NOT NULL AND d.discord_disabled_at IS NULL
-                AND (d.discord_muted_until IS NULL OR d.discord_muted_until <= now()) AND NOT (s.type = ANY(d.discord_opt_outs))
-            """, logger: logger)
+        var bindings = PostgresBindings(capacity: 8)
+        bindings.append(intents.map(\.id))
+        bindings.append(intents.map(\.userID))
+        bindings.append(intents.map(\.type))
+        bindings.append(intents.map(\.title))
+        bindings.append(intents.map(\.body))
+        bindings.append(data)
+        bindings.append(intents.map(\.dedupeKey))
+        bindings.append(live)
+        let rows = try await connection.execute(StoreNotificationsStatement(bindings: bindings), logger: logger)
         var destinations: [String: (discordLogin: String?, endpointIDs: [UUID])] = [:]
         for try await (key, login, endpoints) in rows.decode((String, String?, [UUID]).self) { destinations[key] = (login, endpoints) }
         var seen: Set<String> = []
@@ -128,4 +119,30 @@ extension HubStore {
         for try await _ in rows { count += 1 }
         return count
     }
+}
+
+/// Stores a batch of intents (`storeNotifications`).
+struct StoreNotificationsStatement: PreparedBatchStatement {
+    static let sql = """
+        WITH incoming AS (
+            SELECT * FROM unnest($1, $2, $3, $4, $5, $6, $7, $8) AS t(id, user_id, type, title, body, data, dedupe_key, live)
+        ), stored AS (
+            INSERT INTO notifications (id, user_id, type, title, body, data, dedupe_key)
+            SELECT DISTINCT ON (t.dedupe_key) t.id, t.user_id, t.type, t.title, t.body, t.data::jsonb, t.dedupe_key
+            FROM incoming t JOIN users ON users.id = t.user_id
+            ON CONFLICT DO NOTHING
+            RETURNING id, user_id, type, dedupe_key
+        )
+        SELECT s.dedupe_key, d.login,
+               ARRAY(SELECT e.id FROM webhook_endpoints e WHERE e.user_id = s.user_id AND e.enabled AND s.type = ANY(e.events))
+        FROM stored s
+        CROSS JOIN LATERAL (SELECT pg_notify('\(LiveEvent.channel)', i.live) FROM incoming i WHERE i.id = s.id LIMIT 1) announced
+        LEFT JOIN LATERAL (
+            SELECT d.login FROM users d
+            WHERE d.id = s.user_id AND d.discord_webhook_sealed IS NOT NULL AND d.discord_disabled_at IS NULL
+              AND (d.discord_muted_until IS NULL OR d.discord_muted_until <= now()) AND NOT (s.type = ANY(d.discord_opt_outs))
+            LIMIT 1
+        ) d ON true
+        """
+    let bindings: PostgresBindings
 }

@@ -43,6 +43,27 @@ public struct OutboxRow: Sendable {
     }
 }
 
+/// What `queueDeliveries` queued: the new rows' ids, and those of them queued already leased.
+public struct QueuedDeliveries: Sendable {
+    public let ids: [UUID]
+    public let leased: [ClaimedDelivery]
+}
+
+/// A deliverer in this process that sends freshly queued deliveries at once: the queueing transaction takes
+/// the lease itself (`queueDeliveries(_:leasing:…)`), so a first attempt needs no claim and no poll.
+public protocol DeliveryHandoff: Sendable {
+    /// The outbox `channel` it delivers.
+    var channel: String { get }
+    var lease: Duration { get }
+    /// Reserves a request slot for each of these destinations that may be sent to now (not busy, not held,
+    /// a slot free); returns those.
+    func reserve(_ destinations: Set<String>) -> Set<String>
+    /// Gives back reserved slots that were not used (the row was queued before, or the transaction failed).
+    func release(_ destinations: Set<String>)
+    /// Sends deliveries queued leased under a reservation, once their transaction has committed.
+    func start(_ deliveries: [ClaimedDelivery])
+}
+
 /// A claimed delivery's destination as it is now.
 public enum DeliveryTarget: Sendable, Equatable {
     /// A user's endpoint: its URL, and its sealed secrets (the current one first, then the previous one
@@ -80,57 +101,51 @@ public enum AttemptOutcome: Sendable, Equatable {
 
 extension HubStore {
     /// Queues deliveries, in the caller's transaction (one per channel, destination and dedupe key; a second
-    /// queueing is ignored). Returns the ids of the new rows.
+    /// queueing is ignored). The rows at the indices in `leasing` are queued already claimed for `lease` (their
+    /// first attempt under way, as a claim would leave them) and come back as claimed deliveries with their
+    /// destinations, for a deliverer in this process to send once the transaction commits (`DeliveryHandoff`);
+    /// if it never does, the lease runs out and any deliverer claims them.
     @discardableResult
-    public func queueDeliveries(_ rows: [OutboxRow], on connection: PostgresConnection) async throws -> [UUID] {
-        guard !rows.isEmpty else { return [] }
-        let inserted = try await connection.query("""
-            INSERT INTO outbox (id, user_id, channel, destination, dedupe_key, event_type, payload)
-            SELECT gen_random_uuid(), t.u, t.c, t.d, t.k, t.e, t.p::jsonb
-            FROM unnest(\(rows.map(\.userID)), \(rows.map(\.channel)), \(rows.map(\.destination)), \(rows.map(\.dedupeKey)),
-                        \(rows.map(\.eventType)), \(rows.map(\.payload))) AS t(u, c, d, k, e, p)
-            ON CONFLICT (channel, destination, dedupe_key) DO NOTHING
-            RETURNING id
-            """, logger: logger)
+    public func queueDeliveries(
+        _ rows: [OutboxRow], leasing: Set<Int> = [], lease: Duration = .seconds(60), on connection: PostgresConnection
+    ) async throws -> QueuedDeliveries {
+        guard !rows.isEmpty else { return QueuedDeliveries(ids: [], leased: []) }
+        var bindings = PostgresBindings(capacity: 8)
+        bindings.append(rows.map(\.userID))
+        bindings.append(rows.map(\.channel))
+        bindings.append(rows.map(\.destination))
+        bindings.append(rows.map(\.dedupeKey))
+        bindings.append(rows.map(\.eventType))
+        bindings.append(rows.map(\.payload))
+        bindings.append(rows.indices.map(leasing.contains))
+        bindings.append(Double(lease.components.seconds))
+        let inserted = try await connection.execute(QueueDeliveriesStatement(bindings: bindings), logger: logger)
         var ids: [UUID] = []
-        for try await id in inserted.decode(UUID.self) { ids.append(id) }
-        return ids
+        var claimed: [ClaimedDelivery] = []
+        for delivery in try await Self.claimedDeliveries(inserted) {
+            ids.append(delivery.id)
+            if delivery.attempt == 1 { claimed.append(delivery) }
+        }
+        return QueuedDeliveries(ids: ids, leased: claimed)
     }
 
     /// Claims up to `limit` due deliveries of `channel`, at most one per destination and none for the
-    /// destinations in `busy` (a destination gets one request at a time), oldest first, each with its
-    /// destination as it is now; rows other deliverers hold are skipped.
+    /// destinations in `busy` (a destination gets one request at a time, and a held one none), oldest first,
+    /// each with its destination as it is now; rows other deliverers hold are skipped.
     public func claimDeliveries(channel: String, excluding busy: [String], limit: Int, lease: Duration) async throws -> [ClaimedDelivery] {
         guard limit > 0 else { return [] }
-        // One statement: read a window of due rows, keep the oldest of each destination, lock those (skipping
-        // rows another deliverer holds; a row another one leased meanwhile is no longer due when re-checked
-        // under the lock), lease them, read their destinations.
-        let seconds = Double(lease.components.seconds)
-        let rows = try await client.query("""
-            WITH due AS (
-                SELECT id, destination, next_attempt_at, created_at FROM outbox
-                WHERE channel = \(channel) AND status = 'pending' AND next_attempt_at <= now() AND NOT (destination = ANY(\(busy)))
-                ORDER BY next_attempt_at, created_at LIMIT \(limit * 4)
-            ), oldest AS (
-                SELECT id FROM (
-                    SELECT DISTINCT ON (destination) id, next_attempt_at, created_at FROM due
-                    ORDER BY destination, next_attempt_at, created_at
-                ) per_destination ORDER BY next_attempt_at, created_at LIMIT \(limit)
-            ), chosen AS (
-                SELECT id FROM outbox
-                WHERE id IN (SELECT id FROM oldest) AND status = 'pending' AND next_attempt_at <= now()
-                FOR UPDATE SKIP LOCKED
-            ), claimed AS (
-                UPDATE outbox SET attempts = attempts + 1, next_attempt_at = now() + make_interval(secs => \(seconds)), updated_at = now()
-                WHERE id IN (SELECT id FROM chosen)
-                RETURNING id, user_id, channel, destination, event_type, payload::text, attempts, failures, created_at
-            )
-            SELECT c.*, e.url, e.secret_sealed, CASE WHEN e.previous_secret_expires_at > now() THEN e.previous_secret_sealed END,
-                   u.discord_webhook_sealed
-            FROM claimed c
-            LEFT JOIN webhook_endpoints e ON c.channel = 'webhook' AND e.id = c.destination::uuid AND e.enabled
-            LEFT JOIN users u ON c.channel = 'discord' AND u.id = c.user_id AND u.discord_disabled_at IS NULL
-            """, logger: logger)
+        var bindings = PostgresBindings(capacity: 5)
+        bindings.append(channel)
+        bindings.append(busy)
+        bindings.append(limit * 4)
+        bindings.append(limit)
+        bindings.append(Double(lease.components.seconds))
+        let rows = try await client.execute(ClaimDeliveriesStatement(bindings: bindings), logger: logger)
+        return try await Self.claimedDeliveries(rows)
+            .sorted { ($0.createdAt, $0.id.uuidString) < ($1.createdAt, $1.id.uuidString) }
+    }
+
+    private static func claimedDeliveries(_ rows: some AsyncSequence<PostgresRow, any Error>) async throws -> [ClaimedDelivery] {
         var claimed: [ClaimedDelivery] = []
         for try await (id, userID, channel, destination, type, payload, attempts, failures, created, url, secret, previous, discordURL)
             in rows.decode((UUID, UUID, String, String, String, String, Int, Int, Date, String?, ByteBuffer?, ByteBuffer?, ByteBuffer?).self) {
@@ -145,14 +160,12 @@ extension HubStore {
                 id: id, userID: userID, channel: channel, destination: destination, eventType: type, payload: payload,
                 attempt: attempts, failures: failures, createdAt: created, target: target))
         }
-        return claimed.sorted { ($0.createdAt, $0.id.uuidString) < ($1.createdAt, $1.id.uuidString) }
+        return claimed
     }
 
     /// Records attempts and their outcomes, atomically, in one statement (one round trip for a batch).
     public func recordDeliveryAttempts(_ results: [DeliveryAttemptResult]) async throws {
         guard !results.isEmpty else { return }
-        // Arrays cannot carry NULLs here: -1 stands for "no status code", "" for "no error", and the next
-        // attempt time is used only for rows that stay pending.
         let statuses = results.map { result -> String in
             switch result.outcome {
             case .delivered: "delivered"
@@ -172,22 +185,16 @@ extension HubStore {
             }
         }
         let milliseconds = results.map(\.latency.wholeMilliseconds)
-        try await client.query("""
-            WITH result AS (
-                SELECT * FROM unnest(\(results.map(\.delivery.id)), \(results.map(\.delivery.attempt)), \(results.map { $0.statusCode ?? -1 }),
-                                     \(milliseconds), \(results.map { $0.error ?? "" }), \(statuses), \(nextAttempts), \(counted))
-                    AS t(id, attempt, status_code, latency_ms, error, status, next_attempt_at, counts)
-            ), attempt AS (
-                INSERT INTO delivery_attempts (outbox_id, attempt, status_code, latency_ms, error)
-                SELECT id, attempt, NULLIF(status_code, -1), latency_ms, NULLIF(error, '') FROM result
-                ON CONFLICT DO NOTHING
-            )
-            UPDATE outbox o SET status = r.status,
-                next_attempt_at = CASE WHEN r.status = 'pending' THEN r.next_attempt_at ELSE o.next_attempt_at END,
-                failures = o.failures + CASE WHEN r.counts AND r.status <> 'delivered' THEN 1 ELSE 0 END,
-                last_error = NULLIF(r.error, ''), updated_at = now()
-            FROM result r WHERE o.id = r.id
-            """, logger: logger)
+        var bindings = PostgresBindings(capacity: 8)
+        bindings.append(results.map(\.delivery.id))
+        bindings.append(results.map(\.delivery.attempt))
+        bindings.append(results.map { $0.statusCode ?? -1 })
+        bindings.append(milliseconds)
+        bindings.append(results.map { $0.error ?? "" })
+        bindings.append(statuses)
+        bindings.append(nextAttempts)
+        bindings.append(counted)
+        _ = try await client.execute(RecordDeliveryAttemptsStatement(bindings: bindings), logger: logger)
     }
 
     /// Holds back a destination's pending deliveries until `until` (a rate limit).
@@ -222,4 +229,89 @@ extension HubStore {
         for try await (attempt, code, error) in rows.decode((Int, Int?, String?).self) { result.append((attempt, code, error)) }
         return result
     }
+}
+
+/// Where a claimed or leased row goes, as it is now: the endpoint's URL and secrets, or the user's Discord URL
+/// (looked up per row, by primary key).
+private let deliveryTargets = """
+    LEFT JOIN LATERAL (
+        SELECT e.url, e.secret_sealed, CASE WHEN e.previous_secret_expires_at > now() THEN e.previous_secret_sealed END AS previous_secret
+        FROM webhook_endpoints e WHERE c.channel = 'webhook' AND e.id = c.destination::uuid AND e.enabled LIMIT 1
+    ) e ON true
+    LEFT JOIN LATERAL (
+        SELECT u.discord_webhook_sealed FROM users u WHERE c.channel = 'discord' AND u.id = c.user_id AND u.discord_disabled_at IS NULL LIMIT 1
+    ) u ON true
+    """
+
+/// Queues a batch of deliveries, some of them leased (`queueDeliveries`).
+struct QueueDeliveriesStatement: PreparedBatchStatement {
+    static let sql = """
+        WITH queued AS (
+            INSERT INTO outbox (id, user_id, channel, destination, dedupe_key, event_type, payload, attempts, next_attempt_at)
+            SELECT gen_random_uuid(), t.u, t.c, t.d, t.k, t.e, t.p::jsonb, CASE WHEN t.l THEN 1 ELSE 0 END,
+                   CASE WHEN t.l THEN now() + make_interval(secs => $8) ELSE now() END
+            FROM unnest($1, $2, $3, $4, $5, $6, $7) AS t(u, c, d, k, e, p, l)
+            ON CONFLICT (channel, destination, dedupe_key) DO NOTHING
+            RETURNING id, user_id, channel, destination, event_type, CASE WHEN attempts = 1 THEN payload::text ELSE '' END AS payload,
+                      attempts, failures, created_at
+        )
+        SELECT c.*, e.url, e.secret_sealed, e.previous_secret, u.discord_webhook_sealed
+        FROM (SELECT * FROM queued WHERE attempts = 1) c
+        \(deliveryTargets)
+        UNION ALL
+        SELECT id, user_id, channel, destination, event_type, payload, attempts, failures, created_at, NULL, NULL, NULL, NULL
+        FROM queued WHERE attempts = 0
+        """
+    let bindings: PostgresBindings
+}
+
+/// Claims due deliveries (`claimDeliveries`). One statement: read a window of due rows, keep the oldest of
+/// each destination, lock those (skipping rows another deliverer holds; a row another one leased meanwhile
+/// is no longer due when re-checked under the lock), lease them, read their destinations.
+struct ClaimDeliveriesStatement: PreparedBatchStatement {
+    static let sql = """
+        WITH due AS (
+            SELECT id, destination, next_attempt_at, created_at FROM outbox
+            WHERE channel = $1 AND status = 'pending' AND next_attempt_at <= now() AND NOT (destination = ANY($2))
+            ORDER BY next_attempt_at, created_at LIMIT $3
+        ), oldest AS (
+            SELECT id FROM (
+                SELECT DISTINCT ON (destination) id, next_attempt_at, created_at FROM due
+                ORDER BY destination, next_attempt_at, created_at
+            ) per_destination ORDER BY next_attempt_at, created_at LIMIT $4
+        ), chosen AS (
+            SELECT id FROM outbox
+            WHERE id IN (SELECT id FROM oldest) AND status = 'pending' AND next_attempt_at <= now()
+            FOR UPDATE SKIP LOCKED
+        ), claimed AS (
+            UPDATE outbox SET attempts = attempts + 1, next_attempt_at = now() + make_interval(secs => $5), updated_at = now()
+            WHERE id IN (SELECT id FROM chosen)
+            RETURNING id, user_id, channel, destination, event_type, payload::text, attempts, failures, created_at
+        )
+        SELECT c.*, e.url, e.secret_sealed, e.previous_secret, u.discord_webhook_sealed FROM claimed c
+        \(deliveryTargets)
+        """
+    let bindings: PostgresBindings
+}
+
+/// Records a batch of attempts and their outcomes (`recordDeliveryAttempts`). Arrays cannot carry NULLs
+/// here: -1 stands for "no status code", "" for "no error", and the next attempt time is used only for rows
+/// that stay pending.
+struct RecordDeliveryAttemptsStatement: PreparedBatchStatement {
+    static let sql = """
+        WITH result AS (
+            SELECT * FROM unnest($1, $2, $3, $4, $5, $6, $7, $8)
+                AS t(id, attempt, status_code, latency_ms, error, status, next_attempt_at, counts)
+        ), attempt AS (
+            INSERT INTO delivery_attempts (outbox_id, attempt, status_code, latency_ms, error)
+            SELECT id, attempt, NULLIF(status_code, -1), latency_ms, NULLIF(error, '') FROM result
+            ON CONFLICT DO NOTHING
+        )
+        UPDATE outbox o SET status = r.status,
+            next_attempt_at = CASE WHEN r.status = 'pending' THEN r.next_attempt_at ELSE o.next_attempt_at END,
+            failures = o.failures + CASE WHEN r.counts AND r.status <> 'delivered' THEN 1 ELSE 0 END,
+            last_error = NULLIF(r.error, ''), updated_at = now()
+        FROM result r WHERE o.id = r.id
+        """
+    let bindings: PostgresBindings
 }

@@ -145,7 +145,7 @@ extension HubStore {
         try await client.withTransaction(logger: logger) { connection in
             try await queueDeliveries(
                 [.webhook(userID: userID, endpointID: endpointID, dedupeKey: "test:\(UUID().uuidString.lowercased())", eventType: "test", payload: payload)],
-                on: connection).first
+                on: connection).ids.first
         }
     }
 

@@ -3,15 +3,17 @@ import DevTrackStore
 import Foundation
 import Kafka
 import Logging
+import Synchronization
 
 /// `notify`: its own consumer group on `devtrack.notifications`. Every intent becomes one in-app
 /// notification (unique by dedupe key, so redelivery and re-emission never duplicate), and each newly
 /// stored one is queued in the `outbox` for Discord when the user has a webhook URL, no mute running and
 /// the type not opted out, and for each of the user's enabled webhook endpoints subscribed to its type —
 /// one PostgreSQL transaction per batch (two statements), which also announces each new notification to the
-/// user's open web clients (`LiveEvent`); offsets are committed after it. Delivery
-/// itself happens off the partition, from the outbox. Messages that are not intents go to the
-/// dead-letter topic with the reason.
+/// user's open web clients (`LiveEvent`); offsets are committed after it. Delivery itself happens off the
+/// partition: rows whose destination a deliverer of this process can take at once are queued leased and
+/// handed to it after the commit (`DeliveryHandoff`), the others wait in the outbox for a claim. Messages
+/// that are not intents go to the dead-letter topic with the reason.
 public struct NotifyHandler: BatchHandler {
     let store: HubStore
     let deadLetters: DeadLetters
@@ -19,12 +21,15 @@ public struct NotifyHandler: BatchHandler {
     /// The user's profile page for the link in Discord embeds, `{login}` replaced; nil for no link.
     let profileURLTemplate: String?
     let clock: @Sendable () -> Date
+    /// This process's deliverers, by channel.
+    let handoffs: [String: any DeliveryHandoff]
 
     public init(
         store: HubStore, producer: KafkaProducer, logger: Logger, profileURLTemplate: String? = nil,
-        clock: @escaping @Sendable () -> Date = Date.init
+        handoffs: [any DeliveryHandoff] = [], clock: @escaping @Sendable () -> Date = Date.init
     ) {
         self.store = store
+        self.handoffs = Dictionary(handoffs.map { ($0.channel, $0) }, uniquingKeysWith: { first, _ in first })
         self.deadLetters = DeadLetters(producer: producer)
         self.logger = logger
         self.profileURLTemplate = profileURLTemplate
@@ -36,27 +41,80 @@ public struct NotifyHandler: BatchHandler {
         try await deadLetters.send(rejected, worker: "notify", logger: logger)
         let pending = intents
         let now = clock()
-        let (stored, queued) = try await store.client.withTransaction(logger: logger) { connection in
-            let stored = try await store.storeNotifications(pending, on: connection, at: now)
-            let deliveries = try stored.flatMap { notification -> [OutboxRow] in
-                let intent = notification.intent
-                var rows: [OutboxRow] = []
-                if let login = notification.discordLogin {
-                    let profileURL = profileURLTemplate.map { $0.replacingOccurrences(of: "{login}", with: login) }
-                    let message = DiscordMessage.notification(intent, profileURL: profileURL, at: now)
-                    rows.append(.discord(userID: intent.userID, dedupeKey: intent.dedupeKey, eventType: intent.type,
-                                         payload: String(decoding: try JSONEncoder().encode(message), as: UTF8.self)))
-                }
-                if !notification.webhookEndpointIDs.isEmpty {
-                    let payload = WebhookEnvelope.notification(intent, at: now).json()
-                    rows += notification.webhookEndpointIDs.map { endpointID in
-                        .webhook(userID: intent.userID, endpointID: endpointID, dedupeKey: intent.dedupeKey, eventType: intent.type, payload: payload)
+        let reservations = Reservations()
+        let queued: QueuedDeliveries
+        let stored: Int
+        do {
+            (stored, queued) = try await store.client.withTransaction(logger: logger) { connection in
+                let stored = try await store.storeNotifications(pending, on: connection, at: now)
+                let deliveries = try stored.flatMap { notification -> [OutboxRow] in
+                    let intent = notification.intent
+                    var rows: [OutboxRow] = []
+                    if let login = notification.discordLogin {
+                        let profileURL = profileURLTemplate.map { $0.replacingOccurrences(of: "{login}", with: login) }
+                        let message = DiscordMessage.notification(intent, profileURL: profileURL, at: now)
+                        rows.append(.discord(userID: intent.userID, dedupeKey: intent.dedupeKey, eventType: intent.type,
+                                             payload: String(decoding: try JSONEncoder().encode(message), as: UTF8.self)))
                     }
+                    if !notification.webhookEndpointIDs.isEmpty {
+                        let payload = WebhookEnvelope.notification(intent, at: now).json()
+                        rows += notification.webhookEndpointIDs.map { endpointID in
+                            .webhook(userID: intent.userID, endpointID: endpointID, dedupeKey: intent.dedupeKey, eventType: intent.type, payload: payload)
+                        }
+                    }
+                    return rows
                 }
-                return rows
+                let leasing = reservations.reserve(deliveries, from: handoffs)
+                return (stored.count, try await store.queueDeliveries(deliveries, leasing: leasing, lease: reservations.lease, on: connection))
             }
-            return (stored.count, try await store.queueDeliveries(deliveries, on: connection).count)
+        } catch {
+            reservations.releaseAll(handoffs)
+            throw error
         }
-        logger.debug("notify: batch of \(batch.count), \(stored) new notification(s), \(queued) deliveries queued")
+        reservations.start(queued.leased, handoffs)
+        logger.debug("notify: batch of \(batch.count), \(stored) new notification(s), \(queued.ids.count) deliveries queued, \(queued.leased.count) handed off")
+    }
+}
+
+/// The request slots one batch reserved from this process's deliverers: the first row of each reserved
+/// destination is queued leased; after the commit those go to their deliverer and unused slots go back.
+final class Reservations: Sendable {
+    private let reserved = Mutex<[String: Set<String>]>([:])
+    private let shortestLease = Mutex<Duration>(.seconds(60))
+
+    var lease: Duration { shortestLease.withLock { $0 } }
+
+    /// Reserves what the deliverers can take now; returns the indices of the rows to queue leased.
+    func reserve(_ rows: [OutboxRow], from handoffs: [String: any DeliveryHandoff]) -> Set<Int> {
+        guard !handoffs.isEmpty else { return [] }
+        var firstRow: [String: [String: Int]] = [:]
+        for (index, row) in rows.enumerated() where handoffs[row.channel] != nil && firstRow[row.channel]?[row.destination] == nil {
+            firstRow[row.channel, default: [:]][row.destination] = index
+        }
+        var leasing: Set<Int> = []
+        for (channel, rowsByDestination) in firstRow {
+            let handoff = handoffs[channel]!
+            let granted = handoff.reserve(Set(rowsByDestination.keys))
+            guard !granted.isEmpty else { continue }
+            reserved.withLock { $0[channel, default: []].formUnion(granted) }
+            shortestLease.withLock { $0 = min($0, handoff.lease) }
+            for destination in granted { leasing.insert(rowsByDestination[destination]!) }
+        }
+        return leasing
+    }
+
+    /// Hands the leased deliveries to their deliverers and gives back the slots that were not used.
+    func start(_ leased: [ClaimedDelivery], _ handoffs: [String: any DeliveryHandoff]) {
+        let byChannel = Dictionary(grouping: leased, by: \.channel)
+        let reserved = reserved.withLock { $0 }
+        for (channel, destinations) in reserved {
+            let deliveries = byChannel[channel] ?? []
+            handoffs[channel]?.start(deliveries)
+            handoffs[channel]?.release(destinations.subtracting(deliveries.map(\.destination)))
+        }
+    }
+
+    func releaseAll(_ handoffs: [String: any DeliveryHandoff]) {
+        for (channel, destinations) in reserved.withLock({ $0 }) { handoffs[channel]?.release(destinations) }
     }
 }

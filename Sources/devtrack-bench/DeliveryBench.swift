@@ -98,11 +98,13 @@ struct DeliveryThroughput: AsyncParsableCommand {
             let consumer = try KafkaConsumer(
                 configuration: KafkaConfiguration(bootstrapServers: cluster.bootstrapServers, ["group.id": "bench-notify", "fetch.wait.max.ms": "10"]),
                 topics: [Topics.notifications], logger: logger)
-            let worker = BatchWorker(name: "notify", consumer: consumer, handler: NotifyHandler(store: store, producer: producer, logger: logger), logger: logger)
             let http = try OutboundHTTPClient(allowList: ["127.0.0.1"], timeout: .seconds(5))
             let deliverer = OutboxDeliverer(
                 store: store, channel: WebhookChannel(store: store, secretBox: box, http: http, logger: logger), logger: logger,
-                maxConcurrent: concurrency, pollInterval: .milliseconds(10))
+                maxConcurrent: concurrency)
+            let worker = BatchWorker(
+                name: "notify", consumer: consumer, handler: NotifyHandler(store: store, producer: producer, logger: logger, handoffs: [deliverer]),
+                logger: logger)
             group.addTask { try await worker.run() }
             group.addTask { try await deliverer.run() }
 

@@ -96,9 +96,10 @@ struct DevCommand: AsyncParsableCommand {
             printLine("devtrack dev ready: ingest on :\(finalConfiguration.ingest.port), api on :\(finalConfiguration.api.port)")
         }
         services += [client, KafkaProducerService(producer)]
-        services += try RoleFactory.workerNames.map { try roles.worker(named: $0, producer: producer) }
+        let deliverers = try roles.deliverers(secretBox: secretBox)
+        services += deliverers
+        services += try RoleFactory.workerNames.map { try roles.worker(named: $0, producer: producer, handoffs: deliverers) }
         services.append(roles.scheduler(producer: producer))
-        services += try roles.deliverers(secretBox: secretBox)
         services.append(roles.ingest(producer: producer, secretBox: secretBox) { await latch.arrive() })
         services.append(try roles.api(secretBox: secretBox) { await latch.arrive() })
         try await runServiceGroup(services, logger: logger)

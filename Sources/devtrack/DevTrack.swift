@@ -174,8 +174,9 @@ struct WorkerCommand: AsyncParsableCommand {
         let producer = try roles.producer()
         let chosen = names.isEmpty ? RoleFactory.workerNames : names
         var services: [any Service] = [client, KafkaProducerService(producer)]
-        services += try chosen.map { try roles.worker(named: $0, producer: producer) }
-        if chosen.contains("notify") { services += try roles.deliverers(secretBox: try configuration.requireSecretBox()) }
+        let deliverers = chosen.contains("notify") ? try roles.deliverers(secretBox: try configuration.requireSecretBox()) : []
+        services += deliverers
+        services += try chosen.map { try roles.worker(named: $0, producer: producer, handoffs: deliverers) }
         try await runServiceGroup(services, logger: logger)
     }
 }

@@ -44,8 +44,9 @@ struct RoleFactory {
     }
 
     /// Run beside the `notify` worker: they post what it queues in the outbox, to Discord and to users'
-    /// webhook endpoints.
-    func deliverers(secretBox: SecretBox) throws -> [any Service] {
+    /// webhook endpoints (it hands them what they can send at once). List them before the worker, so that a
+    /// graceful shutdown (in reverse order) stops the worker first and the deliverers then finish its rows.
+    func deliverers(secretBox: SecretBox) throws -> [OutboxDeliverer] {
         let http = try OutboundHTTPClient(
             allowList: Set(configuration.notify.allowHosts), timeout: .seconds(configuration.notify.deliveryTimeoutSeconds))
         let discordLogger = Logger(label: "devtrack.deliver.discord")
@@ -119,7 +120,8 @@ struct RoleFactory {
             logger: Logger(label: "devtrack.api"))
     }
 
-    func worker(named name: String, producer: KafkaProducer) throws -> BatchWorker {
+    /// One worker; `handoffs` are this process's deliverers, which the `notify` worker hands its deliveries to.
+    func worker(named name: String, producer: KafkaProducer, handoffs: [any DeliveryHandoff] = []) throws -> BatchWorker {
         let topic = try Self.topic(ofWorker: name)
         let handler: any BatchHandler
         let workerLogger = Logger(label: "devtrack.worker.\(name)")
@@ -137,7 +139,8 @@ struct RoleFactory {
             handler = AchievementsHandler(store: store, producer: producer, logger: workerLogger)
         case "notify":
             handler = NotifyHandler(
-                store: store, producer: producer, logger: workerLogger, profileURLTemplate: configuration.notify.profileURLTemplate)
+                store: store, producer: producer, logger: workerLogger, profileURLTemplate: configuration.notify.profileURLTemplate,
+                handoffs: handoffs)
         case "metrics":
             handler = MetricsHandler(store: store, producer: producer, logger: workerLogger)
         default:

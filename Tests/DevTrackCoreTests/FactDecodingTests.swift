@@ -70,6 +70,27 @@ import Testing
     }
 }
 
+/// The hand-written writer of flat string objects (notification payloads) must give what `JSONEncoder` with
+/// sorted keys and unescaped slashes gives.
+@Suite struct FlatJSONWriterTests {
+    @Test func writesTheBytesJSONEncoderWritesForAnyString() throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        let awkward = ["\"quoted\" \\ back/slash", "new\nline\ttab\rreturn", "bell \u{07} unit \u{1F} nul \u{00} del \u{7F}",
+                       "\u{08}\u{0C}", "😀 é ü 中文", "", "plain"]
+        let members = Dictionary(uniqueKeysWithValues: awkward.enumerated().map { ("k\($0.offset) \($0.element)", $0.element) })
+        for object in [members, [:], ["z": "1", "a": "2", "M": "3"]] {
+            let written = FlatJSONObject.text(object)
+            #expect(try JSONDecoder().decode([String: String].self, from: Data(written.utf8)) == object, "\(written)")
+            let reference = String(decoding: try encoder.encode(object), as: UTF8.self)
+            // Control characters other than the named ones: JSONEncoder writes \u001f; both are the same JSON.
+            #expect(written.lowercased() == reference.lowercased(), "\(written) vs \(reference)")
+        }
+        let envelope = WebhookEnvelope(event: "goal.created", timestamp: "2026-11-26T00:00:00Z", data: ["url": "https://x/y", "t": "a\"b"])
+        #expect(envelope.json() == String(decoding: try encoder.encode(envelope), as: UTF8.self))
+    }
+}
+
 @Suite struct CanonicalTextTests {
     @Test func userIDsParseAsUUIDInitParsesThem() throws {
         for _ in 0..<50 {
