@@ -108,11 +108,15 @@ extension HubStore {
             """, logger: logger)).first
     }
 
-    /// Deletes the endpoint and what waits for it in the outbox. False when there is no such endpoint.
+    /// Deletes the endpoint and its deliveries (with their attempts). False when there is no such endpoint.
     public func deleteWebhookEndpoint(userID: UUID, id: UUID) async throws -> Bool {
         try await client.withTransaction(logger: logger) { connection in
-            try await connection.query(
-                "DELETE FROM outbox WHERE channel = 'webhook' AND destination = \(id.uuidString.lowercased()) AND user_id = \(userID)", logger: logger)
+            try await connection.query("""
+                WITH gone AS (
+                    DELETE FROM outbox WHERE channel = 'webhook' AND destination = \(id.uuidString.lowercased()) AND user_id = \(userID) RETURNING id
+                )
+                DELETE FROM delivery_attempts WHERE outbox_id IN (SELECT id FROM gone)
+                """, logger: logger)
             let rows = try await connection.query(
                 "DELETE FROM webhook_endpoints WHERE user_id = \(userID) AND id = \(id) RETURNING 1", logger: logger)
             for try await _ in rows { return true }

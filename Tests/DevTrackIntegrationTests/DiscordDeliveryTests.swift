@@ -2,7 +2,9 @@ import DevTrackCore
 import DevTrackDelivery
 import DevTrackStore
 import DevTrackTestSupport
+import DevTrackWorkers
 import Foundation
+import Kafka
 import Logging
 import Synchronization
 import Testing
@@ -159,6 +161,110 @@ struct DiscordDeliveryTests {
                 #expect(perWebhook.values.allSatisfy { $0 <= 1 }, "\(perWebhook)")
                 #expect(discord.requests(to: "100000000000000013").contains { $0.at >= global + .milliseconds(1000) }, "steady work was waiting")
             }
+        }
+    }
+
+    /// Users with a Discord webhook on the fake; returns their ids by webhook id.
+    func discordUsers(_ webhooks: [String], base: String, store: HubStore) async throws -> [String: UUID] {
+        var users: [String: UUID] = [:]
+        for (index, webhook) in webhooks.enumerated() {
+            let user = try await store.createUser(login: "h\(index)", githubID: Int64(100 + index), timezone: "UTC")
+            users[webhook] = user.id
+            _ = try await store.updateDiscordSettings(
+                userID: user.id, DiscordSettingsChange(sealedWebhookURL: .some(box.seal("\(base)/api/webhooks/\(webhook)/token"))))
+        }
+        return users
+    }
+
+    func intentMessages(_ intents: [NotificationIntent]) throws -> [KafkaMessage] {
+        try intents.enumerated().map {
+            KafkaMessage(topic: Topics.notifications, partition: 0, offset: Int64($0.offset), key: nil, value: Array(try JSONEncoder().encode($0.element)))
+        }
+    }
+
+    /// (attempts, seconds until the next attempt) of the user's Discord rows, oldest first.
+    func leases(_ store: HubStore, userID: UUID) async throws -> [(Int, Double)] {
+        var result: [(Int, Double)] = []
+        for try await row in try await store.client.query("""
+            SELECT attempts, extract(epoch FROM next_attempt_at - now())::float8 FROM outbox WHERE user_id = \(userID) ORDER BY created_at, dedupe_key
+            """).decode((Int, Double).self) { result.append(row) }
+        return result
+    }
+
+    /// The notify worker hands what it queues to the deliverer of its process, leased in the same statement:
+    /// sent at once although this deliverer never polls, one request at a time per webhook (a second message
+    /// for a webhook in the same batch waits in the outbox and goes when the first is done), each exactly once.
+    @Test func freshDeliveriesAreHandedToTheDelivererLeasedAndSentOnceWithoutAPoll() async throws {
+        try await TestDatabase.shared.withFreshStore { store, _ in
+            let cluster = try KafkaMockCluster(brokers: 1, logger: logger)
+            let producer = try KafkaProducer(configuration: KafkaConfiguration(bootstrapServers: cluster.bootstrapServers), logger: logger)
+            let discord = FakeDiscord()
+            try await discord.serving { base in
+                let users = try await discordUsers(["100000000000000021", "100000000000000022"], base: base, store: store)
+                let (first, second) = (users["100000000000000021"]!, users["100000000000000022"]!)
+                let channel = DiscordChannel(
+                    store: store, secretBox: box, http: try OutboundHTTPClient(allowList: ["127.0.0.1"], timeout: .seconds(2)), logger: logger)
+                let deliverer = OutboxDeliverer(store: store, channel: channel, logger: logger, maxConcurrent: 8, pollInterval: .seconds(3600))
+                let handler = NotifyHandler(store: store, producer: producer, logger: logger, handoffs: [deliverer])
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    group.addTask { try await deliverer.run() }
+                    try await Task.sleep(for: .milliseconds(200))  // its first look at the outbox is over: from now on it only wakes when rung
+                    try await handler.apply(try intentMessages([
+                        .streakMilestone(userID: first, days: 7), .streakMilestone(userID: first, days: 30), .streakMilestone(userID: second, days: 7),
+                    ]))
+                    let leased = try await leases(store, userID: first) + leases(store, userID: second)
+                    #expect(leased.map(\.0).sorted() == [0, 1, 1], "the first row per webhook is queued leased, as by a claim")
+                    #expect(leased.filter { $0.0 == 1 }.allSatisfy { $0.1 > 50 }, "leased for the 60 s lease")
+                    _ = try await eventually(within: 10, { discord.received.withLock { $0.count } }, until: { $0 == 3 })
+                    group.cancelAll()
+                }
+                #expect(discord.requests(to: "100000000000000021").count == 2)
+                #expect(discord.requests(to: "100000000000000022").count == 1)
+                let entries = try await store.outbox(userID: first, channel: "discord") + store.outbox(userID: second, channel: "discord")
+                #expect(entries.allSatisfy { $0.status == "delivered" && $0.attempts == 1 }, "\(entries.map { ($0.status, $0.attempts) })")
+            }
+            await producer.shutdown()
+            await cluster.shutdown()
+        }
+    }
+
+    /// A webhook held by a 429 gets nothing before its `retry_after`, not even a message queued during the hold
+    /// (it is due at once in the outbox, but the deliverer remembers the hold).
+    @Test func aMessageQueuedWhileItsWebhookIsRateLimitedWaitsForTheRetryAfter() async throws {
+        try await TestDatabase.shared.withFreshStore { store, _ in
+            let cluster = try KafkaMockCluster(brokers: 1, logger: logger)
+            let producer = try KafkaProducer(configuration: KafkaConfiguration(bootstrapServers: cluster.bootstrapServers), logger: logger)
+            let discord = FakeDiscord()
+            try await discord.serving { base in
+                let webhook = "100000000000000031"
+                discord.scripts.withLock {
+                    $0[webhook] = [.init(status: .tooManyRequests, body: #"{"message":"You are being rate limited.","retry_after":1.0,"global":false}"#)]
+                }
+                let user = try #require(try await discordUsers([webhook], base: base, store: store)[webhook])
+                let channel = DiscordChannel(
+                    store: store, secretBox: box, http: try OutboundHTTPClient(allowList: ["127.0.0.1"], timeout: .seconds(2)), logger: logger)
+                let deliverer = OutboxDeliverer(store: store, channel: channel, logger: logger, maxConcurrent: 8, pollInterval: .milliseconds(20))
+                let handler = NotifyHandler(store: store, producer: producer, logger: logger, handoffs: [deliverer])
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    group.addTask { try await deliverer.run() }
+                    try await handler.apply(try intentMessages([.streakMilestone(userID: user, days: 7)]))
+                    _ = try await eventually(within: 10, { try await store.outbox(userID: user, channel: "discord") }, until: {
+                        $0.first?.lastError?.contains("rate limited") == true
+                    })
+                    try await handler.apply(try intentMessages([.streakMilestone(userID: user, days: 30)]))
+                    _ = try await eventually(within: 10, { try await store.outbox(userID: user, channel: "discord") }, until: {
+                        $0.count == 2 && $0.allSatisfy { $0.status == "delivered" }
+                    })
+                    group.cancelAll()
+                }
+                let requests = discord.requests(to: webhook)
+                #expect(requests.count == 3, "the limited one, its retry, the new one")
+                for later in requests.dropFirst() {
+                    #expect(later.at - requests[0].at >= .milliseconds(1000), "a request \(later.at - requests[0].at) after the 429")
+                }
+            }
+            await producer.shutdown()
+            await cluster.shutdown()
         }
     }
 
