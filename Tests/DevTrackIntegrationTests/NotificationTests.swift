@@ -71,6 +71,36 @@ struct NotificationTests {
         }
     }
 
+    /// Deleting an endpoint deletes its deliveries and their recorded attempts (no foreign key does it for us),
+    /// and nobody else's.
+    @Test func deletingAnEndpointDeletesItsDeliveriesAndTheirAttempts() async throws {
+        try await TestDatabase.shared.withFreshStore { store, _ in
+            let user = try await store.createUser(login: "dev", githubID: 1, timezone: "UTC")
+            var endpoints: [UUID] = []
+            for name in ["gone", "kept"] {
+                let endpoint = try #require(try await store.createWebhookEndpoint(
+                    userID: user.id, name: name, url: "https://example.com/\(name)", events: ["test"], sealedSecret: [1, 2, 3], limit: 5))
+                endpoints.append(endpoint.id)
+                _ = try await store.queueTestWebhookDelivery(userID: user.id, endpointID: endpoint.id, payload: #"{"event":"test"}"#)
+            }
+            let claimed = try await store.claimDeliveries(channel: "webhook", excluding: [], limit: 10, lease: .seconds(60))
+            #expect(claimed.count == 2)
+            try await store.recordDeliveryAttempts(claimed.map {
+                DeliveryAttemptResult($0, outcome: .retry(at: Date(), counts: true), statusCode: 500, latency: .milliseconds(5), error: "HTTP 500")
+            })
+            #expect(try await store.deleteWebhookEndpoint(userID: user.id, id: endpoints[0]))
+            var left: [String: Int64] = [:]
+            for try await (destination, attempts) in try await store.client.query("""
+                SELECT o.destination, count(a.*) FROM outbox o LEFT JOIN delivery_attempts a ON a.outbox_id = o.id GROUP BY o.destination
+                """).decode((String, Int64).self) { left[destination] = attempts }
+            #expect(left == [endpoints[1].uuidString.lowercased(): 1])
+            let orphans = try await store.client.query("""
+                SELECT count(*) FROM delivery_attempts a WHERE NOT EXISTS (SELECT 1 FROM outbox o WHERE o.id = a.outbox_id)
+                """).decode(Int64.self).reduce(0) { $0 + $1 }
+            #expect(orphans == 0)
+        }
+    }
+
     @Test func newNotificationsAreQueuedForDiscordOnceUnlessMutedOptedOutOrUnset() async throws {
         try await TestDatabase.shared.withFreshStore { store, _ in
             let cluster = try KafkaMockCluster(brokers: 1, logger: logger)
