@@ -54,7 +54,13 @@ public struct RetrySchedule: Sendable, Equatable {
     /// Between half and all of `base × 2^(failures-1)` (capped), so retries of many deliveries spread out.
     public func delay(afterFailure failures: Int, random: Double = Double.random(in: 0...1)) -> Double? {
         guard failures < maxFailures else { return nil }
-        let full = min(cap, base * pow(2, Double(max(0, failures - 1))))
+        return backoff(afterFailure: failures, random: random)
+    }
+
+    /// The same wait without the limit: how long a destination that failed `failures` times in a row is left
+    /// alone (every delivery to it waits), however many deliveries are queued for it.
+    public func backoff(afterFailure failures: Int, random: Double = Double.random(in: 0...1)) -> Double {
+        let full = min(cap, base * pow(2, Double(max(0, min(failures, 62) - 1))))
         return full / 2 + full / 2 * random
     }
 }

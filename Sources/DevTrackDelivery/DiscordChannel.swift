@@ -44,7 +44,7 @@ public struct DiscordChannel: DeliveryChannel {
                 return (.failed, "404 Unknown Webhook", nil)
             case .transient(let reason):
                 let (outcome, error) = runner.retryOrGiveUp(delivery, reason)
-                return (outcome, error, nil)
+                return (outcome, error, .failing)
             case .rejected(let reason):
                 return (.failed, reason, nil)
             }
@@ -52,6 +52,7 @@ public struct DiscordChannel: DeliveryChannel {
     }
 
     public var attemptTimeout: Duration { runner.http.timeout }
+    public var schedule: RetrySchedule { runner.schedule }
 
     public func close() {
         runner.http.closeIdleConnections()

@@ -11,6 +11,8 @@ public protocol DeliveryChannel: Sendable {
     var name: String { get }
     /// The longest one request may take (the HTTP client's timeout).
     var attemptTimeout: Duration { get }
+    /// Retries after failures; a destination failing again and again is left alone on the same schedule.
+    var schedule: RetrySchedule { get }
     /// Sends one claimed delivery and records the attempt. When the destination asks to be left alone for a
     /// while (a rate limit), `hold` is called at once, before the attempt is recorded.
     func deliver(_ delivery: ClaimedDelivery, hold: @escaping @Sendable (DeliveryHold) -> Void) async
@@ -25,6 +27,10 @@ public enum DeliveryHold: Sendable, Equatable {
     case channel(Duration)
     /// The destination of the delivery being sent (its own rate limit, or an exhausted bucket).
     case destination(Duration)
+    /// The destination did not answer or failed (network error, timeout, 5xx): it is left alone for the
+    /// channel's backoff after as many failures in a row, so a destination that is down costs one attempt per
+    /// backoff, not one per queued delivery.
+    case failing
 }
 
 /// Delivers the outbox's rows of one channel, off the Kafka partitions. The `notify` worker of this process
@@ -41,6 +47,7 @@ public final class OutboxDeliverer: Service, DeliveryHandoff, Sendable {
     let maxConcurrent: Int
     let maxWaiting: Int
     let pollInterval: Duration
+    let claimSpacing = Duration.milliseconds(20)
     public let lease: Duration
     private let state = Mutex(State())
     /// Rung when a slot frees up or deliveries are handed off: the loop then acts without waiting for a poll.
@@ -61,6 +68,8 @@ public final class OutboxDeliverer: Service, DeliveryHandoff, Sendable {
         var waiting: [Job] = []
         var pausedUntil: ContinuousClock.Instant?
         var heldUntil: [String: ContinuousClock.Instant] = [:]
+        /// Failures in a row per failing destination (forgotten at its next success).
+        var failuresInARow: [String: Int] = [:]
         var stopped = false
 
         /// Busy destinations, and held ones whose hold has not run out (forgetting those that have).
@@ -90,14 +99,27 @@ public final class OutboxDeliverer: Service, DeliveryHandoff, Sendable {
     public func run() async throws {
         logger.info("\(channel) deliverer started")
         await withDiscardingTaskGroup { group in
+            // Claims run every `pollInterval`, at once after a claim that filled every free slot (more may be
+            // due), and sooner when the doorbell rings (a slot freed, a handoff) — but then at most every
+            // `claimSpacing`: with handoffs a freed slot rarely has a due row behind it, and a claim per finished
+            // delivery was mostly wasted work.
+            var lastClaim = ContinuousClock.now - pollInterval
+            var claimFilledSlots = false
+            var rung = false
             while !Task.isCancelled, !Task.isShuttingDownGracefully {
                 let ready = startWaiting()
-                let claimed = ready.isEmpty ? await claimDue() : []
+                var claimed: [Job] = []
+                let now = ContinuousClock.now
+                if ready.isEmpty, claimFilledSlots || now >= lastClaim + pollInterval || (rung && now >= lastClaim + claimSpacing) {
+                    (claimed, claimFilledSlots) = await claimDue()
+                    lastClaim = now
+                    rung = false
+                }
                 for job in ready + claimed {
                     group.addTask { await self.send(job) }
                 }
                 guard ready.isEmpty, claimed.isEmpty else { continue }
-                await doorbell.wait(upTo: pollInterval)
+                if await doorbell.wait(until: lastClaim + (rung ? claimSpacing : pollInterval)) { rung = true }
             }
             // Deliveries handed off before the stop are leased and committed: send them rather than leave them
             // to their lease.
@@ -108,7 +130,7 @@ public final class OutboxDeliverer: Service, DeliveryHandoff, Sendable {
                     group.addTask { await self.send(job) }
                 }
                 if state.withLock({ $0.waiting.isEmpty }) { break }
-                if ready.isEmpty { await doorbell.wait(upTo: pollInterval) }
+                if ready.isEmpty { _ = await doorbell.wait(until: .now + pollInterval) }
             }
         }
         deliveryChannel.close()
@@ -133,15 +155,29 @@ public final class OutboxDeliverer: Service, DeliveryHandoff, Sendable {
         // Sent only while the lease surely outlasts the request; otherwise it is left to run out, and a claim
         // (this deliverer's or another's) takes the row again.
         if ContinuousClock.now + deliveryChannel.attemptTimeout + .seconds(1) < job.leasedAt + lease {
+            let failedFor = Mutex<Duration?>(nil)
             await deliveryChannel.deliver(delivery) { hold in
                 self.state.withLock { state in
+                    let destination = delivery.destination
                     switch hold {
                     case .channel(let wait):
                         state.pausedUntil = max(state.pausedUntil ?? .now, .now + wait)
                     case .destination(let wait):
-                        state.heldUntil[delivery.destination] = max(state.heldUntil[delivery.destination] ?? .now, .now + wait)
+                        state.heldUntil[destination] = max(state.heldUntil[destination] ?? .now, .now + wait)
+                    case .failing:
+                        let failures = state.failuresInARow[destination, default: 0] + 1
+                        state.failuresInARow[destination] = failures
+                        let wait = Duration.milliseconds(Int(self.deliveryChannel.schedule.backoff(afterFailure: failures) * 1000))
+                        state.heldUntil[destination] = max(state.heldUntil[destination] ?? .now, .now + wait)
+                        failedFor.withLock { $0 = wait }
                     }
                 }
+            }
+            if let wait = failedFor.withLock({ $0 }) {
+                // What else waits for it in the outbox waits too, out of the claims' way.
+                await postpone(delivery.destination, by: wait)
+            } else {
+                state.withLock { _ = $0.failuresInARow.removeValue(forKey: delivery.destination) }
             }
         } else {
             logger.warning("\(channel) delivery \(delivery.id) waited too long for a slot; it goes again when its lease runs out")
@@ -153,6 +189,14 @@ public final class OutboxDeliverer: Service, DeliveryHandoff, Sendable {
         doorbell.ring()
     }
 
+    private func postpone(_ destination: String, by wait: Duration) async {
+        do {
+            try await store.postponeDeliveries(channel: channel, destination: destination, until: Date().addingTimeInterval(Double(wait.wholeMilliseconds) / 1000))
+        } catch {
+            logger.error("\(channel) deliverer cannot postpone deliveries to failing \(destination): \(error)")
+        }
+    }
+
     private func waitOutPause() async {
         while let until = state.withLock({ $0.pausedUntil }), until > .now, !Task.isCancelled {
             try? await Task.sleep(until: until)
@@ -160,13 +204,15 @@ public final class OutboxDeliverer: Service, DeliveryHandoff, Sendable {
     }
 
     /// Claims due rows for the free slots, unless handed-off deliveries are waiting for them.
-    private func claimDue() async -> [Job] {
+    /// Claims due rows for the free slots, unless handed-off deliveries are waiting for them; says whether it
+    /// filled them all.
+    private func claimDue() async -> (jobs: [Job], full: Bool) {
         let (unavailable, limit) = state.withLock { state -> (Set<String>, Int) in
             let now = ContinuousClock.now
             guard !state.paused(at: now), state.waiting.isEmpty else { return ([], 0) }
             return (state.unavailable(at: now), maxConcurrent - state.running - state.reserved.count)
         }
-        guard limit > 0 else { return [] }
+        guard limit > 0 else { return ([], false) }
         do {
             let leasedAt = ContinuousClock.now
             let claimed = try await store.claimDeliveries(channel: channel, excluding: Array(unavailable), limit: limit, lease: lease)
@@ -174,29 +220,35 @@ public final class OutboxDeliverer: Service, DeliveryHandoff, Sendable {
                 state.running += claimed.count
                 for delivery in claimed { state.busy.insert(delivery.destination) }
             }
-            return claimed.map { Job(delivery: $0, leasedAt: leasedAt) }
+            return (claimed.map { Job(delivery: $0, leasedAt: leasedAt) }, claimed.count == limit)
         } catch {
             logger.error("\(channel) deliverer cannot claim deliveries: \(error)")
-            return []
+            return ([], false)
         }
     }
 
     // MARK: DeliveryHandoff
 
-    public func reserve(_ destinations: Set<String>) -> Set<String> {
+    public func reserve(_ destinations: Set<String>) -> DeliveryReservation {
         state.withLock { state in
             let now = ContinuousClock.now
-            guard !state.stopped, !state.paused(at: now) else { return [] }
+            let date = Date()
+            var reservation = DeliveryReservation()
+            for destination in destinations {
+                if let until = state.heldUntil[destination], until > now {
+                    reservation.heldUntil[destination] = date.addingTimeInterval(Double((until - now).wholeMilliseconds) / 1000)
+                }
+            }
+            guard !state.stopped, !state.paused(at: now) else { return reservation }
             let unavailable = state.unavailable(at: now)
             var room = maxConcurrent + maxWaiting - state.running - state.waiting.count - state.reserved.count
-            var granted: Set<String> = []
             for destination in destinations where room > 0 && !unavailable.contains(destination) {
                 state.busy.insert(destination)
                 state.reserved[destination] = now
-                granted.insert(destination)
+                reservation.granted.insert(destination)
                 room -= 1
             }
-            return granted
+            return reservation
         }
     }
 
@@ -224,42 +276,80 @@ public final class OutboxDeliverer: Service, DeliveryHandoff, Sendable {
 
 /// Wakes a waiting loop at once, or lets its wait run out; a ring with nobody waiting is kept for the next wait.
 final class Doorbell: Sendable {
-    private let state = Mutex<(rung: Bool, waiter: CheckedContinuation<Void, Never>?)>((false, nil))
+    private struct State {
+        var rung = false
+        var waiter: (wait: Int, continuation: CheckedContinuation<Bool, Never>)?
+        /// The wait whose deadline passed before it started waiting.
+        var expired: Int?
+        var waits = 0
+        /// The waiting task was cancelled: every wait from now on returns at once.
+        var cancelled = false
+    }
+
+    private let state = Mutex(State())
 
     func ring() {
-        let waiter = state.withLock { state -> CheckedContinuation<Void, Never>? in
+        let waiter = state.withLock { state -> CheckedContinuation<Bool, Never>? in
             guard let waiter = state.waiter else {
                 state.rung = true
                 return nil
             }
             state.waiter = nil
-            return waiter
+            return waiter.continuation
         }
-        waiter?.resume()
+        waiter?.resume(returning: true)
     }
 
-    func wait(upTo timeout: Duration) async {
-        await withTaskGroup(of: Void.self) { group in
-            group.addTask {
-                try? await Task.sleep(for: timeout)
-                if !Task.isCancelled { self.ring() }
+    private func expire(_ wait: Int) {
+        let waiter = state.withLock { state -> CheckedContinuation<Bool, Never>? in
+            guard let waiter = state.waiter, waiter.wait == wait else {
+                state.expired = wait
+                return nil
             }
-            await withTaskCancellationHandler {
-                await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-                    let ready = state.withLock { state -> Bool in
+            state.waiter = nil
+            return waiter.continuation
+        }
+        waiter?.resume(returning: false)
+    }
+
+    private func cancel() {
+        let waiter = state.withLock { state -> CheckedContinuation<Bool, Never>? in
+            state.cancelled = true
+            defer { state.waiter = nil }
+            return state.waiter?.continuation
+        }
+        waiter?.resume(returning: false)
+    }
+
+    /// Waits for a ring (true) or `deadline` (false).
+    func wait(until deadline: ContinuousClock.Instant) async -> Bool {
+        let wait = state.withLock { state in
+            state.waits += 1
+            return state.waits
+        }
+        return await withTaskGroup(of: Void.self) { group in
+            group.addTask {
+                try? await Task.sleep(until: deadline)
+                if !Task.isCancelled { self.expire(wait) }
+            }
+            let rung = await withTaskCancellationHandler {
+                await withCheckedContinuation { (continuation: CheckedContinuation<Bool, Never>) in
+                    let answer = state.withLock { state -> Bool? in
                         if state.rung {
                             state.rung = false
                             return true
                         }
-                        state.waiter = continuation
-                        return false
+                        if state.expired == wait || state.cancelled { return false }
+                        state.waiter = (wait, continuation)
+                        return nil
                     }
-                    if ready { continuation.resume() }
+                    if let answer { continuation.resume(returning: answer) }
                 }
             } onCancel: {
-                self.ring()
+                self.cancel()
             }
             group.cancelAll()
+            return rung
         }
     }
 }
@@ -306,6 +396,7 @@ struct AttemptRunner: Sendable {
                 if let wait = decided.hold { hold(wait) }
             case .failure(let failure):
                 (outcome, error) = failure.isRetryable ? retryOrGiveUp(delivery, failure.description) : (.failed, failure.description)
+                if failure.isRetryable { hold(.failing) }
             }
             try await log.record(DeliveryAttemptResult(delivery, outcome: outcome, statusCode: statusCode, latency: ContinuousClock.now - started, error: error))
             if case .failed = outcome { logger.warning("\(delivery.channel) delivery \(delivery.id) failed for good: \(error ?? "")") }

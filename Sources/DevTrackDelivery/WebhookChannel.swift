@@ -47,7 +47,7 @@ public struct WebhookChannel: DeliveryChannel {
                 return (.failed, "410 Gone: endpoint disabled", nil)
             case .transient(let reason):
                 let (outcome, error) = runner.retryOrGiveUp(delivery, reason)
-                return (outcome, error, nil)
+                return (outcome, error, .failing)
             case .rejected(let reason):
                 return (.failed, reason, nil)
             }
@@ -55,6 +55,7 @@ public struct WebhookChannel: DeliveryChannel {
     }
 
     public var attemptTimeout: Duration { runner.http.timeout }
+    public var schedule: RetrySchedule { runner.schedule }
 
     public func close() {
         runner.http.closeIdleConnections()

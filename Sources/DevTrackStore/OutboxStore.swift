@@ -56,12 +56,21 @@ public protocol DeliveryHandoff: Sendable {
     var channel: String { get }
     var lease: Duration { get }
     /// Reserves a request slot for each of these destinations that may be sent to now (not busy, not held,
-    /// a slot free); returns those.
-    func reserve(_ destinations: Set<String>) -> Set<String>
+    /// a slot free), and says which of them it holds.
+    func reserve(_ destinations: Set<String>) -> DeliveryReservation
     /// Gives back reserved slots that were not used (the row was queued before, or the transaction failed).
     func release(_ destinations: Set<String>)
     /// Sends deliveries queued leased under a reservation, once their transaction has committed.
     func start(_ deliveries: [ClaimedDelivery])
+}
+
+/// What a deliverer granted: request slots, and the destinations it holds (rate-limited or failing) with
+/// until when, so that rows for them are queued to wait that long rather than sit due in every claim's way.
+public struct DeliveryReservation: Sendable {
+    public var granted: Set<String> = []
+    public var heldUntil: [String: Date] = [:]
+
+    public init() {}
 }
 
 /// A claimed delivery's destination as it is now.
@@ -104,10 +113,12 @@ extension HubStore {
     /// queueing is ignored). The rows at the indices in `leasing` are queued already claimed for `lease` (their
     /// first attempt under way, as a claim would leave them) and come back as claimed deliveries with their
     /// destinations, for a deliverer in this process to send once the transaction commits (`DeliveryHandoff`);
-    /// if it never does, the lease runs out and any deliverer claims them.
+    /// if it never does, the lease runs out and any deliverer claims them. Rows with a time in `notBefore` are
+    /// first due then (their destination is held).
     @discardableResult
     public func queueDeliveries(
-        _ rows: [OutboxRow], leasing: Set<Int> = [], lease: Duration = .seconds(60), on connection: PostgresConnection
+        _ rows: [OutboxRow], leasing: Set<Int> = [], lease: Duration = .seconds(60), notBefore: [Int: Date] = [:],
+        on connection: PostgresConnection
     ) async throws -> QueuedDeliveries {
         guard !rows.isEmpty else { return QueuedDeliveries(ids: [], leased: []) }
         var bindings = PostgresBindings(capacity: 8)
@@ -119,6 +130,7 @@ extension HubStore {
         bindings.append(rows.map(\.payload))
         bindings.append(rows.indices.map(leasing.contains))
         bindings.append(Double(lease.components.seconds))
+        bindings.append(rows.indices.map { notBefore[$0] ?? .distantPast })  // arrays cannot carry NULLs
         let inserted = try await connection.execute(QueueDeliveriesStatement(bindings: bindings), logger: logger)
         var ids: [UUID] = []
         var claimed: [ClaimedDelivery] = []
@@ -249,8 +261,8 @@ struct QueueDeliveriesStatement: PreparedBatchStatement {
         WITH queued AS (
             INSERT INTO outbox (id, user_id, channel, destination, dedupe_key, event_type, payload, attempts, next_attempt_at)
             SELECT gen_random_uuid(), t.u, t.c, t.d, t.k, t.e, t.p::jsonb, CASE WHEN t.l THEN 1 ELSE 0 END,
-                   CASE WHEN t.l THEN now() + make_interval(secs => $8) ELSE now() END
-            FROM unnest($1, $2, $3, $4, $5, $6, $7) AS t(u, c, d, k, e, p, l)
+                   CASE WHEN t.l THEN now() + make_interval(secs => $8) ELSE greatest(now(), t.n) END
+            FROM unnest($1, $2, $3, $4, $5, $6, $7, $9) AS t(u, c, d, k, e, p, l, n)
             ON CONFLICT (channel, destination, dedupe_key) DO NOTHING
             RETURNING id, user_id, channel, destination, event_type, CASE WHEN attempts = 1 THEN payload::text ELSE '' END AS payload,
                       attempts, failures, created_at

@@ -64,8 +64,9 @@ public struct NotifyHandler: BatchHandler {
                     }
                     return rows
                 }
-                let leasing = reservations.reserve(deliveries, from: handoffs)
-                return (stored.count, try await store.queueDeliveries(deliveries, leasing: leasing, lease: reservations.lease, on: connection))
+                let (leasing, notBefore) = reservations.reserve(deliveries, from: handoffs)
+                return (stored.count, try await store.queueDeliveries(
+                    deliveries, leasing: leasing, lease: reservations.lease, notBefore: notBefore, on: connection))
             }
         } catch {
             reservations.releaseAll(handoffs)
@@ -84,23 +85,28 @@ final class Reservations: Sendable {
 
     var lease: Duration { shortestLease.withLock { $0 } }
 
-    /// Reserves what the deliverers can take now; returns the indices of the rows to queue leased.
-    func reserve(_ rows: [OutboxRow], from handoffs: [String: any DeliveryHandoff]) -> Set<Int> {
-        guard !handoffs.isEmpty else { return [] }
-        var firstRow: [String: [String: Int]] = [:]
-        for (index, row) in rows.enumerated() where handoffs[row.channel] != nil && firstRow[row.channel]?[row.destination] == nil {
-            firstRow[row.channel, default: [:]][row.destination] = index
+    /// Reserves what the deliverers can take now; returns the indices of the rows to queue leased, and when
+    /// the rows for held destinations are first due.
+    func reserve(_ rows: [OutboxRow], from handoffs: [String: any DeliveryHandoff]) -> (leasing: Set<Int>, notBefore: [Int: Date]) {
+        guard !handoffs.isEmpty else { return ([], [:]) }
+        var rowsByDestination: [String: [String: [Int]]] = [:]
+        for (index, row) in rows.enumerated() where handoffs[row.channel] != nil {
+            rowsByDestination[row.channel, default: [:]][row.destination, default: []].append(index)
         }
         var leasing: Set<Int> = []
-        for (channel, rowsByDestination) in firstRow {
+        var notBefore: [Int: Date] = [:]
+        for (channel, indicesByDestination) in rowsByDestination {
             let handoff = handoffs[channel]!
-            let granted = handoff.reserve(Set(rowsByDestination.keys))
-            guard !granted.isEmpty else { continue }
-            reserved.withLock { $0[channel, default: []].formUnion(granted) }
+            let reservation = handoff.reserve(Set(indicesByDestination.keys))
+            for (destination, until) in reservation.heldUntil {
+                for index in indicesByDestination[destination]! { notBefore[index] = until }
+            }
+            guard !reservation.granted.isEmpty else { continue }
+            reserved.withLock { $0[channel, default: []].formUnion(reservation.granted) }
             shortestLease.withLock { $0 = min($0, handoff.lease) }
-            for destination in granted { leasing.insert(rowsByDestination[destination]!) }
+            for destination in reservation.granted { leasing.insert(indicesByDestination[destination]![0]) }
         }
-        return leasing
+        return (leasing, notBefore)
     }
 
     /// Hands the leased deliveries to their deliverers and gives back the slots that were not used.

@@ -215,13 +215,14 @@ struct DiscordDeliveryTests {
                     let leased = try await leases(store, userID: first) + leases(store, userID: second)
                     #expect(leased.map(\.0).sorted() == [0, 1, 1], "the first row per webhook is queued leased, as by a claim")
                     #expect(leased.filter { $0.0 == 1 }.allSatisfy { $0.1 > 50 }, "leased for the 60 s lease")
-                    _ = try await eventually(within: 10, { discord.received.withLock { $0.count } }, until: { $0 == 3 })
+                    let entries = try await eventually(within: 20, {
+                        try await store.outbox(userID: first, channel: "discord") + store.outbox(userID: second, channel: "discord")
+                    }, until: { $0.count == 3 && $0.allSatisfy { $0.status == "delivered" } })
+                    #expect(entries.allSatisfy { $0.status == "delivered" && $0.attempts == 1 }, "\(entries.map { ($0.status, $0.attempts) })")
                     group.cancelAll()
                 }
                 #expect(discord.requests(to: "100000000000000021").count == 2)
                 #expect(discord.requests(to: "100000000000000022").count == 1)
-                let entries = try await store.outbox(userID: first, channel: "discord") + store.outbox(userID: second, channel: "discord")
-                #expect(entries.allSatisfy { $0.status == "delivered" && $0.attempts == 1 }, "\(entries.map { ($0.status, $0.attempts) })")
             }
             await producer.shutdown()
             await cluster.shutdown()
