@@ -269,6 +269,41 @@ struct DiscordDeliveryTests {
         }
     }
 
+    /// A webhook that keeps failing is left alone for the backoff, whatever else is queued for it: five
+    /// messages at once cost one request, not five, until the backoff runs out; a healthy webhook meanwhile
+    /// gets its message at once.
+    @Test func aFailingWebhookCostsOneRequestPerBackoffNotOnePerMessage() async throws {
+        try await TestDatabase.shared.withFreshStore { store, _ in
+            let cluster = try KafkaMockCluster(brokers: 1, logger: logger)
+            let producer = try KafkaProducer(configuration: KafkaConfiguration(bootstrapServers: cluster.bootstrapServers), logger: logger)
+            let discord = FakeDiscord()
+            try await discord.serving { base in
+                let (failing, healthy) = ("100000000000000041", "100000000000000042")
+                discord.scripts.withLock { $0[failing] = Array(repeating: .init(status: .internalServerError), count: 20) }
+                let users = try await discordUsers([failing, healthy], base: base, store: store)
+                let channel = DiscordChannel(
+                    store: store, secretBox: box, http: try OutboundHTTPClient(allowList: ["127.0.0.1"], timeout: .seconds(2)),
+                    logger: logger, schedule: RetrySchedule(maxFailures: 8, base: 2, cap: 8))
+                let deliverer = OutboxDeliverer(store: store, channel: channel, logger: logger, maxConcurrent: 8, pollInterval: .milliseconds(20))
+                let handler = NotifyHandler(store: store, producer: producer, logger: logger, handoffs: [deliverer])
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    group.addTask { try await deliverer.run() }
+                    try await handler.apply(try intentMessages((1...5).map { .streakMilestone(userID: users[failing]!, days: $0) }))
+                    _ = try await eventually(within: 10, { discord.requests(to: failing).count }, until: { $0 >= 1 })
+                    try await handler.apply(try intentMessages([.streakMilestone(userID: users[healthy]!, days: 7)]))
+                    _ = try await eventually(within: 10, { discord.requests(to: healthy).count }, until: { $0 == 1 })
+                    try await Task.sleep(for: .milliseconds(800))  // the backoff after one failure is 1 to 2 s
+                    group.cancelAll()
+                }
+                #expect(discord.requests(to: failing).count == 1, "one request, then the webhook is left alone")
+                let pending = try await store.outbox(userID: users[failing]!, channel: "discord")
+                #expect(pending.count == 5 && pending.allSatisfy { $0.status == "pending" })
+            }
+            await producer.shutdown()
+            await cluster.shutdown()
+        }
+    }
+
     @Test func internalAddressesAreRefusedBeforeAnyConnection() async throws {
         let client = try OutboundHTTPClient(allowList: [], timeout: .seconds(2))
         for url in ["http://example.com/hook", "https://127.0.0.1/hook", "https://localhost:9/hook", "https://169.254.169.254/latest/meta-data",
