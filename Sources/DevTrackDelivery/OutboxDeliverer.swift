@@ -66,6 +66,8 @@ public final class OutboxDeliverer: Service, DeliveryHandoff, Sendable {
         /// Reserved by the `notify` worker, not handed off yet (the reservation time bounds the lease's start).
         var reserved: [String: ContinuousClock.Instant] = [:]
         var waiting: [Job] = []
+        /// Claimed for a destination that became busy while the claim ran: sent after its current request.
+        var deferred: [String: [Job]] = [:]
         var pausedUntil: ContinuousClock.Instant?
         var heldUntil: [String: ContinuousClock.Instant] = [:]
         /// Failures in a row per failing destination (forgotten at its next success).
@@ -149,6 +151,31 @@ public final class OutboxDeliverer: Service, DeliveryHandoff, Sendable {
     }
 
     private func send(_ job: Job) async {
+        var next: Job? = job
+        while let job = next {
+            await attempt(job)
+            next = finish(job.delivery.destination)
+        }
+        doorbell.ring()
+    }
+
+    /// The destination's request is over: its next claimed delivery, if one is deferred and it is not held
+    /// (the slot goes on to it), else the slot and the destination are free. A deferred delivery not sent now
+    /// is left to its lease.
+    private func finish(_ destination: String) -> Job? {
+        state.withLock { state in
+            if let deferred = state.deferred.removeValue(forKey: destination), let next = deferred.first,
+               (state.heldUntil[destination].map { $0 <= .now } ?? true) {
+                if deferred.count > 1 { state.deferred[destination] = Array(deferred.dropFirst()) }
+                return next
+            }
+            state.running -= 1
+            state.busy.remove(destination)
+            return nil
+        }
+    }
+
+    private func attempt(_ job: Job) async {
         let delivery = job.delivery
         // A claim that was running when a pause began still returns rows: they wait it out too.
         await waitOutPause()
@@ -182,11 +209,6 @@ public final class OutboxDeliverer: Service, DeliveryHandoff, Sendable {
         } else {
             logger.warning("\(channel) delivery \(delivery.id) waited too long for a slot; it goes again when its lease runs out")
         }
-        state.withLock { state in
-            state.running -= 1
-            state.busy.remove(delivery.destination)
-        }
-        doorbell.ring()
     }
 
     private func postpone(_ destination: String, by wait: Duration) async {
@@ -216,11 +238,20 @@ public final class OutboxDeliverer: Service, DeliveryHandoff, Sendable {
         do {
             let leasedAt = ContinuousClock.now
             let claimed = try await store.claimDeliveries(channel: channel, excluding: Array(unavailable), limit: limit, lease: lease)
-            state.withLock { state in
-                state.running += claimed.count
-                for delivery in claimed { state.busy.insert(delivery.destination) }
+            // A destination may have become busy while the claim ran (a hand-off, or a slot given to it): its
+            // claimed delivery then waits for that request to end, so it still gets one at a time.
+            let ready = state.withLock { state in
+                claimed.map { Job(delivery: $0, leasedAt: leasedAt) }.filter { job in
+                    guard !state.busy.contains(job.delivery.destination) else {
+                        state.deferred[job.delivery.destination, default: []].append(job)
+                        return false
+                    }
+                    state.busy.insert(job.delivery.destination)
+                    state.running += 1
+                    return true
+                }
             }
-            return (claimed.map { Job(delivery: $0, leasedAt: leasedAt) }, claimed.count == limit)
+            return (ready, claimed.count == limit)
         } catch {
             logger.error("\(channel) deliverer cannot claim deliveries: \(error)")
             return ([], false)
@@ -256,7 +287,13 @@ public final class OutboxDeliverer: Service, DeliveryHandoff, Sendable {
         guard !destinations.isEmpty else { return }
         state.withLock { state in
             for destination in destinations where state.reserved.removeValue(forKey: destination) != nil {
-                state.busy.remove(destination)
+                // A delivery claimed for it meanwhile takes the slot instead.
+                if var deferred = state.deferred.removeValue(forKey: destination), !deferred.isEmpty {
+                    state.waiting.append(deferred.removeFirst())
+                    if !deferred.isEmpty { state.deferred[destination] = deferred }
+                } else {
+                    state.busy.remove(destination)
+                }
             }
         }
         doorbell.ring()
