@@ -23,6 +23,8 @@ public struct NotifyHandler: BatchHandler {
     let clock: @Sendable () -> Date
     /// This process's deliverers, by channel.
     let handoffs: [String: any DeliveryHandoff]
+    /// The lease rows handed off are queued with (the shortest of the deliverers').
+    let lease: Duration
 
     public init(
         store: HubStore, producer: KafkaProducer, logger: Logger, profileURLTemplate: String? = nil,
@@ -30,6 +32,7 @@ public struct NotifyHandler: BatchHandler {
     ) {
         self.store = store
         self.handoffs = Dictionary(handoffs.map { ($0.channel, $0) }, uniquingKeysWith: { first, _ in first })
+        self.lease = handoffs.map(\.lease).min() ?? .seconds(60)
         self.deadLetters = DeadLetters(producer: producer)
         self.logger = logger
         self.profileURLTemplate = profileURLTemplate
@@ -66,7 +69,7 @@ public struct NotifyHandler: BatchHandler {
                 }
                 let (leasing, notBefore) = reservations.reserve(deliveries, from: handoffs)
                 return (stored.count, try await store.queueDeliveries(
-                    deliveries, leasing: leasing, lease: reservations.lease, notBefore: notBefore, on: connection))
+                    deliveries, leasing: leasing, lease: lease, notBefore: notBefore, on: connection))
             }
         } catch {
             reservations.releaseAll(handoffs)
@@ -81,9 +84,6 @@ public struct NotifyHandler: BatchHandler {
 /// destination is queued leased; after the commit those go to their deliverer and unused slots go back.
 final class Reservations: Sendable {
     private let reserved = Mutex<[String: Set<String>]>([:])
-    private let shortestLease = Mutex<Duration>(.seconds(60))
-
-    var lease: Duration { shortestLease.withLock { $0 } }
 
     /// Reserves what the deliverers can take now; returns the indices of the rows to queue leased, and when
     /// the rows for held destinations are first due.
@@ -103,7 +103,6 @@ final class Reservations: Sendable {
             }
             guard !reservation.granted.isEmpty else { continue }
             reserved.withLock { $0[channel, default: []].formUnion(reservation.granted) }
-            shortestLease.withLock { $0 = min($0, handoff.lease) }
             for destination in reservation.granted { leasing.insert(indicesByDestination[destination]![0]) }
         }
         return (leasing, notBefore)

@@ -164,108 +164,108 @@ struct DiscordDeliveryTests {
         }
     }
 
-    /// Users with a Discord webhook on the fake; returns their ids by webhook id.
-    func discordUsers(_ webhooks: [String], base: String, store: HubStore) async throws -> [String: UUID] {
-        var users: [String: UUID] = [:]
-        for (index, webhook) in webhooks.enumerated() {
-            let user = try await store.createUser(login: "h\(index)", githubID: Int64(100 + index), timezone: "UTC")
-            users[webhook] = user.id
-            _ = try await store.updateDiscordSettings(
-                userID: user.id, DiscordSettingsChange(sealedWebhookURL: .some(box.seal("\(base)/api/webhooks/\(webhook)/token"))))
+    /// What the hand-off tests share: a fresh store, a fake Discord with one user per webhook (answering as
+    /// `scripts` say), a Discord deliverer running for the duration of `body`, and the notify handler handing
+    /// off to it.
+    struct Handoff {
+        let store: HubStore
+        let discord: FakeDiscord
+        let handler: NotifyHandler
+        let users: [String: UUID]
+
+        func notify(_ intents: [NotificationIntent]) async throws {
+            try await handler.apply(try intents.enumerated().map {
+                KafkaMessage(topic: Topics.notifications, partition: 0, offset: Int64($0.offset), key: nil, value: Array(try JSONEncoder().encode($0.element)))
+            })
         }
-        return users
+
+        func outbox(_ webhook: String) async throws -> [OutboxEntry] { try await store.outbox(userID: users[webhook]!, channel: "discord") }
+
+        /// (attempts, seconds until the next attempt) of the webhook's rows, oldest first.
+        func leases(_ webhook: String) async throws -> [(Int, Double)] {
+            var result: [(Int, Double)] = []
+            for try await row in try await store.client.query("""
+                SELECT attempts, extract(epoch FROM next_attempt_at - now())::float8 FROM outbox WHERE user_id = \(users[webhook]!)
+                ORDER BY created_at, dedupe_key
+                """).decode((Int, Double).self) { result.append(row) }
+            return result
+        }
     }
 
-    func intentMessages(_ intents: [NotificationIntent]) throws -> [KafkaMessage] {
-        try intents.enumerated().map {
-            KafkaMessage(topic: Topics.notifications, partition: 0, offset: Int64($0.offset), key: nil, value: Array(try JSONEncoder().encode($0.element)))
+    func withHandoff(
+        webhooks: [String], scripts: [String: [FakeDiscord.Answer]] = [:], schedule: RetrySchedule = RetrySchedule(),
+        pollInterval: Duration, _ body: @Sendable (Handoff) async throws -> Void
+    ) async throws {
+        try await TestDatabase.shared.withFreshStore { store, _ in
+            let cluster = try KafkaMockCluster(brokers: 1, logger: logger)
+            let producer = try KafkaProducer(configuration: KafkaConfiguration(bootstrapServers: cluster.bootstrapServers), logger: logger)
+            let discord = FakeDiscord()
+            discord.scripts.withLock { $0 = scripts }
+            try await discord.serving { base in
+                var users: [String: UUID] = [:]
+                for (index, webhook) in webhooks.enumerated() {
+                    let user = try await store.createUser(login: "h\(index)", githubID: Int64(100 + index), timezone: "UTC")
+                    users[webhook] = user.id
+                    _ = try await store.updateDiscordSettings(
+                        userID: user.id, DiscordSettingsChange(sealedWebhookURL: .some(box.seal("\(base)/api/webhooks/\(webhook)/token"))))
+                }
+                let channel = DiscordChannel(
+                    store: store, secretBox: box, http: try OutboundHTTPClient(allowList: ["127.0.0.1"], timeout: .seconds(2)),
+                    logger: logger, schedule: schedule)
+                let deliverer = OutboxDeliverer(store: store, channel: channel, logger: logger, maxConcurrent: 8, pollInterval: pollInterval)
+                let handoff = Handoff(
+                    store: store, discord: discord,
+                    handler: NotifyHandler(store: store, producer: producer, logger: logger, handoffs: [deliverer]), users: users)
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    group.addTask { try await deliverer.run() }
+                    try await body(handoff)
+                    group.cancelAll()
+                }
+            }
+            await producer.shutdown()
+            await cluster.shutdown()
         }
-    }
-
-    /// (attempts, seconds until the next attempt) of the user's Discord rows, oldest first.
-    func leases(_ store: HubStore, userID: UUID) async throws -> [(Int, Double)] {
-        var result: [(Int, Double)] = []
-        for try await row in try await store.client.query("""
-            SELECT attempts, extract(epoch FROM next_attempt_at - now())::float8 FROM outbox WHERE user_id = \(userID) ORDER BY created_at, dedupe_key
-            """).decode((Int, Double).self) { result.append(row) }
-        return result
     }
 
     /// The notify worker hands what it queues to the deliverer of its process, leased in the same statement:
     /// sent at once although this deliverer never polls, one request at a time per webhook (a second message
     /// for a webhook in the same batch waits in the outbox and goes when the first is done), each exactly once.
     @Test func freshDeliveriesAreHandedToTheDelivererLeasedAndSentOnceWithoutAPoll() async throws {
-        try await TestDatabase.shared.withFreshStore { store, _ in
-            let cluster = try KafkaMockCluster(brokers: 1, logger: logger)
-            let producer = try KafkaProducer(configuration: KafkaConfiguration(bootstrapServers: cluster.bootstrapServers), logger: logger)
-            let discord = FakeDiscord()
-            try await discord.serving { base in
-                let users = try await discordUsers(["100000000000000021", "100000000000000022"], base: base, store: store)
-                let (first, second) = (users["100000000000000021"]!, users["100000000000000022"]!)
-                let channel = DiscordChannel(
-                    store: store, secretBox: box, http: try OutboundHTTPClient(allowList: ["127.0.0.1"], timeout: .seconds(2)), logger: logger)
-                let deliverer = OutboxDeliverer(store: store, channel: channel, logger: logger, maxConcurrent: 8, pollInterval: .seconds(3600))
-                let handler = NotifyHandler(store: store, producer: producer, logger: logger, handoffs: [deliverer])
-                try await withThrowingTaskGroup(of: Void.self) { group in
-                    group.addTask { try await deliverer.run() }
-                    try await Task.sleep(for: .milliseconds(200))  // its first look at the outbox is over: from now on it only wakes when rung
-                    try await handler.apply(try intentMessages([
-                        .streakMilestone(userID: first, days: 7), .streakMilestone(userID: first, days: 30), .streakMilestone(userID: second, days: 7),
-                    ]))
-                    let leased = try await leases(store, userID: first) + leases(store, userID: second)
-                    #expect(leased.map(\.0).sorted() == [0, 1, 1], "the first row per webhook is queued leased, as by a claim")
-                    #expect(leased.filter { $0.0 == 1 }.allSatisfy { $0.1 > 50 }, "leased for the 60 s lease")
-                    let entries = try await eventually(within: 20, {
-                        try await store.outbox(userID: first, channel: "discord") + store.outbox(userID: second, channel: "discord")
-                    }, until: { $0.count == 3 && $0.allSatisfy { $0.status == "delivered" } })
-                    #expect(entries.allSatisfy { $0.status == "delivered" && $0.attempts == 1 }, "\(entries.map { ($0.status, $0.attempts) })")
-                    group.cancelAll()
-                }
-                #expect(discord.requests(to: "100000000000000021").count == 2)
-                #expect(discord.requests(to: "100000000000000022").count == 1)
-            }
-            await producer.shutdown()
-            await cluster.shutdown()
+        let (first, second) = ("100000000000000021", "100000000000000022")
+        try await withHandoff(webhooks: [first, second], pollInterval: .seconds(3600)) { hub in
+            try await Task.sleep(for: .milliseconds(200))  // its first look at the outbox is over: from now on it only wakes when rung
+            try await hub.notify([
+                .streakMilestone(userID: hub.users[first]!, days: 7), .streakMilestone(userID: hub.users[first]!, days: 30),
+                .streakMilestone(userID: hub.users[second]!, days: 7),
+            ])
+            let leased = try await hub.leases(first) + hub.leases(second)
+            #expect(leased.map(\.0).sorted() == [0, 1, 1], "the first row per webhook is queued leased, as by a claim")
+            #expect(leased.filter { $0.0 == 1 }.allSatisfy { $0.1 > 50 }, "leased for the 60 s lease")
+            let entries = try await eventually(within: 20, { try await hub.outbox(first) + hub.outbox(second) }, until: {
+                $0.count == 3 && $0.allSatisfy { $0.status == "delivered" }
+            })
+            #expect(entries.allSatisfy { $0.status == "delivered" && $0.attempts == 1 }, "\(entries.map { ($0.status, $0.attempts) })")
+            #expect(hub.discord.requests(to: first).count == 2)
+            #expect(hub.discord.requests(to: second).count == 1)
         }
     }
 
     /// A webhook held by a 429 gets nothing before its `retry_after`, not even a message queued during the hold
     /// (it is due at once in the outbox, but the deliverer remembers the hold).
     @Test func aMessageQueuedWhileItsWebhookIsRateLimitedWaitsForTheRetryAfter() async throws {
-        try await TestDatabase.shared.withFreshStore { store, _ in
-            let cluster = try KafkaMockCluster(brokers: 1, logger: logger)
-            let producer = try KafkaProducer(configuration: KafkaConfiguration(bootstrapServers: cluster.bootstrapServers), logger: logger)
-            let discord = FakeDiscord()
-            try await discord.serving { base in
-                let webhook = "100000000000000031"
-                discord.scripts.withLock {
-                    $0[webhook] = [.init(status: .tooManyRequests, body: #"{"message":"You are being rate limited.","retry_after":1.0,"global":false}"#)]
-                }
-                let user = try #require(try await discordUsers([webhook], base: base, store: store)[webhook])
-                let channel = DiscordChannel(
-                    store: store, secretBox: box, http: try OutboundHTTPClient(allowList: ["127.0.0.1"], timeout: .seconds(2)), logger: logger)
-                let deliverer = OutboxDeliverer(store: store, channel: channel, logger: logger, maxConcurrent: 8, pollInterval: .milliseconds(20))
-                let handler = NotifyHandler(store: store, producer: producer, logger: logger, handoffs: [deliverer])
-                try await withThrowingTaskGroup(of: Void.self) { group in
-                    group.addTask { try await deliverer.run() }
-                    try await handler.apply(try intentMessages([.streakMilestone(userID: user, days: 7)]))
-                    _ = try await eventually(within: 10, { try await store.outbox(userID: user, channel: "discord") }, until: {
-                        $0.first?.lastError?.contains("rate limited") == true
-                    })
-                    try await handler.apply(try intentMessages([.streakMilestone(userID: user, days: 30)]))
-                    _ = try await eventually(within: 10, { try await store.outbox(userID: user, channel: "discord") }, until: {
-                        $0.count == 2 && $0.allSatisfy { $0.status == "delivered" }
-                    })
-                    group.cancelAll()
-                }
-                let requests = discord.requests(to: webhook)
-                #expect(requests.count == 3, "the limited one, its retry, the new one")
-                for later in requests.dropFirst() {
-                    #expect(later.at - requests[0].at >= .milliseconds(1000), "a request \(later.at - requests[0].at) after the 429")
-                }
+        let webhook = "100000000000000031"
+        let limited = FakeDiscord.Answer(status: .tooManyRequests, body: #"{"message":"You are being rate limited.","retry_after":1.0,"global":false}"#)
+        try await withHandoff(webhooks: [webhook], scripts: [webhook: [limited]], pollInterval: .milliseconds(20)) { hub in
+            let user = hub.users[webhook]!
+            try await hub.notify([.streakMilestone(userID: user, days: 7)])
+            _ = try await eventually(within: 10, { try await hub.outbox(webhook) }, until: { $0.first?.lastError?.contains("rate limited") == true })
+            try await hub.notify([.streakMilestone(userID: user, days: 30)])
+            _ = try await eventually(within: 10, { try await hub.outbox(webhook) }, until: { $0.count == 2 && $0.allSatisfy { $0.status == "delivered" } })
+            let requests = hub.discord.requests(to: webhook)
+            #expect(requests.count == 3, "the limited one, its retry, the new one")
+            for later in requests.dropFirst() {
+                #expect(later.at - requests[0].at >= .milliseconds(1000), "a request \(later.at - requests[0].at) after the 429")
             }
-            await producer.shutdown()
-            await cluster.shutdown()
         }
     }
 
@@ -273,39 +273,24 @@ struct DiscordDeliveryTests {
     /// messages at once cost one request, not five, until the backoff runs out; a healthy webhook meanwhile
     /// gets its message at once.
     @Test func aFailingWebhookCostsOneRequestPerBackoffNotOnePerMessage() async throws {
-        try await TestDatabase.shared.withFreshStore { store, _ in
-            let cluster = try KafkaMockCluster(brokers: 1, logger: logger)
-            let producer = try KafkaProducer(configuration: KafkaConfiguration(bootstrapServers: cluster.bootstrapServers), logger: logger)
-            let discord = FakeDiscord()
-            try await discord.serving { base in
-                let (failing, healthy) = ("100000000000000041", "100000000000000042")
-                discord.scripts.withLock { $0[failing] = Array(repeating: .init(status: .internalServerError), count: 20) }
-                let users = try await discordUsers([failing, healthy], base: base, store: store)
-                let channel = DiscordChannel(
-                    store: store, secretBox: box, http: try OutboundHTTPClient(allowList: ["127.0.0.1"], timeout: .seconds(2)),
-                    logger: logger, schedule: RetrySchedule(maxFailures: 8, base: 2, cap: 8))
-                let deliverer = OutboxDeliverer(store: store, channel: channel, logger: logger, maxConcurrent: 8, pollInterval: .milliseconds(20))
-                let handler = NotifyHandler(store: store, producer: producer, logger: logger, handoffs: [deliverer])
-                try await withThrowingTaskGroup(of: Void.self) { group in
-                    group.addTask { try await deliverer.run() }
-                    try await handler.apply(try intentMessages((1...5).map { .streakMilestone(userID: users[failing]!, days: $0) }))
-                    _ = try await eventually(within: 10, { discord.requests(to: failing).count }, until: { $0 >= 1 })
-                    try await handler.apply(try intentMessages([.streakMilestone(userID: users[healthy]!, days: 7)]))
-                    _ = try await eventually(within: 10, { discord.requests(to: healthy).count }, until: { $0 == 1 })
-                    try await Task.sleep(for: .milliseconds(800))  // the backoff after one failure is 1 to 2 s
-                    group.cancelAll()
-                }
-                // Left alone for the backoff after one failure (1 to 2 s): on a loaded machine the test may outlast
-                // it, so what counts is that nothing came sooner — without the hold all five go within milliseconds.
-                let requests = discord.requests(to: failing)
-                for later in requests.dropFirst() {
-                    #expect(later.at - requests[0].at >= .milliseconds(1000), "a request \(later.at - requests[0].at) after the first failure")
-                }
-                let pending = try await store.outbox(userID: users[failing]!, channel: "discord")
-                #expect(pending.count == 5 && pending.allSatisfy { $0.status == "pending" })
+        let (failing, healthy) = ("100000000000000041", "100000000000000042")
+        try await withHandoff(
+            webhooks: [failing, healthy], scripts: [failing: Array(repeating: .init(status: .internalServerError), count: 20)],
+            schedule: RetrySchedule(maxFailures: 8, base: 2, cap: 8), pollInterval: .milliseconds(20)
+        ) { hub in
+            try await hub.notify((1...5).map { .streakMilestone(userID: hub.users[failing]!, days: $0) })
+            _ = try await eventually(within: 10, { hub.discord.requests(to: failing).count }, until: { $0 >= 1 })
+            try await hub.notify([.streakMilestone(userID: hub.users[healthy]!, days: 7)])
+            _ = try await eventually(within: 10, { hub.discord.requests(to: healthy).count }, until: { $0 == 1 })
+            try await Task.sleep(for: .milliseconds(800))  // the backoff after one failure is 1 to 2 s
+            // Left alone for the backoff after one failure (1 to 2 s): on a loaded machine the test may outlast
+            // it, so what counts is that nothing came sooner — without the hold all five go within milliseconds.
+            let requests = hub.discord.requests(to: failing)
+            for later in requests.dropFirst() {
+                #expect(later.at - requests[0].at >= .milliseconds(1000), "a request \(later.at - requests[0].at) after the first failure")
             }
-            await producer.shutdown()
-            await cluster.shutdown()
+            let pending = try await hub.outbox(failing)
+            #expect(pending.count == 5 && pending.allSatisfy { $0.status == "pending" })
         }
     }
 
