@@ -50,7 +50,10 @@ public final class KafkaMockCluster: Sendable {
         rd_kafka_mock_broker_set_up(cluster.raw, id)
     }
 
-    /// Takes every broker down (clients then see an unavailable cluster) or brings them all back.
+    /// Takes every broker down (clients then see an unavailable cluster) or brings them all back. librdkafka
+    /// 2.0.2 re-binds a broker's port as it goes down and aborts the whole process when that bind fails (a port
+    /// in TIME_WAIT, or taken meanwhile): use it only in a process of its own (`devtrack kafka-mock`), never in
+    /// a test process — there, refuse requests with `pushRequestErrors` instead.
     public func setAllBrokers(up: Bool) {
         for id in 1...Int32(brokerCount) {
             up ? setBrokerUp(id) : setBrokerDown(id)
@@ -61,6 +64,11 @@ public final class KafkaMockCluster: Sendable {
     public func pushRequestErrors(apiKey: Int16, errors: [Int32]) {
         var codes = errors.map { rd_kafka_resp_err_t(rawValue: $0) }
         rd_kafka_mock_push_request_errors_array(cluster.raw, apiKey, codes.count, &codes)
+    }
+
+    /// Forgets the errors pushed for `apiKey` that were not used yet.
+    public func clearRequestErrors(apiKey: Int16) {
+        rd_kafka_mock_clear_request_errors(cluster.raw, apiKey)
     }
 
     public func setPartitionLeader(topic: String, partition: Int32, broker: Int32) {
