@@ -1,3 +1,5 @@
+import Foundation
+
 /// Topic names and the headers raw events carry (see `topics/`).
 public enum Topics {
     public static let githubEvents = "devtrack.github.events"
@@ -25,4 +27,30 @@ public enum RawEventHeaders {
     public static let originalTopic = "devtrack-original-topic"
     public static let originalPartition = "devtrack-original-partition"
     public static let originalOffset = "devtrack-original-offset"
+    public static let deadLetterWorker = "devtrack-dead-letter-worker"
+    public static let deadLetterAttempts = "devtrack-dead-letter-attempts"
+    public static let deadLetteredAt = "devtrack-dead-lettered-at"
+    /// The headers a dead letter gains; a replayed message that is dead-lettered again has them replaced.
+    public static let deadLetterHeaders: Set<String> = [
+        error, deadLetterWorker, deadLetterAttempts, deadLetteredAt, originalTopic, originalPartition, originalOffset,
+    ]
+}
+
+/// Source ids travel in headers and name a source's delivery log: one spelling everywhere, lower-case.
+public enum SourceIDs {
+    /// The canonical spelling of a source id, or nil when `text` is not one (empty for the hub-wide endpoint).
+    public static func canonical(_ text: String) -> String? {
+        UUID(uuidString: text)?.uuidString.lowercased()
+    }
+}
+
+/// Delivery ids (`X-GitHub-Delivery`, `webhook-id`, `X-Delivery-Id`) name facts and log rows, and are indexed.
+public enum DeliveryIDs {
+    /// GitHub's are 36-byte GUIDs; Standard Webhooks' are short too. Longer ones are refused at ingest.
+    public static let maxBytes = 200
+
+    /// Why `id` cannot name a delivery, or nil.
+    public static func problem(_ id: String) -> String? {
+        InputText.problem(id, maxBytes: maxBytes)
+    }
 }

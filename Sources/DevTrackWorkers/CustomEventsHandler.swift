@@ -90,4 +90,18 @@ public struct CustomEventsHandler: BatchHandler {
             try await store.recordInboundDeliveries(outcomes, on: connection)
         }
     }
+
+    /// Poison the worker loop found: shown in the source's delivery log as dead-lettered, with the reason.
+    public func deadLettered(_ items: [DeadLetter]) async throws {
+        let outcomes = items.compactMap { letter -> DeliveryOutcome? in
+            guard let source = letter.message.header(RawEventHeaders.sourceID).flatMap({ SourceIDs.canonical($0.stringValue) }),
+                  let deliveryID = letter.message.header(RawEventHeaders.webhookID)?.stringValue, !deliveryID.isEmpty else { return nil }
+            return DeliveryOutcome(
+                source: source, deliveryID: InputText.sanitized(deliveryID, maxBytes: DeliveryIDs.maxBytes), event: "custom",
+                status: .deadLettered, facts: 0, error: InputText.sanitized(letter.reason, maxBytes: 1000), receivedAt: nil,
+                bytes: letter.message.value?.count, signature: letter.message.header(RawEventHeaders.signature)?.stringValue)
+        }
+        guard !outcomes.isEmpty else { return }
+        try await store.client.withTransaction(logger: logger) { try await store.recordInboundDeliveries(outcomes, on: $0) }
+    }
 }

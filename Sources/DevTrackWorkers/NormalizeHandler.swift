@@ -41,13 +41,7 @@ public struct NormalizeHandler: BatchHandler {
             case .success(let delivery): deliveries.append(delivery)
             case .failure(let error):
                 rejected.append((message, error.description))
-                let source = message.header(RawEventHeaders.sourceID)?.stringValue
-                if let deliveryID = message.header(RawEventHeaders.deliveryID)?.stringValue {
-                    outcomes.append(DeliveryOutcome(
-                        source: source.flatMap { $0.isEmpty ? nil : $0 } ?? Self.hubSource, deliveryID: deliveryID,
-                        event: message.header(RawEventHeaders.event)?.stringValue ?? "", status: .deadLettered,
-                        facts: 0, error: error.description, receivedAt: nil))
-                }
+                if let outcome = Self.deadLetteredOutcome(message, reason: error.description) { outcomes.append(outcome) }
             }
         }
 
@@ -81,6 +75,23 @@ public struct NormalizeHandler: BatchHandler {
         try await store.client.withTransaction(logger: logger) { connection in
             try await store.recordInboundDeliveries(outcomes, on: connection)
         }
+    }
+
+    /// Poison the worker loop found: shown in the source's delivery log as dead-lettered, with the reason.
+    public func deadLettered(_ items: [DeadLetter]) async throws {
+        let outcomes = items.compactMap { Self.deadLetteredOutcome($0.message, reason: $0.reason) }
+        guard !outcomes.isEmpty else { return }
+        try await store.client.withTransaction(logger: logger) { try await store.recordInboundDeliveries(outcomes, on: $0) }
+    }
+
+    /// A dead-lettered delivery's log row, under the source id's canonical spelling (what the log is read by).
+    static func deadLetteredOutcome(_ message: KafkaMessage, reason: String) -> DeliveryOutcome? {
+        guard let deliveryID = message.header(RawEventHeaders.deliveryID)?.stringValue, !deliveryID.isEmpty else { return nil }
+        let source = message.header(RawEventHeaders.sourceID).flatMap { SourceIDs.canonical($0.stringValue) } ?? Self.hubSource
+        return DeliveryOutcome(
+            source: source, deliveryID: InputText.sanitized(deliveryID, maxBytes: DeliveryIDs.maxBytes),
+            event: InputText.sanitized(message.header(RawEventHeaders.event)?.stringValue ?? "", maxBytes: 100), status: .deadLettered,
+            facts: 0, error: InputText.sanitized(reason, maxBytes: 1000), receivedAt: nil)
     }
 
     private func outcome(_ delivery: Delivery, _ status: DeliveryOutcome.Status, facts: Int, error: String?) -> DeliveryOutcome {

@@ -196,6 +196,27 @@ public final class KafkaConsumer: Sendable {
         return try result.get()
     }
 
+    /// Stops fetching these partitions until `resume(_:)`; what was fetched but not yet returned by `poll` is
+    /// fetched again on resume, from the position after the last message `poll` returned. Non-blocking.
+    public func pause(_ partitions: [KafkaTopicPartition]) {
+        setPaused(partitions, paused: true)
+    }
+
+    public func resume(_ partitions: [KafkaTopicPartition]) {
+        setPaused(partitions, paused: false)
+    }
+
+    private func setPaused(_ partitions: [KafkaTopicPartition], paused: Bool) {
+        guard !partitions.isEmpty, !shared.closed.withLock({ $0 }) else { return }
+        let list = rd_kafka_topic_partition_list_new(Int32(partitions.count))!
+        defer { rd_kafka_topic_partition_list_destroy(list) }
+        for partition in partitions { rd_kafka_topic_partition_list_add(list, partition.topic, partition.partition) }
+        let err = paused ? rd_kafka_pause_partitions(handle.raw, list) : rd_kafka_resume_partitions(handle.raw, list)
+        if err != RD_KAFKA_RESP_ERR_NO_ERROR {
+            logger.warning("\(paused ? "pause" : "resume") of \(partitions.map(\.description).sorted()): \(errorString(err))")
+        }
+    }
+
     /// Commits, synchronously, the position after the last of `messages` in each partition.
     /// Call it only once the batch's effects are durable.
     public func commit(_ messages: [KafkaMessage]) async throws(KafkaError) {

@@ -33,5 +33,15 @@ public struct KafkaError: Error, CustomStringConvertible, Sendable, Equatable {
         ].map(\.rawValue).contains(code)
     }
 
+    /// A failure that sending the same message again cannot cure: the broker refuses its size, or the
+    /// client was misconfigured. Everything else (timeouts, brokers away, a full queue) passes by itself.
+    public var isPermanent: Bool {
+        switch kind {
+        case .configuration, .clientCreation: true
+        case .produce, .deliveryFailed: code == RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE.rawValue
+        default: false
+        }
+    }
+
     public var description: String { "Kafka \(kind.rawValue) error \(code): \(message)" }
 }

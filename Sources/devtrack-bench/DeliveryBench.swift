@@ -104,7 +104,7 @@ struct DeliveryThroughput: AsyncParsableCommand {
                 maxConcurrent: concurrency)
             let worker = BatchWorker(
                 name: "notify", consumer: consumer, handler: NotifyHandler(store: store, producer: producer, logger: logger, handoffs: [deliverer]),
-                logger: logger)
+                producer: producer, logger: logger)
             group.addTask { try await worker.run() }
             group.addTask { try await deliverer.run() }
 

@@ -145,7 +145,7 @@ struct WorkerThroughput: AsyncParsableCommand {
         let consumer = try KafkaConsumer(
             configuration: KafkaConfiguration(bootstrapServers: cluster.bootstrapServers, ["group.id": "bench-\(worker)"]),
             topics: [Topics.activity], logger: logger)
-        let batchWorker = BatchWorker(name: worker, consumer: consumer, handler: timed, logger: logger, maxBatch: maxBatch)
+        let batchWorker = BatchWorker(name: worker, consumer: consumer, handler: timed, producer: producer, logger: logger, maxBatch: maxBatch)
         await withTaskGroup(of: Void.self) { group in
             group.addTask { try? await batchWorker.run() }
             await timed.done()

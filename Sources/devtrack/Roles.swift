@@ -148,7 +148,9 @@ struct RoleFactory {
         }
         let consumer = try KafkaConsumer(
             configuration: KafkaConfiguration(bootstrapServers: brokers, configuration.consumerProperties(worker: name)), topics: [topic], logger: workerLogger)
-        return BatchWorker(name: name, consumer: consumer, handler: handler, logger: workerLogger, maxBatch: configuration.workers.maxBatch(for: name))
+        return BatchWorker(
+            name: name, consumer: consumer, handler: handler, producer: producer, logger: workerLogger,
+            maxBatch: configuration.workers.maxBatch(for: name))
     }
 
     var readiness: @Sendable () async -> Bool {

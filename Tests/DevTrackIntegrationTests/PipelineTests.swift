@@ -44,7 +44,7 @@ struct PipelineTests {
                         "session.timeout.ms": "6000", "heartbeat.interval.ms": "500",
                     ]),
                     topics: [topic], logger: logger)
-                return BatchWorker(name: name, consumer: consumer, handler: handler, logger: logger)
+                return BatchWorker(name: name, consumer: consumer, handler: handler, producer: producer, logger: logger)
             }
             let workers = [
                 try worker("normalize", topic: Topics.githubEvents, NormalizeHandler(store: store, producer: producer, logger: logger)),
