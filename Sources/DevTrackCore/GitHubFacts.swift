@@ -35,7 +35,32 @@ public enum GitHubFactExtractor {
     ]
 
     /// - Throws: `PayloadError` when a counted event's payload is not valid JSON of the expected shape.
-    public static func candidates(event: String, payload: Data) throws(PayloadError) -> [FactCandidate] {
+    public static func candidates(event: String, payload: Data, now: Date = Date()) throws(PayloadError) -> [FactCandidate] {
+        let candidates = try read(event: event, payload: payload)
+        for candidate in candidates {
+            try check(candidate, now: now)
+        }
+        return candidates
+    }
+
+    /// A user's own source can sign any payload: what is stored from it is checked like every outside text.
+    static func check(_ candidate: FactCandidate, now: Date) throws(PayloadError) {
+        if let problem = InputText.problem(candidate.id, maxBytes: 250) { throw PayloadError("a fact id \(problem)") }
+        if let repo = candidate.repo, let problem = InputText.problem(repo, maxBytes: 255) {
+            throw PayloadError("repository.full_name \(problem)")
+        }
+        if let language = candidate.language, let problem = InputText.problem(language, maxBytes: 100) {
+            throw PayloadError("repository.language \(problem)")
+        }
+        for name in [candidate.actor.login].compactMap({ $0 }) {
+            if let problem = InputText.problem(name, maxBytes: 100) { throw PayloadError("a login \(problem)") }
+        }
+        if let problem = ActivityTimes.problem(candidate.occurredAt, now: now) {
+            throw PayloadError("\(candidate.id)'s time \(Timestamps.format(candidate.occurredAt)) \(problem)")
+        }
+    }
+
+    static func read(event: String, payload: Data) throws(PayloadError) -> [FactCandidate] {
         guard countedEvents.contains(event) else { return [] }
         do {
             let decoder = JSONDecoder()
@@ -132,7 +157,9 @@ public enum GitHubFactExtractor {
 
     private static func instant(_ text: String?, field: String) throws(PayloadError) -> Date {
         guard let text else { throw PayloadError("\(field) is missing") }
-        guard let date = Timestamps.parse(text) else { throw PayloadError("\(field) is not an ISO-8601 timestamp: \(text)") }
+        guard let date = Timestamps.parse(text) else {
+            throw PayloadError("\(field) is not an ISO-8601 timestamp: \(InputText.sanitized(text, maxBytes: 64))")
+        }
         return date
     }
 

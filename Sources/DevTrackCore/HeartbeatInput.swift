@@ -38,11 +38,15 @@ public struct HeartbeatInput: Decodable, Sendable {
     }
 
     public static let types: Set<String> = ["file", "app", "domain", "url", "event"]
+    /// The entity (a file path or URL) and the user agent; each is at most this many bytes.
     public static let maxFieldLength = 2048
+    /// Project, branch and machine names: together with the language, category and editor they key a day's
+    /// coding rows, whose index entries PostgreSQL caps at about 2.7 KB.
+    public static let maxNameBytes = 400
 
     /// `editors` memoizes user agent → editor across a batch.
     /// Rules: `time` (Unix seconds) within `maxAge` before `now` and at most a day after it; a non-empty
-    /// `entity`; a known `type`; text fields of reasonable length. Editor and machine come from the
+    /// `entity`; a known `type`; text fields within their byte limits and without control characters. Editor and machine come from the
     /// request when the item has none.
     public func validated(
         now: Date, maxAge: TimeInterval, defaultUserAgent: String, machine: String, editors: inout [String: String]
@@ -58,13 +62,21 @@ public struct HeartbeatInput: Decodable, Sendable {
         guard Self.types.contains(type) else {
             return .failure(HeartbeatRejection("type must be one of \(Self.types.sorted().joined(separator: ", "))"))
         }
-        let fields = [entity, category ?? "", project ?? "", branch ?? "", language ?? "", userAgent ?? "", machine]
-        guard fields.allSatisfy({ $0.utf8.count <= Self.maxFieldLength }) else {
-            return .failure(HeartbeatRejection("a field is longer than \(Self.maxFieldLength) bytes"))
+        let fields: [(name: String, value: String?, maxBytes: Int)] = [
+            ("entity", entity, Self.maxFieldLength), ("category", category, 100), ("project", project, Self.maxNameBytes),
+            ("branch", branch, Self.maxNameBytes), ("language", language, 200), ("user_agent", userAgent, Self.maxFieldLength),
+            ("machine", machine, Self.maxNameBytes),
+        ]
+        for field in fields {
+            if let value = field.value, let problem = InputText.problem(value, maxBytes: field.maxBytes) {
+                return .failure(HeartbeatRejection("\(field.name) \(problem)"))
+            }
         }
         // A batch's items nearly always share one user agent: parse each distinct one once.
         let agent = userAgent ?? defaultUserAgent
-        let editor = editors[agent] ?? CodingDurations.editor(fromUserAgent: agent)
+        let editor = editors[agent] ?? InputText.truncated(
+            String(CodingDurations.editor(fromUserAgent: agent).unicodeScalars.filter { !InputText.isControl($0, lineBreaks: false) }),
+            maxBytes: 200)
         editors[agent] = editor
         return .success(Heartbeat(
             time: time, entity: entity, type: type, category: category ?? "coding", project: project ?? "",

@@ -23,12 +23,17 @@ public struct ReportedCodingDay: Codable, Sendable, Equatable {
     }
 }
 
-/// The body of `POST /api/local-coding/sync`, checked day by day: 1–100 sessions, real dates, seconds
-/// within a day. The first problem is reported with the item it is in.
+/// The body of `POST /api/local-coding/sync`, checked day by day: 1–100 sessions, real dates from
+/// `maxAgeDays` before today to tomorrow (a zone ahead of UTC), seconds within a day. The first problem is
+/// reported with the item it is in.
 public enum LocalCodingSync {
     public static let maxSessions = 100
+    public static let maxAgeDays = 400
 
-    public static func parse(_ body: Data) -> Result<[ReportedCodingDay], HeartbeatRejection> {
+    public static func parse(_ body: Data, now: Date = Date()) -> Result<[ReportedCodingDay], HeartbeatRejection> {
+        let today = LocalDate(now, in: .gmt)
+        let earliest = today.adding(days: -maxAgeDays)
+        let latestDay = today.adding(days: 1)
         guard let request = try? JSONDecoder().decode(Body.self, from: body) else {
             return .failure(HeartbeatRejection("body must be a JSON object {\"sessions\": [...]}"))
         }
@@ -41,6 +46,9 @@ public enum LocalCodingSync {
             guard let session else { return .failure(HeartbeatRejection("sessions[\(index)] must be an object")) }
             guard let text = session.date, let date = LocalDate(text) else {
                 return .failure(HeartbeatRejection("sessions[\(index)].date must be a real date as YYYY-MM-DD"))
+            }
+            guard date >= earliest, date <= latestDay else {
+                return .failure(HeartbeatRejection("sessions[\(index)].date must be between \(earliest) and \(latestDay)"))
             }
             guard let seconds = whole(session.totalSeconds), (0...86_400).contains(seconds) else {
                 return .failure(HeartbeatRejection("sessions[\(index)].totalSeconds must be a whole number from 0 to 86400"))

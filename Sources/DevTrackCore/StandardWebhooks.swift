@@ -38,28 +38,42 @@ public enum StandardWebhooks {
         case mismatch
     }
 
+    /// At most this many `v1,` signatures are looked at (a rotation needs two; a sender gets a few more).
+    public static let maxSignatures = 8
+    /// Longer `webhook-signature` headers are refused before any HMAC is computed.
+    public static let maxSignatureHeaderBytes = 1024
+
     /// Checks an inbound message: the timestamp within `tolerance` seconds of `now` (5 minutes in the
-    /// specification), and one of the `v1,` signatures (space-separated) matching one of `keys`, compared in
-    /// constant time.
+    /// specification), and one of the `v1,` signatures (space-separated, at most `maxSignatures`) matching one of
+    /// `keys`, compared in constant time. The work before an answer is bounded: one HMAC per key, however many
+    /// signatures are offered, and none when the headers are malformed or the timestamp is off.
     public static func verify(
         id: String?, timestamp: String?, signatures: String?, body: [UInt8], keys: [[UInt8]], now: Date, tolerance: Int = 300
     ) -> Verdict {
         guard let id, !id.isEmpty else { return .missing("missing \(idHeader) header") }
         guard let timestamp, !timestamp.isEmpty else { return .missing("missing \(timestampHeader) header") }
         guard let signatures, !signatures.isEmpty else { return .missing("missing \(signatureHeader) header") }
-        guard let seconds = Int(timestamp) else { return .malformed("\(timestampHeader) must be Unix seconds") }
-        let off = Int(now.timeIntervalSince1970) - seconds
-        guard abs(off) <= tolerance else { return .stale(secondsOff: off) }
-        let offered = signatures.split(separator: " ").compactMap { entry -> [UInt8]? in
+        if let problem = DeliveryIDs.problem(id) { return .malformed("\(idHeader) \(problem)") }
+        guard timestamp.utf8.count <= 20, let seconds = Int(timestamp) else { return .malformed("\(timestampHeader) must be Unix seconds") }
+        let (off, overflow) = Int(now.timeIntervalSince1970).subtractingReportingOverflow(seconds)
+        guard !overflow else { return .stale(secondsOff: seconds < 0 ? Int.max : -Int.max) }
+        guard off.magnitude <= tolerance.magnitude else { return .stale(secondsOff: off) }
+        guard signatures.utf8.count <= maxSignatureHeaderBytes else {
+            return .malformed("\(signatureHeader) is longer than \(maxSignatureHeaderBytes) bytes")
+        }
+        let entries = signatures.split(separator: " ")
+        guard entries.count <= maxSignatures else {
+            return .malformed("\(signatureHeader) has \(entries.count) signatures; at most \(maxSignatures) are accepted")
+        }
+        let offered = entries.compactMap { entry -> [UInt8]? in
             guard entry.hasPrefix("v1,") else { return nil }
             return Data(base64Encoded: String(entry.dropFirst(3))).map(Array.init)
         }
         guard !offered.isEmpty else { return .malformed("\(signatureHeader) has no v1,<base64> signature") }
         let signed = Array("\(id).\(seconds).".utf8) + body
         for key in keys {
-            for candidate in offered where candidate.count == SHA256.byteCount {
-                if HMAC<SHA256>.isValidAuthenticationCode(candidate, authenticating: signed, using: SymmetricKey(data: key)) { return .valid }
-            }
+            let expected = Array(HMAC<SHA256>.authenticationCode(for: signed, using: SymmetricKey(data: key)))
+            for candidate in offered where ConstantTime.equal(candidate, expected) { return .valid }
         }
         return .mismatch
     }

@@ -38,6 +38,16 @@ public enum GitHubSignature {
     }
 }
 
+/// Byte comparison whose time does not depend on where the inputs differ (only on their lengths).
+public enum ConstantTime {
+    public static func equal(_ a: [UInt8], _ b: [UInt8]) -> Bool {
+        guard a.count == b.count else { return false }
+        var difference: UInt8 = 0
+        for index in a.indices { difference |= a[index] ^ b[index] }
+        return difference == 0
+    }
+}
+
 public enum Hex {
     /// The SHA-256 of `bytes`, in lower-case hex.
     public static func sha256(_ bytes: [UInt8]) -> String {

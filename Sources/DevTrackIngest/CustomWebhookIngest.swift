@@ -46,7 +46,8 @@ public struct CustomWebhookIngest: Sendable {
             throw HubHTTPError.notFound("no custom webhook source \(text)")
         }
         let receivedAt = clock()
-        var bytes = request.headers[.contentLength].flatMap(Int.init)
+        // Logged on refusal: a Content-Length is the sender's claim, kept within the log's int4 column.
+        var bytes = request.headers[.contentLength].flatMap(Int.init).map { min(max($0, 0), Int(Int32.max)) }
         do {
             guard source.enabled else {
                 throw HubHTTPError(.gone, code: "source_disabled", "webhook source \(sourceID) is disabled")
@@ -89,7 +90,7 @@ public struct CustomWebhookIngest: Sendable {
         } catch let refusal as HubHTTPError {
             // Logged for the source's owner; a failure to log does not change the answer.
             // Each refusal is its own row (a refused replay must not overwrite the delivery it replays).
-            let claimed = request.headers[.webhookID].map { " (webhook-id \($0))" } ?? ""
+            let claimed = request.headers[.webhookID].map { " (webhook-id \(InputText.sanitized($0, maxBytes: DeliveryIDs.maxBytes)))" } ?? ""
             let outcome = DeliveryOutcome(
                 source: sourceID.uuidString.lowercased(), deliveryID: "refused:\(UUID().uuidString.lowercased())",
                 event: "custom", status: .refused, facts: 0, error: refusal.message + claimed, receivedAt: receivedAt, bytes: bytes,
@@ -104,8 +105,8 @@ public struct CustomWebhookIngest: Sendable {
     }
 
     /// The delivery's id once its signature checks out: Standard Webhooks when `webhook-signature` is
-    /// sent, else `X-Hub-Signature-256` (HMAC-SHA256 of the body under the secret's text; the id is then
-    /// `webhook-id` or `X-Delivery-Id` when sent, else the body's SHA-256, so a re-sent body adds nothing).
+    /// sent (the id is the signed `webhook-id`), else `X-Hub-Signature-256` (HMAC-SHA256 of the body under the
+    /// secret's text; the id is the body's SHA-256, which the signature covers, so a re-sent body adds nothing).
     private func verify(_ headers: HTTPFields, body: [UInt8], secrets: [[UInt8]]) throws -> (id: String, scheme: String) {
         if let signatures = headers[.webhookSignature] {
             let keys = secrets.compactMap { StandardWebhooks.key(of: String(decoding: $0, as: UTF8.self)) }
@@ -121,7 +122,7 @@ public struct CustomWebhookIngest: Sendable {
                 throw HubHTTPError.unauthorized(reason, code: "signature_malformed")
             case .stale(let off):
                 throw HubHTTPError.unauthorized(
-                    "webhook-timestamp is \(abs(off)) s \(off > 0 ? "old" : "in the future"); more than \(Self.timestampTolerance) s from the hub's clock is refused (a replay, or a clock that is off)",
+                    "webhook-timestamp is \(off.magnitude) s \(off > 0 ? "old" : "in the future"); more than \(Self.timestampTolerance) s from the hub's clock is refused (a replay, or a clock that is off)",
                     code: "timestamp_stale")
             case .mismatch:
                 throw HubHTTPError.unauthorized("webhook-signature does not match the message under the source's secret", code: "signature_mismatch")
@@ -129,14 +130,20 @@ public struct CustomWebhookIngest: Sendable {
         }
         if let token = headers[.gitLabToken] {
             // GitLab does not sign: it sends the secret itself. Compared in constant time with each secret.
-            guard secrets.contains(where: { Self.constantTimeEqual($0, Array(token.utf8)) }) else {
+            guard secrets.contains(where: { ConstantTime.equal($0, Array(token.utf8)) }) else {
                 throw HubHTTPError.unauthorized("X-Gitlab-Token is not the source's secret", code: "signature_mismatch")
             }
-            return (headers[.gitLabEventUUID] ?? headers[.webhookID] ?? "sha256:" + Hex.sha256(body), "gitlab-token")
+            let id = headers[.gitLabEventUUID] ?? headers[.webhookID] ?? "sha256:" + Hex.sha256(body)
+            if let problem = DeliveryIDs.problem(id) {
+                throw HubHTTPError.badRequest("the delivery id (X-Gitlab-Event-UUID or webhook-id) \(problem)", code: "invalid_header")
+            }
+            return (id, "gitlab-token")
         }
         switch GitHubSignature.verify(body: body, header: headers[.hubSignature256], secrets: secrets) {
         case .valid:
-            return (headers[.webhookID] ?? headers[.deliveryIDHeader] ?? "sha256:" + Hex.sha256(body), "hmac-sha256")
+            // The signature covers the body only: an id taken from an unsigned header would let the same signed
+            // body be counted again under another id. So the delivery is named by what is signed.
+            return ("sha256:" + Hex.sha256(body), "hmac-sha256")
         case .missing:
             throw HubHTTPError.unauthorized(
                 "unsigned: send webhook-id, webhook-timestamp and webhook-signature (Standard Webhooks), X-Hub-Signature-256, or X-Gitlab-Token",
@@ -144,11 +151,6 @@ public struct CustomWebhookIngest: Sendable {
         case .malformed(let reason): throw HubHTTPError.unauthorized(reason, code: "signature_malformed")
         case .mismatch: throw HubHTTPError.unauthorized("X-Hub-Signature-256 does not match the body", code: "signature_mismatch")
         }
-    }
-
-    static func constantTimeEqual(_ a: [UInt8], _ b: [UInt8]) -> Bool {
-        guard a.count == b.count else { return false }
-        return zip(a, b).reduce(UInt8(0)) { $0 | ($1.0 ^ $1.1) } == 0
     }
 
     private var tooLarge: HubHTTPError {
@@ -160,7 +162,6 @@ extension HTTPField.Name {
     static let webhookID = Self("webhook-id")!
     static let webhookTimestamp = Self("webhook-timestamp")!
     static let webhookSignature = Self("webhook-signature")!
-    static let deliveryIDHeader = Self("X-Delivery-Id")!
     static let gitLabToken = Self("X-Gitlab-Token")!
     static let gitLabEventUUID = Self("X-Gitlab-Event-UUID")!
 }

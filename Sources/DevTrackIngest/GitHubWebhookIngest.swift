@@ -68,6 +68,12 @@ public struct GitHubWebhookIngest: Sendable {
         guard let deliveryID = request.headers[.gitHubDelivery], !deliveryID.isEmpty else {
             throw HubHTTPError.badRequest("missing X-GitHub-Delivery header", code: "missing_header")
         }
+        if let problem = DeliveryIDs.problem(deliveryID) {
+            throw HubHTTPError.badRequest("X-GitHub-Delivery \(problem)", code: "invalid_header")
+        }
+        if let problem = InputText.problem(event, maxBytes: 100) {
+            throw HubHTTPError.badRequest("X-GitHub-Event \(problem)", code: "invalid_header")
+        }
         var body: ByteBuffer
         do {
             body = try await request.body.collect(upTo: configuration.maxBodyBytes)
@@ -107,13 +113,13 @@ public struct GitHubWebhookIngest: Sendable {
             return try JSONResponse.make(["status": "pong", "delivery_id": deliveryID])
         }
 
-        let key = senderID.map { String($0) } ?? sourceID?.uuidString ?? deliveryID
+        let key = senderID.map { String($0) } ?? sourceID?.uuidString.lowercased() ?? deliveryID
         let message = KafkaOutgoingMessage(
             topic: configuration.githubTopic, key: Array(key.utf8), value: bytes,
             headers: [
                 KafkaHeader(RawEventHeaders.event, event),
                 KafkaHeader(RawEventHeaders.deliveryID, deliveryID),
-                KafkaHeader(RawEventHeaders.sourceID, sourceID?.uuidString ?? ""),
+                KafkaHeader(RawEventHeaders.sourceID, sourceID?.uuidString.lowercased() ?? ""),
                 KafkaHeader(RawEventHeaders.receivedAt, Timestamps.format(Date())),
                 KafkaHeader(RawEventHeaders.contentType, contentType),
             ])

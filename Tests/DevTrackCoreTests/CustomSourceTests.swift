@@ -84,12 +84,26 @@ struct CustomSourceTests {
         #expect(reason(#"{"type": "Deploy!", "occurred_at": "2026-11-25T10:00:00Z"}"#)?.hasPrefix("type must be") == true)
         #expect(reason(#"[{"type": "deploy", "occurred_at": "2026-11-25T10:00:00Z"}, {"type": "deploy"}]"#) == "[1].occurred_at is required (ISO 8601)")
         #expect(reason(#"{"type": "deploy", "occurred_at": "yesterday"}"#) == "occurred_at must be an ISO 8601 instant with a zone")
-        #expect(reason(#"{"type": "deploy", "occurred_at": "2026-11-25T10:00:00Z", "value": -1}"#) == "value must be a number ≥ 0")
-        #expect(reason(#"{"type": "deploy", "occurred_at": "2026-11-25T10:00:00Z", "value": true}"#) == "value must be a number ≥ 0")
-        #expect(reason(#"{"type": "deploy", "occurred_at": "2026-11-25T10:00:00Z", "value": false}"#) == "value must be a number ≥ 0")
-        #expect(reason(#"{"type": "deploy", "occurred_at": "2026-11-25T10:00:00Z", "value": null}"#) == "value must be a number ≥ 0")
+        #expect(reason(#"{"type": "deploy", "occurred_at": "2026-11-25T10:00:00Z", "value": -1}"#) == "value must be a number from 0 to 1e9")
+        #expect(reason(#"{"type": "deploy", "occurred_at": "2026-11-25T10:00:00Z", "value": true}"#) == "value must be a number from 0 to 1e9")
+        #expect(reason(#"{"type": "deploy", "occurred_at": "2026-11-25T10:00:00Z", "value": false}"#) == "value must be a number from 0 to 1e9")
+        #expect(reason(#"{"type": "deploy", "occurred_at": "2026-11-25T10:00:00Z", "value": null}"#) == "value must be a number from 0 to 1e9")
         #expect(reason(#"{"type": "deploy", "type": "x", "occurred_at": "2026-11-25T10:00:00Z"}"#) == nil, "a duplicate key: the general reader decides")
-        #expect(reason(#"{"type": "deploy", "occurred_at": "2026-11-25T10:00:00Z", "id": 7}"#) == "id must be a string of 1–200 characters")
+        #expect(reason(#"{"type": "deploy", "occurred_at": "2026-11-25T10:00:00Z", "id": 7}"#) == "id must be a non-empty string")
+    }
+
+    @Test func whatCannotBeStoredIsRefusedAtTheEdge() {
+        func reason(_ json: String) -> String? {
+            do { _ = try CustomEvent.parse(Array(json.utf8), now: sent); return nil } catch { return error.description }
+        }
+        #expect(reason(#"{"type": "deploy", "occurred_at": "2021-02-25T10:00:00Z", "repo": "a\u0000b"}"#)
+                == "repo contains the control character U+0000, which is not accepted")
+        #expect(reason(#"[{"type": "deploy", "occurred_at": "2021-02-25T10:00:00Z", "id": "\#(String(repeating: "é", count: 101))"}]"#)
+                == "[0].id is 202 bytes long; at most 200 bytes are accepted")
+        #expect(reason(#"{"type": "deploy", "occurred_at": "2021-02-25T10:00:00Z", "value": 1e300}"#) == "value must be a number from 0 to 1e9")
+        #expect(reason(#"{"type": "deploy", "occurred_at": "1969-12-31T23:59:59Z"}"#) == "occurred_at is before 1970-01-01")
+        #expect(reason(#"{"type": "deploy", "occurred_at": "2021-02-27T10:00:00Z"}"#) == "occurred_at is more than a day ahead of the hub's clock")
+        #expect(reason(#"{"type": "deploy", "occurred_at": "2021-02-26T10:00:00Z", "value": 1e9, "repo": "ok/ok"}"#) == nil)
     }
 
     @Test func anEventsFactIsNamedByItsIdOrByTheDeliveryAndPosition() {
@@ -100,5 +114,44 @@ struct CustomSourceTests {
         #expect(fact.kind == ActivityKind.custom("deploy") && fact.kind.rawValue == "custom:deploy")
         #expect(GoalUnit.affected(by: fact.kind) == [.custom("deploy")])
         #expect(CustomEvent(type: "deploy", occurredAt: sent, id: "d-9").mapped.fact(userID: user, source: "custom:s1", deliveryID: "msg_1", index: 0).id == "custom:s1:d-9")
+    }
+}
+
+/// Hostile Standard Webhooks headers: answered without a crash and with bounded work.
+struct HostileStandardWebhooksTests {
+    let key = StandardWebhooks.key(of: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")!
+    let now = Date(timeIntervalSince1970: 1614265330)
+
+    func verify(timestamp: String = "1614265330", signatures: String, id: String = "msg_1") -> StandardWebhooks.Verdict {
+        StandardWebhooks.verify(id: id, timestamp: timestamp, signatures: signatures, body: [], keys: [key], now: now)
+    }
+
+    @Test func extremeTimestampsAreStaleNotACrash() {
+        for timestamp in ["-9223372036854775808", "9223372036854775807", "-9223372036854775807", "0", "-1"] {
+            guard case .stale = verify(timestamp: timestamp, signatures: "v1,AAAA") else {
+                Issue.record("\(timestamp) should be stale")
+                continue
+            }
+        }
+        #expect(verify(timestamp: "99999999999999999999999", signatures: "v1,AAAA") == .malformed("webhook-timestamp must be Unix seconds"))
+        #expect(verify(timestamp: "1e9", signatures: "v1,AAAA") == .malformed("webhook-timestamp must be Unix seconds"))
+    }
+
+    @Test func manySignatureCandidatesAreRefusedBeforeAnyHMAC() {
+        let candidates = Array(repeating: "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=", count: 9).joined(separator: " ")
+        #expect(verify(signatures: candidates) == .malformed("webhook-signature has 9 signatures; at most 8 are accepted"))
+        let long = "v1," + String(repeating: "A", count: 2000)
+        #expect(verify(signatures: long) == .malformed("webhook-signature is longer than 1024 bytes"))
+    }
+
+    @Test func anOverlongOrControlCharacterIdIsMalformed() {
+        guard case .malformed = verify(signatures: "v1,AAAA", id: String(repeating: "x", count: 201)) else {
+            Issue.record("a 201-byte webhook-id should be malformed")
+            return
+        }
+        guard case .malformed = verify(signatures: "v1,AAAA", id: "msg\u{0}1") else {
+            Issue.record("a NUL in webhook-id should be malformed")
+            return
+        }
     }
 }

@@ -140,3 +140,32 @@ struct GitHubFactTests {
         #expect(try FactCoding.decoder().decode(ActivityFact.self, from: data) == fact)
     }
 }
+
+/// A user's own GitHub source can sign anything: what cannot be stored makes the delivery a dead letter.
+struct HostileGitHubPayloadTests {
+    func push(repo: String = "octo/hello", id: String = "abc123", timestamp: String = "2026-11-30T10:00:00Z") -> Data {
+        let object: [String: Any] = [
+            "ref": "refs/heads/main", "repository": ["full_name": repo, "language": "Swift"],
+            "sender": ["login": "octocat", "id": 1],
+            "commits": [["id": id, "timestamp": timestamp, "distinct": true, "author": ["username": "octocat"]]],
+        ]
+        return try! JSONSerialization.data(withJSONObject: object)
+    }
+
+    func reason(_ payload: Data) -> String? {
+        do {
+            _ = try GitHubFactExtractor.candidates(event: "push", payload: payload, now: Timestamps.parse("2026-12-01T00:00:00Z")!)
+            return nil
+        } catch {
+            return error.description
+        }
+    }
+
+    @Test func controlCharactersOverlongIdsAndFarTimesAreRefused() {
+        #expect(reason(push()) == nil)
+        #expect(reason(push(repo: "octo/\u{0}")) == "repository.full_name contains the control character U+0000, which is not accepted")
+        #expect(reason(push(id: String(repeating: "a", count: 300)))?.hasPrefix("a fact id is 307 bytes long") == true)
+        #expect(reason(push(timestamp: "2400-01-01T00:00:00Z"))?.contains("is more than a day ahead of the hub's clock") == true)
+        #expect(reason(push(timestamp: "bad\u{0}time")) == "commits[].timestamp is not an ISO-8601 timestamp: bad\u{FFFD}time")
+    }
+}

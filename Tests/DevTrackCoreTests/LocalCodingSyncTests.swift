@@ -4,7 +4,7 @@ import Testing
 
 struct LocalCodingSyncTests {
     func parse(_ text: String) -> Result<[ReportedCodingDay], HeartbeatRejection> {
-        LocalCodingSync.parse(Data(text.utf8))
+        LocalCodingSync.parse(Data(text.utf8), now: Timestamps.parse("2024-06-01T12:00:00Z")!)
     }
 
     @Test func validSessionsParseAndALaterDuplicateDayWins() throws {
@@ -26,6 +26,9 @@ struct LocalCodingSyncTests {
             (#"{"sessions": "x"}"#, "array"),
             (#"{"sessions": [{"date": "2023-02-29", "totalSeconds": 1}]}"#, "sessions[0].date"),
             (#"{"sessions": [{"date": "2024-1-01", "totalSeconds": 1}]}"#, "sessions[0].date"),
+            (#"{"sessions": [{"date": "0000-01-01", "totalSeconds": 1}]}"#, "sessions[0].date"),
+            (#"{"sessions": [{"date": "2023-04-27", "totalSeconds": 1}]}"#, "sessions[0].date must be between 2023-04-28 and 2024-06-02"),
+            (#"{"sessions": [{"date": "2024-06-03", "totalSeconds": 1}]}"#, "sessions[0].date must be between"),
             (#"{"sessions": [{"date": "2024-01-01", "totalSeconds": 86401}]}"#, "totalSeconds"),
             (#"{"sessions": [{"date": "2024-01-01", "totalSeconds": -1}]}"#, "totalSeconds"),
             (#"{"sessions": [{"date": "2024-01-01", "totalSeconds": 1.5}]}"#, "totalSeconds"),
