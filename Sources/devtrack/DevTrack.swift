@@ -15,7 +15,7 @@ struct DevTrack: AsyncParsableCommand {
         abstract: "DevTrack Hub: GitHub activity and coding time → metrics, streaks and alerts.",
         subcommands: [
             DevCommand.self, IngestCommand.self, WorkerCommand.self, APICommand.self, MigrateCommand.self,
-            TopicsCommand.self, KafkaMockCommand.self, SchedulerCommand.self, ReplayCommand.self, PostgresCommand.self, UsersCommand.self, TokensCommand.self,
+            TopicsCommand.self, KafkaMockCommand.self, SchedulerCommand.self, ReplayCommand.self, DLQCommand.self, PostgresCommand.self, UsersCommand.self, TokensCommand.self,
         ])
 
     static func bootstrapLogging() {
@@ -230,8 +230,8 @@ struct UsersCommand: AsyncParsableCommand {
 
         func run() async throws {
             let configuration = try options.load()
-            guard TimeZones.named(timezone) != nil else {
-                throw ValidationError("'\(timezone)' is not an IANA time zone name")
+            guard TimeZones.validatedInput(timezone) != nil else {
+                throw ValidationError("'\(InputText.sanitized(timezone, maxBytes: 64))' is not an IANA time zone name (e.g. Europe/Berlin; offsets such as UTC+05:30 are not accepted)")
             }
             let (login, githubId, timezone) = (login, githubId, timezone)
             let line = try await withStore(configuration.requireDatabaseURL(), logger: makeLogger("devtrack.users")) { store in
