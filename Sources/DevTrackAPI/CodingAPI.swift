@@ -14,6 +14,7 @@ extension QueryAPI {
             guard !name.isEmpty, name.count <= 100 else {
                 throw HubHTTPError.badRequest("name is required (1–100 characters)", code: "invalid_name")
             }
+            if let problem = InputText.problem(name, maxBytes: 400) { throw HubHTTPError.badRequest("name \(problem)", code: "invalid_name") }
             let (record, key) = try await store.createCodingKey(userID: user.id, name: name)
             return try JSONResponse.make(CodingKeyBody(record, key: key), status: .created)
         }

@@ -18,8 +18,8 @@ extension QueryAPI {
             guard let periodName = body.period, let period = GoalPeriod(rawValue: periodName) else {
                 throw Self.invalid("period", "period must be one of \(GoalPeriod.allCases.map(\.rawValue).joined(separator: ", "))")
             }
-            let deadline = try Self.deadline(body.deadline)
             let timezone = try Self.timezone(body.timezone)
+            let deadline = try Self.deadline(body.deadline, zone: timezone ?? user.timezone)
             let goal = GoalRecord(
                 id: UUID(), userID: user.id, title: title, target: target, unit: unit, period: period, deadline: deadline,
                 timezone: timezone, createdAt: Date())
@@ -51,8 +51,8 @@ extension QueryAPI {
             }
             if body.title != nil { goal.title = try Self.title(body.title) }
             if body.target != nil { goal.target = try Self.target(body.target) }
-            if body.deadline != nil { goal.deadline = try Self.deadline(body.deadline) }
             if body.timezone != nil { goal.timezone = try Self.timezone(body.timezone) }
+            if body.deadline != nil { goal.deadline = try Self.deadline(body.deadline, zone: goal.timezone ?? user.timezone) }
             try await store.updateGoal(goal)
             return try JSONResponse.make(try await goalBody(goal, user: user))
         }
@@ -80,27 +80,45 @@ extension QueryAPI {
         HubHTTPError.badRequest(message, code: "invalid_\(field)")
     }
 
+    /// The largest target (the column is int4; no goal needs more).
+    static let maximumTarget = 1_000_000_000
+    /// How far ahead a deadline may be: 10 years (also what migration 017 clamps stored deadlines to).
+    static let maximumDeadlineDays = 3_653
+
     static func title(_ text: String?) throws -> String {
         guard let title = text?.trimmingCharacters(in: .whitespaces), (1...200).contains(title.count) else {
             throw invalid("title", "title is required (1–200 characters)")
         }
+        if let problem = InputText.problem(title, maxBytes: 800) { throw invalid("title", "title \(problem)") }
         return title
     }
 
     static func target(_ value: Int?) throws -> Int {
-        guard let value, value >= 1 else { throw invalid("target", "target must be a whole number ≥ 1") }
+        guard let value, (1...maximumTarget).contains(value) else {
+            throw invalid("target", "target must be a whole number from 1 to \(maximumTarget)")
+        }
         return value
     }
 
-    static func deadline(_ text: String?) throws -> LocalDate? {
+    /// A deadline from today (in the goal's zone, `zone`) to `maximumDeadlineDays` ahead.
+    static func deadline(_ text: String?, zone: String, now: Date = Date()) throws -> LocalDate? {
         guard let text else { return nil }
         guard let date = LocalDate(text) else { throw invalid("deadline", "deadline must be a date as YYYY-MM-DD") }
+        let today = LocalDate(now, in: TimeZones.named(zone) ?? .gmt)
+        let latest = today.adding(days: maximumDeadlineDays)
+        guard date >= today, date <= latest else {
+            throw invalid("deadline", "deadline must be between \(today) and \(latest)")
+        }
         return date
     }
 
     static func timezone(_ text: String?) throws -> String? {
         guard let text else { return nil }
-        guard TimeZones.named(text) != nil else { throw invalid("timezone", "timezone '\(text)' is not an IANA time zone name") }
+        guard TimeZones.validatedInput(text) != nil else {
+            throw invalid(
+                "timezone",
+                "timezone '\(InputText.sanitized(text, maxBytes: 64))' is not an IANA time zone name (e.g. Europe/Berlin; offsets such as UTC+05:30 are not accepted)")
+        }
         return text
     }
 }

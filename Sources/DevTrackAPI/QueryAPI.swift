@@ -132,8 +132,10 @@ public struct QueryAPI: Sendable {
         let today = LocalDate(Date(), in: TimeZones.named(user.timezone) ?? .gmt)
         func date(_ name: String, default value: LocalDate) throws -> LocalDate {
             guard let text = query[name[...]] else { return value }
-            guard let date = LocalDate(text) else {
-                throw HubHTTPError.badRequest("\(name) must be a date as YYYY-MM-DD, got '\(text)'", code: "invalid_date")
+            guard let date = LocalDate(text), (1970...9999).contains(date.components.year) else {
+                throw HubHTTPError.badRequest(
+                    "\(name) must be a date as YYYY-MM-DD from 1970-01-01 to 9999-12-31, got '\(InputText.sanitized(String(text), maxBytes: 40))'",
+                    code: "invalid_date")
             }
             return date
         }

@@ -49,8 +49,10 @@ extension QueryAPI {
             }
             var timezone = user.timezone
             if let requested = patch.timezone {
-                guard TimeZones.named(requested) != nil else {
-                    throw HubHTTPError.badRequest("timezone '\(requested)' is not an IANA time zone name (e.g. Europe/Berlin)", code: "invalid_timezone")
+                guard TimeZones.validatedInput(requested) != nil else {
+                    throw HubHTTPError.badRequest(
+                        "timezone '\(InputText.sanitized(requested, maxBytes: 64))' is not an IANA time zone name (e.g. Europe/Berlin; offsets such as UTC+05:30 are not accepted)",
+                        code: "invalid_timezone")
                 }
                 if requested != user.timezone {
                     let updated = try await store.updateTimezone(

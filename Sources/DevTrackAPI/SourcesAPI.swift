@@ -105,6 +105,7 @@ extension QueryAPI {
 
     private func validName(_ name: String) throws -> String {
         guard name.count <= 100 else { throw HubHTTPError.badRequest("name must be at most 100 characters", code: "invalid_name") }
+        if let problem = InputText.problem(name, maxBytes: 400) { throw HubHTTPError.badRequest("name \(problem)", code: "invalid_name") }
         return name
     }
 

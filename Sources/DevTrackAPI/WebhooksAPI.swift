@@ -95,12 +95,14 @@ extension QueryAPI {
     private func validName(_ name: String?) throws -> String {
         let trimmed = (name ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
         guard (1...100).contains(trimmed.count) else { throw HubHTTPError.badRequest("name must be 1 to 100 characters", code: "invalid_name") }
+        if let problem = InputText.problem(trimmed, maxBytes: 400) { throw HubHTTPError.badRequest("name \(problem)", code: "invalid_name") }
         return trimmed
     }
 
     /// https (or an allow-listed host), absolute, no credentials; an address literal must be public. Names
     /// are checked again, with every address they resolve to, at each delivery.
     private func validURL(_ url: String?) throws -> String {
+        if let url, let problem = InputText.problem(url, maxBytes: 2048) { throw HubHTTPError.badRequest("url \(problem)", code: "invalid_url") }
         guard let text = url, let components = URLComponents(string: text), let scheme = components.scheme?.lowercased(),
               let host = components.host?.lowercased(), !host.isEmpty, components.user == nil, components.password == nil
         else { throw HubHTTPError.badRequest("url must be an absolute https URL", code: "invalid_url") }

@@ -21,12 +21,12 @@ public enum DiscordAnswer: Equatable, Sendable {
         let json = (try? JSONSerialization.jsonObject(with: Data(body))) as? [String: Any]
         switch status {
         case 200..<300:
-            let empty = header("x-ratelimit-remaining").flatMap(Int.init) == 0
-            return .delivered(pauseFor: empty ? header("x-ratelimit-reset-after").flatMap(Double.init) ?? 1 : nil)
+            let empty = header("x-ratelimit-remaining").map { $0.trimmingCharacters(in: .whitespaces) }.flatMap(Int.init) == 0
+            return .delivered(pauseFor: empty ? PeerSeconds.parse(header("x-ratelimit-reset-after")) ?? 1 : nil)
         case 429:
-            let seconds = (json?["retry_after"] as? Double) ?? header("retry-after").flatMap(Double.init) ?? 1
+            let seconds = PeerSeconds.value(json?["retry_after"]) ?? PeerSeconds.parse(header("retry-after")) ?? 1
             let global = (json?["global"] as? Bool) ?? (header("x-ratelimit-global")?.lowercased() == "true")
-            return .rateLimited(seconds: min(max(seconds, 0), 3_600), global: global)
+            return .rateLimited(seconds: seconds, global: global)
         case 404:
             return .webhookGone
         case 408, 500..<600:
@@ -35,6 +35,44 @@ public enum DiscordAnswer: Equatable, Sendable {
             let message = (json?["message"] as? String).map { ": \($0)" } ?? ""
             return .rejected("HTTP \(status)\(message)")
         }
+    }
+}
+
+/// A wait in seconds that a peer (Discord, a user's endpoint) asks for, read defensively: the peer controls the
+/// text, so "nan", "inf", "-inf", "1e300" or garbage must never reach `Int(seconds * 1000)` or
+/// `Date().addingTimeInterval(_:)` (NaN and infinities trap there, and `min`/`max` pass NaN through).
+/// Only finite numbers are accepted, clamped to `range` (0...3600 s); anything else is nil (the caller's default).
+public enum PeerSeconds {
+    /// The longest wait a peer can impose: one hour.
+    public static let range: ClosedRange<Double> = 0...3_600
+
+    /// `text` (a header value) as finite seconds clamped to `range`, or nil when it is missing or not a finite number.
+    public static func parse(_ text: String?) -> Double? {
+        guard let text else { return nil }
+        let trimmed = text.trimmingCharacters(in: .whitespaces)
+        guard trimmed.utf8.count <= 64, let seconds = Double(trimmed) else { return nil }
+        return clamped(seconds)
+    }
+
+    /// A JSON value (number or numeric string) as finite seconds clamped to `range`, or nil.
+    public static func value(_ json: Any?) -> Double? {
+        switch json {
+        case let number as NSNumber: return clamped(number.doubleValue)
+        case let text as String: return parse(text)
+        default: return nil
+        }
+    }
+
+    /// Finite `seconds` clamped to `range`; nil for NaN and infinities.
+    public static func clamped(_ seconds: Double) -> Double? {
+        guard seconds.isFinite else { return nil }
+        return min(max(seconds, range.lowerBound), range.upperBound)
+    }
+
+    /// Whole milliseconds of an already-clamped wait, safe for any input (non-finite becomes 0).
+    public static func milliseconds(_ seconds: Double) -> Int {
+        guard let seconds = clamped(seconds) else { return 0 }
+        return Int(seconds * 1000)
     }
 }
 
@@ -81,7 +119,7 @@ public enum WebhookAnswer: Equatable, Sendable {
         case 200..<300: .delivered
         case 410: .gone
         case 429:
-            .rateLimited(seconds: min(max(headers.first { $0.0.lowercased() == "retry-after" }.flatMap { Double($0.1) } ?? 60, 0), 3_600))
+            .rateLimited(seconds: PeerSeconds.parse(headers.first { $0.0.lowercased() == "retry-after" }?.1) ?? 60)
         case 408, 500..<600: .transient("HTTP \(status)")
         case 300..<400: .rejected("HTTP \(status): redirects are not followed")
         default: .rejected("HTTP \(status)")

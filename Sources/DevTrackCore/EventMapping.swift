@@ -66,6 +66,7 @@ public struct EventMapping: Codable, Sendable, Equatable {
 
     /// Checks the mapping itself (at creation, so a bad one is a 400 and not a dead letter per delivery).
     public func validate() throws(Invalid) {
+        try checkStrings()
         for (name, pointer) in [("events", events), ("kind_pointer", kindPointer), ("value", value), ("id", id), ("repo", repo), ("author", author)] {
             if let pointer, !Self.isPointer(pointer) { throw Invalid(description: "mapping.\(name) must be a JSON pointer such as /commits or $/project/name") }
         }
@@ -85,6 +86,34 @@ public struct EventMapping: Codable, Sendable, Equatable {
             }
         default:
             throw Invalid(description: "mapping needs exactly one of kind and kind_pointer")
+        }
+    }
+
+    /// The longest string a mapping may hold (a pointer, a kind, an author), in UTF-8 bytes.
+    public static let maxStringBytes = 256
+    /// The most entries in `authors` and in `kinds`.
+    public static let maxEntries = 50
+
+    /// Every string is short and free of control characters (the mapping is stored as `jsonb`, which cannot
+    /// hold NUL), and the lists are short.
+    func checkStrings() throws(Invalid) {
+        if let authors, authors.count > Self.maxEntries {
+            throw Invalid(description: "mapping.authors lists \(authors.count) authors; at most \(Self.maxEntries) are accepted")
+        }
+        if let kinds, kinds.count > Self.maxEntries {
+            throw Invalid(description: "mapping.kinds lists \(kinds.count) entries; at most \(Self.maxEntries) are accepted")
+        }
+        var fields: [(String, String)] = [("occurred_at", occurredAt)]
+        for (name, text) in [("events", events), ("kind", kind), ("kind_pointer", kindPointer), ("value", value), ("id", id), ("repo", repo), ("author", author)] {
+            if let text { fields.append((name, text)) }
+        }
+        for (index, author) in (authors ?? []).enumerated() { fields.append(("authors[\(index)]", author)) }
+        for (key, name) in (kinds ?? [:]).sorted(by: { $0.key < $1.key }) {
+            fields.append(("kinds key", key))
+            fields.append(("kinds value", name))
+        }
+        for (name, text) in fields {
+            if let problem = InputText.problem(text, maxBytes: Self.maxStringBytes) { throw Invalid(description: "mapping.\(name) \(problem)") }
         }
     }
 
@@ -121,7 +150,7 @@ public struct EventMapping: Codable, Sendable, Equatable {
         for (index, element) in elements.enumerated() {
             let at = events.map { "\($0)/\(index)" } ?? ""
             if let author, !owners.isEmpty {
-                guard let who = Self.text(Self.resolve(author, in: element, root: root)), owners.contains(who.lowercased()) else { continue }
+                guard let who = (try? Self.text(Self.resolve(author, in: element, root: root), field: "")) ?? nil, owners.contains(who.lowercased()) else { continue }
             }
             let kind: ActivityKind
             if let constant = self.kind {
@@ -140,26 +169,37 @@ public struct EventMapping: Codable, Sendable, Equatable {
                 guard let text = Self.resolve(self.occurredAt, in: element, root: root) as? String, let date = Self.parseTime(text) else {
                     throw Invalid(description: "mapping.occurred_at \(at)\(self.occurredAt) is not a time in the payload")
                 }
+                if let problem = ActivityTimes.problem(date, now: receivedAt) {
+                    throw Invalid(description: "mapping.occurred_at \(at)\(self.occurredAt) \(problem)")
+                }
                 occurredAt = date
             }
             var amount = 1.0
             if let pointer = value {
                 guard let number = Self.resolve(pointer, in: element, root: root) as? NSNumber, String(cString: number.objCType) != "c",
-                      number.doubleValue.isFinite, number.doubleValue >= 0 else {
-                    throw Invalid(description: "mapping.value \(at)\(pointer) is not a number ≥ 0 in the payload")
+                      number.doubleValue.isFinite, number.doubleValue >= 0, number.doubleValue <= CustomEvent.maxValue else {
+                    throw Invalid(description: "mapping.value \(at)\(pointer) is not a number from 0 to 1e9 in the payload")
                 }
                 amount = number.doubleValue
             }
-            let identifier = id.flatMap { Self.text(Self.resolve($0, in: element, root: root)) }
-            let repository = repo.flatMap { Self.text(Self.resolve($0, in: element, root: root)) }
+            let identifier = try id.flatMap { pointer throws(Invalid) in
+                try Self.text(Self.resolve(pointer, in: element, root: root), field: "mapping.id \(at)\(pointer)")
+            }
+            let repository = try repo.flatMap { pointer throws(Invalid) in
+                try Self.text(Self.resolve(pointer, in: element, root: root), field: "mapping.repo \(at)\(pointer)")
+            }
             mapped.append(MappedEvent(kind: kind, occurredAt: occurredAt, value: amount, id: identifier, repo: repository))
         }
         return mapped
     }
 
-    /// A string, or a number written out (GitLab's ids are numbers).
-    static func text(_ value: Any?) -> String? {
-        if let string = value as? String, !string.isEmpty { return String(string.prefix(200)) }
+    /// A string, or a number written out (GitLab's ids are numbers); one that cannot be stored is refused, so
+    /// the delivery goes to the DLQ with the reason rather than counting under a mangled name.
+    static func text(_ value: Any?, field: String) throws(Invalid) -> String? {
+        if let string = value as? String, !string.isEmpty {
+            if let problem = InputText.problem(string, maxBytes: CustomEvent.maxTextBytes) { throw Invalid(description: "\(field) \(problem)") }
+            return string
+        }
         if let number = value as? NSNumber, String(cString: number.objCType) != "c" { return number.stringValue }
         return nil
     }

@@ -22,7 +22,7 @@ public struct LocalDate: Hashable, Comparable, Sendable, CustomStringConvertible
         self.daysSinceEpoch = era * 146_097 + doe - 719_468
     }
 
-    /// Parses exactly `YYYY-MM-DD`.
+    /// Parses exactly `YYYY-MM-DD`, years 0001 to 9999 (PostgreSQL has no year 0: `0000-01-01` is refused).
     public init?(_ text: some StringProtocol) {
         // Read byte by byte: workers parse dates from every row they read, and splitting cost more.
         var fields = (year: 0, month: 0, day: 0)
@@ -37,7 +37,7 @@ public struct LocalDate: Hashable, Comparable, Sendable, CustomStringConvertible
             }
             index += 1
         }
-        guard index == 10 else { return nil }
+        guard index == 10, fields.year >= 1 else { return nil }
         self.init(year: fields.year, month: fields.month, day: fields.day)
     }
 
@@ -141,6 +141,44 @@ public enum TimeZones {
         guard !identifier.isEmpty, let zone = TimeZone(identifier: identifier) else { return nil }
         return zone
     }
+
+    /// A zone name that a user or API client sends, checked before it is stored: "UTC" or an IANA name that
+    /// Foundation lists (`TimeZone.knownTimeZoneIdentifiers`) or that the system's tz database names (its
+    /// `tzdata.zi`, which PostgreSQL reads too: Foundation's list leaves out links such as Asia/Kolkata and
+    /// Etc/UTC). Offset spellings are refused even though
+    /// Foundation's `TimeZone(identifier:)` takes them: PostgreSQL rejects `UTC+0530`, and reads POSIX-style
+    /// `GMT+5` with the opposite sign (five hours west), so the same name would mean two different zones.
+    public static func validatedInput(_ name: String) -> TimeZone? {
+        guard !name.isEmpty, name.utf8.count <= 64, !looksLikeOffset(name) else { return nil }
+        guard name == "UTC" || known.contains(name) || systemZones.contains(name) else { return nil }
+        return TimeZone(identifier: name)
+    }
+
+    /// `GMT+…`, `UTC-…` (any case), or a sign followed by a digit anywhere (`Etc/GMT+5`, `+05:30`).
+    static func looksLikeOffset(_ name: String) -> Bool {
+        let upper = name.uppercased()
+        if upper.hasPrefix("GMT+") || upper.hasPrefix("GMT-") || upper.hasPrefix("UTC+") || upper.hasPrefix("UTC-") { return true }
+        let scalars = Array(name.unicodeScalars)
+        for (index, scalar) in scalars.enumerated() where scalar == "+" || scalar == "-" {
+            if index + 1 < scalars.count, ("0"..."9").contains(scalars[index + 1]) { return true }
+        }
+        return false
+    }
+
+    private static let known: Set<String> = Set(TimeZone.knownTimeZoneIdentifiers)
+
+    /// Zone and link names in the system tz database (`$TZDIR` or /usr/share/zoneinfo), empty when it has none.
+    private static let systemZones: Set<String> = {
+        let directory = ProcessInfo.processInfo.environment["TZDIR"] ?? "/usr/share/zoneinfo"
+        guard let text = try? String(contentsOfFile: "\(directory)/tzdata.zi", encoding: .utf8) else { return [] }
+        var names = Set<String>()
+        for line in text.split(separator: "\n") {
+            let fields = line.split(separator: " ")
+            if fields.first == "Z", fields.count > 1 { names.insert(String(fields[1])) }
+            if fields.first == "L", fields.count > 2 { names.insert(String(fields[2])) }
+        }
+        return names
+    }()
 }
 
 extension Duration {

@@ -28,12 +28,13 @@ public struct DiscordChannel: DeliveryChannel {
         await runner.attempt(delivery, request, hold: hold) { response in
             switch DiscordAnswer.classify(status: response.status, headers: response.headers, body: response.body) {
             case .delivered(let pause):
-                guard let pause else { return (.delivered, nil, nil) }
+                guard let asked = pause, let pause = PeerSeconds.clamped(asked) else { return (.delivered, nil, nil) }
                 try await store.postponeDeliveries(channel: name, destination: delivery.destination, until: Date().addingTimeInterval(pause))
-                return (.delivered, nil, .destination(.milliseconds(Int(pause * 1000))))
-            case .rateLimited(let seconds, let global):
+                return (.delivered, nil, .destination(.milliseconds(PeerSeconds.milliseconds(pause))))
+            case .rateLimited(let asked, let global):
+                let seconds = PeerSeconds.clamped(asked) ?? 1
                 let until = Date().addingTimeInterval(seconds)
-                let wait = Duration.milliseconds(Int(seconds * 1000))
+                let wait = Duration.milliseconds(PeerSeconds.milliseconds(seconds))
                 if !global { try await store.postponeDeliveries(channel: name, destination: delivery.destination, until: until) }
                 return (.retry(at: until, counts: false), "rate limited for \(seconds) s\(global ? " (global)" : "")",
                         global ? .channel(wait) : .destination(wait))

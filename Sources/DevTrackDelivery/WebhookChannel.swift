@@ -38,10 +38,11 @@ public struct WebhookChannel: DeliveryChannel {
             switch WebhookAnswer.classify(status: response.status, headers: response.headers) {
             case .delivered:
                 return (.delivered, nil, nil)
-            case .rateLimited(let seconds):
+            case .rateLimited(let asked):
+                let seconds = PeerSeconds.clamped(asked) ?? 60
                 let until = Date().addingTimeInterval(seconds)
                 try await store.postponeDeliveries(channel: name, destination: delivery.destination, until: until)
-                return (.retry(at: until, counts: false), "rate limited for \(seconds) s", .destination(.milliseconds(Int(seconds * 1000))))
+                return (.retry(at: until, counts: false), "rate limited for \(seconds) s", .destination(.milliseconds(PeerSeconds.milliseconds(seconds))))
             case .gone:
                 try await store.disableWebhookEndpoint(id: endpointID, reason: "the endpoint answered 410 Gone")
                 return (.failed, "410 Gone: endpoint disabled", nil)

@@ -106,9 +106,17 @@ extension HubStore {
             guard let unit = GoalUnit(unit), let period = GoalPeriod(rawValue: period) else { continue }
             goals.append(GoalRecord(
                 id: id, userID: userID, title: title, target: Int(target), unit: unit, period: period,
-                deadline: deadline.flatMap { LocalDate($0) }, timezone: timezone, createdAt: createdAt))
+                deadline: deadline.flatMap { LocalDate($0) }.map { Self.readableDeadline($0, createdAt: createdAt) },
+                timezone: timezone, createdAt: createdAt))
         }
         return goals
+    }
+
+    /// The API accepts deadlines up to 10 years ahead (and migration 017 clamps older rows), but a row from
+    /// before that check must still read back: a deadline more than 100 years after the goal's creation is
+    /// read as that limit, so progress and history ranges stay within `DateRange`'s bound.
+    static func readableDeadline(_ deadline: LocalDate, createdAt: Date) -> LocalDate {
+        min(deadline, LocalDate(createdAt, in: .gmt).adding(days: 36_524))
     }
 
     /// Progress in the period containing `now`, in the goal's zone (else `userZone`): facts counted between
@@ -182,7 +190,7 @@ extension HubStore {
         let created = LocalDate(goal.createdAt, in: zone)
         var windows: [GoalWindow] = []
         if goal.period == .once {
-            if let deadline = goal.deadline, deadline < today { windows = [GoalWindow(start: created, end: deadline)] }
+            if let deadline = goal.deadline, deadline < today { windows = [GoalWindow(start: created, end: max(created, deadline))] }
         } else {
             var window = GoalMath.window(goal.period, containing: today, created: created, deadline: goal.deadline)
             while windows.count < limit {

@@ -28,9 +28,13 @@ public struct NotificationCursor: Sendable, Equatable {
     /// `{microseconds since the epoch}_{id}`: opaque to clients.
     public var text: String { "\(microseconds)_\(id.uuidString.lowercased())" }
 
-    public init?(_ text: String) {
+    /// nil for anything this endpoint cannot have returned, including a time before 1970 or more than a
+    /// day ahead of `now` (PostgreSQL answers "timestamp out of range" for far ones, which must stay a 400).
+    public init?(_ text: String, now: Date = Date()) {
         let parts = text.split(separator: "_")
-        guard parts.count == 2, let micros = Int64(parts[0]), let id = UUID(uuidString: String(parts[1])) else { return nil }
+        guard text.utf8.count <= 100, parts.count == 2, let micros = Int64(parts[0]), let id = UUID(uuidString: String(parts[1])) else { return nil }
+        let latest = Int64(((now.timeIntervalSince1970 + 86_400) * 1_000_000).rounded())
+        guard (0...latest).contains(micros) else { return nil }
         self.microseconds = micros
         self.id = id
     }

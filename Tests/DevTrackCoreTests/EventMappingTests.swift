@@ -75,6 +75,11 @@ struct EventMappingTests {
         #expect(reason(push, #"{"object_kind": "tag_push"}"#) == "mapping.events /commits is not an array in the payload")
         #expect(reason(push, #"{"commits": [{"id": "a", "timestamp": "2026-11-20T10:00:00Z"}, {"id": "b", "timestamp": "soon"}]}"#)
                 == "mapping.occurred_at /commits/1/timestamp is not a time in the payload")
-        #expect(reason(EventMapping(kind: "custom:x", occurredAt: "$received", value: "/n"), #"{"n": "3"}"#) == "mapping.value /n is not a number ≥ 0 in the payload")
+        #expect(reason(EventMapping(kind: "custom:x", occurredAt: "$received", value: "/n"), #"{"n": "3"}"#) == "mapping.value /n is not a number from 0 to 1e9 in the payload")
+        let custom = EventMapping(kind: "custom:x", occurredAt: "/at", id: "/id", repo: "/repo")
+        #expect(reason(custom, #"{"at": "2026-11-20T10:00:00Z", "id": "a\u0000"}"#) == "mapping.id /id contains the control character U+0000, which is not accepted")
+        #expect(reason(custom, #"{"at": "2026-11-20T10:00:00Z", "repo": "\#(String(repeating: "r", count: 201))"}"#)
+                == "mapping.repo /repo is 201 bytes long; at most 200 bytes are accepted")
+        #expect(reason(custom, #"{"at": "0001-01-01T00:00:00Z"}"#) == "mapping.occurred_at /at is before 1970-01-01")
     }
 }
