@@ -33,6 +33,10 @@ public struct HubHTTPError: HTTPResponseError, Sendable {
     public static let kafkaUnavailable = HubHTTPError(
         .serviceUnavailable, code: "kafka_unavailable", "the event stream is unavailable; retry later", headers: [.retryAfter: "5"])
 
+    /// PostgreSQL did not answer in time: the sender should retry.
+    public static let databaseUnavailable = HubHTTPError(
+        .serviceUnavailable, code: "database_unavailable", "the database is unavailable; retry later", headers: [.retryAfter: "5"])
+
     public static func badRequest(_ message: String, code: String = "bad_request") -> HubHTTPError {
         HubHTTPError(.badRequest, code: code, message)
     }

@@ -96,7 +96,11 @@ public struct CustomWebhookIngest: Sendable {
                 event: "custom", status: .refused, facts: 0, error: refusal.message + claimed, receivedAt: receivedAt, bytes: bytes,
                 signature: refusal.code)
             do {
-                try await store.client.withConnection { try await store.recordInboundDeliveries([outcome], on: $0) }
+                // Bounded: the sender gets its answer in time even when PostgreSQL is away.
+                let store = self.store
+                try await Deadline.run(.seconds(1)) {
+                    try await store.client.withConnection { try await store.recordInboundDeliveries([outcome], on: $0) }
+                }
             } catch {
                 context.logger.warning("cannot log a refused custom delivery: \(error)")
             }

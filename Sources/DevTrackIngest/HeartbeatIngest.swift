@@ -193,7 +193,14 @@ public struct HeartbeatIngest: Sendable {
         guard let key, !key.isEmpty else {
             throw HubHTTPError.unauthorized("a coding key is required: Authorization: Basic base64(key), Bearer <key>, or ?api_key=")
         }
-        guard let user = try await store.user(codingKey: key) else {
+        let store = self.store
+        let found: UserRecord?
+        do {
+            found = try await Deadline.run(.seconds(2)) { try await store.user(codingKey: key) }
+        } catch where error is Deadline.Exceeded || StoreFailures.classify(error) == .transient {
+            throw HubHTTPError.databaseUnavailable
+        }
+        guard let user = found else {
             throw HubHTTPError.unauthorized("unknown or revoked coding key", code: "invalid_key")
         }
         return (user, key)

@@ -30,7 +30,8 @@ final class HubUnderTest: @unchecked Sendable {
     }
 
     /// Starts every role. `producerTimeoutMS` bounds how long ingest waits for a Kafka ack before a 503.
-    init(producerTimeoutMS: Int = 3000) async throws {
+    /// `databaseURL`: a database of the test's own (e.g. on a cluster it stops); default a fresh one on the shared server.
+    init(producerTimeoutMS: Int = 3000, databaseURL: String? = nil) async throws {
         directory = NSTemporaryDirectory() + "devtrack-e2e-\(UUID().uuidString.prefix(8))"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let config = """
@@ -59,7 +60,11 @@ final class HubUnderTest: @unchecked Sendable {
         environment["DEVTRACK_API_PORT"] = String(apiPort)
         environment["DEVTRACK_GITHUB_APP_SECRET"] = appSecret
         environment["DEVTRACK_ENCRYPTION_KEY"] = Data((0..<32).map { _ in UInt8.random(in: 0...255) }).base64EncodedString()
-        environment["DATABASE_URL"] = try await TestDatabase.shared.freshDatabase().urlString
+        if let databaseURL {
+            environment["DATABASE_URL"] = databaseURL
+        } else {
+            environment["DATABASE_URL"] = try await TestDatabase.shared.freshDatabase().urlString
+        }
         environment["KAFKA_BROKERS"] = nil
         environment["DEVTRACK_NOTIFY_ALLOW_HOSTS"] = "127.0.0.1"  // the fake Discord
 
@@ -214,8 +219,8 @@ final class HubUnderTest: @unchecked Sendable {
 }
 
 /// Runs `body` with a hub, always stopping its processes; on failure the processes' logs are attached.
-func withHub(producerTimeoutMS: Int = 3000, _ body: (HubUnderTest) async throws -> Void) async throws {
-    let hub = try await HubUnderTest(producerTimeoutMS: producerTimeoutMS)
+func withHub(producerTimeoutMS: Int = 3000, databaseURL: String? = nil, _ body: (HubUnderTest) async throws -> Void) async throws {
+    let hub = try await HubUnderTest(producerTimeoutMS: producerTimeoutMS, databaseURL: databaseURL)
     do {
         try await body(hub)
     } catch {
