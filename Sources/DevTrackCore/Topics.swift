@@ -27,6 +27,9 @@ public enum RawEventHeaders {
     public static let originalTopic = "devtrack-original-topic"
     public static let originalPartition = "devtrack-original-partition"
     public static let originalOffset = "devtrack-original-offset"
+    /// A raw message whose body is kept in PostgreSQL (`large_payloads`) names it here, with its SHA-256.
+    public static let payloadRef = "devtrack-payload-ref"
+    public static let payloadSHA256 = "devtrack-payload-sha256"
     public static let deadLetterWorker = "devtrack-dead-letter-worker"
     public static let deadLetterAttempts = "devtrack-dead-letter-attempts"
     public static let deadLetteredAt = "devtrack-dead-lettered-at"

@@ -18,6 +18,7 @@ public struct CustomWebhookIngest: Sendable {
     let store: HubStore
     let sources: SourceSecretCache
     let maxBodyBytes: Int
+    let maxInlineBytes: Int
     let clock: @Sendable () -> Date
 
     /// How far `webhook-timestamp` may be from the hub's clock (the specification's five minutes).
@@ -31,6 +32,7 @@ public struct CustomWebhookIngest: Sendable {
         self.store = store
         self.sources = SourceSecretCache(store: store, secretBox: secretBox, ttl: configuration.sourceCacheTTL)
         self.maxBodyBytes = maxBodyBytes
+        self.maxInlineBytes = configuration.maxInlineBytes
         self.clock = clock
     }
 
@@ -71,15 +73,17 @@ public struct CustomWebhookIngest: Sendable {
                     throw HubHTTPError.badRequest(error.description, code: "invalid_body")
                 }
             }
+            let (value, refHeaders) = try await LargePayloads(store: store, maxInlineBytes: maxInlineBytes)
+                .message(for: body, topic: Topics.customEvents, deliveryID: deliveryID, logger: context.logger)
             let message = KafkaOutgoingMessage(
-                topic: Topics.customEvents, key: Array(sourceID.uuidString.lowercased().utf8), value: body,
+                topic: Topics.customEvents, key: Array(sourceID.uuidString.lowercased().utf8), value: value,
                 headers: [
                     KafkaHeader(RawEventHeaders.webhookID, deliveryID),
                     KafkaHeader(RawEventHeaders.sourceID, sourceID.uuidString.lowercased()),
                     KafkaHeader(RawEventHeaders.receivedAt, Timestamps.format(receivedAt)),
                     KafkaHeader(RawEventHeaders.contentType, request.headers[.contentType] ?? "application/json"),
                     KafkaHeader(RawEventHeaders.signature, scheme),
-                ])
+                ] + refHeaders)
             do {
                 try await producer.send(message)
             } catch {

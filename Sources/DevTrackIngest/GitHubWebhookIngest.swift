@@ -15,13 +15,17 @@ public struct IngestConfiguration: Sendable {
     public var githubTopic: String
     /// How long a source's secrets are cached before they are read again (rotation takes effect within it).
     public var sourceCacheTTL: Duration
+    /// Bodies larger than this are kept in PostgreSQL and referenced from the Kafka message: a broker takes
+    /// at most 1 MB per message by default.
+    public var maxInlineBytes: Int
 
     public init(hubWebhookSecret: String?, maxBodyBytes: Int = 25 * 1024 * 1024,
-                githubTopic: String = Topics.githubEvents, sourceCacheTTL: Duration = .seconds(5)) {
+                githubTopic: String = Topics.githubEvents, sourceCacheTTL: Duration = .seconds(5), maxInlineBytes: Int = 900_000) {
         self.hubWebhookSecret = hubWebhookSecret
         self.maxBodyBytes = maxBodyBytes
         self.githubTopic = githubTopic
         self.sourceCacheTTL = sourceCacheTTL
+        self.maxInlineBytes = maxInlineBytes
     }
 }
 
@@ -29,11 +33,13 @@ public struct IngestConfiguration: Sendable {
 /// Kafka has acknowledged the body (so a 2xx is never lost); 503 when Kafka cannot take it.
 public struct GitHubWebhookIngest: Sendable {
     let producer: KafkaProducer
+    let store: HubStore
     let sources: SourceSecretCache
     let configuration: IngestConfiguration
 
     public init(producer: KafkaProducer, store: HubStore, secretBox: SecretBox, configuration: IngestConfiguration) {
         self.producer = producer
+        self.store = store
         self.sources = SourceSecretCache(store: store, secretBox: secretBox, ttl: configuration.sourceCacheTTL)
         self.configuration = configuration
     }
@@ -114,15 +120,17 @@ public struct GitHubWebhookIngest: Sendable {
         }
 
         let key = senderID.map { String($0) } ?? sourceID?.uuidString.lowercased() ?? deliveryID
-        let message = KafkaOutgoingMessage(
-            topic: configuration.githubTopic, key: Array(key.utf8), value: bytes,
-            headers: [
-                KafkaHeader(RawEventHeaders.event, event),
-                KafkaHeader(RawEventHeaders.deliveryID, deliveryID),
-                KafkaHeader(RawEventHeaders.sourceID, sourceID?.uuidString.lowercased() ?? ""),
-                KafkaHeader(RawEventHeaders.receivedAt, Timestamps.format(Date())),
-                KafkaHeader(RawEventHeaders.contentType, contentType),
-            ])
+        var headers = [
+            KafkaHeader(RawEventHeaders.event, event),
+            KafkaHeader(RawEventHeaders.deliveryID, deliveryID),
+            KafkaHeader(RawEventHeaders.sourceID, sourceID?.uuidString.lowercased() ?? ""),
+            KafkaHeader(RawEventHeaders.receivedAt, Timestamps.format(Date())),
+            KafkaHeader(RawEventHeaders.contentType, contentType),
+        ]
+        let (value, refHeaders) = try await LargePayloads(store: store, maxInlineBytes: configuration.maxInlineBytes)
+            .message(for: bytes, topic: configuration.githubTopic, deliveryID: deliveryID, logger: context.logger)
+        headers += refHeaders
+        let message = KafkaOutgoingMessage(topic: configuration.githubTopic, key: Array(key.utf8), value: value, headers: headers)
         do {
             try await producer.send(message)
         } catch {

@@ -42,7 +42,9 @@ public struct CustomEventsHandler: BatchHandler {
         var deliveries: [Delivery] = []
         var rejected: [(message: KafkaMessage, reason: String)] = []
         var outcomes: [DeliveryOutcome] = []
-        for message in batch {
+        let (messages, missing) = try await LargePayloadResolver(store: store).resolve(batch)
+        rejected += missing
+        for message in messages {
             guard let sourceID = UUID(uuidString: message.header(RawEventHeaders.sourceID)?.stringValue ?? ""),
                   let deliveryID = message.header(RawEventHeaders.webhookID)?.stringValue, !deliveryID.isEmpty,
                   let body = message.value else {

@@ -36,7 +36,12 @@ public struct NormalizeHandler: BatchHandler {
         var deliveries: [Delivery] = []
         var rejected: [(message: KafkaMessage, reason: String)] = []
         var outcomes: [DeliveryOutcome] = []
-        for message in batch {
+        let (messages, missing) = try await LargePayloadResolver(store: store).resolve(batch)
+        for (message, reason) in missing {
+            rejected.append((message, reason))
+            if let outcome = Self.deadLetteredOutcome(message, reason: reason) { outcomes.append(outcome) }
+        }
+        for message in messages {
             switch Self.decode(message) {
             case .success(let delivery): deliveries.append(delivery)
             case .failure(let error):

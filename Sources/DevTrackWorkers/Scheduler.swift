@@ -35,6 +35,7 @@ public struct Scheduler: Service {
                     try await sendStreakRiskReminders()
                     try await sendDailySummaries()
                     try await sendWeeklySummaries()
+                    try await deleteExpiredLargePayloads()
                 }
                 if !ran { logger.debug("scheduler: another instance holds the lock") }
             } catch {
@@ -46,6 +47,18 @@ public struct Scheduler: Service {
                 return
             }
         }
+    }
+
+    /// Large raw bodies are kept as long as the raw topic keeps the messages that name them (30 days); a tick
+    /// deletes at most a few thousand older ones, so the lock is never held long.
+    public func deleteExpiredLargePayloads(retention: TimeInterval = 30 * 86_400) async throws {
+        var deleted = 0
+        for _ in 0..<5 {
+            let count = try await store.deleteLargePayloads(before: clock().addingTimeInterval(-retention))
+            deleted += count
+            if count < 1000 { break }
+        }
+        if deleted > 0 { logger.info("scheduler: \(deleted) expired large payload(s) deleted") }
     }
 
     /// One pass of the at-risk job: `streak.at_risk` from 20:00 local time for a streak of 3+ days that
