@@ -20,6 +20,8 @@ let package = Package(
         // Already there through postgres-nio and hummingbird; named for the outbound HTTP client.
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
+        // Already there through hummingbird; named for the HTTP request parts a connection guard reads.
+        .package(url: "https://github.com/apple/swift-nio-extras.git", from: "1.35.2"),
     ],
     targets: [
         // librdkafka (Debian's librdkafka-dev), including the mock cluster API.
@@ -54,12 +56,13 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
-        // What both HTTP roles share: JSON error bodies, JSON responses, health routes.
+        // What both HTTP roles share: JSON error bodies, JSON responses, health routes, connection limits.
         .target(
             name: "DevTrackHTTP",
             dependencies: [
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
             ]
         ),
         // HTTP ingest: GitHub webhooks -> raw Kafka topics.

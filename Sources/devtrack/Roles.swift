@@ -89,11 +89,13 @@ struct RoleFactory {
                 maxAge: .seconds(configuration.coding.maxHeartbeatAgeDays * 86400),
                 syncRequestsPerMinute: configuration.coding.syncRequestsPerMinute)
         ).addRoutes(to: router)
+        let logger = Logger(label: "devtrack.ingest")
         return Application(
-            router: router,
-            configuration: .init(address: .hostname(configuration.ingest.host, port: configuration.ingest.port), serverName: "devtrack-ingest"),
+            router: router, server: HubHTTPServer.server,
+            configuration: HubHTTPServer.configuration(
+                host: configuration.ingest.host, port: configuration.ingest.port, serverName: "devtrack-ingest", logger: logger),
             onServerRunning: { _ in await onRunning() },
-            logger: Logger(label: "devtrack.ingest"))
+            logger: logger)
     }
 
     func api(secretBox: SecretBox, onRunning: @escaping @Sendable () async -> Void) throws -> any Service {
@@ -112,12 +114,14 @@ struct RoleFactory {
                 maxWebhooksPerUser: configuration.notify.maxWebhooksPerUser),
             live: live
         ).addRoutes(to: router)
+        let logger = Logger(label: "devtrack.api")
         return Application(
-            router: router,
-            configuration: .init(address: .hostname(configuration.api.host, port: configuration.api.port), serverName: "devtrack-api"),
+            router: router, server: HubHTTPServer.server,
+            configuration: HubHTTPServer.configuration(
+                host: configuration.api.host, port: configuration.api.port, serverName: "devtrack-api", logger: logger),
             services: [live],
             onServerRunning: { _ in await onRunning() },
-            logger: Logger(label: "devtrack.api"))
+            logger: logger)
     }
 
     /// One worker; `handoffs` are this process's deliverers, which the `notify` worker hands its deliveries to.

@@ -27,15 +27,23 @@ struct HostileIngestEndToEndTests {
             ], body: deploy)
             #expect(overflow.status == 401 && code(overflow) == "timestamp_stale", "\(overflow.text)")
 
-            // ~1,650 signature candidates over a 1 MB body: refused before any HMAC, at once.
-            let candidates = Array(repeating: "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=", count: 1650).joined(separator: " ")
+            // ~1,650 signature candidates (82 KB) over a 1 MB body: the header limit refuses them before any HMAC.
+            func candidates(_ count: Int) -> String {
+                Array(repeating: "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=", count: count).joined(separator: " ")
+            }
             let started = ContinuousClock.now
             let many = try await hub.request("POST", url, headers: [
                 "Content-Type": "application/json", "webhook-id": "msg_y", "webhook-timestamp": String(Int(Date().timeIntervalSince1970)),
-                "webhook-signature": candidates,
+                "webhook-signature": candidates(1650),
+            ], body: Array(repeating: UInt8(ascii: " "), count: 1_000_000))
+            #expect(many.status == 400, "the HTTP decoder refuses an oversized header: \(many.status) \(many.text)")
+            // Within the header limit, more than 8 candidates are refused without an HMAC either.
+            let some = try await hub.request("POST", url, headers: [
+                "Content-Type": "application/json", "webhook-id": "msg_y", "webhook-timestamp": String(Int(Date().timeIntervalSince1970)),
+                "webhook-signature": candidates(300),
             ], body: Array(repeating: UInt8(ascii: " "), count: 1_000_000))
             let took = ContinuousClock.now - started
-            #expect(many.status == 401 && code(many) == "signature_malformed", "\(many.text)")
+            #expect(some.status == 401 && code(some) == "signature_malformed", "\(some.text)")
             #expect(took < .seconds(2), "answered in \(took)")
 
             // A NUL in a custom event's repo: refused naming the field.
@@ -131,10 +139,48 @@ struct HostileIngestEndToEndTests {
             let daves = try await eventually(within: 30, { try await hub.summary(token: dave.token, from: week.from, to: week.to) }, until: { $0["commits"] == 1 })
             #expect(daves["commits"] == 1)
 
+            // Slowloris: a request whose headers never end, and one whose body stops, are cut off by the server
+            // (after 30 s without a request head, and 30 s without body bytes).
+            let port = Int(URL(string: hub.ingestURL)!.port!)
+            async let slowHead = Task.detached {
+                try Self.secondsUntilClosed(port: port, sending: "POST /webhooks/github HTTP/1.1\r\nHost: x\r\nX-Slow: ")
+            }.value
+            async let slowBody = Task.detached {
+                try Self.secondsUntilClosed(port: port, sending: "POST /webhooks/github HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n{\"zen\":")
+            }.value
+            let (head, body) = try await (slowHead, slowBody)
+            #expect(head >= 25 && head < 45, "a slow head was closed after \(head) s")
+            #expect(body >= 25 && body < 45, "a slow body was closed after \(body) s")
+
             // Every process is still up.
             for process in [hub.ingest!, hub.worker!, hub.api!, hub.scheduler!] { #expect(process.exitCode == nil, "\(process.name) exited") }
             #expect(try await hub.request("GET", hub.ingestURL + "/healthz").status == 200)
             #expect(try await hub.request("GET", hub.apiURL + "/healthz").status == 200)
+        }
+    }
+
+    /// Opens a connection, sends `text` and nothing more; returns after how many seconds the server closed it.
+    static func secondsUntilClosed(port: Int, sending text: String) throws -> Double {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw HarnessError("socket() failed") }
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = UInt16(port).bigEndian
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
+        }
+        guard connected else { throw HarnessError("connect() failed") }
+        var timeout = timeval(tv_sec: 60, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        let bytes = Array(text.utf8)
+        _ = bytes.withUnsafeBytes { send(fd, $0.baseAddress, bytes.count, 0) }
+        let started = Date()
+        var buffer = [UInt8](repeating: 0, count: 1024)
+        while true {
+            let count = recv(fd, &buffer, buffer.count, 0)
+            if count <= 0 { return Date().timeIntervalSince(started) }
         }
     }
 

@@ -1,0 +1,57 @@
+import Hummingbird
+import HummingbirdCore
+import Logging
+import NIOCore
+import NIOHTTPTypes
+
+/// How both HTTP servers treat connections before any request is authenticated: bounded headers, a
+/// connection cap, and timeouts, so slow or idle clients (slowloris) cannot hold the server.
+public enum HubHTTPServer {
+    /// Headers: 16 KB per field, 32 KB in all, 100 fields (GitHub's and WakaTime's requests use a few hundred bytes).
+    public static let decoder = HTTP1Channel.Configuration.DecoderConfiguration(
+        maxHeaderFieldSize: 16 * 1024, maxHeaderListSize: 32 * 1024, maxHeaderFieldCount: 100)
+    /// A connection that sends nothing for this long while a request's body is being read is closed.
+    public static let readTimeout = TimeAmount.seconds(30)
+    /// A connection without a whole request head for this long (idle, or sending its headers slowly) is closed.
+    public static let idleTimeout = TimeAmount.seconds(30)
+    /// Connections served at once; more wait in the listen backlog.
+    public static let maxConnections = 4096
+
+    public static var server: HTTPServerBuilder {
+        .http1(configuration: .init(
+            additionalChannelHandlers: [IdleStateHandler(readTimeout: readTimeout), SlowBodyGuard()], idleTimeout: idleTimeout,
+            httpDecoderConfiguration: decoder))
+    }
+
+    public static func configuration(host: String, port: Int, serverName: String, logger: Logger) -> ApplicationConfiguration {
+        ApplicationConfiguration(
+            address: .hostname(host, port: port), serverName: serverName,
+            availableConnectionsDelegate: MaximumAvailableConnections(maxConnections, logger: logger))
+    }
+}
+
+/// Closes a connection whose request body stops arriving (an `IdleStateHandler` read timeout while a request
+/// is between its head and its end). Responses that stream for long (`/api/v1/stream`) read nothing and are
+/// left alone: their request has ended.
+final class SlowBodyGuard: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = HTTPRequestPart
+    typealias InboundOut = HTTPRequestPart
+    private var readingBody = false
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        switch unwrapInboundIn(data) {
+        case .head: readingBody = true
+        case .end: readingBody = false
+        case .body: break
+        }
+        context.fireChannelRead(data)
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if case IdleStateHandler.IdleStateEvent.read = event, readingBody {
+            context.close(promise: nil)
+            return
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
+}
