@@ -152,3 +152,9 @@ let package = Package(
         ),
     ]
 )
+
+// `scripts/fuzz` builds the libFuzzer targets of Fuzz/ (with -sanitize=fuzzer,address, in .build-fuzz); ordinary
+// builds never see them: their entry point is libFuzzer's, not a main.
+if Context.environment["DEVTRACK_FUZZ"] != nil {
+    package.targets.append(.executableTarget(name: "devtrack-fuzz", dependencies: ["DevTrackCore"], path: "Fuzz", exclude: ["corpus"]))
+}

@@ -201,8 +201,10 @@ private struct FlatReader {
             if peek == UInt8(ascii: "+") || peek == UInt8(ascii: "-") { index += 1 }
             guard digits() > 0 else { return nil }
         }
-        guard let text = String(validating: UnsafeBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self) else { return nil }
-        return Double(text)
+        guard let text = String(validating: UnsafeBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self),
+              let value = Double(text), value.isFinite else { return nil }
+        // A number beyond Double's range (1e400) is not JSON JSONSerialization reads: leave it to the fallback.
+        return value
     }
 }
 

@@ -49,6 +49,7 @@ import Testing
             "{\(base),\"value\":1,\"repo\":{\"name\":\"nested\"}}",  // nested value
             "{\(base),\"value\":1,\"flag\":true}",  // a boolean
             "{\(base),\"value\":01}",  // not a JSON number
+            "{\(base),\"value\":3002563880013122808e33333}",  // beyond Double's range (found by the flat-json fuzz target)
             "{\(base),\"value\":1,\"id\":\"again\"}",  // duplicate key
             "{\(base),\"value\":1} trailing",
             "{\(base),\"value\":1,\"repo\":\"bad \\x escape\"}",
