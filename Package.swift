@@ -145,6 +145,14 @@ let package = Package(
                 "DevTrackStore", "DevTrackCore", "DevTrackWorkers", "DevTrackDelivery", "Kafka", "DevTrackTestSupport",
             ]
         ),
+        // Ingest's routes in process (HummingbirdTesting) on real PostgreSQL and the mock cluster.
+        .testTarget(
+            name: "DevTrackIngestTests",
+            dependencies: [
+                "DevTrackIngest", "DevTrackHTTP", "DevTrackStore", "DevTrackCore", "Kafka", "DevTrackTestSupport",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ]
+        ),
         // The built `devtrack` binary over HTTP, several processes.
         .testTarget(
             name: "DevTrackEndToEndTests",

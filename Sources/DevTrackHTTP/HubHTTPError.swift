@@ -33,6 +33,11 @@ public struct HubHTTPError: HTTPResponseError, Sendable {
     public static let kafkaUnavailable = HubHTTPError(
         .serviceUnavailable, code: "kafka_unavailable", "the event stream is unavailable; retry later", headers: [.retryAfter: "5"])
 
+    /// The embedded mock cluster's partition holds about as much unconsumed data as it keeps: wait for the workers.
+    public static let kafkaBacklog = HubHTTPError(
+        .serviceUnavailable, code: "kafka_backlog", "the event stream is full until the workers catch up; retry later",
+        headers: [.retryAfter: "5"])
+
     /// PostgreSQL did not answer in time: the sender should retry.
     public static let databaseUnavailable = HubHTTPError(
         .serviceUnavailable, code: "database_unavailable", "the database is unavailable; retry later", headers: [.retryAfter: "5"])

@@ -14,7 +14,7 @@ import Kafka
 /// with the same `webhook-id` is accepted again and adds no fact (facts are named by it). Refusals of a
 /// known source are written to its delivery log (what the sender got wrong, never the secret).
 public struct CustomWebhookIngest: Sendable {
-    let producer: KafkaProducer
+    let producer: RawEventProducer
     let store: HubStore
     let sources: SourceSecretCache
     let maxBodyBytes: Int
@@ -27,8 +27,9 @@ public struct CustomWebhookIngest: Sendable {
     public static let defaultMaxBodyBytes = 1 << 20
 
     public init(producer: KafkaProducer, store: HubStore, secretBox: SecretBox, configuration: IngestConfiguration,
-                maxBodyBytes: Int = CustomWebhookIngest.defaultMaxBodyBytes, clock: @escaping @Sendable () -> Date = Date.init) {
-        self.producer = producer
+                maxBodyBytes: Int = CustomWebhookIngest.defaultMaxBodyBytes, backlog: KafkaBacklog? = nil,
+                clock: @escaping @Sendable () -> Date = Date.init) {
+        self.producer = RawEventProducer(producer: producer, backlog: backlog)
         self.store = store
         self.sources = SourceSecretCache(store: store, secretBox: secretBox, ttl: configuration.sourceCacheTTL)
         self.maxBodyBytes = maxBodyBytes
@@ -84,12 +85,7 @@ public struct CustomWebhookIngest: Sendable {
                     KafkaHeader(RawEventHeaders.contentType, request.headers[.contentType] ?? "application/json"),
                     KafkaHeader(RawEventHeaders.signature, scheme),
                 ] + refHeaders)
-            do {
-                try await producer.send(message)
-            } catch {
-                context.logger.warning("Kafka did not take custom delivery \(deliveryID): \(error)")
-                throw HubHTTPError.kafkaUnavailable
-            }
+            try await producer.send(message, what: "custom delivery \(deliveryID)", logger: context.logger)
             return JSONResponse.accepted(deliveryID: deliveryID)
         } catch let refusal as HubHTTPError {
             // Logged for the source's owner; a failure to log does not change the answer.

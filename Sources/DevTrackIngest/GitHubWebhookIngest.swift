@@ -32,13 +32,15 @@ public struct IngestConfiguration: Sendable {
 /// Accepts GitHub webhook deliveries: verifies the signature over the raw body, and answers 202 only once
 /// Kafka has acknowledged the body (so a 2xx is never lost); 503 when Kafka cannot take it.
 public struct GitHubWebhookIngest: Sendable {
-    let producer: KafkaProducer
+    let producer: RawEventProducer
     let store: HubStore
     let sources: SourceSecretCache
     let configuration: IngestConfiguration
 
-    public init(producer: KafkaProducer, store: HubStore, secretBox: SecretBox, configuration: IngestConfiguration) {
-        self.producer = producer
+    public init(
+        producer: KafkaProducer, store: HubStore, secretBox: SecretBox, configuration: IngestConfiguration, backlog: KafkaBacklog? = nil
+    ) {
+        self.producer = RawEventProducer(producer: producer, backlog: backlog)
         self.store = store
         self.sources = SourceSecretCache(store: store, secretBox: secretBox, ttl: configuration.sourceCacheTTL)
         self.configuration = configuration
@@ -131,12 +133,7 @@ public struct GitHubWebhookIngest: Sendable {
             .message(for: bytes, topic: configuration.githubTopic, deliveryID: deliveryID, logger: context.logger)
         headers += refHeaders
         let message = KafkaOutgoingMessage(topic: configuration.githubTopic, key: Array(key.utf8), value: value, headers: headers)
-        do {
-            try await producer.send(message)
-        } catch {
-            context.logger.warning("Kafka did not take delivery \(deliveryID): \(error)")
-            throw HubHTTPError.kafkaUnavailable
-        }
+        try await producer.send(message, what: "delivery \(deliveryID)", logger: context.logger)
         return JSONResponse.accepted(deliveryID: deliveryID)
     }
 

@@ -34,10 +34,12 @@ public struct HeartbeatConfiguration: Sendable {
 public struct HeartbeatIngest: Sendable {
     let producer: KafkaProducer
     let store: HubStore
+    let backlog: KafkaBacklog?
     let configuration: HeartbeatConfiguration
     let syncLimiter: RateLimiter
 
-    public init(producer: KafkaProducer, store: HubStore, configuration: HeartbeatConfiguration) {
+    public init(producer: KafkaProducer, store: HubStore, configuration: HeartbeatConfiguration, backlog: KafkaBacklog? = nil) {
+        self.backlog = backlog
         self.producer = producer
         self.store = store
         self.configuration = configuration
@@ -87,13 +89,9 @@ public struct HeartbeatIngest: Sendable {
 
     func produce(_ batch: HeartbeatBatch, count: Int, context: some RequestContext) async throws {
         let value = try JSONEncoder().encode(batch)
-        do {
-            try await producer.send(KafkaOutgoingMessage(
-                topic: configuration.topic, key: Array(batch.userID.uuidString.lowercased().utf8), value: Array(value)))
-        } catch {
-            context.logger.warning("Kafka did not take \(count) coding item(s): \(error)")
-            throw HubHTTPError.kafkaUnavailable
-        }
+        try await RawEventProducer(producer: producer, backlog: backlog).send(
+            KafkaOutgoingMessage(topic: configuration.topic, key: Array(batch.userID.uuidString.lowercased().utf8), value: Array(value)),
+            what: "\(count) coding item(s)", logger: context.logger)
     }
 
     func accept(_ request: Request, context: some RequestContext) async throws -> Response {

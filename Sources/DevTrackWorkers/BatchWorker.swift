@@ -55,11 +55,14 @@ public struct BatchWorker: Service {
     /// A lane holding more than this many messages, or bytes, has its partition paused until half of it is applied.
     let maxBacklogMessages: Int
     let maxBacklogBytes: Int
+    /// Told about every commit (the embedded default's gauge of what ingest may still accept).
+    let backlog: KafkaBacklog?
 
     public init(
         name: String, consumer: KafkaConsumer, handler: any BatchHandler, producer: KafkaProducer, logger: Logger,
-        maxBatch: Int = 500, retry: RetryPolicy = RetryPolicy(), maxBacklogBytes: Int = 64 << 20
+        maxBatch: Int = 500, retry: RetryPolicy = RetryPolicy(), maxBacklogBytes: Int = 64 << 20, backlog: KafkaBacklog? = nil
     ) {
+        self.backlog = backlog
         self.name = name
         self.consumer = consumer
         self.handler = handler
@@ -221,6 +224,7 @@ public struct BatchWorker: Service {
         guard !offsets.isEmpty else { return }
         do {
             try await consumer.commit(offsets: offsets)
+            backlog?.committed(offsets)
         } catch {
             // A rebalance conflict is benign: the next owner gets the messages again and our writes are
             // idempotent. Anything else is tried again with the next commit.

@@ -40,6 +40,12 @@ public struct KafkaDeliveryReport: Sendable, Equatable {
     public let topic: String
     public let partition: Int32
     public let offset: Int64
+
+    public init(topic: String, partition: Int32, offset: Int64) {
+        self.topic = topic
+        self.partition = partition
+        self.offset = offset
+    }
 }
 
 /// An idempotent producer (`enable.idempotence=true`, `acks=all`) whose `send` returns only once the

@@ -17,6 +17,8 @@ struct DevCommand: AsyncParsableCommand {
     @Option(help: "Ingest port (default: $DEVTRACK_INGEST_PORT or 8080).") var ingestPort: Int?
     @Option(help: "API port (default: $DEVTRACK_API_PORT or 8081).") var apiPort: Int?
 
+    /// Unconsumed bytes (of message values, before compression) per raw partition at which `dev` answers 503.
+    static let mockBacklogLimitBytes = 4_000_000
     static let demoLogin = "Codertocat"
     static let demoGitHubID: Int64 = 21_031_067
 
@@ -53,6 +55,7 @@ struct DevCommand: AsyncParsableCommand {
         // Kafka
         var services: [any Service] = []
         let brokers: String
+        var backlog: KafkaBacklog?
         let specifications = try TopicFile.load(directory: configuration.home.topicsDirectory)
         if let existing = configuration.kafkaBrokers {
             brokers = existing
@@ -64,6 +67,8 @@ struct DevCommand: AsyncParsableCommand {
             for specification in specifications { try cluster.createTopic(specification) }
             brokers = cluster.bootstrapServers
             services.append(KafkaMockClusterService(cluster))
+            // The mock keeps ~5 MB per partition: stop accepting well before a lagging worker could lose anything.
+            backlog = KafkaBacklog(limitBytes: Self.mockBacklogLimitBytes)
         }
 
         // Keys and secrets persist in the data folder so restarts keep working.
@@ -89,7 +94,7 @@ struct DevCommand: AsyncParsableCommand {
         let client = PostgresClient(configuration: databaseURL.clientConfiguration(), backgroundLogger: logger)
         let store = HubStore(client: client, logger: logger)
         let finalConfiguration = configuration
-        let roles = RoleFactory(configuration: finalConfiguration, store: store, brokers: brokers, logger: logger)
+        let roles = RoleFactory(configuration: finalConfiguration, store: store, brokers: brokers, logger: logger, backlog: backlog)
         let producer = try roles.producer()
         let latch = ReadinessLatch(count: 2) {
             printLine(Self.banner(configuration: finalConfiguration, demo: demo, samplePath: samplePath, sample: sample))

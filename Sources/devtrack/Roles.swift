@@ -18,6 +18,9 @@ struct RoleFactory {
     let store: HubStore
     let brokers: String
     let logger: Logger
+    /// Kept only when every role runs in this process on the mock cluster (`devtrack dev`): ingest refuses what
+    /// a lagging worker could lose to the mock's ~5 MB per partition.
+    var backlog: KafkaBacklog? = nil
 
     static let workerNames = ["normalize", "custom", "metrics", "coding", "goals", "achievements", "notify"]
 
@@ -75,19 +78,22 @@ struct RoleFactory {
             producer: producer, store: store, secretBox: secretBox,
             configuration: IngestConfiguration(
                 hubWebhookSecret: configuration.githubAppSecret, maxBodyBytes: configuration.ingest.maxBodyBytes,
-                sourceCacheTTL: .seconds(configuration.ingest.sourceCacheTTLSeconds))
+                sourceCacheTTL: .seconds(configuration.ingest.sourceCacheTTLSeconds)),
+            backlog: backlog
         ).addRoutes(to: router)
         CustomWebhookIngest(
             producer: producer, store: store, secretBox: secretBox,
             configuration: IngestConfiguration(
-                hubWebhookSecret: nil, sourceCacheTTL: .seconds(configuration.ingest.sourceCacheTTLSeconds))
+                hubWebhookSecret: nil, sourceCacheTTL: .seconds(configuration.ingest.sourceCacheTTLSeconds)),
+            backlog: backlog
         ).addRoutes(to: router)
         HeartbeatIngest(
             producer: producer, store: store,
             configuration: HeartbeatConfiguration(
                 maxBatch: configuration.coding.maxHeartbeatsPerRequest,
                 maxAge: .seconds(configuration.coding.maxHeartbeatAgeDays * 86400),
-                syncRequestsPerMinute: configuration.coding.syncRequestsPerMinute)
+                syncRequestsPerMinute: configuration.coding.syncRequestsPerMinute),
+            backlog: backlog
         ).addRoutes(to: router)
         let logger = Logger(label: "devtrack.ingest")
         return Application(
@@ -154,7 +160,7 @@ struct RoleFactory {
             configuration: KafkaConfiguration(bootstrapServers: brokers, configuration.consumerProperties(worker: name)), topics: [topic], logger: workerLogger)
         return BatchWorker(
             name: name, consumer: consumer, handler: handler, producer: producer, logger: workerLogger,
-            maxBatch: configuration.workers.maxBatch(for: name))
+            maxBatch: configuration.workers.maxBatch(for: name), backlog: backlog)
     }
 
     var readiness: @Sendable () async -> Bool {
