@@ -90,6 +90,11 @@ extension QueryAPI {
                     "preset must be one of \(EventMapping.presets.keys.sorted().joined(separator: ", ")) (custom sources only)", code: "invalid_mapping")
             }
             preset.authors = authors
+            do {
+                try preset.validate()  // the authors given with it are checked like any mapping's
+            } catch {
+                throw HubHTTPError.badRequest(error.description, code: "invalid_mapping")
+            }
             return preset
         case (nil, var mapping?):
             if let authors { mapping.authors = authors }

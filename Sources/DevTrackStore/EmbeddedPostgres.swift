@@ -56,7 +56,7 @@ public struct EmbeddedPostgres: Sendable {
             logger.info("PostgreSQL already running in \(clusterDirectory) on port \(port)")
             return
         }
-        let options = "-p \(port) -k \(socketDirectory) -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200"
+        let options = "-p \(port) -k \(socketDirectory) -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=1000"
         try await run("\(binDirectory)/pg_ctl", ["-D", clusterDirectory, "-o", options, "-l", logFile, "-w", "-t", "60", "start"])
         logger.info("PostgreSQL started on 127.0.0.1:\(port)")
     }

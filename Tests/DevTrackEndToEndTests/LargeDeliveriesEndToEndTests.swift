@@ -35,7 +35,7 @@ struct LargeDeliveriesEndToEndTests {
                 #expect(response.status == 202, "\(body.count) bytes: \(response.status) \(response.text)")
                 expected += size.commits
                 // Sent again (GitHub's redeliver button): nothing more.
-                #expect(try await hub.postGitHub("push", body, delivery: UUID().uuidString).status == 202)
+                if index == 1 { #expect(try await hub.postGitHub("push", body, delivery: UUID().uuidString).status == 202) }
             }
             let today = LocalDate(Date(), in: .gmt)
             let range = (from: today.adding(days: -1).description, to: today.adding(days: 1).description)

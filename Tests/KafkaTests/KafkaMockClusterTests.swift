@@ -33,7 +33,7 @@ struct KafkaMockClusterTests {
 
     /// Polls until `count` distinct messages arrived or the deadline passes; commits each batch.
     /// Redeliveries after a rebalance are dropped (by partition and offset).
-    func drain(_ consumer: KafkaConsumer, count: Int, within seconds: Double = 30) async throws -> [KafkaMessage] {
+    func drain(_ consumer: KafkaConsumer, count: Int, within seconds: Double = 60) async throws -> [KafkaMessage] {
         var received: [KafkaMessage] = []
         var seen: Set<String> = []
         let deadline = Date().addingTimeInterval(seconds)
