@@ -202,6 +202,8 @@ struct ProjectHome: Sendable {
     let path: String
     var schemaDirectory: String { "\(path)/schema" }
     var topicsDirectory: String { "\(path)/topics" }
+    /// Holds the OpenAPI document the API serves.
+    var docsDirectory: String { "\(path)/docs" }
 
     static func locate(environment: [String: String]) throws -> ProjectHome {
         if let home = environment["DEVTRACK_HOME"].nonEmpty { return ProjectHome(path: home) }

@@ -120,6 +120,7 @@ struct RoleFactory {
                 maxWebhooksPerUser: configuration.notify.maxWebhooksPerUser),
             live: live
         ).addRoutes(to: router)
+        try OpenAPIDocumentRoutes(directory: configuration.home.docsDirectory).addRoutes(to: router)
         let logger = Logger(label: "devtrack.api")
         return Application(
             router: router, server: HubHTTPServer.server,

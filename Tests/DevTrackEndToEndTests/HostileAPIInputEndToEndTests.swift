@@ -74,6 +74,14 @@ struct HostileAPIInputEndToEndTests {
             #expect(try await call("GET", "/api/v1/notifications").status == 200)
 
             #expect(try await hub.request("GET", hub.apiURL + "/healthz").status == 200, "the hub still answers")
+
+            // The contract is served, as YAML and as JSON, and names the routes just exercised.
+            let yaml = try await hub.request("GET", hub.apiURL + "/api/v1/openapi.yaml")
+            #expect(yaml.status == 200 && yaml.headers["content-type"] == "application/yaml" && yaml.text.hasPrefix("# DevTrack Hub HTTP contract"))
+            let contract = try await hub.request("GET", hub.apiURL + "/api/v1/openapi.json")
+            #expect(contract.json?["openapi"] as? String == "3.1.0")
+            let paths = (contract.json?["paths"] as? [String: Any]) ?? [:]
+            #expect(paths["/api/v1/goals"] != nil && paths["/api/v1/settings"] != nil && paths["/webhooks/github"] != nil)
             #expect(try await call("GET", "/api/v1/goals").status == 200)
         }
     }
