@@ -146,7 +146,7 @@ public final class KafkaProducer: Sendable {
     /// then the delivery callback will never fire and the box is released here.
     private func enqueue(_ message: KafkaOutgoingMessage, box: DeliveryBox) -> KafkaError? {
         let opaque = Unmanaged.passRetained(box).toOpaque()
-        // An app-owned header list: librdkafka takes it only when produceva succeeds (see KAFKA-NOTES).
+        // An app-owned header list: librdkafka takes it only when produceva succeeds (see docs/kafka-notes.md).
         let headers: OpaquePointer? = message.headers.isEmpty ? nil : rd_kafka_headers_new(message.headers.count)
         for header in message.headers {
             header.value.withUnsafeBytes { bytes in

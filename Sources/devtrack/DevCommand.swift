@@ -162,7 +162,7 @@ struct DevCommand: AsyncParsableCommand {
                 -H 'X-Hub-Signature-256: \(signature)' --data-binary @\(samplePath)
 
             Post an event from any other system to the custom source (signed here with an HMAC of the body;
-            Standard Webhooks signatures work too, see the README):
+            Standard Webhooks signatures work too, see docs/http-api.md):
               curl -sS -X POST '\(demo.customURL)' -H 'Content-Type: application/json' \\
                 -H 'X-Hub-Signature-256: \(GitHubSignature.sign(body: Array(customSample.utf8), secret: Array(demo.customSecret.utf8)))' \\
                 --data '\(customSample)'

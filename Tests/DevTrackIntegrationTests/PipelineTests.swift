@@ -123,7 +123,7 @@ struct PipelineTests {
                 ]),
                 topics: [Topics.deadLetter(of: Topics.githubEvents), Topics.deadLetter(of: Topics.activity)], logger: logger)
             var dead: [KafkaMessage] = []
-            let deadline = Date().addingTimeInterval(30)
+            let deadline = Date().addingTimeInterval(60)
             while dead.count < 3, Date() < deadline {
                 dead += try await reader.poll(maxMessages: 10, maxWait: .milliseconds(200))
             }

@@ -27,7 +27,7 @@ extension PipelineTests {
             ]),
             topics: [Topics.deadLetter(of: topic)], logger: logger)
         var dead: [KafkaMessage] = []
-        let deadline = Date().addingTimeInterval(30)
+        let deadline = Date().addingTimeInterval(60)
         while dead.count < count, Date() < deadline {
             dead += try await reader.poll(maxMessages: 10, maxWait: .milliseconds(200))
         }

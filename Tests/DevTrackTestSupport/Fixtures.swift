@@ -44,15 +44,25 @@ public enum OtherFixtures {
     }
 }
 
-/// Polls `read` until `done` holds for its value or `seconds` pass; returns the last value read.
+/// Polls `read` until `done` holds for its value, and returns that value; throws `WaitTimedOut` (naming the last
+/// value read) when `seconds` pass first, so a wait can never pass on its timeout.
 public func eventually<T: Sendable>(
-    within seconds: Double = 30, _ read: () async throws -> T, until done: (T) -> Bool
+    within seconds: Double = 30, _ read: () async throws -> T, until done: (T) -> Bool,
+    file: StaticString = #fileID, line: UInt = #line
 ) async throws -> T {
     let deadline = Date().addingTimeInterval(seconds)
     var value = try await read()
-    while !done(value), Date() < deadline {
+    while !done(value) {
+        guard Date() < deadline else {
+            throw WaitTimedOut(description: "waited \(seconds) s at \(file):\(line) for a condition that never held; last value: \(String(describing: value).prefix(2000))")
+        }
         try await Task.sleep(for: .milliseconds(100))
         value = try await read()
     }
     return value
+}
+
+/// A wait whose condition did not hold in time.
+public struct WaitTimedOut: Error, CustomStringConvertible {
+    public let description: String
 }
