@@ -46,7 +46,16 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
-        // PostgreSQL: migrations, queries, the embedded cluster used by `devtrack dev` and tests.
+        // A private PostgreSQL cluster on this machine (initdb, start, stop, as root too), for `devtrack dev`,
+        // `devtrack postgres`, benchmarks and tests; and the child processes it runs.
+        .target(
+            name: "DevTrackLocalCluster",
+            dependencies: [
+                "DevTrackStore",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // PostgreSQL: migrations and queries.
         .target(
             name: "DevTrackStore",
             dependencies: [
@@ -82,15 +91,23 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
-        // Outbound deliveries from the outbox: SSRF-checked HTTP client, Discord deliverer.
+        // The SSRF-checked outbound HTTP client (resolves, refuses non-public addresses, bounded answers), for
+        // deliveries and the API's test sends alike.
         .target(
-            name: "DevTrackDelivery",
+            name: "DevTrackOutbound",
             dependencies: [
-                "DevTrackCore", "DevTrackStore",
+                "DevTrackCore",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ]
+        ),
+        // Outbound deliveries from the outbox: the deliverer loop and its Discord and webhook channels.
+        .target(
+            name: "DevTrackDelivery",
+            dependencies: [
+                "DevTrackCore", "DevTrackStore", "DevTrackOutbound",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
@@ -99,7 +116,7 @@ let package = Package(
         .target(
             name: "DevTrackAPI",
             dependencies: [
-                "DevTrackCore", "DevTrackStore", "DevTrackHTTP", "DevTrackDelivery",
+                "DevTrackCore", "DevTrackStore", "DevTrackHTTP", "DevTrackOutbound",
                 .product(name: "Hummingbird", package: "hummingbird"),
             ]
         ),
@@ -107,7 +124,8 @@ let package = Package(
         .executableTarget(
             name: "devtrack",
             dependencies: [
-                "DevTrackCore", "DevTrackStore", "DevTrackIngest", "DevTrackWorkers", "DevTrackDelivery", "DevTrackAPI", "Kafka",
+                "DevTrackCore", "DevTrackStore", "DevTrackLocalCluster", "DevTrackIngest", "DevTrackWorkers", "DevTrackDelivery", "DevTrackOutbound",
+                "DevTrackAPI", "Kafka",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
@@ -117,7 +135,7 @@ let package = Package(
         .executableTarget(
             name: "devtrack-bench",
             dependencies: [
-                "DevTrackCore", "DevTrackStore", "DevTrackWorkers", "DevTrackDelivery", "Kafka",
+                "DevTrackCore", "DevTrackStore", "DevTrackLocalCluster", "DevTrackWorkers", "DevTrackDelivery", "DevTrackOutbound", "Kafka",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
@@ -128,7 +146,7 @@ let package = Package(
         .target(
             name: "DevTrackTestSupport",
             dependencies: [
-                "DevTrackStore",
+                "DevTrackStore", "DevTrackLocalCluster",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -142,7 +160,7 @@ let package = Package(
         .testTarget(
             name: "DevTrackIntegrationTests",
             dependencies: [
-                "DevTrackStore", "DevTrackCore", "DevTrackWorkers", "DevTrackDelivery", "Kafka", "DevTrackTestSupport",
+                "DevTrackStore", "DevTrackCore", "DevTrackWorkers", "DevTrackDelivery", "DevTrackOutbound", "Kafka", "DevTrackTestSupport",
             ]
         ),
         // Ingest's routes in process (HummingbirdTesting) on real PostgreSQL and the mock cluster.
@@ -156,7 +174,7 @@ let package = Package(
         // The built `devtrack` binary over HTTP, several processes.
         .testTarget(
             name: "DevTrackEndToEndTests",
-            dependencies: ["DevTrackCore", "DevTrackStore", "DevTrackTestSupport"]
+            dependencies: ["DevTrackCore", "DevTrackStore", "DevTrackLocalCluster", "DevTrackTestSupport"]
         ),
     ]
 )

@@ -1,5 +1,5 @@
 import DevTrackCore
-import DevTrackDelivery
+import DevTrackOutbound
 import DevTrackHTTP
 import DevTrackStore
 import Foundation

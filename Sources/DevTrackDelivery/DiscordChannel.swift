@@ -1,4 +1,5 @@
 import DevTrackCore
+import DevTrackOutbound
 import DevTrackStore
 import Foundation
 import Logging

@@ -1,5 +1,6 @@
 import ArgumentParser
 import DevTrackCore
+import DevTrackOutbound
 import DevTrackDelivery
 import DevTrackStore
 import DevTrackWorkers

@@ -1,5 +1,6 @@
 import ArgumentParser
 import DevTrackCore
+import DevTrackLocalCluster
 import DevTrackStore
 import Foundation
 import Kafka

@@ -1,5 +1,6 @@
 import DevTrackAPI
 import DevTrackCore
+import DevTrackOutbound
 import DevTrackDelivery
 import DevTrackHTTP
 import DevTrackIngest

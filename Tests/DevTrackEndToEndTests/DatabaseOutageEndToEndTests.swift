@@ -1,4 +1,5 @@
 import DevTrackCore
+import DevTrackLocalCluster
 import DevTrackStore
 import DevTrackTestSupport
 import Foundation

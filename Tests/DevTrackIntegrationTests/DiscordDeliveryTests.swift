@@ -1,4 +1,5 @@
 import DevTrackCore
+import DevTrackOutbound
 import DevTrackDelivery
 import DevTrackStore
 import DevTrackTestSupport

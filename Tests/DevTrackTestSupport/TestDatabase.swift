@@ -1,3 +1,4 @@
+import DevTrackLocalCluster
 import DevTrackStore
 import Foundation
 import Logging

@@ -1,4 +1,5 @@
 import Foundation
+import DevTrackStore
 import Logging
 
 /// A private PostgreSQL cluster under a data folder, started with Debian's `initdb`/`pg_ctl`, for

@@ -63,7 +63,8 @@ public enum OutboundFailure: Error, CustomStringConvertible, Sendable {
 /// own relay). Why not AsyncHTTPClient: it offers no way to connect to a pre-checked address.
 public struct OutboundHTTPClient: Sendable {
     let allowList: Set<String>
-    let timeout: Duration
+    /// How long one request may take, connection included.
+    public let timeout: Duration
     let tls: NIOSSLContext
     let group: any EventLoopGroup
     let pool: ConnectionPool
