@@ -96,6 +96,7 @@ struct RoleFactory {
                 syncRequestsPerMinute: configuration.coding.syncRequestsPerMinute),
             backlog: backlog
         ).addRoutes(to: router)
+        router.addMethodNotAllowed()
         let logger = Logger(label: "devtrack.ingest")
         return Application(
             router: router, server: HubHTTPServer.server,
@@ -122,6 +123,7 @@ struct RoleFactory {
             live: live
         ).addRoutes(to: router)
         try OpenAPIDocumentRoutes(directory: configuration.home.docsDirectory).addRoutes(to: router)
+        router.addMethodNotAllowed()
         let logger = Logger(label: "devtrack.api")
         return Application(
             router: router, server: HubHTTPServer.server,
