@@ -85,7 +85,8 @@ struct AchievementsEndToEndTests {
             try await hub.startWorker()
             // A new commit behind the replayed ones on the user's partition: once it counts, the replay is through.
             #expect(try await hub.postGitHub("push", try pushNow(), delivery: "a-2").status == 202)
-            _ = try await eventually(within: 30, { try await call("GET", "/api/v1/achievements") }, until: { response in
+            // The restarted worker rejoins its groups first (on the mock that has taken 30 s under the suite's load).
+            _ = try await eventually(within: 90, { try await call("GET", "/api/v1/achievements") }, until: { response in
                 ((response.json?["achievements"] as? [[String: Any]]) ?? []).first { $0["id"] as? String == "commits_100" }?["current"] as? Int == 2
             })
             try await Task.sleep(for: .seconds(2))

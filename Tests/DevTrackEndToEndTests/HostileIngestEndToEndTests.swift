@@ -161,26 +161,18 @@ struct HostileIngestEndToEndTests {
 
     /// Opens a connection, sends `text` and nothing more; returns after how many seconds the server closed it.
     static func secondsUntilClosed(port: Int, sending text: String) throws -> Double {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { throw HarnessError("socket() failed") }
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = UInt16(port).bigEndian
-        let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
-        }
-        guard connected else { throw HarnessError("connect() failed") }
-        var timeout = timeval(tv_sec: 60, tv_usec: 0)
-        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-        let bytes = Array(text.utf8)
-        _ = bytes.withUnsafeBytes { send(fd, $0.baseAddress, bytes.count, 0) }
-        let started = Date()
-        var buffer = [UInt8](repeating: 0, count: 1024)
-        while true {
-            let count = recv(fd, &buffer, buffer.count, 0)
-            if count <= 0 { return Date().timeIntervalSince(started) }
+        try withLoopbackSocket(port: port) { fd, address, length in
+            guard connect(fd, address, length) == 0 else { throw HarnessError("connect() failed") }
+            var timeout = timeval(tv_sec: 60, tv_usec: 0)
+            setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+            let bytes = Array(text.utf8)
+            _ = bytes.withUnsafeBytes { send(fd, $0.baseAddress, bytes.count, 0) }
+            let started = Date()
+            var buffer = [UInt8](repeating: 0, count: 1024)
+            while true {
+                let count = recv(fd, &buffer, buffer.count, 0)
+                if count <= 0 { return Date().timeIntervalSince(started) }
+            }
         }
     }
 

@@ -37,6 +37,7 @@ struct PipelineTests {
                 try cluster.createTopic(KafkaTopicSpecification(name: Topics.deadLetter(of: topic), partitions: 1, replicationFactor: 1))
             }
             let producer = try KafkaProducer(configuration: KafkaConfiguration(bootstrapServers: cluster.bootstrapServers), logger: logger)
+            var consumers: [KafkaConsumer] = []
             func worker(_ name: String, topic: String, _ handler: any BatchHandler) throws -> BatchWorker {
                 let consumer = try KafkaConsumer(
                     configuration: KafkaConfiguration(bootstrapServers: cluster.bootstrapServers, [
@@ -44,6 +45,7 @@ struct PipelineTests {
                         "session.timeout.ms": "6000", "heartbeat.interval.ms": "500",
                     ]),
                     topics: [topic], logger: logger)
+                consumers.append(consumer)
                 return BatchWorker(name: name, consumer: consumer, handler: handler, producer: producer, logger: logger)
             }
             let workers = [
@@ -56,6 +58,10 @@ struct PipelineTests {
                 }
                 defer { group.cancelAll() }
                 do {
+                    // Both groups have their partitions before the test starts (a join on the mock has taken 30 s
+                    // under the whole suite's load).
+                    let members = consumers
+                    _ = try await eventually(within: 90, { members.map(\.assignment.count) }, until: { $0.allSatisfy { $0 > 0 } })
                     try await body(store, cluster, producer)
                     return .success(())
                 } catch {
