@@ -26,9 +26,29 @@ struct PipelineTests {
             ])
     }
 
+    /// Waits until both workers have committed everything their topics hold: nothing more is on its way.
+    struct Settled: Sendable {
+        let consumers: [KafkaConsumer]
+
+        func wait() async throws {
+            _ = try await eventually(within: 60, {
+                var behind = 0
+                for consumer in consumers {
+                    let owned = Array(consumer.assignment)
+                    let committed = try await consumer.committed(owned)
+                    for partition in owned {
+                        let high = try await consumer.watermarks(partition).high
+                        behind += Int(high - ((committed[partition] ?? nil) ?? 0))
+                    }
+                }
+                return behind
+            }, until: { $0 == 0 })
+        }
+    }
+
     /// A mock cluster with the hub's topics, both workers running, and a producer for the test.
     func withPipeline(
-        _ body: @Sendable (HubStore, KafkaMockCluster, KafkaProducer) async throws -> Void
+        _ body: @Sendable (HubStore, KafkaMockCluster, KafkaProducer, Settled) async throws -> Void
     ) async throws {
         try await TestDatabase.shared.withFreshStore { store, _ in
             let cluster = try KafkaMockCluster(brokers: 1, logger: logger)
@@ -62,7 +82,7 @@ struct PipelineTests {
                     // under the whole suite's load).
                     let members = consumers
                     _ = try await eventually(within: 90, { members.map(\.assignment.count) }, until: { $0.allSatisfy { $0 > 0 } })
-                    try await body(store, cluster, producer)
+                    try await body(store, cluster, producer, Settled(consumers: members))
                     return .success(())
                 } catch {
                     return .failure(error)
@@ -80,7 +100,7 @@ struct PipelineTests {
     }
 
     @Test func rawDeliveriesBecomeDailyStatsOnceEach() async throws {
-        try await withPipeline { store, _, producer in
+        try await withPipeline { store, _, producer, settled in
             let user = try await store.createUser(login: "Codertocat", githubID: 21031067, timezone: "UTC")
             _ = try await producer.send(try raw("push", "push/branch-created.json", delivery: "d-1"))
             _ = try await producer.send(try raw("pull_request", "pull_request/opened.json", delivery: "d-2"))
@@ -93,8 +113,8 @@ struct PipelineTests {
             let counters = try await eventually({ try await day(store, user.id, "2019-05-15") }, until: { $0.commits >= 1 && $0.prsOpened >= 1 })
             #expect(counters.commits == 1)
             #expect(counters.prsOpened == 1)
-            // Let any straggling duplicate through before asserting it changed nothing.
-            try await Task.sleep(for: .seconds(1))
+            // Every delivery and fact consumed and committed: the duplicates changed nothing.
+            try await settled.wait()
             #expect(try await day(store, user.id, "2019-05-15") == counters)
 
             let statuses = try await store.client.query("SELECT delivery_id, status FROM webhook_deliveries ORDER BY delivery_id")
@@ -107,7 +127,7 @@ struct PipelineTests {
     }
 
     @Test func undecodableMessagesGoToTheDeadLetterTopicAndThePartitionKeepsFlowing() async throws {
-        try await withPipeline { store, cluster, producer in
+        try await withPipeline { store, cluster, producer, _ in
             let user = try await store.createUser(login: "Codertocat", githubID: 21031067, timezone: "UTC")
             // Same key as the good ones, so they share a partition: the garbage sits in front of them.
             var garbage = try raw("push", "push/branch-created.json", delivery: "bad-1")

@@ -41,7 +41,7 @@ extension PipelineTests {
     }
 
     @Test func factsPostgreSQLRefusesAreDeadLetteredWhileOtherUsersFactsFlowOnEveryPartition() async throws {
-        try await withPipeline { store, cluster, producer in
+        try await withPipeline { store, cluster, producer, _ in
             let alice = try await store.createUser(login: "alice", githubID: 1, timezone: "UTC")
             let bob = try await store.createUser(login: "bob", githubID: 2, timezone: "UTC")
             let carol = try await store.createUser(login: "carol", githubID: 3, timezone: "UTC")
@@ -90,7 +90,7 @@ extension PipelineTests {
     }
 
     @Test func aDeliveryWhoseLogRowCannotBeStoredIsDeadLetteredAndShownUnderTheCanonicalSourceID() async throws {
-        try await withPipeline { store, cluster, producer in
+        try await withPipeline { store, cluster, producer, _ in
             let user = try await store.createUser(login: "Codertocat", githubID: 21031067, timezone: "UTC")
             let other = try await store.createUser(login: "Hubot2", githubID: 5551212, timezone: "UTC")
             let source = try await store.createSource(userID: user.id, kind: "github", name: "mine", sealedSecret: [1, 2, 3])
