@@ -43,7 +43,7 @@ let package = Package(
         .target(
             name: "DevTrackCore",
             dependencies: [
-                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Crypto", package: "swift-crypto")
             ]
         ),
         // A private PostgreSQL cluster on this machine (initdb, start, stop, as root too), for `devtrack dev`,

@@ -64,14 +64,18 @@ func text(_ bytes: [UInt8]) -> String { String(decoding: bytes, as: UTF8.self) }
 let fixedNow = Date(timeIntervalSince1970: 1_800_000_000)
 
 func fuzzGitHubSignature(_ bytes: [UInt8]) {
-    let (header, body) = { let p = parts(bytes, 2); return (text(p[0]), p[1]) }()
+    let (header, body) = {
+        let p = parts(bytes, 2); return (text(p[0]), p[1])
+    }()
     let secret = Array("fuzz-secret".utf8)
     _ = GitHubSignature.verify(body: body, header: header, secrets: [secret, Array("other".utf8)])
     precondition(GitHubSignature.verify(body: body, header: GitHubSignature.sign(body: body, secret: secret), secrets: [secret]) == .valid)
 }
 
 func fuzzGitHubPayload(_ bytes: [UInt8]) {
-    let (event, payload) = { let p = parts(bytes, 2); return (text(p[0]), p[1]) }()
+    let (event, payload) = {
+        let p = parts(bytes, 2); return (text(p[0]), p[1])
+    }()
     for name in [event, "push", "pull_request", "pull_request_review", "issues", "issue_comment"] {
         guard let candidates = try? GitHubFactExtractor.candidates(event: name, payload: Data(payload), now: fixedNow) else { continue }
         for candidate in candidates {
@@ -100,8 +104,9 @@ func fuzzStandardWebhooks(_ bytes: [UInt8]) {
     let id = text(p[0])
     if DeliveryIDs.problem(id) == nil, !id.isEmpty {
         let signature = StandardWebhooks.signature(id: id, timestamp: 1_800_000_000, body: p[3], key: key)
-        precondition(StandardWebhooks.verify(
-            id: id, timestamp: "1800000000", signatures: signature, body: p[3], keys: [key], now: fixedNow) == .valid)
+        precondition(
+            StandardWebhooks.verify(
+                id: id, timestamp: "1800000000", signatures: signature, body: p[3], keys: [key], now: fixedNow) == .valid)
     }
 }
 
@@ -130,11 +135,15 @@ func fuzzEventMapping(_ bytes: [UInt8]) {
 
 func fuzzHeartbeats(_ bytes: [UInt8]) {
     let decoder = JSONDecoder()
-    let items = (try? decoder.decode([HeartbeatInput].self, from: Data(bytes))) ?? (try? decoder.decode(HeartbeatInput.self, from: Data(bytes))).map { [$0] } ?? []
+    let items =
+        (try? decoder.decode([HeartbeatInput].self, from: Data(bytes))) ?? (try? decoder.decode(HeartbeatInput.self, from: Data(bytes))).map { [$0] }
+        ?? []
     var editors: [String: String] = [:]
     for item in items {
-        guard case .success(let heartbeat) = item.validated(
-            now: fixedNow, maxAge: 30 * 86_400, defaultUserAgent: "wakatime/13.1.0", machine: "fuzz", editors: &editors) else { continue }
+        guard
+            case .success(let heartbeat) = item.validated(
+                now: fixedNow, maxAge: 30 * 86_400, defaultUserAgent: "wakatime/13.1.0", machine: "fuzz", editors: &editors)
+        else { continue }
         for field in [heartbeat.project, heartbeat.branch, heartbeat.language, heartbeat.editor, heartbeat.category] {
             precondition(InputText.isAcceptable(field, maxBytes: HeartbeatInput.maxNameBytes))
         }

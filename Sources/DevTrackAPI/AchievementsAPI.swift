@@ -14,8 +14,9 @@ extension QueryAPI {
             let unlocked = Dictionary(
                 uniqueKeysWithValues: (try await store.unlockedAchievements(userIDs: [user.id])[user.id] ?? []).map { ($0.achievementID, $0) })
             let items = AchievementCatalogue.progress(totals).map { AchievementBody($0, unlocked: unlocked[$0.achievement.id]) }
-            return try JSONResponse.make(AchievementsBody(
-                achievements: items, unlockedCount: items.filter(\.unlocked).count, total: items.count))
+            return try JSONResponse.make(
+                AchievementsBody(
+                    achievements: items, unlockedCount: items.filter(\.unlocked).count, total: items.count))
         }
     }
 }

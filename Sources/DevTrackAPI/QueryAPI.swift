@@ -1,6 +1,6 @@
 import DevTrackCore
-import DevTrackOutbound
 import DevTrackHTTP
+import DevTrackOutbound
 import DevTrackStore
 import Foundation
 import Hummingbird
@@ -24,9 +24,11 @@ public struct APIConfiguration: Sendable {
     /// Outbound webhook endpoints a user may have.
     public var maxWebhooksPerUser: Int
 
-    public init(publicIngestURL: String, maxRangeDays: Int = 366, secretRotationGrace: Duration = .seconds(24 * 3600),
-                codingTimeout: Duration = .seconds(900), streakFreezesPerMonth: Int = 2, outboundAllowHosts: Set<String> = [],
-                profileURLTemplate: String? = nil, maxWebhooksPerUser: Int = 5) {
+    public init(
+        publicIngestURL: String, maxRangeDays: Int = 366, secretRotationGrace: Duration = .seconds(24 * 3600),
+        codingTimeout: Duration = .seconds(900), streakFreezesPerMonth: Int = 2, outboundAllowHosts: Set<String> = [],
+        profileURLTemplate: String? = nil, maxWebhooksPerUser: Int = 5
+    ) {
         self.publicIngestURL = publicIngestURL
         self.maxRangeDays = maxRangeDays
         self.secretRotationGrace = secretRotationGrace
@@ -73,20 +75,22 @@ public struct QueryAPI: Sendable {
             let range = try dateRange(request, user: user)
             let counters = try await store.dailyCounters(userID: user.id, range: range)
             let coding = try await store.codingTotals(userID: user.id, range: range)
-            return try JSONResponse.make(DailyBody(
-                timezone: user.timezone,
-                days: range.dates.map { DayBody(date: $0, counters: counters[$0] ?? DailyCounters(), coding: coding[$0] ?? CodingDayTotals()) }))
+            return try JSONResponse.make(
+                DailyBody(
+                    timezone: user.timezone,
+                    days: range.dates.map { DayBody(date: $0, counters: counters[$0] ?? DailyCounters(), coding: coding[$0] ?? CodingDayTotals()) }))
         }
         v1.get("/metrics/summary") { request, _ in
             let user = try await authenticate(request)
             let range = try dateRange(request, user: user)
             let counters = try await store.dailyCounters(userID: user.id, range: range)
             let coding = try await store.codingTotals(userID: user.id, range: range)
-            return try JSONResponse.make(SummaryBody(
-                timezone: user.timezone, from: range.from, to: range.to,
-                totals: counters.values.reduce(DailyCounters(), +),
-                activeDays: Set(counters.filter { $0.value.isActive }.keys).union(coding.filter { $0.value.seconds > 0 }.keys).count,
-                coding: coding.values))
+            return try JSONResponse.make(
+                SummaryBody(
+                    timezone: user.timezone, from: range.from, to: range.to,
+                    totals: counters.values.reduce(DailyCounters(), +),
+                    activeDays: Set(counters.filter { $0.value.isActive }.keys).union(coding.filter { $0.value.seconds > 0 }.keys).count,
+                    coding: coding.values))
         }
         v1.get("/metrics/custom") { request, _ in
             let user = try await authenticate(request)
@@ -247,7 +251,8 @@ struct SummaryBody: Encodable {
         try totals.encode(to: encoder)
         try CodingFields(
             coding.reduce(0) { $0 + $1.seconds }, coding.reduce(0) { $0 + $1.heartbeatSeconds },
-            coding.reduce(0) { $0 + $1.reportedSeconds }).encode(to: encoder)
+            coding.reduce(0) { $0 + $1.reportedSeconds }
+        ).encode(to: encoder)
         var container = encoder.container(keyedBy: Key.self)
         try container.encode(timezone, forKey: .timezone)
         try container.encode(from, forKey: .from)

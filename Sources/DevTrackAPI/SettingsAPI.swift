@@ -1,6 +1,6 @@
 import DevTrackCore
-import DevTrackOutbound
 import DevTrackHTTP
+import DevTrackOutbound
 import DevTrackStore
 import Foundation
 import Hummingbird
@@ -83,23 +83,27 @@ extension QueryAPI {
             let started = ContinuousClock.now
             let result: DiscordTestResult
             do {
-                let response = try await outbound.post(OutboundRequest(
-                    url: url, headers: [("Content-Type", "application/json")], body: Array(try JSONEncoder().encode(message))))
+                let response = try await outbound.post(
+                    OutboundRequest(
+                        url: url, headers: [("Content-Type", "application/json")], body: Array(try JSONEncoder().encode(message))))
                 let elapsed = (ContinuousClock.now - started).wholeMilliseconds
                 switch DiscordAnswer.classify(status: response.status, headers: response.headers, body: response.body) {
                 case .delivered:
                     result = DiscordTestResult(delivered: true, statusCode: response.status, latencyMs: elapsed, error: nil)
                 case .rateLimited(let seconds, _):
-                    result = DiscordTestResult(delivered: false, statusCode: 429, latencyMs: elapsed, error: "rate limited by Discord: try again in \(seconds) s")
+                    result = DiscordTestResult(
+                        delivered: false, statusCode: 429, latencyMs: elapsed, error: "rate limited by Discord: try again in \(seconds) s")
                 case .webhookGone:
                     let reason = "Discord answered 404 Unknown Webhook: the webhook was deleted; set a new URL to get Discord messages again"
-                    try await store.disableDiscordWebhook(userID: user.id, reason: reason, notification: .discordDisabled(userID: user.id, reason: reason))
+                    try await store.disableDiscordWebhook(
+                        userID: user.id, reason: reason, notification: .discordDisabled(userID: user.id, reason: reason))
                     result = DiscordTestResult(delivered: false, statusCode: 404, latencyMs: elapsed, error: reason)
                 case .transient(let reason), .rejected(let reason):
                     result = DiscordTestResult(delivered: false, statusCode: response.status, latencyMs: elapsed, error: reason)
                 }
             } catch let failure as OutboundFailure {
-                result = DiscordTestResult(delivered: false, statusCode: nil, latencyMs: (ContinuousClock.now - started).wholeMilliseconds, error: failure.description)
+                result = DiscordTestResult(
+                    delivered: false, statusCode: nil, latencyMs: (ContinuousClock.now - started).wholeMilliseconds, error: failure.description)
             }
             return try JSONResponse.make(result)
         }
@@ -107,7 +111,9 @@ extension QueryAPI {
 
     private func settingsBody(_ userID: UUID, timezone: String) async throws -> SettingsBody {
         let discord = try await store.discordSettings(userID: userID) ?? DiscordSettings()
-        let url = try discord.sealedWebhookURL.map { sealed throws(SecretBox.Failure) in try secretBox.open(sealed) }.flatMap { DiscordWebhookURL($0, allowHosts: configuration.outboundAllowHosts) }
+        let url = try discord.sealedWebhookURL.map { sealed throws(SecretBox.Failure) in try secretBox.open(sealed) }.flatMap {
+            DiscordWebhookURL($0, allowHosts: configuration.outboundAllowHosts)
+        }
         return SettingsBody(
             timezone: timezone, discordWebhookURL: url?.masked, discordMutedUntil: discord.mutedUntil.map(Timestamps.format),
             discordOptOuts: discord.optOuts, discordDisabledReason: discord.disabledReason)

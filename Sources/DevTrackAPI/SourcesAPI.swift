@@ -1,6 +1,6 @@
 import DevTrackCore
-import DevTrackOutbound
 import DevTrackHTTP
+import DevTrackOutbound
 import DevTrackStore
 import Foundation
 import Hummingbird
@@ -36,8 +36,9 @@ extension QueryAPI {
             let source = try await ownSource(request, context)
             let change = try await decode(SourceChange.self, from: request, context: context)
             let mapping = try validMapping(kind: source.kind, preset: change.preset, mapping: change.mapping, authors: change.authors)
-            guard let updated = try await store.updateSource(
-                userID: source.userID, id: source.id, name: try change.name.map(validName), enabled: change.enabled, mapping: mapping)
+            guard
+                let updated = try await store.updateSource(
+                    userID: source.userID, id: source.id, name: try change.name.map(validName), enabled: change.enabled, mapping: mapping)
             else { throw HubHTTPError.notFound("no source \(source.id)") }
             return try JSONResponse.make(SourceBody(updated, url: sourceURL(updated), secret: nil))
         }
@@ -49,8 +50,9 @@ extension QueryAPI {
         v1.post("/sources/{id}/rotate-secret") { request, context in
             let source = try await ownSource(request, context)
             let secret = newSecret(kind: source.kind)
-            guard let rotated = try await store.rotateSourceSecret(
-                userID: source.userID, sourceID: source.id, sealedSecret: secretBox.seal(secret), grace: configuration.secretRotationGrace)
+            guard
+                let rotated = try await store.rotateSourceSecret(
+                    userID: source.userID, sourceID: source.id, sealedSecret: secretBox.seal(secret), grace: configuration.secretRotationGrace)
             else { throw HubHTTPError.notFound("no source \(source.id)") }
             return try JSONResponse.make(SourceBody(rotated, url: sourceURL(rotated), secret: secret))
         }
@@ -87,7 +89,8 @@ extension QueryAPI {
         case (let name?, nil):
             guard kind == "custom", var preset = EventMapping.presets[name] else {
                 throw HubHTTPError.badRequest(
-                    "preset must be one of \(EventMapping.presets.keys.sorted().joined(separator: ", ")) (custom sources only)", code: "invalid_mapping")
+                    "preset must be one of \(EventMapping.presets.keys.sorted().joined(separator: ", ")) (custom sources only)",
+                    code: "invalid_mapping")
             }
             preset.authors = authors
             do {
@@ -127,12 +130,14 @@ extension QueryAPI {
     /// with the source's secret and posts it to the source's own URL, through ingest, Kafka and the worker.
     private func sendTestDelivery(to source: SourceRecord) async throws -> SourceTestBody {
         guard let credentials = try await store.sourceCredentials(id: source.id), let sealed = credentials.sealedSecrets.first,
-              let key = StandardWebhooks.key(of: try secretBox.open(sealed)) else {
+            let key = StandardWebhooks.key(of: try secretBox.open(sealed))
+        else {
             throw HubHTTPError(.conflict, code: "secret_unreadable", "the source's secret cannot be opened with the configured encryption key")
         }
         let id = "test_\(UUID().uuidString.lowercased())"
         let body = Array(#"{"type":"\#(CustomEvent.testType)","occurred_at":"\#(Timestamps.format(Date()))","id":"\#(id)"}"#.utf8)
-        let headers = [("Content-Type", "application/json")]
+        let headers =
+            [("Content-Type", "application/json")]
             + StandardWebhooks.headers(id: id, timestamp: Int(Date().timeIntervalSince1970), body: body, keys: [key])
         let started = ContinuousClock.now
         do {

@@ -23,8 +23,9 @@ extension QueryAPI {
             case .alreadyFrozen(let remaining):
                 return try JSONResponse.make(FreezeBody(date: text, remainingThisMonth: remaining))
             case .allowanceExhausted(let allowance):
-                throw HubHTTPError(.conflict, code: "freeze_allowance_exhausted",
-                                   "all \(allowance) streak freezes of \(text.prefix(7)) are used")
+                throw HubHTTPError(
+                    .conflict, code: "freeze_allowance_exhausted",
+                    "all \(allowance) streak freezes of \(text.prefix(7)) are used")
             }
         }
         v1.get("/streak/freezes") { request, _ in

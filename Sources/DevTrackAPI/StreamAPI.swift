@@ -17,18 +17,20 @@ extension QueryAPI {
             var headers = HTTPFields()
             headers[.contentType] = "text/event-stream"
             headers[.cacheControl] = "no-cache"
-            return Response(status: .ok, headers: headers, body: ResponseBody { writer in
-                defer { live.unsubscribe(user.id, id: id) }
-                // `retry` tells EventSource clients how soon to reconnect; the comment opens the stream at once.
-                try await writer.write(ByteBuffer(string: "retry: 3000\n: connected\n\n"))
-                for await message in messages {
-                    switch message {
-                    case .event(let event): try await writer.write(ByteBuffer(string: event.serverSentEvent))
-                    case .heartbeat: try await writer.write(ByteBuffer(string: ": heartbeat\n\n"))
+            return Response(
+                status: .ok, headers: headers,
+                body: ResponseBody { writer in
+                    defer { live.unsubscribe(user.id, id: id) }
+                    // `retry` tells EventSource clients how soon to reconnect; the comment opens the stream at once.
+                    try await writer.write(ByteBuffer(string: "retry: 3000\n: connected\n\n"))
+                    for await message in messages {
+                        switch message {
+                        case .event(let event): try await writer.write(ByteBuffer(string: event.serverSentEvent))
+                        case .heartbeat: try await writer.write(ByteBuffer(string: ": heartbeat\n\n"))
+                        }
                     }
-                }
-                try await writer.finish(nil)
-            })
+                    try await writer.finish(nil)
+                })
         }
     }
 }

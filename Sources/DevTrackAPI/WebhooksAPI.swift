@@ -1,6 +1,6 @@
 import DevTrackCore
-import DevTrackOutbound
 import DevTrackHTTP
+import DevTrackOutbound
 import DevTrackStore
 import Foundation
 import Hummingbird
@@ -14,12 +14,14 @@ extension QueryAPI {
             let body = try await decode(NewWebhook.self, from: request, context: context)
             let (name, url, events) = (try validName(body.name), try validURL(body.url), try validEvents(body.events))
             let secret = StandardWebhooks.newSecret()
-            guard let endpoint = try await store.createWebhookEndpoint(
-                userID: user.id, name: name, url: url, events: events, sealedSecret: secretBox.seal(secret),
-                limit: configuration.maxWebhooksPerUser)
+            guard
+                let endpoint = try await store.createWebhookEndpoint(
+                    userID: user.id, name: name, url: url, events: events, sealedSecret: secretBox.seal(secret),
+                    limit: configuration.maxWebhooksPerUser)
             else {
-                throw HubHTTPError(.conflict, code: "webhook_limit_reached",
-                                   "a user may have at most \(configuration.maxWebhooksPerUser) webhook endpoints; delete one first")
+                throw HubHTTPError(
+                    .conflict, code: "webhook_limit_reached",
+                    "a user may have at most \(configuration.maxWebhooksPerUser) webhook endpoints; delete one first")
             }
             return try JSONResponse.make(WebhookBody(endpoint, secret: secret), status: .created)
         }
@@ -52,8 +54,9 @@ extension QueryAPI {
             let user = try await authenticate(request)
             let existing = try await endpoint(user, context)
             let secret = StandardWebhooks.newSecret()
-            guard let rotated = try await store.rotateWebhookSecret(
-                userID: user.id, id: existing.id, sealedSecret: secretBox.seal(secret), grace: configuration.secretRotationGrace)
+            guard
+                let rotated = try await store.rotateWebhookSecret(
+                    userID: user.id, id: existing.id, sealedSecret: secretBox.seal(secret), grace: configuration.secretRotationGrace)
             else { throw HubHTTPError.notFound("no webhook \(existing.id.uuidString.lowercased())") }
             return try JSONResponse.make(WebhookBody(rotated, secret: secret))
         }
@@ -78,7 +81,7 @@ extension QueryAPI {
             let existing = try await endpoint(user, context)
             let text = context.parameters.get("deliveryId") ?? ""
             guard let deliveryID = UUID(uuidString: text),
-                  try await store.retryWebhookDelivery(userID: user.id, endpointID: existing.id, deliveryID: deliveryID)
+                try await store.retryWebhookDelivery(userID: user.id, endpointID: existing.id, deliveryID: deliveryID)
             else { throw HubHTTPError.notFound("no delivery \(text) on this webhook") }
             return try JSONResponse.make(["delivery_id": deliveryID.uuidString.lowercased(), "status": "pending"], status: .accepted)
         }
@@ -104,7 +107,7 @@ extension QueryAPI {
     private func validURL(_ url: String?) throws -> String {
         if let url, let problem = InputText.problem(url, maxBytes: 2048) { throw HubHTTPError.badRequest("url \(problem)", code: "invalid_url") }
         guard let text = url, let components = URLComponents(string: text), let scheme = components.scheme?.lowercased(),
-              let host = components.host?.lowercased(), !host.isEmpty, components.user == nil, components.password == nil
+            let host = components.host?.lowercased(), !host.isEmpty, components.user == nil, components.password == nil
         else { throw HubHTTPError.badRequest("url must be an absolute https URL", code: "invalid_url") }
         let allowed = configuration.outboundAllowHosts.contains(host)
         guard scheme == "https" || (scheme == "http" && allowed) else {
@@ -118,10 +121,12 @@ extension QueryAPI {
 
     private func validEvents(_ events: [String]?) throws -> [String] {
         guard let events, !events.isEmpty else {
-            throw HubHTTPError.badRequest("events must name at least one of \(WebhookEnvelope.events.joined(separator: ", "))", code: "invalid_events")
+            throw HubHTTPError.badRequest(
+                "events must name at least one of \(WebhookEnvelope.events.joined(separator: ", "))", code: "invalid_events")
         }
         if let unknown = events.first(where: { !WebhookEnvelope.events.contains($0) }) {
-            throw HubHTTPError.badRequest("events: '\(unknown)' is not one of \(WebhookEnvelope.events.joined(separator: ", "))", code: "invalid_events")
+            throw HubHTTPError.badRequest(
+                "events: '\(unknown)' is not one of \(WebhookEnvelope.events.joined(separator: ", "))", code: "invalid_events")
         }
         return Array(Set(events)).sorted()
     }

@@ -75,26 +75,59 @@ public enum AchievementCatalogue {
         Achievement(id: "first_commit", title: "First commit", description: "Push your first commit.", tier: .bronze, metric: .commits, threshold: 1),
         Achievement(id: "commits_100", title: "Centurion", description: "Push 100 commits.", tier: .silver, metric: .commits, threshold: 100),
         Achievement(id: "commits_1000", title: "Committed", description: "Push 1,000 commits.", tier: .gold, metric: .commits, threshold: 1_000),
-        Achievement(id: "commits_10000", title: "Ten thousand", description: "Push 10,000 commits.", tier: .platinum, metric: .commits, threshold: 10_000),
-        Achievement(id: "first_pr_opened", title: "First pull request", description: "Open your first pull request.", tier: .bronze, metric: .prsOpened, threshold: 1),
-        Achievement(id: "first_pr_merged", title: "Merged", description: "Get your first pull request merged.", tier: .bronze, metric: .prsMerged, threshold: 1),
-        Achievement(id: "prs_merged_10", title: "Shipper", description: "Get 10 pull requests merged.", tier: .silver, metric: .prsMerged, threshold: 10),
-        Achievement(id: "prs_merged_50", title: "Serial shipper", description: "Get 50 pull requests merged.", tier: .gold, metric: .prsMerged, threshold: 50),
-        Achievement(id: "prs_merged_100", title: "Release train", description: "Get 100 pull requests merged.", tier: .platinum, metric: .prsMerged, threshold: 100),
-        Achievement(id: "reviews_10", title: "Reviewer", description: "Submit 10 pull request reviews.", tier: .silver, metric: .reviews, threshold: 10),
-        Achievement(id: "reviews_100", title: "Gatekeeper", description: "Submit 100 pull request reviews.", tier: .gold, metric: .reviews, threshold: 100),
-        Achievement(id: "first_issue_closed", title: "Bug squasher", description: "Close your first issue.", tier: .bronze, metric: .issuesClosed, threshold: 1),
-        Achievement(id: "streak_7", title: "One week streak", description: "Be active 7 days in a row.", tier: .bronze, metric: .streakDays, threshold: 7),
-        Achievement(id: "streak_30", title: "One month streak", description: "Be active 30 days in a row.", tier: .silver, metric: .streakDays, threshold: 30),
-        Achievement(id: "streak_100", title: "Hundred-day streak", description: "Be active 100 days in a row.", tier: .gold, metric: .streakDays, threshold: 100),
-        Achievement(id: "streak_365", title: "Year-long streak", description: "Be active 365 days in a row.", tier: .platinum, metric: .streakDays, threshold: 365),
-        Achievement(id: "night_owl", title: "Night owl", description: "Commit between 00:00 and 04:00 (your time) on 10 days.", tier: .silver, metric: .nightOwlDays, threshold: 10),
-        Achievement(id: "early_bird", title: "Early bird", description: "Commit before 07:00 (your time) on 10 days.", tier: .silver, metric: .earlyBirdDays, threshold: 10),
-        Achievement(id: "weekend_warrior", title: "Weekend warrior", description: "Be active on 8 weekends.", tier: .silver, metric: .activeWeekends, threshold: 8),
-        Achievement(id: "polyglot", title: "Polyglot", description: "Commit to repositories in 5 languages, or code in 5 languages.", tier: .gold, metric: .languages, threshold: 5),
-        Achievement(id: "coding_hours_10", title: "Ten hours", description: "Log 10 hours of coding time.", tier: .bronze, metric: .codingHours, threshold: 10),
-        Achievement(id: "coding_hours_100", title: "Hundred hours", description: "Log 100 hours of coding time.", tier: .silver, metric: .codingHours, threshold: 100),
-        Achievement(id: "coding_hours_1000", title: "Thousand hours", description: "Log 1,000 hours of coding time.", tier: .gold, metric: .codingHours, threshold: 1_000),
+        Achievement(
+            id: "commits_10000", title: "Ten thousand", description: "Push 10,000 commits.", tier: .platinum, metric: .commits, threshold: 10_000),
+        Achievement(
+            id: "first_pr_opened", title: "First pull request", description: "Open your first pull request.", tier: .bronze, metric: .prsOpened,
+            threshold: 1),
+        Achievement(
+            id: "first_pr_merged", title: "Merged", description: "Get your first pull request merged.", tier: .bronze, metric: .prsMerged,
+            threshold: 1),
+        Achievement(
+            id: "prs_merged_10", title: "Shipper", description: "Get 10 pull requests merged.", tier: .silver, metric: .prsMerged, threshold: 10),
+        Achievement(
+            id: "prs_merged_50", title: "Serial shipper", description: "Get 50 pull requests merged.", tier: .gold, metric: .prsMerged, threshold: 50),
+        Achievement(
+            id: "prs_merged_100", title: "Release train", description: "Get 100 pull requests merged.", tier: .platinum, metric: .prsMerged,
+            threshold: 100),
+        Achievement(
+            id: "reviews_10", title: "Reviewer", description: "Submit 10 pull request reviews.", tier: .silver, metric: .reviews, threshold: 10),
+        Achievement(
+            id: "reviews_100", title: "Gatekeeper", description: "Submit 100 pull request reviews.", tier: .gold, metric: .reviews, threshold: 100),
+        Achievement(
+            id: "first_issue_closed", title: "Bug squasher", description: "Close your first issue.", tier: .bronze, metric: .issuesClosed,
+            threshold: 1),
+        Achievement(
+            id: "streak_7", title: "One week streak", description: "Be active 7 days in a row.", tier: .bronze, metric: .streakDays, threshold: 7),
+        Achievement(
+            id: "streak_30", title: "One month streak", description: "Be active 30 days in a row.", tier: .silver, metric: .streakDays, threshold: 30),
+        Achievement(
+            id: "streak_100", title: "Hundred-day streak", description: "Be active 100 days in a row.", tier: .gold, metric: .streakDays,
+            threshold: 100),
+        Achievement(
+            id: "streak_365", title: "Year-long streak", description: "Be active 365 days in a row.", tier: .platinum, metric: .streakDays,
+            threshold: 365),
+        Achievement(
+            id: "night_owl", title: "Night owl", description: "Commit between 00:00 and 04:00 (your time) on 10 days.", tier: .silver,
+            metric: .nightOwlDays, threshold: 10),
+        Achievement(
+            id: "early_bird", title: "Early bird", description: "Commit before 07:00 (your time) on 10 days.", tier: .silver, metric: .earlyBirdDays,
+            threshold: 10),
+        Achievement(
+            id: "weekend_warrior", title: "Weekend warrior", description: "Be active on 8 weekends.", tier: .silver, metric: .activeWeekends,
+            threshold: 8),
+        Achievement(
+            id: "polyglot", title: "Polyglot", description: "Commit to repositories in 5 languages, or code in 5 languages.", tier: .gold,
+            metric: .languages, threshold: 5),
+        Achievement(
+            id: "coding_hours_10", title: "Ten hours", description: "Log 10 hours of coding time.", tier: .bronze, metric: .codingHours, threshold: 10
+        ),
+        Achievement(
+            id: "coding_hours_100", title: "Hundred hours", description: "Log 100 hours of coding time.", tier: .silver, metric: .codingHours,
+            threshold: 100),
+        Achievement(
+            id: "coding_hours_1000", title: "Thousand hours", description: "Log 1,000 hours of coding time.", tier: .gold, metric: .codingHours,
+            threshold: 1_000),
     ]
 
     public static let byID: [String: Achievement] = Dictionary(uniqueKeysWithValues: all.map { ($0.id, $0) })

@@ -157,9 +157,10 @@ extension ActivityFact {
     /// The fact in `object`, nil when a member is missing or of another type (as `Decodable` would refuse).
     init?(_ object: FlatJSONObject) {
         guard case .string(let id)? = object["id"], case .string(let user)? = object["user_id"], let userID = UUID(canonical: user),
-              case .string(let kindName)? = object["kind"], let kind = ActivityKind(rawValue: kindName),
-              case .string(let occurred)? = object["occurred_at"], let occurredAt = Timestamps.parse(occurred),
-              case .number(let value)? = object["value"], case .string(let source)? = object["source"] else { return nil }
+            case .string(let kindName)? = object["kind"], let kind = ActivityKind(rawValue: kindName),
+            case .string(let occurred)? = object["occurred_at"], let occurredAt = Timestamps.parse(occurred),
+            case .number(let value)? = object["value"], case .string(let source)? = object["source"]
+        else { return nil }
         func optionalString(_ key: String) -> String?? {
             switch object[key] {
             case nil, .null?: .some(nil)
@@ -189,8 +190,9 @@ public enum Timestamps {
         var text = text
         return text.withUTF8 { bytes -> Date? in
             guard bytes.count == 24, bytes[4] == UInt8(ascii: "-"), bytes[7] == UInt8(ascii: "-"), bytes[10] == UInt8(ascii: "T"),
-                  bytes[13] == UInt8(ascii: ":"), bytes[16] == UInt8(ascii: ":"), bytes[19] == UInt8(ascii: "."),
-                  bytes[23] == UInt8(ascii: "Z") else { return nil }
+                bytes[13] == UInt8(ascii: ":"), bytes[16] == UInt8(ascii: ":"), bytes[19] == UInt8(ascii: "."),
+                bytes[23] == UInt8(ascii: "Z")
+            else { return nil }
             func number(_ range: Range<Int>) -> Int? {
                 var value = 0
                 for index in range {
@@ -201,8 +203,9 @@ public enum Timestamps {
                 return value
             }
             guard let year = number(0..<4), let month = number(5..<7), let day = number(8..<10), let hour = number(11..<13),
-                  let minute = number(14..<16), let second = number(17..<19), let millisecond = number(20..<23),
-                  hour < 24, minute < 60, second < 60, let date = LocalDate(year: year, month: month, day: day) else { return nil }
+                let minute = number(14..<16), let second = number(17..<19), let millisecond = number(20..<23),
+                hour < 24, minute < 60, second < 60, let date = LocalDate(year: year, month: month, day: day)
+            else { return nil }
             let seconds = date.daysSinceEpoch * 86_400 + hour * 3_600 + minute * 60 + second
             return Date(timeIntervalSince1970: Double(seconds) + Double(millisecond) / 1_000)
         }

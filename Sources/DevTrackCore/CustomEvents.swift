@@ -66,8 +66,9 @@ public struct CustomEvent: Sendable, Equatable {
         events.reserveCapacity(objects.count)
         for members in objects {
             guard case .string(let type)? = members["type"], CustomEventType.isValid(type),
-                  case .string(let instant)? = members["occurred_at"], let occurredAt = Timestamps.parse(instant),
-                  ActivityTimes.problem(occurredAt, now: now) == nil else { return nil }
+                case .string(let instant)? = members["occurred_at"], let occurredAt = Timestamps.parse(instant),
+                ActivityTimes.problem(occurredAt, now: now) == nil
+            else { return nil }
             var value = 1.0
             switch members["value"] {
             case nil: break
@@ -88,20 +89,25 @@ public struct CustomEvent: Sendable, Equatable {
     }
 
     private static func event(_ item: Any, at path: String, now: Date) throws(Invalid) -> CustomEvent {
-        guard let object = item as? [String: Any] else { throw Invalid(description: "\(path.isEmpty ? "body" : String(path.dropLast())) must be an event object") }
+        guard let object = item as? [String: Any] else {
+            throw Invalid(description: "\(path.isEmpty ? "body" : String(path.dropLast())) must be an event object")
+        }
         guard let type = object["type"] as? String else { throw Invalid(description: "\(path)type is required (a string)") }
         guard CustomEventType.isValid(type) else {
             throw Invalid(description: "\(path)type must be 1–64 of a–z, 0–9, _, - and ., starting with a letter or digit")
         }
         guard let instant = object["occurred_at"] as? String else { throw Invalid(description: "\(path)occurred_at is required (ISO 8601)") }
-        guard let occurredAt = Timestamps.parse(instant) else { throw Invalid(description: "\(path)occurred_at must be an ISO 8601 instant with a zone") }
+        guard let occurredAt = Timestamps.parse(instant) else {
+            throw Invalid(description: "\(path)occurred_at must be an ISO 8601 instant with a zone")
+        }
         if let problem = ActivityTimes.problem(occurredAt, now: now) { throw Invalid(description: "\(path)occurred_at \(problem)") }
         var value = 1.0
         if let given = object["value"] {
             // JSONSerialization gives NSNumber for numbers and booleans alike (and 0 and 1 cast to Bool): a
             // boolean's type code is "c".
             guard let number = given as? NSNumber, String(cString: number.objCType) != "c", number.doubleValue.isFinite, number.doubleValue >= 0,
-                  number.doubleValue <= maxValue else {
+                number.doubleValue <= maxValue
+            else {
                 throw Invalid(description: "\(path)value must be a number from 0 to 1e9")
             }
             value = number.doubleValue

@@ -16,8 +16,9 @@ public struct DiscordWebhookURL: Sendable, Equatable {
     /// port: how tests point the hub at a fake Discord on loopback.
     public init?(_ text: String, allowHosts: Set<String> = []) {
         guard let components = URLComponents(string: text), let scheme = components.scheme?.lowercased(),
-              let host = components.host?.lowercased(), components.user == nil, components.password == nil,
-              components.query == nil, components.fragment == nil else { return nil }
+            let host = components.host?.lowercased(), components.user == nil, components.password == nil,
+            components.query == nil, components.fragment == nil
+        else { return nil }
         let standIn = allowHosts.contains(host)
         guard standIn || (scheme == "https" && Self.hosts.contains(host) && components.port == nil) else { return nil }
         guard scheme == "https" || scheme == "http" else { return nil }
@@ -33,10 +34,13 @@ public struct DiscordWebhookURL: Sendable, Equatable {
         }
         let (id, token) = (path[2], path[3])
         guard path[1] == "webhooks", (17...20).contains(id.count), id.allSatisfy(\.isASCIIDigit),
-              (1...100).contains(token.count),
-              token.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_") }) else { return nil }
-        url = standIn ? "\(scheme)://\(host)\(components.port.map { ":\($0)" } ?? "")/api/webhooks/\(id)/\(token)"
-                      : "https://\(host)/api/webhooks/\(id)/\(token)"
+            (1...100).contains(token.count),
+            token.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_") })
+        else { return nil }
+        url =
+            standIn
+            ? "\(scheme)://\(host)\(components.port.map { ":\($0)" } ?? "")/api/webhooks/\(id)/\(token)"
+            : "https://\(host)/api/webhooks/\(id)/\(token)"
         webhookID = id
     }
 

@@ -29,9 +29,11 @@ public struct EventMapping: Codable, Sendable, Equatable {
         case occurredAt = "occurred_at"
     }
 
-    public init(events: String? = nil, kind: String? = nil, kindPointer: String? = nil, kinds: [String: String]? = nil,
-                occurredAt: String, value: String? = nil, id: String? = nil, repo: String? = nil, author: String? = nil,
-                authors: [String]? = nil) {
+    public init(
+        events: String? = nil, kind: String? = nil, kindPointer: String? = nil, kinds: [String: String]? = nil,
+        occurredAt: String, value: String? = nil, id: String? = nil, repo: String? = nil, author: String? = nil,
+        authors: [String]? = nil
+    ) {
         self.events = events
         self.kind = kind
         self.kindPointer = kindPointer
@@ -68,7 +70,9 @@ public struct EventMapping: Codable, Sendable, Equatable {
     public func validate() throws(Invalid) {
         try checkStrings()
         for (name, pointer) in [("events", events), ("kind_pointer", kindPointer), ("value", value), ("id", id), ("repo", repo), ("author", author)] {
-            if let pointer, !Self.isPointer(pointer) { throw Invalid(description: "mapping.\(name) must be a JSON pointer such as /commits or $/project/name") }
+            if let pointer, !Self.isPointer(pointer) {
+                throw Invalid(description: "mapping.\(name) must be a JSON pointer such as /commits or $/project/name")
+            }
         }
         if let authors, !authors.isEmpty, author == nil {
             throw Invalid(description: "mapping.authors needs mapping.author, the pointer to who did each event")
@@ -78,7 +82,9 @@ public struct EventMapping: Codable, Sendable, Equatable {
         }
         switch (kind, kindPointer) {
         case (let constant?, nil):
-            guard Self.activityKind(constant) != nil else { throw Invalid(description: "mapping.kind '\(constant)' is not a kind: \(Self.kindNames)") }
+            guard Self.activityKind(constant) != nil else {
+                throw Invalid(description: "mapping.kind '\(constant)' is not a kind: \(Self.kindNames)")
+            }
         case (nil, _?):
             guard let kinds, !kinds.isEmpty else { throw Invalid(description: "mapping.kinds must list the values of kind_pointer that count") }
             if let bad = kinds.values.first(where: { Self.activityKind($0) == nil }) {
@@ -104,7 +110,9 @@ public struct EventMapping: Codable, Sendable, Equatable {
             throw Invalid(description: "mapping.kinds lists \(kinds.count) entries; at most \(Self.maxEntries) are accepted")
         }
         var fields: [(String, String)] = [("occurred_at", occurredAt)]
-        for (name, text) in [("events", events), ("kind", kind), ("kind_pointer", kindPointer), ("value", value), ("id", id), ("repo", repo), ("author", author)] {
+        for (name, text) in [
+            ("events", events), ("kind", kind), ("kind_pointer", kindPointer), ("value", value), ("id", id), ("repo", repo), ("author", author),
+        ] {
             if let text { fields.append((name, text)) }
         }
         for (index, author) in (authors ?? []).enumerated() { fields.append(("authors[\(index)]", author)) }
@@ -150,7 +158,8 @@ public struct EventMapping: Codable, Sendable, Equatable {
         for (index, element) in elements.enumerated() {
             let at = events.map { "\($0)/\(index)" } ?? ""
             if let author, !owners.isEmpty {
-                guard let who = (try? Self.text(Self.resolve(author, in: element, root: root), field: "")) ?? nil, owners.contains(who.lowercased()) else { continue }
+                guard let who = (try? Self.text(Self.resolve(author, in: element, root: root), field: "")) ?? nil, owners.contains(who.lowercased())
+                else { continue }
             }
             let kind: ActivityKind
             if let constant = self.kind {
@@ -177,7 +186,8 @@ public struct EventMapping: Codable, Sendable, Equatable {
             var amount = 1.0
             if let pointer = value {
                 guard let number = Self.resolve(pointer, in: element, root: root) as? NSNumber, String(cString: number.objCType) != "c",
-                      number.doubleValue.isFinite, number.doubleValue >= 0, number.doubleValue <= CustomEvent.maxValue else {
+                    number.doubleValue.isFinite, number.doubleValue >= 0, number.doubleValue <= CustomEvent.maxValue
+                else {
                     throw Invalid(description: "mapping.value \(at)\(pointer) is not a number from 0 to 1e9 in the payload")
                 }
                 amount = number.doubleValue

@@ -98,7 +98,8 @@ private struct FlatReader {
         case UInt8(ascii: "\""): return string().map { .string($0) }
         case UInt8(ascii: "n"):
             guard index + 4 <= bytes.count, bytes[index + 1] == UInt8(ascii: "u"), bytes[index + 2] == UInt8(ascii: "l"),
-                  bytes[index + 3] == UInt8(ascii: "l") else { return nil }
+                bytes[index + 3] == UInt8(ascii: "l")
+            else { return nil }
             index += 4
             return .null
         case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"): return number().map { .number($0) }
@@ -202,7 +203,8 @@ private struct FlatReader {
             guard digits() > 0 else { return nil }
         }
         guard let text = String(validating: UnsafeBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self),
-              let value = Double(text), value.isFinite else { return nil }
+            let value = Double(text), value.isFinite
+        else { return nil }
         // A number beyond Double's range (1e400) is not JSON JSONSerialization reads: leave it to the fallback.
         return value
     }

@@ -19,7 +19,8 @@ public enum FormEncoding {
             let byte = bytes[index]
             if byte == UInt8(ascii: "%") {
                 guard index + 2 < bytes.endIndex,
-                      let value = Hex.decode(String(decoding: bytes[(index + 1)...(index + 2)], as: UTF8.self)) else { return nil }
+                    let value = Hex.decode(String(decoding: bytes[(index + 1)...(index + 2)], as: UTF8.self))
+                else { return nil }
                 out.append(value[0])
                 index += 3
             } else {

@@ -104,15 +104,19 @@ public enum GitHubFactExtractor {
         let actor = GitHubIdentity(login: author.login, id: author.id)
         switch event.action {
         case "opened":
-            return [FactCandidate(
-                id: "pr_opened:\(pr.id)", kind: .prOpened, actor: actor,
-                occurredAt: try instant(pr.createdAt, field: "pull_request.created_at"),
-                repo: event.repository?.fullName, language: event.repository?.language)]
+            return [
+                FactCandidate(
+                    id: "pr_opened:\(pr.id)", kind: .prOpened, actor: actor,
+                    occurredAt: try instant(pr.createdAt, field: "pull_request.created_at"),
+                    repo: event.repository?.fullName, language: event.repository?.language)
+            ]
         case "closed" where pr.merged == true:
-            return [FactCandidate(
-                id: "pr_merged:\(pr.id)", kind: .prMerged, actor: actor,
-                occurredAt: try instant(pr.mergedAt, field: "pull_request.merged_at"),
-                repo: event.repository?.fullName, language: event.repository?.language)]
+            return [
+                FactCandidate(
+                    id: "pr_merged:\(pr.id)", kind: .prMerged, actor: actor,
+                    occurredAt: try instant(pr.mergedAt, field: "pull_request.merged_at"),
+                    repo: event.repository?.fullName, language: event.repository?.language)
+            ]
         default:
             return []
         }
@@ -120,10 +124,12 @@ public enum GitHubFactExtractor {
 
     static func review(_ event: GitHub.ReviewEvent) throws -> [FactCandidate] {
         guard event.action == "submitted", let reviewer = event.review.user else { return [] }
-        return [FactCandidate(
-            id: "review:\(event.review.id)", kind: .review, actor: GitHubIdentity(login: reviewer.login, id: reviewer.id),
-            occurredAt: try instant(event.review.submittedAt, field: "review.submitted_at"),
-            repo: event.repository?.fullName, language: event.repository?.language)]
+        return [
+            FactCandidate(
+                id: "review:\(event.review.id)", kind: .review, actor: GitHubIdentity(login: reviewer.login, id: reviewer.id),
+                occurredAt: try instant(event.review.submittedAt, field: "review.submitted_at"),
+                repo: event.repository?.fullName, language: event.repository?.language)
+        ]
     }
 
     static func issues(_ event: GitHub.IssuesEvent) throws -> [FactCandidate] {
@@ -131,17 +137,21 @@ public enum GitHubFactExtractor {
         switch event.action {
         case "opened":
             guard let author = issue.user else { return [] }
-            return [FactCandidate(
-                id: "issue_opened:\(issue.id)", kind: .issueOpened, actor: GitHubIdentity(login: author.login, id: author.id),
-                occurredAt: try instant(issue.createdAt, field: "issue.created_at"),
-                repo: event.repository?.fullName, language: event.repository?.language)]
+            return [
+                FactCandidate(
+                    id: "issue_opened:\(issue.id)", kind: .issueOpened, actor: GitHubIdentity(login: author.login, id: author.id),
+                    occurredAt: try instant(issue.createdAt, field: "issue.created_at"),
+                    repo: event.repository?.fullName, language: event.repository?.language)
+            ]
         case "closed":
             // Credited to whoever closed it: the sender of the event.
             guard let closer = event.sender else { return [] }
-            return [FactCandidate(
-                id: "issue_closed:\(issue.id)", kind: .issueClosed, actor: GitHubIdentity(login: closer.login, id: closer.id),
-                occurredAt: try instant(issue.closedAt, field: "issue.closed_at"),
-                repo: event.repository?.fullName, language: event.repository?.language)]
+            return [
+                FactCandidate(
+                    id: "issue_closed:\(issue.id)", kind: .issueClosed, actor: GitHubIdentity(login: closer.login, id: closer.id),
+                    occurredAt: try instant(issue.closedAt, field: "issue.closed_at"),
+                    repo: event.repository?.fullName, language: event.repository?.language)
+            ]
         default:
             return []
         }
@@ -149,10 +159,12 @@ public enum GitHubFactExtractor {
 
     static func comment(_ event: GitHub.CommentEvent) throws -> [FactCandidate] {
         guard event.action == "created", let author = event.comment.user else { return [] }
-        return [FactCandidate(
-            id: "comment:\(event.comment.id)", kind: .comment, actor: GitHubIdentity(login: author.login, id: author.id),
-            occurredAt: try instant(event.comment.createdAt, field: "comment.created_at"),
-            repo: event.repository?.fullName, language: event.repository?.language)]
+        return [
+            FactCandidate(
+                id: "comment:\(event.comment.id)", kind: .comment, actor: GitHubIdentity(login: author.login, id: author.id),
+                occurredAt: try instant(event.comment.createdAt, field: "comment.created_at"),
+                repo: event.repository?.fullName, language: event.repository?.language)
+        ]
     }
 
     private static func instant(_ text: String?, field: String) throws(PayloadError) -> Date {

@@ -49,15 +49,16 @@ public enum GoalUnit: Sendable, Hashable, CustomStringConvertible {
 
     /// The units whose progress a fact of `kind` can change.
     public static func affected(by kind: ActivityKind) -> [GoalUnit] {
-        var units: [GoalUnit] = switch kind {
-        case .commit: [.commits]
-        case .prOpened: [.prsOpened]
-        case .prMerged: [.prsMerged]
-        case .review: [.reviews]
-        case .issueClosed: [.issuesClosed]
-        case .codingDay: [.codingMinutes, .activeDays]
-        default: kind.customType.map { [.custom($0)] } ?? []
-        }
+        var units: [GoalUnit] =
+            switch kind {
+            case .commit: [.commits]
+            case .prOpened: [.prsOpened]
+            case .prMerged: [.prsMerged]
+            case .review: [.reviews]
+            case .issueClosed: [.issuesClosed]
+            case .codingDay: [.codingMinutes, .activeDays]
+            default: kind.customType.map { [.custom($0)] } ?? []
+            }
         if kind.countsAsContribution { units.append(.activeDays) }
         return units
     }

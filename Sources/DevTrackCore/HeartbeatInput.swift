@@ -74,14 +74,17 @@ public struct HeartbeatInput: Decodable, Sendable {
         }
         // A batch's items nearly always share one user agent: parse each distinct one once.
         let agent = userAgent ?? defaultUserAgent
-        let editor = editors[agent] ?? InputText.truncated(
-            String(CodingDurations.editor(fromUserAgent: agent).unicodeScalars.filter { !InputText.isControl($0, lineBreaks: false) }),
-            maxBytes: 200)
+        let editor =
+            editors[agent]
+            ?? InputText.truncated(
+                String(CodingDurations.editor(fromUserAgent: agent).unicodeScalars.filter { !InputText.isControl($0, lineBreaks: false) }),
+                maxBytes: 200)
         editors[agent] = editor
-        return .success(Heartbeat(
-            time: time, entity: entity, type: type, category: category ?? "coding", project: project ?? "",
-            branch: branch ?? "", language: language ?? "", editor: editor, machine: machine,
-            isWrite: isWrite ?? false))
+        return .success(
+            Heartbeat(
+                time: time, entity: entity, type: type, category: category ?? "coding", project: project ?? "",
+                branch: branch ?? "", language: language ?? "", editor: editor, machine: machine,
+                isWrite: isWrite ?? false))
     }
 }
 

@@ -32,7 +32,13 @@ public struct LocalDate: Hashable, Comparable, Sendable, CustomStringConvertible
             switch index {
             case 4, 7: guard byte == UInt8(ascii: "-") else { return nil }
             case 0...9 where (0...9).contains(digit):
-                if index < 4 { fields.year = fields.year * 10 + digit } else if index < 7 { fields.month = fields.month * 10 + digit } else { fields.day = fields.day * 10 + digit }
+                if index < 4 {
+                    fields.year = fields.year * 10 + digit
+                } else if index < 7 {
+                    fields.month = fields.month * 10 + digit
+                } else {
+                    fields.day = fields.day * 10 + digit
+                }
             default: return nil
             }
             index += 1

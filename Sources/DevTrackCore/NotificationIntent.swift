@@ -34,17 +34,23 @@ public struct NotificationIntent: Codable, Sendable, Equatable {
         var bytes = Array(SHA256.hash(data: Array(dedupeKey.utf8)).prefix(16))
         bytes[6] = (bytes[6] & 0x0F) | 0x80
         bytes[8] = (bytes[8] & 0x3F) | 0x80
-        return UUID(uuid: (bytes[0], bytes[1], bytes[2], bytes[3], bytes[4], bytes[5], bytes[6], bytes[7],
-                           bytes[8], bytes[9], bytes[10], bytes[11], bytes[12], bytes[13], bytes[14], bytes[15]))
+        return UUID(
+            uuid: (
+                bytes[0], bytes[1], bytes[2], bytes[3], bytes[4], bytes[5], bytes[6], bytes[7],
+                bytes[8], bytes[9], bytes[10], bytes[11], bytes[12], bytes[13], bytes[14], bytes[15]
+            ))
     }
 
     /// `goal.completed`, once per goal and period.
-    public static func goalCompleted(userID: UUID, goalID: UUID, title: String, target: Int, unit: GoalUnit, window: GoalWindow) -> NotificationIntent {
+    public static func goalCompleted(userID: UUID, goalID: UUID, title: String, target: Int, unit: GoalUnit, window: GoalWindow) -> NotificationIntent
+    {
         NotificationIntent(
             userID: userID, type: "goal.completed", title: "Goal completed: \(title)",
             body: "You reached \(target) \(unit) for \(window.start == window.end ? window.start.description : "\(window.start) – \(window.end)").",
-            data: ["goal_id": goalID.uuidString.lowercased(), "period_start": window.start.description,
-                   "period_end": window.end.description, "target": String(target), "unit": unit.description],
+            data: [
+                "goal_id": goalID.uuidString.lowercased(), "period_start": window.start.description,
+                "period_end": window.end.description, "target": String(target), "unit": unit.description,
+            ],
             dedupeKey: "goal.completed:\(goalID.uuidString.lowercased()):\(window.start)")
     }
 
@@ -55,8 +61,10 @@ public struct NotificationIntent: Codable, Sendable, Equatable {
         NotificationIntent(
             userID: userID, type: "goal.deadline_near", title: "Deadline tomorrow: \(title)",
             body: "\(current) of \(target) \(unit) so far; the goal ends on \(deadline).",
-            data: ["goal_id": goalID.uuidString.lowercased(), "deadline": deadline.description, "current": String(current),
-                   "target": String(target), "unit": unit.description],
+            data: [
+                "goal_id": goalID.uuidString.lowercased(), "deadline": deadline.description, "current": String(current),
+                "target": String(target), "unit": unit.description,
+            ],
             dedupeKey: "goal.deadline_near:\(goalID.uuidString.lowercased()):\(deadline)")
     }
 
@@ -74,9 +82,11 @@ public struct NotificationIntent: Codable, Sendable, Equatable {
     public static func dailySummary(userID: UUID, _ summary: DaySummary) -> NotificationIntent {
         NotificationIntent(
             userID: userID, type: "daily.summary", title: "Your day, \(summary.date)", body: summary.sentence,
-            data: ["date": summary.date.description, "commits": String(summary.commits), "prs_opened": String(summary.prsOpened),
-                   "prs_merged": String(summary.prsMerged), "reviews": String(summary.reviews),
-                   "issues_closed": String(summary.issuesClosed), "coding_minutes": String(summary.codingMinutes)],
+            data: [
+                "date": summary.date.description, "commits": String(summary.commits), "prs_opened": String(summary.prsOpened),
+                "prs_merged": String(summary.prsMerged), "reviews": String(summary.reviews),
+                "issues_closed": String(summary.issuesClosed), "coding_minutes": String(summary.codingMinutes),
+            ],
             dedupeKey: "daily.summary:\(userID.uuidString.lowercased()):\(summary.date)")
     }
 
@@ -84,11 +94,13 @@ public struct NotificationIntent: Codable, Sendable, Equatable {
     public static func weeklySummary(userID: UUID, _ summary: WeekSummary) -> NotificationIntent {
         NotificationIntent(
             userID: userID, type: "weekly.summary", title: "Your week of \(summary.totals.date)", body: summary.sentence,
-            data: ["week_start": summary.totals.date.description, "commits": String(summary.totals.commits),
-                   "prs_opened": String(summary.totals.prsOpened), "prs_merged": String(summary.totals.prsMerged),
-                   "reviews": String(summary.totals.reviews), "issues_closed": String(summary.totals.issuesClosed),
-                   "coding_minutes": String(summary.totals.codingMinutes), "active_days": String(summary.activeDays),
-                   "goals_completed": String(summary.goalsCompleted), "achievements_unlocked": String(summary.achievementsUnlocked)],
+            data: [
+                "week_start": summary.totals.date.description, "commits": String(summary.totals.commits),
+                "prs_opened": String(summary.totals.prsOpened), "prs_merged": String(summary.totals.prsMerged),
+                "reviews": String(summary.totals.reviews), "issues_closed": String(summary.totals.issuesClosed),
+                "coding_minutes": String(summary.totals.codingMinutes), "active_days": String(summary.activeDays),
+                "goals_completed": String(summary.goalsCompleted), "achievements_unlocked": String(summary.achievementsUnlocked),
+            ],
             dedupeKey: "weekly.summary:\(userID.uuidString.lowercased()):\(summary.totals.date)")
     }
 
@@ -173,9 +185,12 @@ public struct DaySummary: Sendable, Equatable {
         func count(_ value: Int, _ one: String, _ many: String) -> String? {
             value == 0 ? nil : "\(value) \(value == 1 ? one : many)"
         }
-        let coding: String? = codingMinutes == 0 ? nil
-            : codingMinutes < 60 ? "\(codingMinutes) min of coding"
-            : codingMinutes % 60 == 0 ? "\(codingMinutes / 60) h of coding" : "\(codingMinutes / 60) h \(codingMinutes % 60) min of coding"
+        let coding: String? =
+            codingMinutes == 0
+            ? nil
+            : codingMinutes < 60
+                ? "\(codingMinutes) min of coding"
+                : codingMinutes % 60 == 0 ? "\(codingMinutes / 60) h of coding" : "\(codingMinutes / 60) h \(codingMinutes % 60) min of coding"
         let parts = [
             count(commits, "commit", "commits"), count(prsOpened, "pull request opened", "pull requests opened"),
             count(prsMerged, "pull request merged", "pull requests merged"), count(reviews, "review", "reviews"),

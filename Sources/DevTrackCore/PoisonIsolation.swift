@@ -91,8 +91,9 @@ public struct PoisonIsolation<Message: Sendable>: Sendable {
                     failures += 1
                     if failures >= requiredFailures {
                         guard slice.count > 1 else {
-                            poisoned.append(PoisonedMessage(
-                                message: slice[slice.startIndex], reason: describe(error), attempts: priorFailures + failures))
+                            poisoned.append(
+                                PoisonedMessage(
+                                    message: slice[slice.startIndex], reason: describe(error), attempts: priorFailures + failures))
                             return
                         }
                         // Halves are tried once each: the failure is already known not to be a fluke.

@@ -1,4 +1,5 @@
 import Foundation
+
 /// Splits a SQL script into statements at top-level semicolons, ignoring those inside quotes,
 /// dollar-quoted bodies and comments (PostgreSQL's extended protocol takes one statement at a time).
 public enum SQLScript {
@@ -49,7 +50,8 @@ public enum SQLScript {
                 index = tagEnd + 1
                 while index < characters.count {
                     if characters[index] == "$", index + tag.count <= characters.count,
-                       Array(characters[index..<index + tag.count]) == tag {
+                        Array(characters[index..<index + tag.count]) == tag
+                    {
                         for scalar in tag { current.append(scalar) }
                         index += tag.count
                         break
@@ -88,11 +90,14 @@ extension String {
     var trimmingWhitespace: String {
         let scalars = unicodeScalars
         guard let first = scalars.firstIndex(where: { !$0.properties.isWhitespace }),
-              let last = scalars.lastIndex(where: { !$0.properties.isWhitespace }) else { return "" }
+            let last = scalars.lastIndex(where: { !$0.properties.isWhitespace })
+        else { return "" }
         return String(scalars[first...last])
     }
 
     var isOnlyComments: Bool {
-        split(separator: "\n").allSatisfy { $0.trimmingCharacters(in: .whitespaces).isEmpty || $0.trimmingCharacters(in: .whitespaces).hasPrefix("--") }
+        split(separator: "\n").allSatisfy {
+            $0.trimmingCharacters(in: .whitespaces).isEmpty || $0.trimmingCharacters(in: .whitespaces).hasPrefix("--")
+        }
     }
 }

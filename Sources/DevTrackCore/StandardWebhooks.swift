@@ -127,16 +127,19 @@ public struct WebhookEnvelope: Codable, Sendable, Equatable {
     public static func goalCreated(
         userID: UUID, goalID: UUID, title: String, target: Int, unit: String, period: String, deadline: LocalDate?, at date: Date
     ) -> WebhookEnvelope {
-        var data = ["goal_id": goalID.uuidString.lowercased(), "user_id": userID.uuidString.lowercased(), "title": title,
-                    "target": String(target), "unit": unit, "period": period]
+        var data = [
+            "goal_id": goalID.uuidString.lowercased(), "user_id": userID.uuidString.lowercased(), "title": title,
+            "target": String(target), "unit": unit, "period": period,
+        ]
         data["deadline"] = deadline?.description
         return WebhookEnvelope(event: "goal.created", timestamp: Timestamps.format(date), data: data)
     }
 
     /// `metrics.updated`: how many new facts changed the user's aggregates (read them with the API).
     public static func metricsUpdated(userID: UUID, newFacts: Int, at date: Date) -> WebhookEnvelope {
-        WebhookEnvelope(event: "metrics.updated", timestamp: Timestamps.format(date),
-                        data: ["user_id": userID.uuidString.lowercased(), "new_facts": String(newFacts)])
+        WebhookEnvelope(
+            event: "metrics.updated", timestamp: Timestamps.format(date),
+            data: ["user_id": userID.uuidString.lowercased(), "new_facts": String(newFacts)])
     }
 
     /// The JSON sent (keys sorted, so the same envelope always has the same bytes).

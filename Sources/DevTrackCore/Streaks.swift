@@ -34,8 +34,8 @@ public struct StreakSummary: Equatable, Sendable, Codable {
         var longestStart: LocalDate?
         var longestEnd: LocalDate?
         var runStart: LocalDate?  // the run's first active day
-        var runLength = 0         // active days in the run
-        var runEnd: LocalDate?    // the run's last day, active or frozen
+        var runLength = 0  // active days in the run
+        var runEnd: LocalDate?  // the run's last day, active or frozen
         var previous: LocalDate?
         for day in days {
             if previous == nil || day - previous! != 1 {

@@ -37,8 +37,10 @@ public struct DiscordChannel: DeliveryChannel {
                 let until = Date().addingTimeInterval(seconds)
                 let wait = Duration.milliseconds(PeerSeconds.milliseconds(seconds))
                 if !global { try await store.postponeDeliveries(channel: name, destination: delivery.destination, until: until) }
-                return (.retry(at: until, counts: false), "rate limited for \(seconds) s\(global ? " (global)" : "")",
-                        global ? .channel(wait) : .destination(wait))
+                return (
+                    .retry(at: until, counts: false), "rate limited for \(seconds) s\(global ? " (global)" : "")",
+                    global ? .channel(wait) : .destination(wait)
+                )
             case .webhookGone:
                 let reason = "Discord answered 404 Unknown Webhook: the webhook was deleted; set a new URL to get Discord messages again"
                 try await store.disableDiscordWebhook(

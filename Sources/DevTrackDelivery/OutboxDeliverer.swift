@@ -166,7 +166,8 @@ public final class OutboxDeliverer: Service, DeliveryHandoff, Sendable {
     private func finish(_ destination: String) -> Job? {
         state.withLock { state in
             if let deferred = state.deferred.removeValue(forKey: destination), let next = deferred.first,
-               (state.heldUntil[destination].map { $0 <= .now } ?? true) {
+                (state.heldUntil[destination].map { $0 <= .now } ?? true)
+            {
                 if deferred.count > 1 { state.deferred[destination] = Array(deferred.dropFirst()) }
                 return next
             }
@@ -214,7 +215,8 @@ public final class OutboxDeliverer: Service, DeliveryHandoff, Sendable {
 
     private func postpone(_ destination: String, by wait: Duration) async {
         do {
-            try await store.postponeDeliveries(channel: channel, destination: destination, until: Date().addingTimeInterval(Double(wait.wholeMilliseconds) / 1000))
+            try await store.postponeDeliveries(
+                channel: channel, destination: destination, until: Date().addingTimeInterval(Double(wait.wholeMilliseconds) / 1000))
         } catch {
             logger.error("\(channel) deliverer cannot postpone deliveries to failing \(destination): \(error)")
         }
@@ -436,7 +438,8 @@ struct AttemptRunner: Sendable {
                 (outcome, error) = failure.isRetryable ? retryOrGiveUp(delivery, failure.description) : (.failed, failure.description)
                 if failure.isRetryable { hold(.failing) }
             }
-            try await log.record(DeliveryAttemptResult(delivery, outcome: outcome, statusCode: statusCode, latency: ContinuousClock.now - started, error: error))
+            try await log.record(
+                DeliveryAttemptResult(delivery, outcome: outcome, statusCode: statusCode, latency: ContinuousClock.now - started, error: error))
             if case .failed = outcome { logger.warning("\(delivery.channel) delivery \(delivery.id) failed for good: \(error ?? "")") }
         } catch {
             logger.error("\(delivery.channel) delivery \(delivery.id): cannot record the attempt: \(error)")

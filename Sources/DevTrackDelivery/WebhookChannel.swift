@@ -32,8 +32,10 @@ public struct WebhookChannel: DeliveryChannel {
         }
         let body = Array(delivery.payload.utf8)
         let id = delivery.id.uuidString.lowercased()
-        let headers = [("Content-Type", "application/json")]
-            + StandardWebhooks.headers(id: id, timestamp: Int(Date().timeIntervalSince1970), body: body, keys: secrets.compactMap(StandardWebhooks.key(of:)))
+        let headers =
+            [("Content-Type", "application/json")]
+            + StandardWebhooks.headers(
+                id: id, timestamp: Int(Date().timeIntervalSince1970), body: body, keys: secrets.compactMap(StandardWebhooks.key(of:)))
             + LegacyWebhookHeaders.headers(event: delivery.eventType, deliveryID: id, body: body, secret: current)
         await runner.attempt(delivery, OutboundRequest(url: url, headers: headers, body: body), hold: hold) { response in
             switch WebhookAnswer.classify(status: response.status, headers: response.headers) {
@@ -43,7 +45,9 @@ public struct WebhookChannel: DeliveryChannel {
                 let seconds = PeerSeconds.clamped(asked) ?? 60
                 let until = Date().addingTimeInterval(seconds)
                 try await store.postponeDeliveries(channel: name, destination: delivery.destination, until: until)
-                return (.retry(at: until, counts: false), "rate limited for \(seconds) s", .destination(.milliseconds(PeerSeconds.milliseconds(seconds))))
+                return (
+                    .retry(at: until, counts: false), "rate limited for \(seconds) s", .destination(.milliseconds(PeerSeconds.milliseconds(seconds)))
+                )
             case .gone:
                 try await store.disableWebhookEndpoint(id: endpointID, reason: "the endpoint answered 410 Gone")
                 return (.failed, "410 Gone: endpoint disabled", nil)

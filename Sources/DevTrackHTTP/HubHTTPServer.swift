@@ -18,9 +18,10 @@ public enum HubHTTPServer {
     public static let maxConnections = 4096
 
     public static var server: HTTPServerBuilder {
-        .http1(configuration: .init(
-            additionalChannelHandlers: [IdleStateHandler(readTimeout: readTimeout), SlowBodyGuard()], idleTimeout: idleTimeout,
-            httpDecoderConfiguration: decoder))
+        .http1(
+            configuration: .init(
+                additionalChannelHandlers: [IdleStateHandler(readTimeout: readTimeout), SlowBodyGuard()], idleTimeout: idleTimeout,
+                httpDecoderConfiguration: decoder))
     }
 
     public static func configuration(host: String, port: Int, serverName: String, logger: Logger) -> ApplicationConfiguration {

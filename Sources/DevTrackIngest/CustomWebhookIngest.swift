@@ -26,9 +26,11 @@ public struct CustomWebhookIngest: Sendable {
     /// Custom deliveries are events, not repositories' histories: 1 MB is plenty.
     public static let defaultMaxBodyBytes = 1 << 20
 
-    public init(producer: KafkaProducer, store: HubStore, secretBox: SecretBox, configuration: IngestConfiguration,
-                maxBodyBytes: Int = CustomWebhookIngest.defaultMaxBodyBytes, backlog: KafkaBacklog? = nil,
-                clock: @escaping @Sendable () -> Date = Date.init) {
+    public init(
+        producer: KafkaProducer, store: HubStore, secretBox: SecretBox, configuration: IngestConfiguration,
+        maxBodyBytes: Int = CustomWebhookIngest.defaultMaxBodyBytes, backlog: KafkaBacklog? = nil,
+        clock: @escaping @Sendable () -> Date = Date.init
+    ) {
         self.producer = RawEventProducer(producer: producer, backlog: backlog)
         self.store = store
         self.sources = SourceSecretCache(store: store, secretBox: secretBox, ttl: configuration.sourceCacheTTL)
@@ -117,7 +119,8 @@ public struct CustomWebhookIngest: Sendable {
             let id = headers[.webhookID]
             switch StandardWebhooks.verify(
                 id: id, timestamp: headers[.webhookTimestamp], signatures: signatures, body: body, keys: keys, now: clock(),
-                tolerance: Self.timestampTolerance) {
+                tolerance: Self.timestampTolerance)
+            {
             case .valid:
                 return (id ?? "", "standard-webhooks")
             case .missing(let reason):

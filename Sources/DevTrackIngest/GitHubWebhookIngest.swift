@@ -19,8 +19,10 @@ public struct IngestConfiguration: Sendable {
     /// at most 1 MB per message by default.
     public var maxInlineBytes: Int
 
-    public init(hubWebhookSecret: String?, maxBodyBytes: Int = 25 * 1024 * 1024,
-                githubTopic: String = Topics.githubEvents, sourceCacheTTL: Duration = .seconds(5), maxInlineBytes: Int = 900_000) {
+    public init(
+        hubWebhookSecret: String?, maxBodyBytes: Int = 25 * 1024 * 1024,
+        githubTopic: String = Topics.githubEvents, sourceCacheTTL: Duration = .seconds(5), maxInlineBytes: Int = 900_000
+    ) {
         self.hubWebhookSecret = hubWebhookSecret
         self.maxBodyBytes = maxBodyBytes
         self.githubTopic = githubTopic
@@ -56,7 +58,8 @@ public struct GitHubWebhookIngest: Sendable {
         router.post("/webhooks/github/{sourceID}") { request, context in
             let text = context.parameters.get("sourceID") ?? ""
             guard let sourceID = UUID(uuidString: text), let source = try await sources.credentials(for: sourceID),
-                  source.kind == "github" else {
+                source.kind == "github"
+            else {
                 throw HubHTTPError.notFound("no GitHub webhook source \(text)")
             }
             guard source.enabled else {
@@ -107,8 +110,9 @@ public struct GitHubWebhookIngest: Sendable {
         } else if contentType.hasPrefix("application/json") {
             payload = bytes
         } else {
-            throw HubHTTPError(.unsupportedMediaType, code: "unsupported_media_type",
-                               "content type must be application/json or application/x-www-form-urlencoded")
+            throw HubHTTPError(
+                .unsupportedMediaType, code: "unsupported_media_type",
+                "content type must be application/json or application/x-www-form-urlencoded")
         }
         let senderID: Int64?
         do {

@@ -18,8 +18,10 @@ public struct HeartbeatConfiguration: Sendable {
     /// `POST /api/local-coding/sync` requests per key per minute (the original DevTrack allowed 20).
     public var syncRequestsPerMinute: Int
 
-    public init(maxBatch: Int = 100, maxAge: Duration = .seconds(30 * 86400), topic: String = Topics.codingHeartbeats,
-                compatPrefix: String = "/api/compat/wakatime/v1", syncRequestsPerMinute: Int = 20) {
+    public init(
+        maxBatch: Int = 100, maxAge: Duration = .seconds(30 * 86400), topic: String = Topics.codingHeartbeats,
+        compatPrefix: String = "/api/compat/wakatime/v1", syncRequestsPerMinute: Int = 20
+    ) {
         self.maxBatch = maxBatch
         self.maxAge = maxAge
         self.topic = topic
@@ -61,8 +63,9 @@ public struct HeartbeatIngest: Sendable {
     func sync(_ request: Request, context: some RequestContext) async throws -> Response {
         let (user, key) = try await authenticateWithKey(request)
         guard syncLimiter.allow(Credentials.hash(key)) else {
-            throw HubHTTPError(.tooManyRequests, code: "rate_limited",
-                               "at most \(configuration.syncRequestsPerMinute) sync requests a minute per key", headers: [.retryAfter: "60"])
+            throw HubHTTPError(
+                .tooManyRequests, code: "rate_limited",
+                "at most \(configuration.syncRequestsPerMinute) sync requests a minute per key", headers: [.retryAfter: "60"])
         }
         var request = request
         let body = try await request.collectBody(upTo: 256 * 1024)
@@ -165,8 +168,10 @@ public struct HeartbeatIngest: Sendable {
         let zone = TimeZones.named(user.timezone) ?? .gmt
         let today = LocalDate(Date(), in: zone)
         let seconds = try await store.codingTotals(userID: user.id, range: DateRange(from: today, to: today))[today]?.seconds ?? 0
-        return try JSONResponse.make(StatusBar(data: .init(
-            grandTotal: .init(seconds: seconds), range: .init(date: today.description, timezone: user.timezone))))
+        return try JSONResponse.make(
+            StatusBar(
+                data: .init(
+                    grandTotal: .init(seconds: seconds), range: .init(date: today.description, timezone: user.timezone))))
     }
 
     func authenticate(_ request: Request) async throws -> UserRecord {
@@ -195,7 +200,7 @@ public struct HeartbeatIngest: Sendable {
         let found: UserRecord?
         do {
             found = try await Deadline.run(.seconds(2)) { try await store.user(codingKey: key) }
-        } catch where error is Deadline.Exceeded || StoreFailures.classify(error) == .transient {
+        } catch  where error is Deadline.Exceeded || StoreFailures.classify(error) == .transient {
             throw HubHTTPError.databaseUnavailable
         }
         guard let user = found else {
@@ -245,7 +250,9 @@ struct StatusBar: Encodable {
             hours = whole / 3600
             minutes = whole % 3600 / 60
             digital = String(format: "%d:%02d", hours, minutes)
-            text = hours > 0 ? "\(hours) hr\(hours == 1 ? "" : "s") \(minutes) min\(minutes == 1 ? "" : "s")" : "\(minutes) min\(minutes == 1 ? "" : "s")"
+            text =
+                hours > 0
+                ? "\(hours) hr\(hours == 1 ? "" : "s") \(minutes) min\(minutes == 1 ? "" : "s")" : "\(minutes) min\(minutes == 1 ? "" : "s")"
             decimal = String(format: "%.2f", seconds / 3600)
         }
 

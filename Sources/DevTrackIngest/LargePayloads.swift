@@ -26,7 +26,9 @@ struct LargePayloads: Sendable {
             throw HubHTTPError.databaseUnavailable
         }
         let ref = id.uuidString.lowercased()
-        return (Array(#"{"payload_ref":"\#(ref)","bytes":\#(body.count)}"#.utf8),
-                [KafkaHeader(RawEventHeaders.payloadRef, ref), KafkaHeader(RawEventHeaders.payloadSHA256, Hex.sha256(body))])
+        return (
+            Array(#"{"payload_ref":"\#(ref)","bytes":\#(body.count)}"#.utf8),
+            [KafkaHeader(RawEventHeaders.payloadRef, ref), KafkaHeader(RawEventHeaders.payloadSHA256, Hex.sha256(body))]
+        )
     }
 }

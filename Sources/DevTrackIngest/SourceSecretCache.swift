@@ -46,7 +46,8 @@ final class SourceSecretCache: Sendable {
             return cached.entry
         }
         if let cached, cached.expires.advanced(by: Self.staleLimit) > now,
-           let failed = lastFailure.withLock({ $0 }), failed.advanced(by: Self.retryAfterFailure) > now {
+            let failed = lastFailure.withLock({ $0 }), failed.advanced(by: Self.retryAfterFailure) > now
+        {
             return cached.entry
         }
         let store = self.store
@@ -61,7 +62,7 @@ final class SourceSecretCache: Sendable {
                         mapped: credentials.source.mapping != nil)
                 }
             }
-        } catch where error is Deadline.Exceeded || StoreFailures.classify(error) == .transient {
+        } catch  where error is Deadline.Exceeded || StoreFailures.classify(error) == .transient {
             lastFailure.withLock { $0 = ContinuousClock.now }
             if let cached, cached.expires.advanced(by: Self.staleLimit) > now { return cached.entry }
             throw HubHTTPError.databaseUnavailable

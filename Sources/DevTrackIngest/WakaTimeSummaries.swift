@@ -38,10 +38,11 @@ extension HeartbeatIngest {
             WakaTimeDay(date: day, timezone: zone.identifier, slices: byDay[day] ?? [], zone: zone)
         }
         let total = slices.reduce(0) { $0 + $1.seconds }
-        return try JSONResponse.make(WakaTimeSummaries(
-            data: days, start: Timestamps.format(range.from.startOfDay(in: zone)),
-            end: Timestamps.format(range.to.adding(days: 1).startOfDay(in: zone).addingTimeInterval(-1)),
-            cumulativeTotal: .init(seconds: total), dailyAverage: .init(seconds: total / Double(max(1, range.dates.count)))))
+        return try JSONResponse.make(
+            WakaTimeSummaries(
+                data: days, start: Timestamps.format(range.from.startOfDay(in: zone)),
+                end: Timestamps.format(range.to.adding(days: 1).startOfDay(in: zone).addingTimeInterval(-1)),
+                cumulativeTotal: .init(seconds: total), dailyAverage: .init(seconds: total / Double(max(1, range.dates.count)))))
     }
 }
 
@@ -95,9 +96,10 @@ struct WakaTimeDay: Encodable {
         func items(_ name: (CodingDimensions) -> String) -> [Item] {
             slices.totals(by: name).map { name, seconds in
                 let time = StatusBar.GrandTotal(seconds: seconds)
-                return Item(name: name.isEmpty ? "Unknown" : name, totalSeconds: seconds,
-                            percent: total > 0 ? (seconds / total * 10_000).rounded() / 100 : 0,
-                            digital: time.digital, text: time.text, hours: time.hours, minutes: time.minutes)
+                return Item(
+                    name: name.isEmpty ? "Unknown" : name, totalSeconds: seconds,
+                    percent: total > 0 ? (seconds / total * 10_000).rounded() / 100 : 0,
+                    digital: time.digital, text: time.text, hours: time.hours, minutes: time.minutes)
             }
         }
         grandTotal = StatusBar.GrandTotal(seconds: total)

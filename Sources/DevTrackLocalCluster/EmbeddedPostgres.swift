@@ -1,5 +1,5 @@
-import Foundation
 import DevTrackStore
+import Foundation
 import Logging
 
 /// A private PostgreSQL cluster under a data folder, started with Debian's `initdb`/`pg_ctl`, for
@@ -49,9 +49,11 @@ public struct EmbeddedPostgres: Sendable {
         }
         if !FileManager.default.fileExists(atPath: "\(clusterDirectory)/PG_VERSION") {
             logger.info("initialising a private PostgreSQL cluster in \(clusterDirectory)")
-            try await run("\(binDirectory)/initdb", [
-                "-D", clusterDirectory, "-U", Self.username, "--auth=trust", "-E", "UTF8", "--locale=C.UTF-8",
-            ])
+            try await run(
+                "\(binDirectory)/initdb",
+                [
+                    "-D", clusterDirectory, "-U", Self.username, "--auth=trust", "-E", "UTF8", "--locale=C.UTF-8",
+                ])
         }
         if Self.runningPort(clusterDirectory: clusterDirectory) != nil {
             logger.info("PostgreSQL already running in \(clusterDirectory) on port \(port)")
@@ -73,11 +75,14 @@ public struct EmbeddedPostgres: Sendable {
     }
 
     private func run(_ executable: String, _ arguments: [String], asPostgres: Bool? = nil) async throws(Failure) {
-        let outcome = (asPostgres ?? runAsPostgres)
+        let outcome =
+            (asPostgres ?? runAsPostgres)
             ? await ChildProcess.run("/usr/sbin/runuser", ["-u", "postgres", "--", executable] + arguments)
             : await ChildProcess.run(executable, arguments)
         if outcome.status != 0 {
-            throw Failure(description: "\((executable as NSString).lastPathComponent) \(arguments.joined(separator: " ")) failed (\(outcome.status)): \(outcome.output)")
+            throw Failure(
+                description:
+                    "\((executable as NSString).lastPathComponent) \(arguments.joined(separator: " ")) failed (\(outcome.status)): \(outcome.output)")
         }
     }
 

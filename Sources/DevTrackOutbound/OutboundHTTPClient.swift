@@ -79,7 +79,8 @@ public struct OutboundHTTPClient: Sendable {
 
     public func post(_ request: OutboundRequest) async throws(OutboundFailure) -> OutboundResponse {
         guard let components = URLComponents(string: request.url), let scheme = components.scheme?.lowercased(),
-              let named = components.host?.lowercased(), !named.isEmpty else {
+            let named = components.host?.lowercased(), !named.isEmpty
+        else {
             throw .refused("not an absolute URL")
         }
         let host = named.hasPrefix("[") && named.hasSuffix("]") ? String(named.dropFirst().dropLast()) : named  // an IPv6 literal
@@ -155,7 +156,9 @@ public struct OutboundHTTPClient: Sendable {
                 return
             }
             reader.expect(promise)
-            let timer = channel.eventLoop.scheduleTask(in: .nanoseconds(Int64(limit.components.seconds) * 1_000_000_000 + limit.components.attoseconds / 1_000_000_000)) {
+            let timer = channel.eventLoop.scheduleTask(
+                in: .nanoseconds(Int64(limit.components.seconds) * 1_000_000_000 + limit.components.attoseconds / 1_000_000_000)
+            ) {
                 promise.fail(OutboundFailure.timedOut(limit))
             }
             promise.futureResult.whenComplete { _ in timer.cancel() }
@@ -317,9 +320,11 @@ final class ResponseReader: ChannelInboundHandler, RemovableChannelHandler {
         case .end:
             guard let head, let promise else { return }
             self.promise = nil
-            promise.succeed((
-                OutboundResponse(status: Int(head.status.code), headers: head.headers.map { ($0.name, $0.value) }, body: body),
-                head.isKeepAlive))
+            promise.succeed(
+                (
+                    OutboundResponse(status: Int(head.status.code), headers: head.headers.map { ($0.name, $0.value) }, body: body),
+                    head.isKeepAlive
+                ))
         }
     }
 

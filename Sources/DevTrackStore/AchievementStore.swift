@@ -30,7 +30,8 @@ extension HubStore {
     /// statement. Marks of users that no longer exist are skipped.
     public func recordMarks(_ marks: [(userID: UUID, mark: AchievementMark)], on connection: PostgresConnection) async throws {
         guard !marks.isEmpty else { return }
-        try await connection.query("""
+        try await connection.query(
+            """
             WITH added AS (
                 INSERT INTO user_marks (user_id, kind, key)
                 SELECT DISTINCT t.u, t.k, t.m FROM unnest(\(marks.map(\.userID)), \(marks.map(\.mark.kind.rawValue)), \(marks.map(\.mark.key)))
@@ -59,7 +60,8 @@ extension HubStore {
     public func creditCodingDays(userID: UUID, seconds: [LocalDate: Double], on connection: PostgresConnection) async throws {
         guard !seconds.isEmpty else { return }
         let days = Array(seconds.keys)
-        try await connection.query("""
+        try await connection.query(
+            """
             WITH incoming AS (
                 SELECT d::date AS day, s FROM unnest(\(days.map(\.description)), \(days.map { seconds[$0]! })) AS t(d, s)
                 WHERE EXISTS (SELECT 1 FROM users WHERE id = \(userID))
@@ -82,7 +84,8 @@ extension HubStore {
         guard !streaks.isEmpty else { return }
         let users = streaks.keys.sorted { $0.uuidString < $1.uuidString }
         let entries = users.map { streaks[$0]! }
-        try await connection.query("""
+        try await connection.query(
+            """
             INSERT INTO user_totals (user_id, streak_start, streak_end, streak_days, longest_streak)
             SELECT t.u, t.s::date, t.e::date, t.d, t.l
             FROM unnest(\(users), \(entries.map(\.run.start.description)), \(entries.map(\.run.end.description)),
@@ -97,7 +100,8 @@ extension HubStore {
     /// Each user's time zone and latest streak run (deleted users are absent).
     public func achievementState(userIDs: [UUID]) async throws -> [UUID: (zone: TimeZone, run: StreakRun?)] {
         guard !userIDs.isEmpty else { return [:] }
-        let rows = try await client.query("""
+        let rows = try await client.query(
+            """
             SELECT u.id, u.timezone, t.streak_start::text, t.streak_end::text, t.streak_days
             FROM users u LEFT JOIN user_totals t ON t.user_id = u.id WHERE u.id = ANY(\(userIDs))
             """, logger: logger)
@@ -117,14 +121,16 @@ extension HubStore {
     /// Each user's lifetime aggregates as achievement metrics (users without any are absent).
     public func achievementTotals(userIDs: [UUID]) async throws -> [UUID: AchievementTotals] {
         guard !userIDs.isEmpty else { return [:] }
-        let rows = try await client.query("""
+        let rows = try await client.query(
+            """
             SELECT user_id, commits, prs_opened, prs_merged, reviews, issues_closed, night_owl_days, early_bird_days,
                    active_weekends, greatest(commit_languages, coding_languages), coding_seconds, longest_streak
             FROM user_totals WHERE user_id = ANY(\(userIDs))
             """, logger: logger)
         var result: [UUID: AchievementTotals] = [:]
         for try await (userID, commits, prsOpened, prsMerged, reviews, issuesClosed, nightOwl, earlyBird, weekends, languages, coding, streak)
-            in rows.decode((UUID, Int64, Int64, Int64, Int64, Int64, Int32, Int32, Int32, Int32, Double, Int32).self) {
+            in rows.decode((UUID, Int64, Int64, Int64, Int64, Int64, Int32, Int32, Int32, Int32, Double, Int32).self)
+        {
             result[userID] = AchievementTotals([
                 .commits: Int(commits), .prsOpened: Int(prsOpened), .prsMerged: Int(prsMerged), .reviews: Int(reviews),
                 .issuesClosed: Int(issuesClosed), .nightOwlDays: Int(nightOwl), .earlyBirdDays: Int(earlyBird),
@@ -137,7 +143,8 @@ extension HubStore {
 
     /// The id of the user's `n`-th fact of `kind` in time order (nil when there are fewer).
     public func nthFact(userID: UUID, kind: ActivityKind, n: Int) async throws -> String? {
-        let rows = try await client.query("""
+        let rows = try await client.query(
+            """
             SELECT id FROM activities WHERE user_id = \(userID) AND kind = \(kind.rawValue)
             ORDER BY occurred_at, id OFFSET \(max(0, n - 1)) LIMIT 1
             """, logger: logger)
@@ -148,7 +155,8 @@ extension HubStore {
     /// The achievements each user has unlocked.
     public func unlockedAchievements(userIDs: [UUID]) async throws -> [UUID: [UnlockedAchievement]] {
         guard !userIDs.isEmpty else { return [:] }
-        let rows = try await client.query("""
+        let rows = try await client.query(
+            """
             SELECT user_id, achievement_id, unlocked_at, fact_id FROM user_achievements WHERE user_id = ANY(\(userIDs))
             """, logger: logger)
         var result: [UUID: [UnlockedAchievement]] = [:]
@@ -161,7 +169,8 @@ extension HubStore {
     /// Records unlocks; one already recorded keeps its first time and fact.
     public func recordUnlocks(_ unlocks: [AchievementUnlock]) async throws {
         guard !unlocks.isEmpty else { return }
-        try await client.query("""
+        try await client.query(
+            """
             INSERT INTO user_achievements (user_id, achievement_id, unlocked_at, fact_id)
             SELECT t.u, t.a, t.at, NULLIF(t.f, '') FROM unnest(\(unlocks.map(\.userID)), \(unlocks.map(\.achievementID)),
                                                       \(unlocks.map(\.at)), \(unlocks.map { $0.factID ?? "" })) AS t(u, a, at, f)
@@ -174,7 +183,8 @@ extension HubStore {
     /// days: what a recent streak is computed from.
     public func recentActivity(userIDs: [UUID], since: LocalDate) async throws -> [UUID: (active: [LocalDate], frozen: [LocalDate])] {
         guard !userIDs.isEmpty else { return [:] }
-        let rows = try await client.query("""
+        let rows = try await client.query(
+            """
             SELECT user_id, day::text, false FROM daily_stats
             WHERE user_id = ANY(\(userIDs)) AND day >= \(since.description)::date AND commits + prs_opened + reviews + issues_opened > 0
             UNION SELECT user_id, day::text, false FROM coding_daily WHERE user_id = ANY(\(userIDs)) AND day >= \(since.description)::date AND seconds > 0
@@ -192,7 +202,8 @@ extension HubStore {
     /// Coding seconds per language on each of these local days (from heartbeats), for language marks.
     public func codingLanguages(userID: UUID, days: [LocalDate]) async throws -> [LocalDate: [String: Double]] {
         guard !days.isEmpty else { return [:] }
-        let rows = try await client.query("""
+        let rows = try await client.query(
+            """
             SELECT day::text, language, sum(seconds) FROM coding_daily
             WHERE user_id = \(userID) AND day = ANY(\(days.map(\.description))::date[]) GROUP BY 1, 2
             """, logger: logger)

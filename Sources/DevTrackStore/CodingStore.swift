@@ -33,7 +33,8 @@ extension HubStore {
         let key = UUID().uuidString.lowercased()
         let id = UUID()
         let hint = "…" + key.suffix(4)
-        let rows = try await client.query("""
+        let rows = try await client.query(
+            """
             INSERT INTO coding_api_keys (id, user_id, name, key_hash, hint) VALUES (\(id), \(userID), \(name), \(Credentials.hash(key)), \(hint))
             RETURNING created_at
             """, logger: logger)
@@ -44,7 +45,8 @@ extension HubStore {
     }
 
     public func codingKeys(userID: UUID) async throws -> [CodingKeyRecord] {
-        let rows = try await client.query("""
+        let rows = try await client.query(
+            """
             SELECT id, name, hint, created_at, last_used_at FROM coding_api_keys
             WHERE user_id = \(userID) AND revoked_at IS NULL ORDER BY created_at
             """, logger: logger)
@@ -57,7 +59,8 @@ extension HubStore {
 
     /// Revokes one of the user's keys; false when the user has no such (unrevoked) key.
     public func revokeCodingKey(userID: UUID, id: UUID) async throws -> Bool {
-        let rows = try await client.query("""
+        let rows = try await client.query(
+            """
             UPDATE coding_api_keys SET revoked_at = now() WHERE id = \(id) AND user_id = \(userID) AND revoked_at IS NULL
             RETURNING id
             """, logger: logger)
@@ -69,7 +72,8 @@ extension HubStore {
     /// used, at most once a minute.
     public func user(codingKey: String) async throws -> UserRecord? {
         let key = codingKey.hasPrefix("waka_") ? String(codingKey.dropFirst(5)) : codingKey
-        let rows = try await client.query("""
+        let rows = try await client.query(
+            """
             WITH hit AS (
                 SELECT id, user_id, last_used_at FROM coding_api_keys WHERE key_hash = \(Credentials.hash(key.lowercased())) AND revoked_at IS NULL
             ), touched AS (
@@ -105,7 +109,8 @@ extension HubStore {
             guard let zoneName else { continue }  // the user was deleted: nothing to store
             let zone = TimeZones.named(zoneName) ?? .gmt
 
-            let rows = try await connection.query("""
+            let rows = try await connection.query(
+                """
                 INSERT INTO heartbeats (user_id, time, entity, type, category, project, branch, language, editor, machine, is_write)
                 SELECT \(userID), * FROM unnest(
                     \(beats.map(\.time)), \(beats.map(\.entity)), \(beats.map(\.type)), \(beats.map(\.category)),
@@ -138,16 +143,19 @@ extension HubStore {
     }
 
     private func heartbeats(userID: UUID, from: Double, to: Double, on connection: PostgresConnection) async throws -> [Heartbeat] {
-        let rows = try await connection.query("""
+        let rows = try await connection.query(
+            """
             SELECT time, entity, type, category, project, branch, language, editor, machine, is_write FROM heartbeats
             WHERE user_id = \(userID) AND time >= \(from) AND time <= \(to)
             """, logger: logger)
         var beats: [Heartbeat] = []
         for try await (time, entity, type, category, project, branch, language, editor, machine, isWrite)
-            in rows.decode((Double, String, String, String, String, String, String, String, String, Bool).self) {
-            beats.append(Heartbeat(
-                time: time, entity: entity, type: type, category: category, project: project, branch: branch,
-                language: language, editor: editor, machine: machine, isWrite: isWrite))
+            in rows.decode((Double, String, String, String, String, String, String, String, String, Bool).self)
+        {
+            beats.append(
+                Heartbeat(
+                    time: time, entity: entity, type: type, category: category, project: project, branch: branch,
+                    language: language, editor: editor, machine: machine, isWrite: isWrite))
         }
         return beats
     }
@@ -155,7 +163,8 @@ extension HubStore {
     private func insertCoding(_ slices: [CodingSlice], userID: UUID, on connection: PostgresConnection) async throws {
         guard !slices.isEmpty else { return }
         let dimensions = slices.map(\.dimensions)
-        try await connection.query("""
+        try await connection.query(
+            """
             INSERT INTO coding_daily (user_id, day, project, language, editor, branch, category, machine, seconds)
             SELECT \(userID), d::date, p, l, e, b, c, m, s FROM unnest(
                 \(slices.map(\.date.description)), \(dimensions.map(\.project)), \(dimensions.map(\.language)), \(dimensions.map(\.editor)),
@@ -176,7 +185,8 @@ extension HubStore {
     /// Replaces the reported totals of these days (the plugin sends cumulative totals). Skips deleted users.
     public func applyReportedDays(_ days: [ReportedCodingDay], userID: UUID, on connection: PostgresConnection) async throws {
         guard !days.isEmpty else { return }
-        try await connection.query("""
+        try await connection.query(
+            """
             INSERT INTO coding_reported (user_id, day, seconds, file_count, project_count)
             SELECT \(userID), d::date, s, NULLIF(f, -1), NULLIF(p, -1)
             FROM unnest(\(days.map(\.date.description)), \(days.map(\.totalSeconds)), \(days.map { $0.fileCount ?? -1 }),
@@ -191,7 +201,8 @@ extension HubStore {
     /// by the original plugin, and the day's figure, the larger of the two.
     public func codingTotals(userID: UUID, range: DateRange) async throws -> [LocalDate: CodingDayTotals] {
         let (from, to) = (range.from.description, range.to.description)
-        let rows = try await client.query("""
+        let rows = try await client.query(
+            """
             SELECT day::text, sum(h), sum(r) FROM (
                 SELECT day, seconds AS h, 0::double precision AS r FROM coding_daily
                 WHERE user_id = \(userID) AND day BETWEEN \(from)::date AND \(to)::date
@@ -209,30 +220,38 @@ extension HubStore {
 
     /// The reported totals of the last `days` local days up to `today`, newest first.
     public func reportedDays(userID: UUID, from: LocalDate, to: LocalDate) async throws -> [ReportedCodingDay] {
-        let rows = try await client.query("""
+        let rows = try await client.query(
+            """
             SELECT day::text, seconds, file_count, project_count FROM coding_reported
             WHERE user_id = \(userID) AND day BETWEEN \(from.description)::date AND \(to.description)::date ORDER BY day DESC
             """, logger: logger)
         var days: [ReportedCodingDay] = []
         for try await (day, seconds, files, projects) in rows.decode((String, Int32, Int32?, Int32?).self) {
             guard let date = LocalDate(day) else { continue }
-            days.append(ReportedCodingDay(date: date, totalSeconds: Int(seconds), fileCount: files.map(Int.init), projectCount: projects.map(Int.init)))
+            days.append(
+                ReportedCodingDay(date: date, totalSeconds: Int(seconds), fileCount: files.map(Int.init), projectCount: projects.map(Int.init)))
         }
         return days
     }
 
     /// Every `coding_daily` row of the range, for breakdowns.
     public func codingSlices(userID: UUID, range: DateRange) async throws -> [CodingSlice] {
-        let rows = try await client.query("""
+        let rows = try await client.query(
+            """
             SELECT day::text, project, language, editor, branch, category, machine, seconds FROM coding_daily
             WHERE user_id = \(userID) AND day BETWEEN \(range.from.description)::date AND \(range.to.description)::date
             """, logger: logger)
         var slices: [CodingSlice] = []
         for try await (day, project, language, editor, branch, category, machine, seconds)
-            in rows.decode((String, String, String, String, String, String, String, Double).self) {
+            in rows.decode((String, String, String, String, String, String, String, Double).self)
+        {
             guard let date = LocalDate(day) else { continue }
-            slices.append(CodingSlice(date: date, dimensions: CodingDimensions(
-                project: project, language: language, editor: editor, branch: branch, category: category, machine: machine), seconds: seconds))
+            slices.append(
+                CodingSlice(
+                    date: date,
+                    dimensions: CodingDimensions(
+                        project: project, language: language, editor: editor, branch: branch, category: category, machine: machine), seconds: seconds)
+            )
         }
         return slices
     }

@@ -18,7 +18,8 @@ extension HubStore {
         let timeZone = TimeZones.named(zone) ?? .gmt
         let start = range.from.startOfDay(in: timeZone)
         let end = range.to.adding(days: 1).startOfDay(in: timeZone)
-        let rows = try await client.query("""
+        let rows = try await client.query(
+            """
             SELECT (occurred_at AT TIME ZONE \(zone))::date::text, substr(kind, 8), count(*), sum(value)::float8
             FROM activities
             WHERE user_id = \(userID) AND occurred_at >= \(start) AND occurred_at < \(end) AND kind LIKE 'custom:%'

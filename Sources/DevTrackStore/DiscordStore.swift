@@ -11,7 +11,9 @@ public struct DiscordSettings: Sendable, Equatable {
     public var disabledAt: Date?
     public var disabledReason: String?
 
-    public init(sealedWebhookURL: [UInt8]? = nil, mutedUntil: Date? = nil, optOuts: [String] = [], disabledAt: Date? = nil, disabledReason: String? = nil) {
+    public init(
+        sealedWebhookURL: [UInt8]? = nil, mutedUntil: Date? = nil, optOuts: [String] = [], disabledAt: Date? = nil, disabledReason: String? = nil
+    ) {
         self.sealedWebhookURL = sealedWebhookURL
         self.mutedUntil = mutedUntil
         self.optOuts = optOuts
@@ -47,12 +49,15 @@ public struct OutboxEntry: Sendable {
 
 extension HubStore {
     public func discordSettings(userID: UUID) async throws -> DiscordSettings? {
-        let rows = try await client.query("""
+        let rows = try await client.query(
+            """
             SELECT discord_webhook_sealed, discord_muted_until, discord_opt_outs, discord_disabled_at, discord_disabled_reason
             FROM users WHERE id = \(userID)
             """, logger: logger)
         for try await (sealed, muted, optOuts, disabledAt, reason) in rows.decode((ByteBuffer?, Date?, [String], Date?, String?).self) {
-            return DiscordSettings(sealedWebhookURL: sealed.map { Array($0.readableBytesView) }, mutedUntil: muted, optOuts: optOuts, disabledAt: disabledAt, disabledReason: reason)
+            return DiscordSettings(
+                sealedWebhookURL: sealed.map { Array($0.readableBytesView) }, mutedUntil: muted, optOuts: optOuts, disabledAt: disabledAt,
+                disabledReason: reason)
         }
         return nil
     }
@@ -63,7 +68,8 @@ extension HubStore {
         let setURL = change.sealedWebhookURL != nil
         let setMute = change.mutedUntil != nil
         let setOptOuts = change.optOuts != nil
-        try await client.query("""
+        try await client.query(
+            """
             UPDATE users SET
                 discord_webhook_sealed = CASE WHEN \(setURL) THEN \((change.sealedWebhookURL ?? nil).map { ByteBuffer(bytes: $0) }) ELSE discord_webhook_sealed END,
                 discord_disabled_at = CASE WHEN \(setURL) THEN NULL ELSE discord_disabled_at END,
@@ -77,13 +83,19 @@ extension HubStore {
 
     /// The user's queued deliveries on `channel`, newest first (what the API lists and tests inspect).
     public func outbox(userID: UUID, channel: String, limit: Int = 100) async throws -> [OutboxEntry] {
-        let rows = try await client.query("""
+        let rows = try await client.query(
+            """
             SELECT id, dedupe_key, event_type, status, attempts, failures, last_error, payload::text FROM outbox
             WHERE user_id = \(userID) AND channel = \(channel) ORDER BY created_at DESC, dedupe_key LIMIT \(limit)
             """, logger: logger)
         var result: [OutboxEntry] = []
-        for try await (id, key, type, status, attempts, failures, error, payload) in rows.decode((UUID, String, String, String, Int, Int, String?, String).self) {
-            result.append(OutboxEntry(id: id, dedupeKey: key, eventType: type, status: status, attempts: attempts, failures: failures, lastError: error, payload: payload))
+        for try await (id, key, type, status, attempts, failures, error, payload) in rows.decode(
+            (UUID, String, String, String, Int, Int, String?, String).self)
+        {
+            result.append(
+                OutboxEntry(
+                    id: id, dedupeKey: key, eventType: type, status: status, attempts: attempts, failures: failures, lastError: error,
+                    payload: payload))
         }
         return result
     }

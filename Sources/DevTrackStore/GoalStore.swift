@@ -45,7 +45,8 @@ extension HubStore {
         let envelope = WebhookEnvelope.goalCreated(
             userID: goal.userID, goalID: goal.id, title: goal.title, target: goal.target, unit: goal.unit.description,
             period: goal.period.rawValue, deadline: goal.deadline, at: goal.createdAt)
-        try await client.query("""
+        try await client.query(
+            """
             WITH created AS (
                 INSERT INTO goals (id, user_id, title, target, unit, period, deadline, timezone, created_at)
                 VALUES (\(goal.id), \(goal.userID), \(goal.title), \(goal.target), \(goal.unit.description), \(goal.period.rawValue),
@@ -64,22 +65,28 @@ extension HubStore {
     }
 
     public func goals(userID: UUID) async throws -> [GoalRecord] {
-        try await goalRows(client.query("""
-            SELECT id, user_id, title, target, unit, period, deadline::text, timezone, created_at FROM goals
-            WHERE user_id = \(userID) ORDER BY created_at, id
-            """, logger: logger))
+        try await goalRows(
+            client.query(
+                """
+                SELECT id, user_id, title, target, unit, period, deadline::text, timezone, created_at FROM goals
+                WHERE user_id = \(userID) ORDER BY created_at, id
+                """, logger: logger))
     }
 
     /// The user's goal, nil when it does not exist or belongs to someone else.
     public func goal(userID: UUID, id: UUID) async throws -> GoalRecord? {
-        try await goalRows(client.query("""
-            SELECT id, user_id, title, target, unit, period, deadline::text, timezone, created_at FROM goals
-            WHERE user_id = \(userID) AND id = \(id)
-            """, logger: logger)).first
+        try await goalRows(
+            client.query(
+                """
+                SELECT id, user_id, title, target, unit, period, deadline::text, timezone, created_at FROM goals
+                WHERE user_id = \(userID) AND id = \(id)
+                """, logger: logger)
+        ).first
     }
 
     public func updateGoal(_ goal: GoalRecord) async throws {
-        try await client.query("""
+        try await client.query(
+            """
             WITH updated AS (
                 UPDATE goals SET title = \(goal.title), target = \(goal.target), deadline = \(goal.deadline?.description)::date,
                                  timezone = \(goal.timezone), updated_at = now()
@@ -91,7 +98,8 @@ extension HubStore {
     }
 
     public func deleteGoal(userID: UUID, id: UUID) async throws -> Bool {
-        let rows = try await client.query("""
+        let rows = try await client.query(
+            """
             WITH deleted AS (DELETE FROM goals WHERE user_id = \(userID) AND id = \(id) RETURNING user_id)
             UPDATE users SET goals_revision = goals_revision + 1 WHERE id IN (SELECT user_id FROM deleted) RETURNING id
             """, logger: logger)
@@ -102,12 +110,14 @@ extension HubStore {
     func goalRows(_ rows: PostgresRowSequence) async throws -> [GoalRecord] {
         var goals: [GoalRecord] = []
         for try await (id, userID, title, target, unit, period, deadline, timezone, createdAt)
-            in rows.decode((UUID, UUID, String, Int32, String, String, String?, String?, Date).self) {
+            in rows.decode((UUID, UUID, String, Int32, String, String, String?, String?, Date).self)
+        {
             guard let unit = GoalUnit(unit), let period = GoalPeriod(rawValue: period) else { continue }
-            goals.append(GoalRecord(
-                id: id, userID: userID, title: title, target: Int(target), unit: unit, period: period,
-                deadline: deadline.flatMap { LocalDate($0) }.map { Self.readableDeadline($0, createdAt: createdAt) },
-                timezone: timezone, createdAt: createdAt))
+            goals.append(
+                GoalRecord(
+                    id: id, userID: userID, title: title, target: Int(target), unit: unit, period: period,
+                    deadline: deadline.flatMap { LocalDate($0) }.map { Self.readableDeadline($0, createdAt: createdAt) },
+                    timezone: timezone, createdAt: createdAt))
         }
         return goals
     }
@@ -137,7 +147,8 @@ extension HubStore {
         default:
             let kind = goal.unit.factKind ?? ""
             let (start, end) = (window.start.startOfDay(in: zone), window.end.adding(days: 1).startOfDay(in: zone))
-            let rows = try await client.query("""
+            let rows = try await client.query(
+                """
                 SELECT count(*), (array_agg(occurred_at ORDER BY occurred_at, id))[\(goal.target)] FROM activities
                 WHERE user_id = \(goal.userID) AND kind = \(kind) AND occurred_at >= \(start) AND occurred_at < \(end)
                 """, logger: logger)
@@ -153,7 +164,8 @@ extension HubStore {
     /// Records completions (idempotently: a completion already there stays as it was).
     public func recordCompletions(_ completions: [(key: GoalPeriodKey, at: Date)]) async throws {
         guard !completions.isEmpty else { return }
-        try await client.query("""
+        try await client.query(
+            """
             INSERT INTO goal_completions (goal_id, period_start, completed_at)
             SELECT g, p::date, c FROM unnest(\(completions.map(\.key.goalID)), \(completions.map(\.key.periodStart.description)),
                                             \(completions.map(\.at))) AS t(g, p, c)
@@ -210,7 +222,8 @@ extension HubStore {
             for day in try await activeDays(userID: goal.userID) where day >= oldest && day <= newest { perDay[day] = 1 }
         default:
             let (start, end) = (oldest.startOfDay(in: zone), newest.adding(days: 1).startOfDay(in: zone))
-            let rows = try await client.query("""
+            let rows = try await client.query(
+                """
                 SELECT (occurred_at AT TIME ZONE \(zoneName))::date::text, count(*) FROM activities
                 WHERE user_id = \(goal.userID) AND kind = \(goal.unit.factKind ?? "") AND occurred_at >= \(start) AND occurred_at < \(end)
                 GROUP BY 1
@@ -257,10 +270,13 @@ extension HubStore {
     public func goals(userIDs: [UUID]) async throws -> [UUID: [GoalRecord]] {
         guard !userIDs.isEmpty else { return [:] }
         var result: [UUID: [GoalRecord]] = [:]
-        for goal in try await goalRows(client.query("""
-            SELECT id, user_id, title, target, unit, period, deadline::text, timezone, created_at FROM goals
-            WHERE user_id = ANY(\(userIDs))
-            """, logger: logger)) {
+        for goal in try await goalRows(
+            client.query(
+                """
+                SELECT id, user_id, title, target, unit, period, deadline::text, timezone, created_at FROM goals
+                WHERE user_id = ANY(\(userIDs))
+                """, logger: logger))
+        {
             result[goal.userID, default: []].append(goal)
         }
         return result
@@ -269,7 +285,8 @@ extension HubStore {
     /// Which of these (goal, period) pairs are already recorded as completed.
     public func recordedCompletions(_ keys: [GoalPeriodKey]) async throws -> Set<GoalPeriodKey> {
         guard !keys.isEmpty else { return [] }
-        let rows = try await client.query("""
+        let rows = try await client.query(
+            """
             SELECT c.goal_id, c.period_start::text FROM goal_completions c
             JOIN unnest(\(keys.map(\.goalID)), \(keys.map(\.periodStart.description))) AS t(g, p) ON c.goal_id = t.g AND c.period_start = t.p::date
             """, logger: logger)
@@ -295,7 +312,8 @@ extension HubStore {
             }
         }
         if let daily = byMeasure["daily"] {
-            let rows = try await client.query("""
+            let rows = try await client.query(
+                """
                 SELECT t.g, coalesce((SELECT sum(CASE t.unit WHEN 'commits' THEN d.commits WHEN 'prs_opened' THEN d.prs_opened
                                                          WHEN 'prs_merged' THEN d.prs_merged WHEN 'reviews' THEN d.reviews
                                                          ELSE d.issues_closed END)
@@ -306,7 +324,8 @@ extension HubStore {
             for try await (goalID, value) in rows.decode((UUID, Int64).self) { result[goalID] = Int(value) }
         }
         if let coding = byMeasure["coding"] {
-            let rows = try await client.query("""
+            let rows = try await client.query(
+                """
                 SELECT t.g, coalesce((SELECT sum(m) FROM (
                     SELECT greatest(sum(h), sum(r)) AS m FROM (
                         SELECT day, seconds AS h, 0::double precision AS r FROM coding_daily
@@ -320,7 +339,8 @@ extension HubStore {
             for try await (goalID, seconds) in rows.decode((UUID, Double).self) { result[goalID] = Int(seconds / 60) }
         }
         if let active = byMeasure["active"] {
-            let rows = try await client.query("""
+            let rows = try await client.query(
+                """
                 SELECT t.g, (SELECT count(*) FROM (
                     SELECT day FROM daily_stats WHERE user_id = t.u AND day BETWEEN t.s::date AND t.e::date
                                                   AND commits + prs_opened + reviews + issues_opened > 0
@@ -335,7 +355,8 @@ extension HubStore {
         for goal in byMeasure["facts"] ?? [] {
             let kind = goal.goal.unit.factKind ?? ""
             let (start, end) = (goal.window.start.startOfDay(in: goal.zone), goal.window.end.adding(days: 1).startOfDay(in: goal.zone))
-            let rows = try await client.query("""
+            let rows = try await client.query(
+                """
                 SELECT count(*) FROM activities
                 WHERE user_id = \(goal.goal.userID) AND kind = \(kind) AND occurred_at >= \(start) AND occurred_at < \(end)
                 """, logger: logger)
@@ -351,7 +372,8 @@ extension HubStore {
     /// Goals whose deadline is between `from` and `to` and that have no reminder for it yet, with their
     /// user's zone.
     public func goalsAwaitingReminder(deadlinesFrom from: LocalDate, to: LocalDate) async throws -> [(goal: GoalRecord, userZone: String)] {
-        let rows = try await client.query("""
+        let rows = try await client.query(
+            """
             SELECT g.id, g.user_id, g.title, g.target, g.unit, g.period, g.deadline::text, g.timezone, g.created_at, u.timezone
             FROM goals g JOIN users u ON u.id = g.user_id
             WHERE g.deadline BETWEEN \(from.description)::date AND \(to.description)::date
@@ -359,18 +381,23 @@ extension HubStore {
             """, logger: logger)
         var result: [(goal: GoalRecord, userZone: String)] = []
         for try await (id, userID, title, target, unit, period, deadline, timezone, createdAt, userZone)
-            in rows.decode((UUID, UUID, String, Int32, String, String, String?, String?, Date, String).self) {
+            in rows.decode((UUID, UUID, String, Int32, String, String, String?, String?, Date, String).self)
+        {
             guard let unit = GoalUnit(unit), let period = GoalPeriod(rawValue: period) else { continue }
-            result.append((GoalRecord(
-                id: id, userID: userID, title: title, target: Int(target), unit: unit, period: period,
-                deadline: deadline.flatMap { LocalDate($0) }, timezone: timezone, createdAt: createdAt), userZone))
+            result.append(
+                (
+                    GoalRecord(
+                        id: id, userID: userID, title: title, target: Int(target), unit: unit, period: period,
+                        deadline: deadline.flatMap { LocalDate($0) }, timezone: timezone, createdAt: createdAt), userZone
+                ))
         }
         return result
     }
 
     public func recordReminders(_ reminders: [(goalID: UUID, deadline: LocalDate)]) async throws {
         guard !reminders.isEmpty else { return }
-        try await client.query("""
+        try await client.query(
+            """
             INSERT INTO goal_reminders (goal_id, deadline)
             SELECT t.g, t.d::date FROM unnest(\(reminders.map(\.goalID)), \(reminders.map(\.deadline.description))) AS t(g, d)
             WHERE EXISTS (SELECT 1 FROM goals WHERE id = t.g)
@@ -382,7 +409,8 @@ extension HubStore {
     /// is at or after `hour`:00, with no freeze for today and no `streak.at_risk` sent today: the latest
     /// streak run is the one the achievements worker keeps in `user_totals`.
     public func streaksAtRisk(now: Date, hour: Int, minimumDays: Int) async throws -> [(userID: UUID, days: Int, date: LocalDate)] {
-        let rows = try await client.query("""
+        let rows = try await client.query(
+            """
             SELECT u.id, t.streak_days, l.today::text
             FROM user_totals t JOIN users u ON u.id = t.user_id
             CROSS JOIN LATERAL (SELECT (\(now)::timestamptz AT TIME ZONE u.timezone) AS local,
@@ -402,7 +430,8 @@ extension HubStore {
     /// Users whose local yesterday (at `now`) had activity or coding time and who got no `daily.summary`
     /// for it yet, with that day's totals.
     public func dailySummariesDue(now: Date) async throws -> [(userID: UUID, summary: DaySummary)] {
-        let rows = try await client.query("""
+        let rows = try await client.query(
+            """
             SELECT u.id, y.day::text, coalesce(d.commits, 0), coalesce(d.prs_opened, 0), coalesce(d.prs_merged, 0),
                    coalesce(d.reviews, 0), coalesce(d.issues_closed, 0), c.seconds
             FROM users u
@@ -417,11 +446,16 @@ extension HubStore {
             """, logger: logger)
         var result: [(userID: UUID, summary: DaySummary)] = []
         for try await (id, day, commits, prsOpened, prsMerged, reviews, issuesClosed, seconds)
-            in rows.decode((UUID, String, Int, Int, Int, Int, Int, Double).self) {
+            in rows.decode((UUID, String, Int, Int, Int, Int, Int, Double).self)
+        {
             guard let date = LocalDate(day) else { continue }
-            result.append((id, DaySummary(
-                date: date, commits: commits, prsOpened: prsOpened, prsMerged: prsMerged, reviews: reviews,
-                issuesClosed: issuesClosed, codingMinutes: Int(seconds / 60))))
+            result.append(
+                (
+                    id,
+                    DaySummary(
+                        date: date, commits: commits, prsOpened: prsOpened, prsMerged: prsMerged, reviews: reviews,
+                        issuesClosed: issuesClosed, codingMinutes: Int(seconds / 60))
+                ))
         }
         return result
     }
@@ -429,7 +463,8 @@ extension HubStore {
     /// Users for whom it is Monday, 09:00 or later, in their zone, whose previous ISO week had activity or
     /// coding time, and who got no `weekly.summary` for it yet, with that week's totals.
     public func weeklySummariesDue(now: Date) async throws -> [(userID: UUID, summary: WeekSummary)] {
-        let rows = try await client.query("""
+        let rows = try await client.query(
+            """
             SELECT u.id, w.start::text, d.commits, d.prs_opened, d.prs_merged, d.reviews, d.issues_closed, c.seconds,
                    (SELECT count(*) FROM (
                        SELECT day FROM daily_stats WHERE user_id = u.id AND day BETWEEN w.start AND w.start + 6
@@ -461,12 +496,14 @@ extension HubStore {
             """, logger: logger)
         var result: [(userID: UUID, summary: WeekSummary)] = []
         for try await (id, start, commits, prsOpened, prsMerged, reviews, issuesClosed, seconds, activeDays, goals, achievements)
-            in rows.decode((UUID, String, Int64, Int64, Int64, Int64, Int64, Double, Int64, Int64, Int64).self) {
+            in rows.decode((UUID, String, Int64, Int64, Int64, Int64, Int64, Double, Int64, Int64, Int64).self)
+        {
             guard let date = LocalDate(start) else { continue }
             let totals = DaySummary(
                 date: date, commits: Int(commits), prsOpened: Int(prsOpened), prsMerged: Int(prsMerged), reviews: Int(reviews),
                 issuesClosed: Int(issuesClosed), codingMinutes: Int(seconds / 60))
-            result.append((id, WeekSummary(totals: totals, activeDays: Int(activeDays), goalsCompleted: Int(goals), achievementsUnlocked: Int(achievements))))
+            result.append(
+                (id, WeekSummary(totals: totals, activeDays: Int(activeDays), goalsCompleted: Int(goals), achievementsUnlocked: Int(achievements))))
         }
         return result
     }
@@ -474,7 +511,8 @@ extension HubStore {
     /// Records scheduled intents as sent (one already recorded stays).
     public func recordScheduledIntents(_ sent: [(userID: UUID, type: String, date: LocalDate)]) async throws {
         guard !sent.isEmpty else { return }
-        try await client.query("""
+        try await client.query(
+            """
             INSERT INTO scheduled_intents (user_id, type, local_date)
             SELECT t.u, t.k, t.d::date FROM unnest(\(sent.map(\.userID)), \(sent.map(\.type)), \(sent.map(\.date.description))) AS t(u, k, d)
                 JOIN users ON users.id = t.u

@@ -42,7 +42,8 @@ extension HubStore {
     public func createUser(login: String, githubID: Int64?, timezone: String) async throws -> UserRecord {
         let id = UUID()
         do {
-            try await client.query("""
+            try await client.query(
+                """
                 INSERT INTO users (id, login, github_id, timezone) VALUES (\(id), \(login), \(githubID), \(timezone))
                 """, logger: logger)
         } catch let error as PSQLError where error.serverInfo?[.sqlState] == "23505" {
@@ -52,28 +53,33 @@ extension HubStore {
     }
 
     public func user(login: String) async throws -> UserRecord? {
-        try await firstUser(client.query(
-            "SELECT id, login, github_id, timezone FROM users WHERE lower(login) = lower(\(login))", logger: logger))
+        try await firstUser(
+            client.query(
+                "SELECT id, login, github_id, timezone FROM users WHERE lower(login) = lower(\(login))", logger: logger))
     }
 
     public func user(id: UUID) async throws -> UserRecord? {
-        try await firstUser(client.query(
-            "SELECT id, login, github_id, timezone FROM users WHERE id = \(id)", logger: logger))
+        try await firstUser(
+            client.query(
+                "SELECT id, login, github_id, timezone FROM users WHERE id = \(id)", logger: logger))
     }
 
     /// The user a bearer token belongs to, unless the token is unknown or revoked.
     public func user(bearerToken: String) async throws -> UserRecord? {
         let hash = Credentials.hash(bearerToken)
-        return try await firstUser(client.query("""
-            SELECT u.id, u.login, u.github_id, u.timezone FROM api_tokens t JOIN users u ON u.id = t.user_id
-            WHERE t.token_hash = \(hash) AND t.revoked_at IS NULL
-            """, logger: logger))
+        return try await firstUser(
+            client.query(
+                """
+                SELECT u.id, u.login, u.github_id, u.timezone FROM api_tokens t JOIN users u ON u.id = t.user_id
+                WHERE t.token_hash = \(hash) AND t.revoked_at IS NULL
+                """, logger: logger))
     }
 
     /// Creates a token and returns it; only its hash is stored.
     public func createToken(userID: UUID, name: String = "") async throws -> String {
         let token = Credentials.newToken(prefix: "dtk_")
-        try await client.query("""
+        try await client.query(
+            """
             INSERT INTO api_tokens (id, user_id, token_hash, name) VALUES (\(UUID()), \(userID), \(Credentials.hash(token)), \(name))
             """, logger: logger)
         return token
@@ -91,7 +97,8 @@ extension HubStore {
                 logger: logger)
             guard let user = try await firstUser(rows) else { return nil }
             try await connection.query("DELETE FROM daily_stats WHERE user_id = \(userID)", logger: logger)
-            try await connection.query("""
+            try await connection.query(
+                """
                 INSERT INTO daily_stats (user_id, day, \(unescaped: DailyCounters.columnList))
                 SELECT user_id, (occurred_at AT TIME ZONE \(timezone))::date, \(unescaped: DailyCounters.countExpressions)
                 FROM activities WHERE user_id = \(userID) GROUP BY 1, 2
@@ -104,7 +111,8 @@ extension HubStore {
     /// GitHub identities of the users matching any of these ids or logins.
     public func identities(githubIDs: [Int64], logins: [String]) async throws -> [UserIdentity] {
         let lowered = logins.map { $0.lowercased() }
-        let rows = try await client.query("""
+        let rows = try await client.query(
+            """
             SELECT id, login, github_id FROM users WHERE github_id = ANY(\(githubIDs)) OR lower(login) = ANY(\(lowered))
             """, logger: logger)
         var identities: [UserIdentity] = []
@@ -155,10 +163,13 @@ public struct SourceCredentials: Sendable {
 }
 
 extension HubStore {
-    public func createSource(userID: UUID, kind: String, name: String, sealedSecret: [UInt8], mapping: EventMapping? = nil) async throws -> SourceRecord {
+    public func createSource(
+        userID: UUID, kind: String, name: String, sealedSecret: [UInt8], mapping: EventMapping? = nil
+    ) async throws -> SourceRecord {
         let id = UUID()
         let mappingJSON = try mapping.map { String(decoding: try JSONEncoder().encode($0), as: UTF8.self) }
-        let rows = try await client.query("""
+        let rows = try await client.query(
+            """
             INSERT INTO webhook_sources (id, user_id, kind, name, secret_sealed, mapping)
             VALUES (\(id), \(userID), \(kind), \(name), \(ByteBuffer(bytes: sealedSecret)), \(mappingJSON)::jsonb)
             RETURNING \(unescaped: Self.sourceColumns)
@@ -168,25 +179,30 @@ extension HubStore {
     }
 
     public func sources(userID: UUID) async throws -> [SourceRecord] {
-        try await Self.sources(client.query(
-            "SELECT \(unescaped: Self.sourceColumns) FROM webhook_sources WHERE user_id = \(userID) ORDER BY created_at", logger: logger))
+        try await Self.sources(
+            client.query(
+                "SELECT \(unescaped: Self.sourceColumns) FROM webhook_sources WHERE user_id = \(userID) ORDER BY created_at", logger: logger))
     }
 
     /// Replaces the secret; the old one keeps verifying for `grace` so senders can be updated.
     public func rotateSourceSecret(userID: UUID, sourceID: UUID, sealedSecret: [UInt8], grace: Duration) async throws -> SourceRecord? {
         let seconds = Double(grace.components.seconds)
-        return try await Self.sources(client.query("""
-            UPDATE webhook_sources SET previous_secret_sealed = secret_sealed,
-                previous_secret_expires_at = now() + make_interval(secs => \(seconds)),
-                secret_sealed = \(ByteBuffer(bytes: sealedSecret)), rotated_at = now()
-            WHERE id = \(sourceID) AND user_id = \(userID)
-            RETURNING \(unescaped: Self.sourceColumns)
-            """, logger: logger)).first
+        return try await Self.sources(
+            client.query(
+                """
+                UPDATE webhook_sources SET previous_secret_sealed = secret_sealed,
+                    previous_secret_expires_at = now() + make_interval(secs => \(seconds)),
+                    secret_sealed = \(ByteBuffer(bytes: sealedSecret)), rotated_at = now()
+                WHERE id = \(sourceID) AND user_id = \(userID)
+                RETURNING \(unescaped: Self.sourceColumns)
+                """, logger: logger)
+        ).first
     }
 
     /// The source's current secret and, within its grace period, the previous one.
     public func sourceCredentials(id: UUID) async throws -> SourceCredentials? {
-        let rows = try await client.query("""
+        let rows = try await client.query(
+            """
             SELECT \(unescaped: Self.sourceColumns), secret_sealed,
                    CASE WHEN previous_secret_expires_at > now() THEN previous_secret_sealed END
             FROM webhook_sources WHERE id = \(id)
@@ -219,20 +235,25 @@ extension HubStore {
     }
 
     public func source(userID: UUID, id: UUID) async throws -> SourceRecord? {
-        try await Self.sources(client.query(
-            "SELECT \(unescaped: Self.sourceColumns) FROM webhook_sources WHERE user_id = \(userID) AND id = \(id)", logger: logger)).first
+        try await Self.sources(
+            client.query(
+                "SELECT \(unescaped: Self.sourceColumns) FROM webhook_sources WHERE user_id = \(userID) AND id = \(id)", logger: logger)
+        ).first
     }
 
     /// Renames, disables or enables the user's source, or gives it a new mapping; nil when there is no such
     /// source. Deliveries already on the topic are read with the mapping the worker finds when it gets to them.
     public func updateSource(userID: UUID, id: UUID, name: String?, enabled: Bool?, mapping: EventMapping? = nil) async throws -> SourceRecord? {
         let mappingJSON = try mapping.map { String(decoding: try JSONEncoder().encode($0), as: UTF8.self) }
-        return try await Self.sources(client.query("""
-            UPDATE webhook_sources SET name = coalesce(\(name), name), enabled = coalesce(\(enabled), enabled),
-                mapping = coalesce(\(mappingJSON)::jsonb, mapping)
-            WHERE user_id = \(userID) AND id = \(id)
-            RETURNING \(unescaped: Self.sourceColumns)
-            """, logger: logger)).first
+        return try await Self.sources(
+            client.query(
+                """
+                UPDATE webhook_sources SET name = coalesce(\(name), name), enabled = coalesce(\(enabled), enabled),
+                    mapping = coalesce(\(mappingJSON)::jsonb, mapping)
+                WHERE user_id = \(userID) AND id = \(id)
+                RETURNING \(unescaped: Self.sourceColumns)
+                """, logger: logger)
+        ).first
     }
 
     /// Deletes the user's source (its facts stay: they happened); false when there is no such source.
@@ -245,16 +266,20 @@ extension HubStore {
 
     /// The source's inbound deliveries, newest first.
     public func sourceDeliveries(sourceID: UUID, limit: Int) async throws -> [SourceDeliveryRecord] {
-        let rows = try await client.query("""
+        let rows = try await client.query(
+            """
             SELECT delivery_id, status, facts, error, received_at, processed_at, bytes, signature FROM webhook_deliveries
             WHERE direction = 'inbound' AND source = \(sourceID.uuidString.lowercased())
             ORDER BY processed_at DESC, id DESC LIMIT \(limit)
             """, logger: logger)
         var result: [SourceDeliveryRecord] = []
         for try await (id, status, facts, error, received, processed, bytes, signature)
-            in rows.decode((String, String, Int, String?, Date?, Date, Int?, String?).self) {
-            result.append(SourceDeliveryRecord(
-                deliveryID: id, status: status, facts: facts, error: error, receivedAt: received ?? processed, bytes: bytes, signature: signature))
+            in rows.decode((String, String, Int, String?, Date?, Date, Int?, String?).self)
+        {
+            result.append(
+                SourceDeliveryRecord(
+                    deliveryID: id, status: status, facts: facts, error: error, receivedAt: received ?? processed, bytes: bytes, signature: signature)
+            )
         }
         return result
     }
@@ -262,10 +287,12 @@ extension HubStore {
     static func sources(_ rows: PostgresRowSequence) async throws -> [SourceRecord] {
         var sources: [SourceRecord] = []
         for try await (id, userID, kind, name, enabled, createdAt, rotatedAt, mapping)
-            in rows.decode((UUID, UUID, String, String, Bool, Date, Date?, String?).self) {
-            sources.append(SourceRecord(
-                id: id, userID: userID, kind: kind, name: name, enabled: enabled, createdAt: createdAt, rotatedAt: rotatedAt,
-                mapping: Self.mapping(mapping)))
+            in rows.decode((UUID, UUID, String, String, Bool, Date, Date?, String?).self)
+        {
+            sources.append(
+                SourceRecord(
+                    id: id, userID: userID, kind: kind, name: name, enabled: enabled, createdAt: createdAt, rotatedAt: rotatedAt,
+                    mapping: Self.mapping(mapping)))
         }
         return sources
     }
@@ -314,7 +341,8 @@ extension HubStore {
         for outcome in batch { latest["\(outcome.source)\u{0}\(outcome.deliveryID)"] = outcome }
         let outcomes = Array(latest.values)
         guard !outcomes.isEmpty else { return }
-        try await connection.query("""
+        try await connection.query(
+            """
             INSERT INTO webhook_deliveries (direction, source, delivery_id, event, status, facts, error, received_at, bytes, signature)
             SELECT 'inbound', s, d, e, st, f, NULLIF(er, ''), r, NULLIF(b, -1), NULLIF(sg, '')
             FROM unnest(\(outcomes.map(\.source)), \(outcomes.map(\.deliveryID)), \(outcomes.map(\.event)),
@@ -406,7 +434,8 @@ extension HubStore {
         // Only users with facts not stored yet are locked (FOR SHARE, against a concurrent time-zone change,
         // which re-buckets under the row's lock), and their new facts are bucketed in the zone read under
         // that lock. Facts another worker stored first cost one index probe and no lock.
-        let rows = try await connection.query("""
+        let rows = try await connection.query(
+            """
             WITH incoming AS (
                 SELECT * FROM unnest(\(facts.map(\.id)), \(facts.map(\.userID)), \(facts.map(\.kind.rawValue)),
                                      \(facts.map(\.occurredAt)), \(facts.map(\.value)), \(facts.map { $0.repo ?? "" }),
@@ -464,13 +493,15 @@ extension HubStore {
 
     /// Counters per local date in `range` (dates without activity are absent).
     public func dailyCounters(userID: UUID, range: DateRange) async throws -> [LocalDate: DailyCounters] {
-        let rows = try await client.query("""
+        let rows = try await client.query(
+            """
             SELECT day::text, \(unescaped: DailyCounters.columnList) FROM daily_stats
             WHERE user_id = \(userID) AND day BETWEEN \(range.from.description)::date AND \(range.to.description)::date
             """, logger: logger)
         var result: [LocalDate: DailyCounters] = [:]
         for try await (day, commits, prsOpened, prsMerged, reviews, issuesOpened, issuesClosed, comments)
-            in rows.decode((String, Int, Int, Int, Int, Int, Int, Int).self) {
+            in rows.decode((String, Int, Int, Int, Int, Int, Int, Int).self)
+        {
             guard let date = LocalDate(day) else { continue }
             var counters = DailyCounters()
             counters.commits = commits
@@ -488,7 +519,8 @@ extension HubStore {
     /// Every active local date: at least one contribution (commit, PR opened, review, issue opened) or
     /// some coding time.
     public func activeDays(userID: UUID) async throws -> [LocalDate] {
-        let rows = try await client.query("""
+        let rows = try await client.query(
+            """
             SELECT day::text FROM daily_stats WHERE user_id = \(userID) AND commits + prs_opened + reviews + issues_opened > 0
             UNION SELECT day::text FROM coding_daily WHERE user_id = \(userID) AND seconds > 0
             UNION SELECT day::text FROM coding_reported WHERE user_id = \(userID) AND seconds > 0
@@ -508,7 +540,8 @@ extension HubStore {
     /// The owner of each existing source among `ids`.
     public func sourceOwners(ids: [UUID]) async throws -> [UUID: UserIdentity] {
         guard !ids.isEmpty else { return [:] }
-        let rows = try await client.query("""
+        let rows = try await client.query(
+            """
             SELECT s.id, u.id, u.login, u.github_id FROM webhook_sources s JOIN users u ON u.id = s.user_id
             WHERE s.id = ANY(\(ids))
             """, logger: logger)

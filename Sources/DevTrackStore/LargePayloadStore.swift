@@ -22,7 +22,8 @@ extension HubStore {
 
     /// Deletes up to `limit` bodies stored before `cutoff`; returns how many went.
     public func deleteLargePayloads(before cutoff: Date, limit: Int = 1000) async throws -> Int {
-        let rows = try await client.query("""
+        let rows = try await client.query(
+            """
             DELETE FROM large_payloads WHERE id IN (
                 SELECT id FROM large_payloads WHERE created_at < \(cutoff) ORDER BY created_at LIMIT \(limit))
             RETURNING id

@@ -21,7 +21,8 @@ extension HubStore {
         let now = Date()
         let live = users.map { LiveEvent.metricsUpdated(userID: $0, newFacts: newFactsByUser[$0]!).payload }
         let envelopes = users.map { WebhookEnvelope.metricsUpdated(userID: $0, newFacts: newFactsByUser[$0]!, at: now).json() }
-        try await connection.query("""
+        try await connection.query(
+            """
             WITH updated AS (
                 SELECT * FROM unnest(\(users), \(live), \(envelopes)) AS t(user_id, live, envelope)
             ), queued AS (

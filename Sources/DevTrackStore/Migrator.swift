@@ -90,7 +90,8 @@ public struct Migrator: Sendable {
     }
 
     private static func ensureTable(_ connection: PostgresConnection, logger: Logger) async throws -> Set<Int> {
-        _ = try await connection.query("""
+        _ = try await connection.query(
+            """
             CREATE TABLE IF NOT EXISTS schema_migrations (
                 version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())
             """, logger: logger)

@@ -55,7 +55,9 @@ extension HubStore {
     /// open web clients (`LiveEvent`) and reads where it should be delivered. One already stored (same
     /// dedupe key) and intents of users that no longer exist are skipped. Returns the intents that were new.
     @discardableResult
-    public func storeNotifications(_ intents: [NotificationIntent], on connection: PostgresConnection, at date: Date = Date()) async throws -> [StoredNotification] {
+    public func storeNotifications(
+        _ intents: [NotificationIntent], on connection: PostgresConnection, at date: Date = Date()
+    ) async throws -> [StoredNotification] {
         guard !intents.isEmpty else { return [] }
         let data = intents.map { FlatJSONObject.text($0.data) }
         let live = intents.map { LiveEvent.notification($0, createdAt: date).payload }
@@ -82,7 +84,8 @@ extension HubStore {
     public func notifications(
         userID: UUID, unreadOnly: Bool, limit: Int, after cursor: NotificationCursor?
     ) async throws -> (page: [NotificationRecord], unread: Int) {
-        let rows = try await client.query("""
+        let rows = try await client.query(
+            """
             SELECT id, type, title, body, data::text, created_at, read_at FROM notifications
             WHERE user_id = \(userID) AND (NOT \(unreadOnly) OR read_at IS NULL)
               AND (\(cursor == nil) OR (created_at, id) < ('epoch'::timestamptz + \(cursor?.microseconds ?? 0) * interval '1 microsecond', \(cursor?.id ?? UUID())))
@@ -95,7 +98,8 @@ extension HubStore {
         }
         var unread = 0
         for try await count in try await client.query(
-            "SELECT count(*) FROM notifications WHERE user_id = \(userID) AND read_at IS NULL", logger: logger).decode(Int64.self) {
+            "SELECT count(*) FROM notifications WHERE user_id = \(userID) AND read_at IS NULL", logger: logger
+        ).decode(Int64.self) {
             unread = Int(count)
         }
         return (page, unread)
@@ -103,7 +107,8 @@ extension HubStore {
 
     /// Marks one of the user's notifications read (keeping the first read time); nil when it is not theirs.
     public func markNotificationRead(userID: UUID, id: UUID) async throws -> NotificationRecord? {
-        let rows = try await client.query("""
+        let rows = try await client.query(
+            """
             UPDATE notifications SET read_at = coalesce(read_at, now()) WHERE user_id = \(userID) AND id = \(id)
             RETURNING id, type, title, body, data::text, created_at, read_at
             """, logger: logger)
@@ -116,7 +121,8 @@ extension HubStore {
 
     /// Marks all of the user's unread notifications read; returns how many.
     public func markAllNotificationsRead(userID: UUID) async throws -> Int {
-        let rows = try await client.query("""
+        let rows = try await client.query(
+            """
             UPDATE notifications SET read_at = now() WHERE user_id = \(userID) AND read_at IS NULL RETURNING 1
             """, logger: logger)
         var count = 0

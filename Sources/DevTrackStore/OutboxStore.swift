@@ -35,11 +35,15 @@ public struct OutboxRow: Sendable {
     public let payload: String
 
     public static func discord(userID: UUID, dedupeKey: String, eventType: String, payload: String) -> OutboxRow {
-        OutboxRow(userID: userID, channel: "discord", destination: userID.uuidString.lowercased(), dedupeKey: dedupeKey, eventType: eventType, payload: payload)
+        OutboxRow(
+            userID: userID, channel: "discord", destination: userID.uuidString.lowercased(), dedupeKey: dedupeKey, eventType: eventType,
+            payload: payload)
     }
 
     public static func webhook(userID: UUID, endpointID: UUID, dedupeKey: String, eventType: String, payload: String) -> OutboxRow {
-        OutboxRow(userID: userID, channel: "webhook", destination: endpointID.uuidString.lowercased(), dedupeKey: dedupeKey, eventType: eventType, payload: payload)
+        OutboxRow(
+            userID: userID, channel: "webhook", destination: endpointID.uuidString.lowercased(), dedupeKey: dedupeKey, eventType: eventType,
+            payload: payload)
     }
 }
 
@@ -160,17 +164,20 @@ extension HubStore {
     private static func claimedDeliveries(_ rows: some AsyncSequence<PostgresRow, any Error>) async throws -> [ClaimedDelivery] {
         var claimed: [ClaimedDelivery] = []
         for try await (id, userID, channel, destination, type, payload, attempts, failures, created, url, secret, previous, discordURL)
-            in rows.decode((UUID, UUID, String, String, String, String, Int, Int, Date, String?, ByteBuffer?, ByteBuffer?, ByteBuffer?).self) {
-            let target: DeliveryTarget? = if let url, let secret {
-                .webhook(url: url, sealedSecrets: [Array(secret.readableBytesView)] + (previous.map { [Array($0.readableBytesView)] } ?? []))
-            } else if let discordURL {
-                .discord(sealedURL: Array(discordURL.readableBytesView))
-            } else {
-                nil
-            }
-            claimed.append(ClaimedDelivery(
-                id: id, userID: userID, channel: channel, destination: destination, eventType: type, payload: payload,
-                attempt: attempts, failures: failures, createdAt: created, target: target))
+            in rows.decode((UUID, UUID, String, String, String, String, Int, Int, Date, String?, ByteBuffer?, ByteBuffer?, ByteBuffer?).self)
+        {
+            let target: DeliveryTarget? =
+                if let url, let secret {
+                    .webhook(url: url, sealedSecrets: [Array(secret.readableBytesView)] + (previous.map { [Array($0.readableBytesView)] } ?? []))
+                } else if let discordURL {
+                    .discord(sealedURL: Array(discordURL.readableBytesView))
+                } else {
+                    nil
+                }
+            claimed.append(
+                ClaimedDelivery(
+                    id: id, userID: userID, channel: channel, destination: destination, eventType: type, payload: payload,
+                    attempt: attempts, failures: failures, createdAt: created, target: target))
         }
         return claimed
     }
@@ -211,7 +218,8 @@ extension HubStore {
 
     /// Holds back a destination's pending deliveries until `until` (a rate limit).
     public func postponeDeliveries(channel: String, destination: String, until: Date) async throws {
-        try await client.query("""
+        try await client.query(
+            """
             UPDATE outbox SET next_attempt_at = greatest(next_attempt_at, \(until)), updated_at = now()
             WHERE channel = \(channel) AND destination = \(destination) AND status = 'pending'
             """, logger: logger)
@@ -221,10 +229,12 @@ extension HubStore {
     /// user in the app (once per webhook).
     public func disableDiscordWebhook(userID: UUID, reason: String, notification: NotificationIntent) async throws {
         try await client.withTransaction(logger: logger) { connection in
-            try await connection.query("""
+            try await connection.query(
+                """
                 UPDATE users SET discord_disabled_at = now(), discord_disabled_reason = \(reason) WHERE id = \(userID)
                 """, logger: logger)
-            try await connection.query("""
+            try await connection.query(
+                """
                 UPDATE outbox SET status = 'failed', last_error = \(reason), updated_at = now()
                 WHERE channel = 'discord' AND user_id = \(userID) AND status = 'pending'
                 """, logger: logger)
@@ -234,7 +244,8 @@ extension HubStore {
 
     /// Every attempt of one delivery, oldest first.
     public func deliveryAttempts(outboxID: UUID) async throws -> [(attempt: Int, statusCode: Int?, error: String?)] {
-        let rows = try await client.query("""
+        let rows = try await client.query(
+            """
             SELECT attempt, status_code, error FROM delivery_attempts WHERE outbox_id = \(outboxID) ORDER BY attempt
             """, logger: logger)
         var result: [(attempt: Int, statusCode: Int?, error: String?)] = []

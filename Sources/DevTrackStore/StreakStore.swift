@@ -27,7 +27,8 @@ extension HubStore {
             let (year, month, _) = day.components
             let first = LocalDate(year: year, month: month, day: 1)!
             let last = LocalDate(year: year, month: month, day: LocalDate.daysIn(month: month, year: year))!
-            let rows = try await connection.query("""
+            let rows = try await connection.query(
+                """
                 SELECT count(*), count(*) FILTER (WHERE day = \(day.description)::date) FROM streak_freezes
                 WHERE user_id = \(userID) AND day BETWEEN \(first.description)::date AND \(last.description)::date
                 """, logger: logger)

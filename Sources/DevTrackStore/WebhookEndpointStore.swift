@@ -58,11 +58,13 @@ extension HubStore {
     private func endpoints(_ rows: PostgresRowSequence) async throws -> [WebhookEndpointRecord] {
         var result: [WebhookEndpointRecord] = []
         for try await (id, userID, name, url, events, enabled, reason, created, updated, secret, previous)
-            in rows.decode((UUID, UUID, String, String, [String], Bool, String?, Date, Date, ByteBuffer, ByteBuffer?).self) {
-            result.append(WebhookEndpointRecord(
-                id: id, userID: userID, name: name, url: url, events: events, enabled: enabled, disabledReason: reason,
-                createdAt: created, updatedAt: updated,
-                sealedSecrets: [Array(secret.readableBytesView)] + (previous.map { [Array($0.readableBytesView)] } ?? [])))
+            in rows.decode((UUID, UUID, String, String, [String], Bool, String?, Date, Date, ByteBuffer, ByteBuffer?).self)
+        {
+            result.append(
+                WebhookEndpointRecord(
+                    id: id, userID: userID, name: name, url: url, events: events, enabled: enabled, disabledReason: reason,
+                    createdAt: created, updatedAt: updated,
+                    sealedSecrets: [Array(secret.readableBytesView)] + (previous.map { [Array($0.readableBytesView)] } ?? [])))
         }
         return result
     }
@@ -78,7 +80,8 @@ extension HubStore {
             var count = 0
             for try await value in counted.decode(Int64.self) { count = Int(value) }
             guard count < limit else { return nil }
-            let rows = try await connection.query("""
+            let rows = try await connection.query(
+                """
                 INSERT INTO webhook_endpoints (id, user_id, name, url, events, secret_sealed)
                 VALUES (\(UUID()), \(userID), \(name), \(url), \(events), \(ByteBuffer(bytes: sealedSecret)))
                 RETURNING \(unescaped: Self.endpointColumns)
@@ -88,30 +91,37 @@ extension HubStore {
     }
 
     public func webhookEndpoints(userID: UUID) async throws -> [WebhookEndpointRecord] {
-        try await endpoints(client.query(
-            "SELECT \(unescaped: Self.endpointColumns) FROM webhook_endpoints WHERE user_id = \(userID) ORDER BY created_at, id", logger: logger))
+        try await endpoints(
+            client.query(
+                "SELECT \(unescaped: Self.endpointColumns) FROM webhook_endpoints WHERE user_id = \(userID) ORDER BY created_at, id", logger: logger))
     }
 
     public func webhookEndpoint(userID: UUID, id: UUID) async throws -> WebhookEndpointRecord? {
-        try await endpoints(client.query(
-            "SELECT \(unescaped: Self.endpointColumns) FROM webhook_endpoints WHERE user_id = \(userID) AND id = \(id)", logger: logger)).first
+        try await endpoints(
+            client.query(
+                "SELECT \(unescaped: Self.endpointColumns) FROM webhook_endpoints WHERE user_id = \(userID) AND id = \(id)", logger: logger)
+        ).first
     }
 
     /// Applies `change`; enabling an endpoint clears why it was disabled.
     public func updateWebhookEndpoint(userID: UUID, id: UUID, _ change: WebhookEndpointChange) async throws -> WebhookEndpointRecord? {
-        try await endpoints(client.query("""
-            UPDATE webhook_endpoints SET name = coalesce(\(change.name), name), url = coalesce(\(change.url), url),
-                events = coalesce(\(change.events), events), enabled = coalesce(\(change.enabled), enabled),
-                disabled_reason = CASE WHEN \(change.enabled) THEN NULL ELSE disabled_reason END, updated_at = now()
-            WHERE user_id = \(userID) AND id = \(id)
-            RETURNING \(unescaped: Self.endpointColumns)
-            """, logger: logger)).first
+        try await endpoints(
+            client.query(
+                """
+                UPDATE webhook_endpoints SET name = coalesce(\(change.name), name), url = coalesce(\(change.url), url),
+                    events = coalesce(\(change.events), events), enabled = coalesce(\(change.enabled), enabled),
+                    disabled_reason = CASE WHEN \(change.enabled) THEN NULL ELSE disabled_reason END, updated_at = now()
+                WHERE user_id = \(userID) AND id = \(id)
+                RETURNING \(unescaped: Self.endpointColumns)
+                """, logger: logger)
+        ).first
     }
 
     /// Deletes the endpoint and its deliveries (with their attempts). False when there is no such endpoint.
     public func deleteWebhookEndpoint(userID: UUID, id: UUID) async throws -> Bool {
         try await client.withTransaction(logger: logger) { connection in
-            try await connection.query("""
+            try await connection.query(
+                """
                 WITH gone AS (
                     DELETE FROM outbox WHERE channel = 'webhook' AND destination = \(id.uuidString.lowercased()) AND user_id = \(userID) RETURNING id
                 )
@@ -127,53 +137,71 @@ extension HubStore {
     /// A new secret; the current one keeps signing beside it for `grace`.
     public func rotateWebhookSecret(userID: UUID, id: UUID, sealedSecret: [UInt8], grace: Duration) async throws -> WebhookEndpointRecord? {
         let seconds = Double(grace.components.seconds)
-        return try await endpoints(client.query("""
-            UPDATE webhook_endpoints SET previous_secret_sealed = secret_sealed,
-                previous_secret_expires_at = now() + make_interval(secs => \(seconds)),
-                secret_sealed = \(ByteBuffer(bytes: sealedSecret)), updated_at = now()
-            WHERE user_id = \(userID) AND id = \(id)
-            RETURNING \(unescaped: Self.endpointColumns)
-            """, logger: logger)).first
+        return try await endpoints(
+            client.query(
+                """
+                UPDATE webhook_endpoints SET previous_secret_sealed = secret_sealed,
+                    previous_secret_expires_at = now() + make_interval(secs => \(seconds)),
+                    secret_sealed = \(ByteBuffer(bytes: sealedSecret)), updated_at = now()
+                WHERE user_id = \(userID) AND id = \(id)
+                RETURNING \(unescaped: Self.endpointColumns)
+                """, logger: logger)
+        ).first
     }
 
     /// Endpoints of these users that are enabled (for queueing).
     public func enabledWebhookEndpoints(userIDs: [UUID], on connection: PostgresConnection) async throws -> [WebhookEndpointRecord] {
         guard !userIDs.isEmpty else { return [] }
-        return try await endpoints(connection.query("""
-            SELECT \(unescaped: Self.endpointColumns) FROM webhook_endpoints WHERE user_id = ANY(\(userIDs)) AND enabled
-            """, logger: logger))
+        return try await endpoints(
+            connection.query(
+                """
+                SELECT \(unescaped: Self.endpointColumns) FROM webhook_endpoints WHERE user_id = ANY(\(userIDs)) AND enabled
+                """, logger: logger))
     }
 
     /// Queues one `test` delivery to the endpoint; returns its id.
     public func queueTestWebhookDelivery(userID: UUID, endpointID: UUID, payload: String) async throws -> UUID? {
         try await client.withTransaction(logger: logger) { connection in
             try await queueDeliveries(
-                [.webhook(userID: userID, endpointID: endpointID, dedupeKey: "test:\(UUID().uuidString.lowercased())", eventType: "test", payload: payload)],
-                on: connection).ids.first
+                [
+                    .webhook(
+                        userID: userID, endpointID: endpointID, dedupeKey: "test:\(UUID().uuidString.lowercased())", eventType: "test",
+                        payload: payload)
+                ],
+                on: connection
+            ).ids.first
         }
     }
 
     /// The endpoint's deliveries, newest first, each with its attempts.
     public func webhookDeliveries(userID: UUID, endpointID: UUID, limit: Int) async throws -> [WebhookDeliveryRecord] {
-        let rows = try await client.query("""
+        let rows = try await client.query(
+            """
             SELECT id, dedupe_key, event_type, status, attempts, failures, last_error, payload::text, created_at FROM outbox
             WHERE user_id = \(userID) AND channel = 'webhook' AND destination = \(endpointID.uuidString.lowercased())
             ORDER BY created_at DESC, id LIMIT \(limit)
             """, logger: logger)
         var entries: [(OutboxEntry, Date)] = []
         for try await (id, key, type, status, attempts, failures, error, payload, created)
-            in rows.decode((UUID, String, String, String, Int, Int, String?, String, Date).self) {
-            entries.append((OutboxEntry(id: id, dedupeKey: key, eventType: type, status: status, attempts: attempts, failures: failures,
-                                        lastError: error, payload: payload), created))
+            in rows.decode((UUID, String, String, String, Int, Int, String?, String, Date).self)
+        {
+            entries.append(
+                (
+                    OutboxEntry(
+                        id: id, dedupeKey: key, eventType: type, status: status, attempts: attempts, failures: failures,
+                        lastError: error, payload: payload), created
+                ))
         }
         guard !entries.isEmpty else { return [] }
-        let attemptRows = try await client.query("""
+        let attemptRows = try await client.query(
+            """
             SELECT outbox_id, attempt, attempted_at, status_code, latency_ms, error FROM delivery_attempts
             WHERE outbox_id = ANY(\(entries.map(\.0.id))) ORDER BY attempt
             """, logger: logger)
         var attempts: [UUID: [DeliveryAttemptRecord]] = [:]
         for try await (id, attempt, at, code, latency, error) in attemptRows.decode((UUID, Int, Date, Int?, Int, String?).self) {
-            attempts[id, default: []].append(DeliveryAttemptRecord(attempt: attempt, attemptedAt: at, statusCode: code, latencyMs: latency, error: error))
+            attempts[id, default: []].append(
+                DeliveryAttemptRecord(attempt: attempt, attemptedAt: at, statusCode: code, latencyMs: latency, error: error))
         }
         return entries.map { WebhookDeliveryRecord(entry: $0.0, createdAt: $0.1, attempts: attempts[$0.0.id] ?? []) }
     }
@@ -181,7 +209,8 @@ extension HubStore {
     /// Sends a delivery again as it was first queued (same payload, same id): pending now, failures reset.
     /// False when the user has no such delivery on that endpoint.
     public func retryWebhookDelivery(userID: UUID, endpointID: UUID, deliveryID: UUID) async throws -> Bool {
-        let rows = try await client.query("""
+        let rows = try await client.query(
+            """
             UPDATE outbox SET status = 'pending', next_attempt_at = now(), failures = 0, updated_at = now()
             WHERE id = \(deliveryID) AND user_id = \(userID) AND channel = 'webhook' AND destination = \(endpointID.uuidString.lowercased())
             RETURNING 1
@@ -195,7 +224,8 @@ extension HubStore {
         try await client.withTransaction(logger: logger) { connection in
             try await connection.query(
                 "UPDATE webhook_endpoints SET enabled = false, disabled_reason = \(reason), updated_at = now() WHERE id = \(id)", logger: logger)
-            try await connection.query("""
+            try await connection.query(
+                """
                 UPDATE outbox SET status = 'failed', last_error = \(reason), updated_at = now()
                 WHERE channel = 'webhook' AND destination = \(id.uuidString.lowercased()) AND status = 'pending'
                 """, logger: logger)

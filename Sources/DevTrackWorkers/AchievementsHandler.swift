@@ -49,7 +49,9 @@ public final class AchievementsHandler: BatchHandler, Sendable {
         var codingSeconds: [UUID: [LocalDate: Double]] = [:]
         var marks: [(userID: UUID, mark: AchievementMark)] = []
         for (userID, days) in codingDays {
-            guard let first = days.min(), let last = days.max(), let range = try? DateRange(from: first, to: last, maximumDays: 100_000) else { continue }
+            guard let first = days.min(), let last = days.max(), let range = try? DateRange(from: first, to: last, maximumDays: 100_000) else {
+                continue
+            }
             let totals = try await store.codingTotals(userID: userID, range: range)
             codingSeconds[userID] = Dictionary(uniqueKeysWithValues: days.map { ($0, totals[$0]?.seconds ?? 0) })
             let languages = try await store.codingLanguages(userID: userID, days: Array(days))
@@ -152,16 +154,17 @@ public final class AchievementsHandler: BatchHandler, Sendable {
 
     /// The latest fact of the batch that counts towards `metric`, recorded as what unlocked it.
     static func reachingFact(for metric: AchievementMetric, among facts: [ActivityFact]) -> ActivityFact? {
-        let kinds: Set<ActivityKind> = switch metric {
-        case .commits, .nightOwlDays, .earlyBirdDays: [.commit]
-        case .prsOpened: [.prOpened]
-        case .prsMerged: [.prMerged]
-        case .reviews: [.review]
-        case .issuesClosed: [.issueClosed]
-        case .codingHours: [.codingDay]
-        case .languages: [.commit, .codingDay]
-        case .streakDays, .activeWeekends: Set(ActivityKind.builtIn.filter { $0.countsAsContribution } + [.codingDay])
-        }
+        let kinds: Set<ActivityKind> =
+            switch metric {
+            case .commits, .nightOwlDays, .earlyBirdDays: [.commit]
+            case .prsOpened: [.prOpened]
+            case .prsMerged: [.prMerged]
+            case .reviews: [.review]
+            case .issuesClosed: [.issueClosed]
+            case .codingHours: [.codingDay]
+            case .languages: [.commit, .codingDay]
+            case .streakDays, .activeWeekends: Set(ActivityKind.builtIn.filter { $0.countsAsContribution } + [.codingDay])
+            }
         return facts.filter { kinds.contains($0.kind) }.max { $0.occurredAt < $1.occurredAt }
     }
 }

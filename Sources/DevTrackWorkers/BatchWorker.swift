@@ -160,7 +160,8 @@ public struct BatchWorker: Service {
             observe: { [name, logger] error, kind, count in
                 switch kind {
                 case .transient:
-                    logger.warning("worker \(name) \(lane.partition): \(count) message(s) wait for the infrastructure: \(StoreFailures.summary(error))")
+                    logger.warning(
+                        "worker \(name) \(lane.partition): \(count) message(s) wait for the infrastructure: \(StoreFailures.summary(error))")
                 case .permanent:
                     logger.error("worker \(name) \(lane.partition): \(count) message(s) cannot be applied: \(StoreFailures.summary(error))")
                 }
@@ -208,7 +209,7 @@ public struct BatchWorker: Service {
             do {
                 try await handler.deadLettered(letters)
                 return true
-            } catch where WorkerFailures.classify(error) == .transient {
+            } catch  where WorkerFailures.classify(error) == .transient {
                 do { try await Task.sleep(for: delay) } catch { return false }
                 if lane.isClosed { return false }
                 delay = min(delay * 2, retry.maxBackoff)
@@ -308,17 +309,18 @@ public struct DeadLetters: Sendable {
             for letter in letters {
                 let message = letter.message
                 group.addTask {
-                    try await producer.send(KafkaOutgoingMessage(
-                        topic: Topics.deadLetter(of: message.topic), key: message.key, value: message.value,
-                        headers: message.headers.filter { !RawEventHeaders.deadLetterHeaders.contains($0.name) } + [
-                            KafkaHeader(RawEventHeaders.error, InputText.sanitized(letter.reason, maxBytes: 1000)),
-                            KafkaHeader(RawEventHeaders.deadLetterWorker, worker),
-                            KafkaHeader(RawEventHeaders.deadLetterAttempts, String(letter.attempts)),
-                            KafkaHeader(RawEventHeaders.deadLetteredAt, now),
-                            KafkaHeader(RawEventHeaders.originalTopic, message.topic),
-                            KafkaHeader(RawEventHeaders.originalPartition, String(message.partition)),
-                            KafkaHeader(RawEventHeaders.originalOffset, String(message.offset)),
-                        ]))
+                    try await producer.send(
+                        KafkaOutgoingMessage(
+                            topic: Topics.deadLetter(of: message.topic), key: message.key, value: message.value,
+                            headers: message.headers.filter { !RawEventHeaders.deadLetterHeaders.contains($0.name) } + [
+                                KafkaHeader(RawEventHeaders.error, InputText.sanitized(letter.reason, maxBytes: 1000)),
+                                KafkaHeader(RawEventHeaders.deadLetterWorker, worker),
+                                KafkaHeader(RawEventHeaders.deadLetterAttempts, String(letter.attempts)),
+                                KafkaHeader(RawEventHeaders.deadLetteredAt, now),
+                                KafkaHeader(RawEventHeaders.originalTopic, message.topic),
+                                KafkaHeader(RawEventHeaders.originalPartition, String(message.partition)),
+                                KafkaHeader(RawEventHeaders.originalOffset, String(message.offset)),
+                            ]))
                 }
             }
             try await group.waitForAll()

@@ -48,9 +48,10 @@ public struct CodingHandler: BatchHandler {
             guard let zone = reportedZones[userID] else { continue }
             changed[userID, default: (zone, [])].days.formUnion(days.map(\.date))
         }
-        try await activity.publish(changed.flatMap { userID, entry in
-            entry.days.sorted().map { ActivityFact.codingDay(userID: userID, day: $0, zone: entry.zone) }
-        })
+        try await activity.publish(
+            changed.flatMap { userID, entry in
+                entry.days.sorted().map { ActivityFact.codingDay(userID: userID, day: $0, zone: entry.zone) }
+            })
         logger.debug("coding: batch of \(batch.count), \(applied.inserted) new heartbeat(s)")
     }
 }

@@ -46,15 +46,17 @@ public struct CustomEventsHandler: BatchHandler {
         rejected += missing
         for message in messages {
             guard let sourceID = UUID(uuidString: message.header(RawEventHeaders.sourceID)?.stringValue ?? ""),
-                  let deliveryID = message.header(RawEventHeaders.webhookID)?.stringValue, !deliveryID.isEmpty,
-                  let body = message.value else {
+                let deliveryID = message.header(RawEventHeaders.webhookID)?.stringValue, !deliveryID.isEmpty,
+                let body = message.value
+            else {
                 rejected.append((message, "missing \(RawEventHeaders.sourceID) or \(RawEventHeaders.webhookID) header, or an empty body"))
                 continue
             }
-            deliveries.append(Delivery(
-                message: message, sourceID: sourceID, deliveryID: deliveryID,
-                receivedAt: message.header(RawEventHeaders.receivedAt).flatMap { Timestamps.parse($0.stringValue) }, body: body,
-                signature: message.header(RawEventHeaders.signature)?.stringValue))
+            deliveries.append(
+                Delivery(
+                    message: message, sourceID: sourceID, deliveryID: deliveryID,
+                    receivedAt: message.header(RawEventHeaders.receivedAt).flatMap { Timestamps.parse($0.stringValue) }, body: body,
+                    signature: message.header(RawEventHeaders.signature)?.stringValue))
         }
 
         let sourceIDs = Array(Set(deliveries.map(\.sourceID)))
@@ -73,7 +75,9 @@ public struct CustomEventsHandler: BatchHandler {
                 if let mapping = mappings[delivery.sourceID] {
                     events = try mapping.events(in: delivery.body, receivedAt: delivery.receivedAt ?? Date()).enumerated().map { ($0, $1) }
                 } else {
-                    events = try CustomEvent.parse(delivery.body).enumerated().filter { $0.element.type != CustomEvent.testType }.map { ($0, $1.mapped) }
+                    events = try CustomEvent.parse(delivery.body).enumerated().filter { $0.element.type != CustomEvent.testType }.map {
+                        ($0, $1.mapped)
+                    }
                 }
             } catch {
                 let reason = "\(error)"
@@ -97,7 +101,8 @@ public struct CustomEventsHandler: BatchHandler {
     public func deadLettered(_ items: [DeadLetter]) async throws {
         let outcomes = items.compactMap { letter -> DeliveryOutcome? in
             guard let source = letter.message.header(RawEventHeaders.sourceID).flatMap({ SourceIDs.canonical($0.stringValue) }),
-                  let deliveryID = letter.message.header(RawEventHeaders.webhookID)?.stringValue, !deliveryID.isEmpty else { return nil }
+                let deliveryID = letter.message.header(RawEventHeaders.webhookID)?.stringValue, !deliveryID.isEmpty
+            else { return nil }
             return DeliveryOutcome(
                 source: source, deliveryID: InputText.sanitized(deliveryID, maxBytes: DeliveryIDs.maxBytes), event: "custom",
                 status: .deadLettered, facts: 0, error: InputText.sanitized(letter.reason, maxBytes: 1000), receivedAt: nil,

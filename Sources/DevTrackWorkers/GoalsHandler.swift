@@ -108,11 +108,12 @@ public final class GoalsHandler: BatchHandler, Sendable {
             let detail = try await store.progress(of: goal.goal, userZone: goal.zone.identifier, now: now)
             completions.append((goal.key, detail.completedAt ?? now))
         }
-        try await intents.publish(reached.map { goal in
-            .goalCompleted(
-                userID: goal.goal.userID, goalID: goal.goal.id, title: goal.goal.title, target: goal.goal.target,
-                unit: goal.goal.unit, window: goal.window)
-        })
+        try await intents.publish(
+            reached.map { goal in
+                .goalCompleted(
+                    userID: goal.goal.userID, goalID: goal.goal.id, title: goal.goal.title, target: goal.goal.target,
+                    unit: goal.goal.unit, window: goal.window)
+            })
         try await store.recordCompletions(completions)
         logger.info("goals: \(reached.count) goal(s) completed")
     }

@@ -21,13 +21,19 @@ struct LargePayloadResolver: Sendable {
                 continue
             }
             guard let id = UUID(uuidString: ref), let body = stored[id],
-                  Hex.sha256(body) == message.header(RawEventHeaders.payloadSHA256)?.stringValue else {
-                rejected.append((message, "the large body \(InputText.sanitized(ref, maxBytes: 64)) is not stored (past its retention) or does not match its SHA-256"))
+                Hex.sha256(body) == message.header(RawEventHeaders.payloadSHA256)?.stringValue
+            else {
+                rejected.append(
+                    (
+                        message,
+                        "the large body \(InputText.sanitized(ref, maxBytes: 64)) is not stored (past its retention) or does not match its SHA-256"
+                    ))
                 continue
             }
-            messages.append(KafkaMessage(
-                topic: message.topic, partition: message.partition, offset: message.offset, key: message.key, value: body,
-                headers: message.headers, timestampMilliseconds: message.timestampMilliseconds))
+            messages.append(
+                KafkaMessage(
+                    topic: message.topic, partition: message.partition, offset: message.offset, key: message.key, value: body,
+                    headers: message.headers, timestampMilliseconds: message.timestampMilliseconds))
         }
         return (messages, rejected)
     }

@@ -52,8 +52,9 @@ public struct NormalizeHandler: BatchHandler {
 
         let owners = try await store.sourceOwners(ids: Array(Set(deliveries.compactMap(\.sourceID))))
         let actors = deliveries.flatMap { $0.candidates.map(\.actor) }
-        let directory = UserDirectory(try await store.identities(
-            githubIDs: Array(Set(actors.compactMap(\.id))), logins: Array(Set(actors.compactMap(\.login)))))
+        let directory = UserDirectory(
+            try await store.identities(
+                githubIDs: Array(Set(actors.compactMap(\.id))), logins: Array(Set(actors.compactMap(\.login)))))
 
         var facts: [ActivityFact] = []
         for delivery in deliveries {
@@ -129,10 +130,11 @@ public struct NormalizeHandler: BatchHandler {
         }
         do {
             let candidates = try GitHubFactExtractor.candidates(event: event, payload: Data(payload))
-            return .success(Delivery(
-                message: message, event: event, deliveryID: deliveryID, sourceID: sourceID,
-                receivedAt: message.header(RawEventHeaders.receivedAt).flatMap { Timestamps.parse($0.stringValue) },
-                candidates: candidates))
+            return .success(
+                Delivery(
+                    message: message, event: event, deliveryID: deliveryID, sourceID: sourceID,
+                    receivedAt: message.header(RawEventHeaders.receivedAt).flatMap { Timestamps.parse($0.stringValue) },
+                    candidates: candidates))
         } catch {
             return .failure(error)
         }

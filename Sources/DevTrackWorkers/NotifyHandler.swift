@@ -56,27 +56,35 @@ public struct NotifyHandler: BatchHandler {
                     if let login = notification.discordLogin {
                         let profileURL = profileURLTemplate.map { $0.replacingOccurrences(of: "{login}", with: login) }
                         let message = DiscordMessage.notification(intent, profileURL: profileURL, at: now)
-                        rows.append(.discord(userID: intent.userID, dedupeKey: intent.dedupeKey, eventType: intent.type,
-                                             payload: String(decoding: try JSONEncoder().encode(message), as: UTF8.self)))
+                        rows.append(
+                            .discord(
+                                userID: intent.userID, dedupeKey: intent.dedupeKey, eventType: intent.type,
+                                payload: String(decoding: try JSONEncoder().encode(message), as: UTF8.self)))
                     }
                     if !notification.webhookEndpointIDs.isEmpty {
                         let payload = WebhookEnvelope.notification(intent, at: now).json()
                         rows += notification.webhookEndpointIDs.map { endpointID in
-                            .webhook(userID: intent.userID, endpointID: endpointID, dedupeKey: intent.dedupeKey, eventType: intent.type, payload: payload)
+                            .webhook(
+                                userID: intent.userID, endpointID: endpointID, dedupeKey: intent.dedupeKey, eventType: intent.type, payload: payload)
                         }
                     }
                     return rows
                 }
                 let (leasing, notBefore) = reservations.reserve(deliveries, from: handoffs)
-                return (stored.count, try await store.queueDeliveries(
-                    deliveries, leasing: leasing, lease: lease, notBefore: notBefore, on: connection))
+                return (
+                    stored.count,
+                    try await store.queueDeliveries(
+                        deliveries, leasing: leasing, lease: lease, notBefore: notBefore, on: connection)
+                )
             }
         } catch {
             reservations.releaseAll(handoffs)
             throw error
         }
         reservations.start(queued.leased, handoffs)
-        logger.debug("notify: batch of \(batch.count), \(stored) new notification(s), \(queued.ids.count) deliveries queued, \(queued.leased.count) handed off")
+        logger.debug(
+            "notify: batch of \(batch.count), \(stored) new notification(s), \(queued.ids.count) deliveries queued, \(queued.leased.count) handed off"
+        )
     }
 }
 

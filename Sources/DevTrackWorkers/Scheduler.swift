@@ -65,27 +65,33 @@ public struct Scheduler: Service {
     /// ended yesterday (in every zone, each user's own evening); returns how many it published.
     @discardableResult
     public func sendStreakRiskReminders() async throws -> Int {
-        try await sendOncePerUserAndDate("streak.at_risk", try await store.streaksAtRisk(now: clock(), hour: 20, minimumDays: 3).map {
-            ($0.userID, $0.date, .streakAtRisk(userID: $0.userID, days: $0.days, date: $0.date))
-        })
+        try await sendOncePerUserAndDate(
+            "streak.at_risk",
+            try await store.streaksAtRisk(now: clock(), hour: 20, minimumDays: 3).map {
+                ($0.userID, $0.date, .streakAtRisk(userID: $0.userID, days: $0.days, date: $0.date))
+            })
     }
 
     /// One pass of the daily-summary job: `daily.summary` for each user's local yesterday when it had
     /// activity, once per user and date; returns how many it published.
     @discardableResult
     public func sendDailySummaries() async throws -> Int {
-        try await sendOncePerUserAndDate("daily.summary", try await store.dailySummariesDue(now: clock()).map {
-            ($0.userID, $0.summary.date, .dailySummary(userID: $0.userID, $0.summary))
-        })
+        try await sendOncePerUserAndDate(
+            "daily.summary",
+            try await store.dailySummariesDue(now: clock()).map {
+                ($0.userID, $0.summary.date, .dailySummary(userID: $0.userID, $0.summary))
+            })
     }
 
     /// One pass of the weekly-summary job: `weekly.summary` on Monday from 09:00 local time for the week
     /// before, when it had activity, once per user and week (keyed by its Monday); returns how many it published.
     @discardableResult
     public func sendWeeklySummaries() async throws -> Int {
-        try await sendOncePerUserAndDate("weekly.summary", try await store.weeklySummariesDue(now: clock()).map {
-            ($0.userID, $0.summary.totals.date, .weeklySummary(userID: $0.userID, $0.summary))
-        })
+        try await sendOncePerUserAndDate(
+            "weekly.summary",
+            try await store.weeklySummariesDue(now: clock()).map {
+                ($0.userID, $0.summary.totals.date, .weeklySummary(userID: $0.userID, $0.summary))
+            })
     }
 
     /// Publishes the due intents, then records them in `scheduled_intents` under (user, `type`, date).
@@ -112,9 +118,12 @@ public struct Scheduler: Service {
             guard GoalMath.deadlineIsNear(deadline, in: zone, now: now) else { continue }
             let progress = try await store.progress(of: goal, userZone: userZone, now: now)
             guard progress.current < goal.target else { continue }
-            due.append((.goalDeadlineNear(
-                userID: goal.userID, goalID: goal.id, title: goal.title, current: progress.current, target: goal.target,
-                unit: goal.unit, deadline: deadline), goal.id, deadline))
+            due.append(
+                (
+                    .goalDeadlineNear(
+                        userID: goal.userID, goalID: goal.id, title: goal.title, current: progress.current, target: goal.target,
+                        unit: goal.unit, deadline: deadline), goal.id, deadline
+                ))
         }
         guard !due.isEmpty else { return 0 }
         try await intents.publish(due.map(\.intent))

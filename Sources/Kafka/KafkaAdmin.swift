@@ -107,8 +107,10 @@ public final class KafkaAdmin: Sendable {
             }
             defer { rd_kafka_event_destroy(event) }
             if rd_kafka_event_error(event) != RD_KAFKA_RESP_ERR_NO_ERROR {
-                return .failure(KafkaError(.admin, code: rd_kafka_event_error(event).rawValue,
-                                           "CreateTopics: \(String(cString: rd_kafka_event_error_string(event)))"))
+                return .failure(
+                    KafkaError(
+                        .admin, code: rd_kafka_event_error(event).rawValue,
+                        "CreateTopics: \(String(cString: rd_kafka_event_error_string(event)))"))
             }
             var count = 0
             let results = rd_kafka_CreateTopics_result_topics(rd_kafka_event_CreateTopics_result(event), &count)
@@ -138,8 +140,10 @@ public final class KafkaAdmin: Sendable {
             }
             defer { rd_kafka_event_destroy(event) }
             if rd_kafka_event_error(event) != RD_KAFKA_RESP_ERR_NO_ERROR {
-                return .failure(KafkaError(.admin, code: rd_kafka_event_error(event).rawValue,
-                                           "CreatePartitions: \(String(cString: rd_kafka_event_error_string(event)))"))
+                return .failure(
+                    KafkaError(
+                        .admin, code: rd_kafka_event_error(event).rawValue,
+                        "CreatePartitions: \(String(cString: rd_kafka_event_error_string(event)))"))
             }
             var count = 0
             let results = rd_kafka_CreatePartitions_result_topics(rd_kafka_event_CreatePartitions_result(event), &count)

@@ -251,7 +251,9 @@ public final class KafkaConsumer: Sendable {
     }
 
     /// The group's committed next-offsets for the given partitions (`nil` where nothing is committed).
-    public func committed(_ partitions: [KafkaTopicPartition], timeout: Duration = .seconds(5)) async throws(KafkaError) -> [KafkaTopicPartition: Int64?] {
+    public func committed(
+        _ partitions: [KafkaTopicPartition], timeout: Duration = .seconds(5)
+    ) async throws(KafkaError) -> [KafkaTopicPartition: Int64?] {
         let handle = self.handle
         let milliseconds = Int32(timeout.components.seconds * 1000)
         let result: Result<[KafkaTopicPartition: Int64?], KafkaError> = await executor.run {

@@ -27,10 +27,11 @@ public struct KafkaError: Error, CustomStringConvertible, Sendable, Equatable {
     /// A commit refused because the group is rebalancing or this member lost its partitions. Benign for
     /// idempotent consumers: the uncommitted messages are redelivered to the partitions' next owner.
     public var isRebalanceConflict: Bool {
-        kind == .commit && [
-            RD_KAFKA_RESP_ERR_REBALANCE_IN_PROGRESS, RD_KAFKA_RESP_ERR_ILLEGAL_GENERATION,
-            RD_KAFKA_RESP_ERR_UNKNOWN_MEMBER_ID, RD_KAFKA_RESP_ERR__ASSIGNMENT_LOST,
-        ].map(\.rawValue).contains(code)
+        kind == .commit
+            && [
+                RD_KAFKA_RESP_ERR_REBALANCE_IN_PROGRESS, RD_KAFKA_RESP_ERR_ILLEGAL_GENERATION,
+                RD_KAFKA_RESP_ERR_UNKNOWN_MEMBER_ID, RD_KAFKA_RESP_ERR__ASSIGNMENT_LOST,
+            ].map(\.rawValue).contains(code)
     }
 
     /// A failure that sending the same message again cannot cure: the broker refuses its size, or the

@@ -93,8 +93,9 @@ public final class KafkaProducer: Sendable {
                 let box = Unmanaged<DeliveryBox>.fromOpaque(opaque).takeRetainedValue()
                 let err = message.pointee.err
                 if err == RD_KAFKA_RESP_ERR_NO_ERROR {
-                    box.continuation.resume(returning: KafkaDeliveryReport(
-                        topic: box.topic, partition: message.pointee.partition, offset: message.pointee.offset))
+                    box.continuation.resume(
+                        returning: KafkaDeliveryReport(
+                            topic: box.topic, partition: message.pointee.partition, offset: message.pointee.offset))
                 } else {
                     let kind: KafkaError.Kind = err == RD_KAFKA_RESP_ERR__MSG_TIMED_OUT ? .timedOut : .deliveryFailed
                     box.continuation.resume(throwing: KafkaError(kind, err: err, context: "delivery to \(box.topic)"))

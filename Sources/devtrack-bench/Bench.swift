@@ -1,12 +1,13 @@
 import ArgumentParser
 import DevTrackCore
 import Foundation
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
 import Hummingbird
 import Kafka
 import Logging
+
+#if canImport(FoundationNetworking)
+    import FoundationNetworking
+#endif
 
 /// The tools `scripts/bench` drives: the baseline server, signing, and the freshness probe.
 /// Figures come from the script (wrk for throughput, this tool for freshness); see README "Benchmarks".
@@ -14,7 +15,10 @@ import Logging
 struct Bench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "devtrack-bench", abstract: "Benchmark helpers for scripts/bench.",
-        subcommands: [BareHMAC.self, WrkScript.self, Freshness.self, HeartbeatWrkScript.self, CodingFreshness.self, CustomWrkScript.self, CustomFreshness.self, WorkerThroughput.self, DeliveryThroughput.self])
+        subcommands: [
+            BareHMAC.self, WrkScript.self, Freshness.self, HeartbeatWrkScript.self, CodingFreshness.self, CustomWrkScript.self, CustomFreshness.self,
+            WorkerThroughput.self, DeliveryThroughput.self,
+        ])
 }
 
 /// The baseline of the ingest target: a bare Hummingbird route that only reads the body and checks the HMAC.
@@ -39,7 +43,8 @@ struct BareHMAC: AsyncParsableCommand {
                 return Response(status: .unauthorized)
             }
             if let producer {
-                try await producer.send(KafkaOutgoingMessage(topic: "devtrack.github.events", key: Array((header ?? "").utf8.suffix(8)), value: bytes))
+                try await producer.send(
+                    KafkaOutgoingMessage(topic: "devtrack.github.events", key: Array((header ?? "").utf8.suffix(8)), value: bytes))
             }
             return Response(status: .accepted)
         }
@@ -118,8 +123,10 @@ struct Freshness: AsyncParsableCommand {
         let (sent, failed) = try await load
         latencies.sort()
         func percentile(_ p: Double) -> Double { latencies.isEmpty ? .nan : latencies[min(latencies.count - 1, Int(Double(latencies.count) * p))] }
-        print(String(format: "freshness: probes=%d p50_ms=%.1f p99_ms=%.1f max_ms=%.1f load_sent=%d load_rate=%.0f/s load_failed=%d",
-                     latencies.count, percentile(0.50), percentile(0.99), latencies.last ?? .nan, sent, Double(sent) / Double(seconds), failed))
+        print(
+            String(
+                format: "freshness: probes=%d p50_ms=%.1f p99_ms=%.1f max_ms=%.1f load_sent=%d load_rate=%.0f/s load_failed=%d",
+                latencies.count, percentile(0.50), percentile(0.99), latencies.last ?? .nan, sent, Double(sent) / Double(seconds), failed))
     }
 
     struct Client: Sendable {
@@ -200,7 +207,8 @@ struct HeartbeatWrkScript: ParsableCommand {
         for variant in 0..<variants {
             let beats = (0..<25).map { index in
                 let time = start + Double(variant * 25 + index) * 7
-                return #"{"time":\#(time),"entity":"/home/dev/src/hub/Sources/File\#(index % 7).swift","type":"file","category":"coding","project":"hub","branch":"main","language":"Swift","is_write":\#(index % 3 == 0),"lines":120,"lineno":\#(index),"cursorpos":\#(index * 4),"user_agent":"wakatime/13.1.0 (Linux-6.1) Python3.11 vscode/1.80.0 vscode-wakatime/24.0.0"}"#
+                return
+                    #"{"time":\#(time),"entity":"/home/dev/src/hub/Sources/File\#(index % 7).swift","type":"file","category":"coding","project":"hub","branch":"main","language":"Swift","is_write":\#(index % 3 == 0),"lines":120,"lineno":\#(index),"cursorpos":\#(index * 4),"user_agent":"wakatime/13.1.0 (Linux-6.1) Python3.11 vscode/1.80.0 vscode-wakatime/24.0.0"}"#
             }
             lua += """
                 requests[\(variant + 1)] = wrk.format("POST", nil, {
@@ -217,7 +225,8 @@ struct HeartbeatWrkScript: ParsableCommand {
 /// previous one; each probe's freshness is the time from its 201 until `/api/v1/coding/summary` shows the
 /// probe user's total grown by those 10 s.
 struct CodingFreshness: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "coding-freshness", abstract: "Measure heartbeat 201 → visible-in-API latency under load.")
+    static let configuration = CommandConfiguration(
+        commandName: "coding-freshness", abstract: "Measure heartbeat 201 → visible-in-API latency under load.")
     @Option var ingest: String
     @Option var api: String
     @Option var loadKey: String
@@ -238,8 +247,10 @@ struct CodingFreshness: AsyncParsableCommand {
             request.httpMethod = "POST"
             request.setValue("Bearer \(key)", forHTTPHeaderField: "Authorization")
             request.setValue("application/json", forHTTPHeaderField: "Content-Type")
-            request.httpBody = Data(("[" + beats.map { #"{"time":\#($0.time),"entity":"\#($0.entity)","project":"bench","language":"Swift"}"# }
-                .joined(separator: ",") + "]").utf8)
+            request.httpBody = Data(
+                ("["
+                    + beats.map { #"{"time":\#($0.time),"entity":"\#($0.entity)","project":"bench","language":"Swift"}"# }
+                    .joined(separator: ",") + "]").utf8)
             let (_, response) = try await session.data(for: request)
             return (response as? HTTPURLResponse)?.statusCode == 201
         }
@@ -288,26 +299,29 @@ struct CodingFreshness: AsyncParsableCommand {
         let sent = try await load.value
         latencies.sort()
         func percentile(_ p: Double) -> Double { latencies.isEmpty ? .nan : latencies[min(latencies.count - 1, Int(Double(latencies.count) * p))] }
-        print(String(format: "coding freshness: probes=%d p50_ms=%.1f p99_ms=%.1f max_ms=%.1f load_heartbeats=%d load_rate=%.0f/s",
-                     latencies.count, percentile(0.5), percentile(0.99), latencies.last ?? .nan, sent, Double(sent) / Double(seconds)))
+        print(
+            String(
+                format: "coding freshness: probes=%d p50_ms=%.1f p99_ms=%.1f max_ms=%.1f load_heartbeats=%d load_rate=%.0f/s",
+                latencies.count, percentile(0.5), percentile(0.99), latencies.last ?? .nan, sent, Double(sent) / Double(seconds)))
     }
 }
 
 /// Completes a wrk script whose `requests` table is filled: cycle through it, and print one
 /// `RESULT requests req/s p50_ms p99_ms non_2xx socket_errors` line that scripts/bench reads.
 func writeWrkScript(requests: String, to path: String) throws {
-    let lua = requests + """
-        local counter = 0
-        request = function()
-          counter = counter + 1
-          return requests[(counter % #requests) + 1]
-        end
-        done = function(summary, latency, requests)
-          io.write(string.format("RESULT %d %.0f %.2f %.2f %d %d\\n", summary.requests,
-            summary.requests / (summary.duration / 1e6), latency:percentile(50) / 1000, latency:percentile(99) / 1000,
-            summary.errors.status, summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout))
-        end
+    let lua =
+        requests + """
+            local counter = 0
+            request = function()
+              counter = counter + 1
+              return requests[(counter % #requests) + 1]
+            end
+            done = function(summary, latency, requests)
+              io.write(string.format("RESULT %d %.0f %.2f %.2f %d %d\\n", summary.requests,
+                summary.requests / (summary.duration / 1e6), latency:percentile(50) / 1000, latency:percentile(99) / 1000,
+                summary.errors.status, summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout))
+            end
 
-        """
+            """
     try Data(lua.utf8).write(to: URL(fileURLWithPath: path))
 }

@@ -26,10 +26,11 @@ func withBenchDatabase<T: Sendable>(
     let client = PostgresClient(configuration: server.with(database: name).clientConfiguration(), backgroundLogger: logger)
     let result: Result<T, any Error>
     do {
-        result = .success(try await running(client) { () async throws -> T in
-            _ = try await Migrator(directory: "\(root)/schema").migrate(client, logger: logger)
-            return try await body(client, HubStore(client: client, logger: logger))
-        })
+        result = .success(
+            try await running(client) { () async throws -> T in
+                _ = try await Migrator(directory: "\(root)/schema").migrate(client, logger: logger)
+                return try await body(client, HubStore(client: client, logger: logger))
+            })
     } catch {
         result = .failure(error)
     }

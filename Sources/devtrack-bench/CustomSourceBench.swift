@@ -1,15 +1,17 @@
 import ArgumentParser
 import DevTrackCore
 import Foundation
+
 #if canImport(FoundationNetworking)
-import FoundationNetworking
+    import FoundationNetworking
 #endif
 
 /// A wrk script posting signed deliveries to a custom source: bodies of about 2 KB (an array of native
 /// events), each with its own `webhook-id` and a Standard Webhooks signature made now (valid for the five
 /// minutes a run takes).
 struct CustomWrkScript: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "custom-wrk-script", abstract: "Write a wrk Lua script posting signed custom-source deliveries.")
+    static let configuration = CommandConfiguration(
+        commandName: "custom-wrk-script", abstract: "Write a wrk Lua script posting signed custom-source deliveries.")
     @Option(help: "The source's whsec_… secret.") var secret: String
     @Option var variants: Int = 64
     @Option var output: String
@@ -28,7 +30,8 @@ struct CustomWrkScript: ParsableCommand {
         let now = Date()
         for variant in 0..<variants {
             let body = Self.body(variant: variant, at: now)
-            let headers = StandardWebhooks.headers(id: "bench-\(variant)", timestamp: Int(now.timeIntervalSince1970), body: Array(body.utf8), keys: [key])
+            let headers = StandardWebhooks.headers(
+                id: "bench-\(variant)", timestamp: Int(now.timeIntervalSince1970), body: Array(body.utf8), keys: [key])
             let fields = headers.map { #"["\#($0.0)"] = "\#($0.1)""# }.joined(separator: ", ")
             lua += """
                 requests[\(variant + 1)] = wrk.format("POST", nil, { ["Content-Type"] = "application/json", \(fields) },
@@ -44,7 +47,8 @@ struct CustomWrkScript: ParsableCommand {
 /// Freshness of custom events: the time from a signed delivery's 202 to `GET /api/v1/metrics/custom`
 /// counting it, one probe after another.
 struct CustomFreshness: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "custom-freshness", abstract: "Measure custom delivery 202 → visible in /api/v1/metrics/custom.")
+    static let configuration = CommandConfiguration(
+        commandName: "custom-freshness", abstract: "Measure custom delivery 202 → visible in /api/v1/metrics/custom.")
     @Option(help: "The source's URL.") var url: String
     @Option(help: "The source's whsec_… secret.") var secret: String
     @Option var api: String
@@ -64,11 +68,14 @@ struct CustomFreshness: AsyncParsableCommand {
         var latencies: [Double] = []
         var seen = try await counted()
         for probe in 0..<probes {
-            let body = Array(#"{"type": "probe", "occurred_at": "\#(Timestamps.format(Date()))", "id": "probe-\#(probe)-\#(UUID().uuidString)"}"#.utf8)
+            let body = Array(
+                #"{"type": "probe", "occurred_at": "\#(Timestamps.format(Date()))", "id": "probe-\#(probe)-\#(UUID().uuidString)"}"#.utf8)
             var request = URLRequest(url: URL(string: url)!)
             request.httpMethod = "POST"
             request.setValue("application/json", forHTTPHeaderField: "Content-Type")
-            for (name, value) in StandardWebhooks.headers(id: UUID().uuidString, timestamp: Int(Date().timeIntervalSince1970), body: body, keys: [key]) {
+            for (name, value) in StandardWebhooks.headers(
+                id: UUID().uuidString, timestamp: Int(Date().timeIntervalSince1970), body: body, keys: [key])
+            {
                 request.setValue(value, forHTTPHeaderField: name)
             }
             request.httpBody = Data(body)
@@ -83,7 +90,9 @@ struct CustomFreshness: AsyncParsableCommand {
         }
         latencies.sort()
         func percentile(_ p: Double) -> Double { latencies.isEmpty ? .nan : latencies[min(latencies.count - 1, Int(Double(latencies.count) * p))] }
-        print(String(format: "custom freshness: probes=%d p50_ms=%.1f p99_ms=%.1f max_ms=%.1f",
-                     latencies.count, percentile(0.50), percentile(0.99), latencies.last ?? .nan))
+        print(
+            String(
+                format: "custom freshness: probes=%d p50_ms=%.1f p99_ms=%.1f max_ms=%.1f",
+                latencies.count, percentile(0.50), percentile(0.99), latencies.last ?? .nan))
     }
 }

@@ -1,7 +1,7 @@
 import ArgumentParser
 import DevTrackCore
-import DevTrackOutbound
 import DevTrackDelivery
+import DevTrackOutbound
 import DevTrackStore
 import DevTrackWorkers
 import Foundation
@@ -50,8 +50,12 @@ struct DeliveryThroughput: AsyncParsableCommand {
             // A fast receiver: it finds the notification id without decoding the whole body.
             let text = String(buffer: body)
             if let key = text.range(of: #""notification_id""#)?.upperBound,
-               let id = Optional(String(text[key...].drop { $0 == ":" || $0 == " " || $0 == "\"" }.prefix(36))), let sent = receiver.produced.withLock({ $0[id] }) {
-                receiver.latencies.withLock { $0.append(Double((now - sent).components.attoseconds) / 1e15 + Double((now - sent).components.seconds) * 1000) }
+                let id = Optional(String(text[key...].drop { $0 == ":" || $0 == " " || $0 == "\"" }.prefix(36))),
+                let sent = receiver.produced.withLock({ $0[id] })
+            {
+                receiver.latencies.withLock {
+                    $0.append(Double((now - sent).components.attoseconds) / 1e15 + Double((now - sent).components.seconds) * 1000)
+                }
                 receiver.last.withLock { $0 = now }
             }
             return Response(status: .noContent)
@@ -72,12 +76,14 @@ struct DeliveryThroughput: AsyncParsableCommand {
             let box = try SecretBox(base64Key: Data(Credentials.randomBytes(32)).base64EncodedString())
             let sealed = box.seal(StandardWebhooks.newSecret())
             let down = Int(Double(users) * downShare)
-            try await client.query("""
+            try await client.query(
+                """
                 INSERT INTO users (id, login, github_id, timezone)
                 SELECT gen_random_uuid(), 'bench' || i, 1000000 + i, 'UTC' FROM generate_series(1, \(users)) i
                 """)
             // Port 9 (discard) has no listener here: connection refused, as from a destination that is down.
-            try await client.query("""
+            try await client.query(
+                """
                 INSERT INTO webhook_endpoints (id, user_id, name, url, events, secret_sealed)
                 SELECT gen_random_uuid(), id,
                        'bench', CASE WHEN row_number() OVER (ORDER BY id) <= \(down) THEN 'http://127.0.0.1:9/down' ELSE \(base) || '/hook/' || id END,
@@ -97,7 +103,8 @@ struct DeliveryThroughput: AsyncParsableCommand {
             let producer = try KafkaProducer(
                 configuration: KafkaConfiguration(bootstrapServers: cluster.bootstrapServers, ["linger.ms": "2"]), logger: logger)
             let consumer = try KafkaConsumer(
-                configuration: KafkaConfiguration(bootstrapServers: cluster.bootstrapServers, ["group.id": "bench-notify", "fetch.wait.max.ms": "10"]),
+                configuration: KafkaConfiguration(
+                    bootstrapServers: cluster.bootstrapServers, ["group.id": "bench-notify", "fetch.wait.max.ms": "10"]),
                 topics: [Topics.notifications], logger: logger)
             let http = try OutboundHTTPClient(allowList: ["127.0.0.1"], timeout: .seconds(5))
             let deliverer = OutboxDeliverer(
@@ -110,10 +117,12 @@ struct DeliveryThroughput: AsyncParsableCommand {
             group.addTask { try await deliverer.run() }
 
             // Warm up: one intent through the whole path, so the consumer group has joined before the clock starts.
-            let warmUp = NotificationIntent(userID: healthy[0], type: "streak.milestone", title: "bench", body: "warm-up", data: [:], dedupeKey: "bench:warm-up")
+            let warmUp = NotificationIntent(
+                userID: healthy[0], type: "streak.milestone", title: "bench", body: "warm-up", data: [:], dedupeKey: "bench:warm-up")
             receiver.produced.withLock { $0[warmUp.id.uuidString.lowercased()] = .now }
-            try await producer.send(KafkaOutgoingMessage(
-                topic: Topics.notifications, key: Array(healthy[0].uuidString.lowercased().utf8), value: Array(try JSONEncoder().encode(warmUp))))
+            try await producer.send(
+                KafkaOutgoingMessage(
+                    topic: Topics.notifications, key: Array(healthy[0].uuidString.lowercased().utf8), value: Array(try JSONEncoder().encode(warmUp))))
             while receiver.latencies.withLock({ $0.isEmpty }) { try await Task.sleep(for: .milliseconds(20)) }
             receiver.latencies.withLock { $0 = [] }
 
@@ -134,8 +143,9 @@ struct DeliveryThroughput: AsyncParsableCommand {
                         dedupeKey: "bench:\(sent)")
                     if !toDown { expected += 1 }
                     receiver.produced.withLock { $0[intent.id.uuidString.lowercased()] = .now }
-                    messages.append(KafkaOutgoingMessage(
-                        topic: Topics.notifications, key: Array(user.uuidString.lowercased().utf8), value: Array(try encoder.encode(intent))))
+                    messages.append(
+                        KafkaOutgoingMessage(
+                            topic: Topics.notifications, key: Array(user.uuidString.lowercased().utf8), value: Array(try encoder.encode(intent))))
                     sent += 1
                 }
                 try await withThrowingTaskGroup(of: Void.self) { sends in
@@ -151,16 +161,20 @@ struct DeliveryThroughput: AsyncParsableCommand {
             }
             let latencies = receiver.latencies.withLock { $0 }.sorted()
             let end = receiver.last.withLock { $0 } ?? .now
-            let downAttempts = try await client.query("""
+            let downAttempts = try await client.query(
+                """
                 SELECT count(*) FROM delivery_attempts a JOIN outbox o ON o.id = a.outbox_id WHERE o.destination IN (
                     SELECT id::text FROM webhook_endpoints WHERE url LIKE '%/down')
-                """).decode(Int64.self).reduce(0) { $0 + $1 }
+                """
+            ).decode(Int64.self).reduce(0) { $0 + $1 }
             // Where the time went: queued in the outbox → delivered (recorded), per delivered row.
-            let inOutbox = try await client.query("""
+            let inOutbox = try await client.query(
+                """
                 SELECT (percentile_cont(0.5) WITHIN GROUP (ORDER BY ms))::float8, (percentile_cont(0.99) WITHIN GROUP (ORDER BY ms))::float8
                 FROM (SELECT extract(epoch FROM updated_at - created_at) * 1000 AS ms FROM outbox
                       WHERE status = 'delivered' AND dedupe_key <> 'bench:warm-up') t
-                """).decode((Double?, Double?).self).reduce(into: [Double]()) { $0 = [$1.0 ?? 0, $1.1 ?? 0] }
+                """
+            ).decode((Double?, Double?).self).reduce(into: [Double]()) { $0 = [$1.0 ?? 0, $1.1 ?? 0] }
             group.cancelAll()
             await producer.shutdown()
             await cluster.shutdown()

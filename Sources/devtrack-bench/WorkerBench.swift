@@ -43,13 +43,15 @@ struct WorkerThroughput: AsyncParsableCommand {
     }
 
     private func seed(_ client: PostgresClient) async throws -> [UUID] {
-        try await client.query("""
+        try await client.query(
+            """
             INSERT INTO users (id, login, github_id, timezone)
             SELECT gen_random_uuid(), 'bench' || i, 1000000 + i, (ARRAY['UTC', 'Europe/Berlin', 'Asia/Kolkata', 'America/New_York'])[1 + i % 4]
             FROM generate_series(1, \(users)) i
             """)
         // Units and periods cycle; targets so that some goals complete during the run and most do not.
-        try await client.query("""
+        try await client.query(
+            """
             INSERT INTO goals (id, user_id, title, target, unit, period, created_at)
             SELECT gen_random_uuid(), u.id, 'goal ' || g,
                    CASE (g / 7) % 4 WHEN 0 THEN 3 WHEN 1 THEN 15 WHEN 2 THEN 60 ELSE 400 END + g,
@@ -58,19 +60,22 @@ struct WorkerThroughput: AsyncParsableCommand {
             FROM users u, generate_series(0, \(goals - 1)) g
             """)
         if historyDays > 0 {
-            try await client.query("""
+            try await client.query(
+                """
                 INSERT INTO activities (user_id, id, kind, occurred_at, repo, language, source)
                 SELECT u.id, 'commit:history-' || d, 'commit', date_trunc('day', now()) - d * interval '1 day' + interval '12 hours',
                        'bench/repo', 'Swift', 'bench'
                 FROM users u, generate_series(1, \(historyDays)) d
                 """)
-            try await client.query("""
+            try await client.query(
+                """
                 INSERT INTO daily_stats (user_id, day, commits)
                 SELECT a.user_id, (a.occurred_at AT TIME ZONE u.timezone)::date, count(*) FROM activities a JOIN users u ON u.id = a.user_id
                 GROUP BY 1, 2
                 """)
             try await client.query("INSERT INTO user_totals (user_id, commits) SELECT user_id, count(*) FROM activities GROUP BY user_id")
-            try await client.query("""
+            try await client.query(
+                """
                 INSERT INTO user_marks (user_id, kind, key) SELECT id, 'commit_language', 'swift' FROM users
                 """)
         }
@@ -118,7 +123,9 @@ struct WorkerThroughput: AsyncParsableCommand {
                 try await group.waitForAll()
             }
         }
-        say("produced \(total) facts to \(Topics.activity) (6 partitions)\(storedByMetrics ? ", stored first as the metrics worker would," : "") in \(format(ContinuousClock.now - produced))")
+        say(
+            "produced \(total) facts to \(Topics.activity) (6 partitions)\(storedByMetrics ? ", stored first as the metrics worker would," : "") in \(format(ContinuousClock.now - produced))"
+        )
 
         // librdkafka's mock cluster keeps at most 5 MB or 100,000 message sets per partition and drops older
         // ones: the worker would then never see them all.
@@ -133,12 +140,14 @@ struct WorkerThroughput: AsyncParsableCommand {
         guard dropped == 0 else {
             await producer.shutdown()
             await cluster.shutdown()
-            throw BenchFailure(description: """
-                the mock cluster dropped the \(dropped) oldest facts (it keeps at most 5 MB or 100,000 message sets per \
-                partition): run fewer --facts or --passes
-                """)
+            throw BenchFailure(
+                description: """
+                    the mock cluster dropped the \(dropped) oldest facts (it keeps at most 5 MB or 100,000 message sets per \
+                    partition): run fewer --facts or --passes
+                    """)
         }
-        let handler: any BatchHandler = worker == "goals"
+        let handler: any BatchHandler =
+            worker == "goals"
             ? GoalsHandler(store: store, producer: producer, logger: logger)
             : AchievementsHandler(store: store, producer: producer, logger: logger)
         let timed = TimedHandler(handler, expected: total, pass: facts)
@@ -163,7 +172,8 @@ struct WorkerThroughput: AsyncParsableCommand {
         getrusage(RUSAGE_SELF.rawValue, &usage)
         var lines: [String] = []
         for (index, pass) in timed.report().enumerated() {
-            lines.append("""
+            lines.append(
+                """
                 \(worker) pass \(index + 1) (\(index == 0 ? "cold" : "warm")): \(facts) facts in \(String(format: "%.1f", pass.elapsed)) s = \
                 \(Int(Double(facts) / pass.elapsed)) facts/s (\(pass.batches) partition batches, p50 \(pass.p50) ms, p99 \(pass.p99) ms each)
                 """)
@@ -240,7 +250,10 @@ final class TimedHandler: BatchHandler, Sendable {
                 let sorted = pass.durations.sorted()
                 let elapsed = pass.start.flatMap { first in pass.end.map { $0 - first } } ?? .zero
                 func percentile(_ p: Double) -> Int { sorted.isEmpty ? 0 : Int(sorted[min(sorted.count - 1, Int(Double(sorted.count) * p))]) }
-                return (Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18, sorted.count, percentile(0.5), percentile(0.99))
+                return (
+                    Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18, sorted.count, percentile(0.5),
+                    percentile(0.99)
+                )
             }
         }
     }

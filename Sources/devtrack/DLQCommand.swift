@@ -26,7 +26,9 @@ struct DLQCommand: AsyncParsableCommand {
                 if json {
                     printLine(String(decoding: try JSONSerialization.data(withJSONObject: letter.summary, options: [.sortedKeys]), as: UTF8.self))
                 } else {
-                    let fields = ["partition", "offset", "key", "worker", "attempts", "dead_lettered_at", "reason"].map { "\(letter.summary[$0] ?? "")" }
+                    let fields = ["partition", "offset", "key", "worker", "attempts", "dead_lettered_at", "reason"].map {
+                        "\(letter.summary[$0] ?? "")"
+                    }
                     printLine(fields.map { $0.replacingOccurrences(of: "\t", with: " ") }.joined(separator: "\t"))
                 }
             }
@@ -34,10 +36,11 @@ struct DLQCommand: AsyncParsableCommand {
     }
 
     struct Replay: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: """
-            Re-produce dead letters to their original topic (all of them, or those named by --offset), without the \
-            dead-letter headers. A message several workers dead-lettered is replayed once.
-            """)
+        static let configuration = CommandConfiguration(
+            abstract: """
+                Re-produce dead letters to their original topic (all of them, or those named by --offset), without the \
+                dead-letter headers. A message several workers dead-lettered is replayed once.
+                """)
         @OptionGroup var options: CommonOptions
         @Argument(help: "The topic (devtrack.activity) or its dead-letter topic.") var topic: String
         @Option(name: .customLong("offset"), help: "A dead letter's offset (PARTITION:OFFSET, or OFFSET in partition 0); repeatable.")
@@ -67,11 +70,13 @@ struct DLQCommand: AsyncParsableCommand {
             for letter in letters {
                 let original = letter.originalTopic
                 // The same original message dead-lettered by several workers goes back once.
-                let identity = "\(original)/\(letter.header(RawEventHeaders.originalPartition) ?? "?")/\(letter.header(RawEventHeaders.originalOffset) ?? "\(letter.message.offset)")"
+                let identity =
+                    "\(original)/\(letter.header(RawEventHeaders.originalPartition) ?? "?")/\(letter.header(RawEventHeaders.originalOffset) ?? "\(letter.message.offset)")"
                 guard replayed.insert(identity).inserted else { continue }
-                _ = try await producer.send(KafkaOutgoingMessage(
-                    topic: original, key: letter.message.key, value: letter.message.value,
-                    headers: letter.message.headers.filter { !RawEventHeaders.deadLetterHeaders.contains($0.name) }))
+                _ = try await producer.send(
+                    KafkaOutgoingMessage(
+                        topic: original, key: letter.message.key, value: letter.message.value,
+                        headers: letter.message.headers.filter { !RawEventHeaders.deadLetterHeaders.contains($0.name) }))
                 count += 1
                 printLine("replayed \(letter.message.partition):\(letter.message.offset) → \(original)")
             }
@@ -126,9 +131,11 @@ enum DeadLetterReader {
         guard let partitions = counts[name] else { throw HubConfiguration.Failure(description: "topic \(name) does not exist") }
         // A group of its own that never commits: reading changes nothing for anyone.
         let consumer = try KafkaConsumer(
-            configuration: KafkaConfiguration(bootstrapServers: brokers, [
-                "group.id": "devtrack-dlq-reader-\(UUID().uuidString.lowercased())", "auto.offset.reset": "earliest",
-            ]),
+            configuration: KafkaConfiguration(
+                bootstrapServers: brokers,
+                [
+                    "group.id": "devtrack-dlq-reader-\(UUID().uuidString.lowercased())", "auto.offset.reset": "earliest",
+                ]),
             topics: [name], logger: logger)
         var letters: [Letter] = []
         do {

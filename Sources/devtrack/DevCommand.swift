@@ -73,9 +73,11 @@ struct DevCommand: AsyncParsableCommand {
         }
 
         // Keys and secrets persist in the data folder so restarts keep working.
-        configuration.encryptionKey = try configuration.encryptionKey
+        configuration.encryptionKey =
+            try configuration.encryptionKey
             ?? persistedSecret("\(dataDirectory)/encryption.key") { SecretBox.newBase64Key() }
-        configuration.githubAppSecret = try configuration.githubAppSecret
+        configuration.githubAppSecret =
+            try configuration.githubAppSecret
             ?? persistedSecret("\(dataDirectory)/github-app.secret") { Credentials.newWebhookSecret() }
         let secretBox = try configuration.requireSecretBox()
 
@@ -139,7 +141,8 @@ struct DevCommand: AsyncParsableCommand {
     /// The demo user's source of `kind` and its secret, made on the first run.
     private func demoSource(kind: String, userID: UUID, store: HubStore, secretBox: SecretBox) async throws -> (SourceRecord, String) {
         if let existing = try await store.sources(userID: userID).first(where: { $0.kind == kind }),
-           let credentials = try await store.sourceCredentials(id: existing.id), let sealed = credentials.sealedSecrets.first {
+            let credentials = try await store.sourceCredentials(id: existing.id), let sealed = credentials.sealedSecrets.first
+        {
             return (existing, try secretBox.open(sealed))
         }
         let secret = kind == "custom" ? StandardWebhooks.newSecret() : Credentials.newWebhookSecret()

@@ -15,7 +15,8 @@ struct DevTrack: AsyncParsableCommand {
         abstract: "DevTrack Hub: GitHub activity and coding time → metrics, streaks and alerts.",
         subcommands: [
             DevCommand.self, IngestCommand.self, WorkerCommand.self, APICommand.self, MigrateCommand.self,
-            TopicsCommand.self, KafkaMockCommand.self, SchedulerCommand.self, ReplayCommand.self, DLQCommand.self, PostgresCommand.self, UsersCommand.self, TokensCommand.self,
+            TopicsCommand.self, KafkaMockCommand.self, SchedulerCommand.self, ReplayCommand.self, DLQCommand.self, PostgresCommand.self,
+            UsersCommand.self, TokensCommand.self,
         ])
 
     static func bootstrapLogging() {
@@ -54,10 +55,11 @@ func printLine(_ text: String) {
 
 /// Runs services as one `ServiceGroup` that drains in reverse order on SIGTERM/SIGINT.
 func runServiceGroup(_ services: [any Service], logger: Logger) async throws {
-    let group = ServiceGroup(configuration: .init(
-        services: services.map { .init(service: $0) },
-        gracefulShutdownSignals: [.sigterm, .sigint],
-        logger: logger))
+    let group = ServiceGroup(
+        configuration: .init(
+            services: services.map { .init(service: $0) },
+            gracefulShutdownSignals: [.sigterm, .sigint],
+            logger: logger))
     try await group.run()
 }
 
@@ -80,13 +82,15 @@ struct TopicsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "topics", abstract: "Manage Kafka topics.", subcommands: [Apply.self])
 
     struct Apply: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Create missing topics from topics/ and grow partition counts through the Admin API.")
+        static let configuration = CommandConfiguration(
+            abstract: "Create missing topics from topics/ and grow partition counts through the Admin API.")
         @OptionGroup var options: CommonOptions
 
         func run() async throws {
             let configuration = try options.load()
             let specifications = try TopicFile.load(directory: configuration.home.topicsDirectory)
-            let admin = try KafkaAdmin(configuration: KafkaConfiguration(bootstrapServers: configuration.requireKafkaBrokers()), logger: makeLogger("devtrack.topics"))
+            let admin = try KafkaAdmin(
+                configuration: KafkaConfiguration(bootstrapServers: configuration.requireKafkaBrokers()), logger: makeLogger("devtrack.topics"))
             do {
                 let changes = try await admin.apply(specifications)
                 await admin.close()
@@ -99,10 +103,11 @@ struct TopicsCommand: AsyncParsableCommand {
                 if failed { throw ExitCode.failure }
             } catch let error as KafkaError {
                 await admin.close()
-                throw HubConfiguration.Failure(description: """
-                    \(error)
-                    (librdkafka's mock cluster has no CreateTopics API: `devtrack kafka-mock` and `devtrack dev` create the topics of topics/ themselves)
-                    """)
+                throw HubConfiguration.Failure(
+                    description: """
+                        \(error)
+                        (librdkafka's mock cluster has no CreateTopics API: `devtrack kafka-mock` and `devtrack dev` create the topics of topics/ themselves)
+                        """)
             }
         }
     }
@@ -231,7 +236,9 @@ struct UsersCommand: AsyncParsableCommand {
         func run() async throws {
             let configuration = try options.load()
             guard TimeZones.validatedInput(timezone) != nil else {
-                throw ValidationError("'\(InputText.sanitized(timezone, maxBytes: 64))' is not an IANA time zone name (e.g. Europe/Berlin; offsets such as UTC+05:30 are not accepted)")
+                throw ValidationError(
+                    "'\(InputText.sanitized(timezone, maxBytes: 64))' is not an IANA time zone name (e.g. Europe/Berlin; offsets such as UTC+05:30 are not accepted)"
+                )
             }
             let (login, githubId, timezone) = (login, githubId, timezone)
             let line = try await withStore(configuration.requireDatabaseURL(), logger: makeLogger("devtrack.users")) { store in

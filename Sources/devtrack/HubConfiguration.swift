@@ -143,7 +143,8 @@ struct HubConfiguration: Sendable {
             throw Failure(description: "configuration file \(path) does not exist")
         }
         var configuration = HubConfiguration(
-            ingest: file.ingest, api: file.api, kafka: file.kafka, workers: file.workers, coding: file.coding, scheduler: file.scheduler, notify: file.notify,
+            ingest: file.ingest, api: file.api, kafka: file.kafka, workers: file.workers, coding: file.coding, scheduler: file.scheduler,
+            notify: file.notify,
             databaseURL: environment["DATABASE_URL"].nonEmpty, kafkaBrokers: environment["KAFKA_BROKERS"].nonEmpty,
             githubAppSecret: environment["DEVTRACK_GITHUB_APP_SECRET"].nonEmpty,
             encryptionKey: environment["DEVTRACK_ENCRYPTION_KEY"].nonEmpty, home: home)
@@ -156,10 +157,11 @@ struct HubConfiguration: Sendable {
             configuration.notify.allowHosts = hosts.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
         }
         guard configuration.notify.deliveryLeaseSeconds > configuration.notify.deliveryTimeoutSeconds + 1 else {
-            throw Failure(description: """
-                notify.delivery_lease_seconds (\(configuration.notify.deliveryLeaseSeconds)) must exceed notify.delivery_timeout_seconds \
-                (\(configuration.notify.deliveryTimeoutSeconds)) by more than a second, or a request still running could be sent again
-                """)
+            throw Failure(
+                description: """
+                    notify.delivery_lease_seconds (\(configuration.notify.deliveryLeaseSeconds)) must exceed notify.delivery_timeout_seconds \
+                    (\(configuration.notify.deliveryTimeoutSeconds)) by more than a second, or a request still running could be sent again
+                    """)
         }
         return configuration
     }
@@ -215,7 +217,8 @@ struct ProjectHome: Sendable {
             var url = URL(fileURLWithPath: start)
             for _ in 0..<8 {
                 if FileManager.default.fileExists(atPath: url.appendingPathComponent("schema").path),
-                   FileManager.default.fileExists(atPath: url.appendingPathComponent("topics").path) {
+                    FileManager.default.fileExists(atPath: url.appendingPathComponent("topics").path)
+                {
                     return ProjectHome(path: url.path)
                 }
                 url.deleteLastPathComponent()

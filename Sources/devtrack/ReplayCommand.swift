@@ -1,10 +1,10 @@
 import ArgumentParser
 import DevTrackCore
+import DevTrackStore
 import Foundation
 import Kafka
 import Logging
 import PostgresNIO
-import DevTrackStore
 import ServiceLifecycle
 
 struct SchedulerCommand: AsyncParsableCommand {
@@ -74,10 +74,11 @@ struct ReplayCommand: AsyncParsableCommand {
         while consumer.assignment.count < partitions {
             guard ContinuousClock.now < deadline else {
                 await consumer.close()
-                throw HubConfiguration.Failure(description: """
-                    \(group) got \(consumer.assignment.count) of \(topic)'s \(partitions) partitions in \(timeout) s: \
-                    stop the group's workers, then replay
-                    """)
+                throw HubConfiguration.Failure(
+                    description: """
+                        \(group) got \(consumer.assignment.count) of \(topic)'s \(partitions) partitions in \(timeout) s: \
+                        stop the group's workers, then replay
+                        """)
             }
             _ = try await consumer.poll(maxMessages: 1, maxWait: .milliseconds(200))
         }

@@ -1,9 +1,9 @@
 import DevTrackAPI
 import DevTrackCore
-import DevTrackOutbound
 import DevTrackDelivery
 import DevTrackHTTP
 import DevTrackIngest
+import DevTrackOutbound
 import DevTrackStore
 import DevTrackWorkers
 import Foundation
@@ -161,7 +161,8 @@ struct RoleFactory {
             throw Self.unknownWorker(name)
         }
         let consumer = try KafkaConsumer(
-            configuration: KafkaConfiguration(bootstrapServers: brokers, configuration.consumerProperties(worker: name)), topics: [topic], logger: workerLogger)
+            configuration: KafkaConfiguration(bootstrapServers: brokers, configuration.consumerProperties(worker: name)), topics: [topic],
+            logger: workerLogger)
         return BatchWorker(
             name: name, consumer: consumer, handler: handler, producer: producer, logger: workerLogger,
             maxBatch: configuration.workers.maxBatch(for: name), backlog: backlog)

@@ -12,10 +12,12 @@ struct AchievementRuleTests {
     @Test func theCatalogueHasEveryAchievementTheProductNamesWithUniqueIDs() {
         let ids = AchievementCatalogue.all.map(\.id)
         #expect(Set(ids).count == ids.count)
-        for id in ["first_commit", "commits_100", "commits_1000", "commits_10000", "first_pr_opened", "first_pr_merged",
-                   "prs_merged_10", "prs_merged_50", "prs_merged_100", "reviews_10", "reviews_100", "first_issue_closed",
-                   "streak_7", "streak_30", "streak_100", "streak_365", "night_owl", "early_bird", "weekend_warrior",
-                   "polyglot", "coding_hours_10", "coding_hours_100", "coding_hours_1000"] {
+        for id in [
+            "first_commit", "commits_100", "commits_1000", "commits_10000", "first_pr_opened", "first_pr_merged",
+            "prs_merged_10", "prs_merged_50", "prs_merged_100", "reviews_10", "reviews_100", "first_issue_closed",
+            "streak_7", "streak_30", "streak_100", "streak_365", "night_owl", "early_bird", "weekend_warrior",
+            "polyglot", "coding_hours_10", "coding_hours_100", "coding_hours_1000",
+        ] {
             #expect(AchievementCatalogue.byID[id] != nil, "missing \(id)")
         }
     }
@@ -71,7 +73,8 @@ struct AchievementMarkTests {
     let newYork = TimeZone(identifier: "America/New_York")!
 
     func fact(_ kind: ActivityKind, _ instant: String, language: String? = nil) -> ActivityFact {
-        ActivityFact(id: "\(kind):\(instant)", userID: user, kind: kind, occurredAt: Timestamps.parse(instant)!, repo: "o/r", language: language, source: "t")
+        ActivityFact(
+            id: "\(kind):\(instant)", userID: user, kind: kind, occurredAt: Timestamps.parse(instant)!, repo: "o/r", language: language, source: "t")
     }
 
     @Test func nightOwlAndEarlyBirdAreReadOnTheUsersClock() {
@@ -150,12 +153,15 @@ struct GoalIncreaseTests {
     let window = GoalWindow(start: LocalDate("2024-03-18")!, end: LocalDate("2024-03-24")!)
 
     func fact(_ kind: ActivityKind, _ instant: String) -> ActivityFact {
-        ActivityFact(id: "\(kind):\(instant)", userID: user, kind: kind, occurredAt: Timestamps.parse(instant)!, repo: nil, language: nil, source: "t")
+        ActivityFact(
+            id: "\(kind):\(instant)", userID: user, kind: kind, occurredAt: Timestamps.parse(instant)!, repo: nil, language: nil, source: "t")
     }
 
     @Test func onlyFactsOfTheUnitInsideThePeriodCount() {
-        let facts = [fact(.commit, "2024-03-18T10:00:00Z"), fact(.commit, "2024-03-18T11:00:00Z"), fact(.commit, "2024-03-17T23:00:00Z"),
-                     fact(.review, "2024-03-19T10:00:00Z")]
+        let facts = [
+            fact(.commit, "2024-03-18T10:00:00Z"), fact(.commit, "2024-03-18T11:00:00Z"), fact(.commit, "2024-03-17T23:00:00Z"),
+            fact(.review, "2024-03-19T10:00:00Z"),
+        ]
         #expect(GoalMath.increase(of: .commits, in: window, from: LocalFacts(facts, zone: .gmt)) == 2)
         #expect(GoalMath.increase(of: .reviews, in: window, from: LocalFacts(facts, zone: .gmt)) == 1)
         #expect(GoalMath.increase(of: .prsMerged, in: window, from: LocalFacts(facts, zone: .gmt)) == 0)
@@ -175,8 +181,10 @@ struct GoalIncreaseTests {
 
 struct DaySummaryTests {
     func summary(commits: Int = 0, prsOpened: Int = 0, reviews: Int = 0, coding: Int = 0) -> String {
-        DaySummary(date: LocalDate("2024-03-19")!, commits: commits, prsOpened: prsOpened, prsMerged: 0, reviews: reviews,
-                   issuesClosed: 0, codingMinutes: coding).sentence
+        DaySummary(
+            date: LocalDate("2024-03-19")!, commits: commits, prsOpened: prsOpened, prsMerged: 0, reviews: reviews,
+            issuesClosed: 0, codingMinutes: coding
+        ).sentence
     }
 
     @Test func saysOnlyWhatHappenedInPlainWords() {
@@ -190,10 +198,13 @@ struct DaySummaryTests {
 
 struct WeekSummaryTests {
     @Test func addsActiveDaysGoalsAndAchievements() {
-        let totals = DaySummary(date: LocalDate("2024-03-11")!, commits: 12, prsOpened: 0, prsMerged: 0, reviews: 0, issuesClosed: 0, codingMinutes: 180)
-        #expect(WeekSummary(totals: totals, activeDays: 5, goalsCompleted: 2, achievementsUnlocked: 1).sentence
+        let totals = DaySummary(
+            date: LocalDate("2024-03-11")!, commits: 12, prsOpened: 0, prsMerged: 0, reviews: 0, issuesClosed: 0, codingMinutes: 180)
+        #expect(
+            WeekSummary(totals: totals, activeDays: 5, goalsCompleted: 2, achievementsUnlocked: 1).sentence
                 == "12 commits and 3 h of coding on 5 active days; 2 goals completed and 1 achievement unlocked.")
-        #expect(WeekSummary(totals: totals, activeDays: 1, goalsCompleted: 0, achievementsUnlocked: 0).sentence
+        #expect(
+            WeekSummary(totals: totals, activeDays: 1, goalsCompleted: 0, achievementsUnlocked: 0).sentence
                 == "12 commits and 3 h of coding on 1 active day.")
     }
 }

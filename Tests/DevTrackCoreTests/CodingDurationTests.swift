@@ -26,9 +26,10 @@ struct CodingDurationTests {
     }
 
     @Test func timeGoesToTheEarlierHeartbeatsDimensions() {
-        let slices = CodingDurations.slices([
-            beat(0, project: "a", language: "Swift"), beat(120, project: "b", language: "Python"), beat(180, project: "b", language: "Python"),
-        ], timeZone: utc)
+        let slices = CodingDurations.slices(
+            [
+                beat(0, project: "a", language: "Swift"), beat(120, project: "b", language: "Python"), beat(180, project: "b", language: "Python"),
+            ], timeZone: utc)
         #expect(slices.map { "\($0.dimensions.project)/\($0.dimensions.language)=\($0.seconds)" } == ["a/Swift=120.0", "b/Python=60.0"])
     }
 
@@ -43,13 +44,15 @@ struct CodingDurationTests {
         let kolkata = try #require(TimeZone(identifier: "Asia/Kolkata"))
         // 2024-03-10T18:25:00Z is 23:55 IST; the next heartbeat 10 minutes later is 00:05 IST on the 11th.
         let start = 1_710_095_100.0
-        let slices = CodingDurations.slices([
-            Heartbeat(time: start, entity: "a"), Heartbeat(time: start + 600, entity: "a"),
-        ], timeZone: kolkata)
+        let slices = CodingDurations.slices(
+            [
+                Heartbeat(time: start, entity: "a"), Heartbeat(time: start + 600, entity: "a"),
+            ], timeZone: kolkata)
         #expect(slices.map { "\($0.date)=\($0.seconds)" } == ["2024-03-10=300.0", "2024-03-11=300.0"])
         // In UTC the same interval is one day.
-        #expect(CodingDurations.slices([Heartbeat(time: start, entity: "a"), Heartbeat(time: start + 600, entity: "a")], timeZone: utc)
-            .map { "\($0.date)=\($0.seconds)" } == ["2024-03-10=600.0"])
+        #expect(
+            CodingDurations.slices([Heartbeat(time: start, entity: "a"), Heartbeat(time: start + 600, entity: "a")], timeZone: utc)
+                .map { "\($0.date)=\($0.seconds)" } == ["2024-03-10=600.0"])
     }
 
     @Test func editorComesFromTheUserAgent() {

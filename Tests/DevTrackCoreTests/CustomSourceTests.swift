@@ -52,18 +52,24 @@ struct CustomSourceTests {
     @Test func nativeEventsParseAloneOrAsAnArray() throws {
         let one = try CustomEvent.parse(Array(#"{"type": "deploy", "occurred_at": "2026-11-25T10:00:00Z"}"#.utf8))
         #expect(one == [CustomEvent(type: "deploy", occurredAt: Date(timeIntervalSince1970: 1_795_600_800))])
-        let many = try CustomEvent.parse(Array("""
-            [{"type": "leetcode.solved", "occurred_at": "2026-11-25T10:00:00+01:00", "value": 3, "id": "lc-1"},
-             {"type": "deploy", "occurred_at": "2026-11-25T10:00:00.250Z", "repo": "acme/api"}]
-            """.utf8))
+        let many = try CustomEvent.parse(
+            Array(
+                """
+                [{"type": "leetcode.solved", "occurred_at": "2026-11-25T10:00:00+01:00", "value": 3, "id": "lc-1"},
+                 {"type": "deploy", "occurred_at": "2026-11-25T10:00:00.250Z", "repo": "acme/api"}]
+                """.utf8))
         #expect(many.map(\.type) == ["leetcode.solved", "deploy"])
         #expect(many[0].value == 3 && many[0].id == "lc-1" && many[0].occurredAt == Date(timeIntervalSince1970: 1_795_597_200))
         #expect(many[1].repo == "acme/api" && many[1].value == 1)
         // 0 and 1 are numbers, not booleans (JSONSerialization hands both out as NSNumber).
-        let small = try CustomEvent.parse(Array(#"[{"type": "a", "occurred_at": "2026-11-25T10:00:00Z", "value": 1}, {"type": "a", "occurred_at": "2026-11-25T10:00:00Z", "value": 0}, {"type": "a", "occurred_at": "2026-11-25T10:00:00Z", "value": 2.5}]"#.utf8))
+        let small = try CustomEvent.parse(
+            Array(
+                #"[{"type": "a", "occurred_at": "2026-11-25T10:00:00Z", "value": 1}, {"type": "a", "occurred_at": "2026-11-25T10:00:00Z", "value": 0}, {"type": "a", "occurred_at": "2026-11-25T10:00:00Z", "value": 2.5}]"#
+                    .utf8))
         #expect(small.map(\.value) == [1, 0, 2.5])
         // Flat events take a hand-written reader, others the general one: both read the same events.
-        let nested = try CustomEvent.parse(Array(#"{"type": "deploy", "occurred_at": "2026-11-25T10:00:00Z", "meta": {"by": "ci"}, "ok": true, "id": "caf\u00e9"}"#.utf8))
+        let nested = try CustomEvent.parse(
+            Array(#"{"type": "deploy", "occurred_at": "2026-11-25T10:00:00Z", "meta": {"by": "ci"}, "ok": true, "id": "caf\u00e9"}"#.utf8))
         let flat = try CustomEvent.parse(Array(#"{"type": "deploy", "occurred_at": "2026-11-25T10:00:00Z", "id": "caf\u00e9", "repo": null}"#.utf8))
         #expect(nested == flat && flat.first?.id == "café")
     }
@@ -82,13 +88,15 @@ struct CustomSourceTests {
         #expect(reason("3") == "body must be an event object")
         #expect(reason(#"{"occurred_at": "2026-11-25T10:00:00Z"}"#) == "type is required (a string)")
         #expect(reason(#"{"type": "Deploy!", "occurred_at": "2026-11-25T10:00:00Z"}"#)?.hasPrefix("type must be") == true)
-        #expect(reason(#"[{"type": "deploy", "occurred_at": "2026-11-25T10:00:00Z"}, {"type": "deploy"}]"#) == "[1].occurred_at is required (ISO 8601)")
+        #expect(
+            reason(#"[{"type": "deploy", "occurred_at": "2026-11-25T10:00:00Z"}, {"type": "deploy"}]"#) == "[1].occurred_at is required (ISO 8601)")
         #expect(reason(#"{"type": "deploy", "occurred_at": "yesterday"}"#) == "occurred_at must be an ISO 8601 instant with a zone")
         #expect(reason(#"{"type": "deploy", "occurred_at": "2026-11-25T10:00:00Z", "value": -1}"#) == "value must be a number from 0 to 1e9")
         #expect(reason(#"{"type": "deploy", "occurred_at": "2026-11-25T10:00:00Z", "value": true}"#) == "value must be a number from 0 to 1e9")
         #expect(reason(#"{"type": "deploy", "occurred_at": "2026-11-25T10:00:00Z", "value": false}"#) == "value must be a number from 0 to 1e9")
         #expect(reason(#"{"type": "deploy", "occurred_at": "2026-11-25T10:00:00Z", "value": null}"#) == "value must be a number from 0 to 1e9")
-        #expect(reason(#"{"type": "deploy", "type": "x", "occurred_at": "2026-11-25T10:00:00Z"}"#) == nil, "a duplicate key: the general reader decides")
+        #expect(
+            reason(#"{"type": "deploy", "type": "x", "occurred_at": "2026-11-25T10:00:00Z"}"#) == nil, "a duplicate key: the general reader decides")
         #expect(reason(#"{"type": "deploy", "occurred_at": "2026-11-25T10:00:00Z", "id": 7}"#) == "id must be a non-empty string")
     }
 
@@ -96,9 +104,11 @@ struct CustomSourceTests {
         func reason(_ json: String) -> String? {
             do { _ = try CustomEvent.parse(Array(json.utf8), now: sent); return nil } catch { return error.description }
         }
-        #expect(reason(#"{"type": "deploy", "occurred_at": "2021-02-25T10:00:00Z", "repo": "a\u0000b"}"#)
+        #expect(
+            reason(#"{"type": "deploy", "occurred_at": "2021-02-25T10:00:00Z", "repo": "a\u0000b"}"#)
                 == "repo contains the control character U+0000, which is not accepted")
-        #expect(reason(#"[{"type": "deploy", "occurred_at": "2021-02-25T10:00:00Z", "id": "\#(String(repeating: "é", count: 101))"}]"#)
+        #expect(
+            reason(#"[{"type": "deploy", "occurred_at": "2021-02-25T10:00:00Z", "id": "\#(String(repeating: "é", count: 101))"}]"#)
                 == "[0].id is 202 bytes long; at most 200 bytes are accepted")
         #expect(reason(#"{"type": "deploy", "occurred_at": "2021-02-25T10:00:00Z", "value": 1e300}"#) == "value must be a number from 0 to 1e9")
         #expect(reason(#"{"type": "deploy", "occurred_at": "1969-12-31T23:59:59Z"}"#) == "occurred_at is before 1970-01-01")
@@ -113,7 +123,9 @@ struct CustomSourceTests {
         #expect(fact.id == "custom:s1:msg_1#2")
         #expect(fact.kind == ActivityKind.custom("deploy") && fact.kind.rawValue == "custom:deploy")
         #expect(GoalUnit.affected(by: fact.kind) == [.custom("deploy")])
-        #expect(CustomEvent(type: "deploy", occurredAt: sent, id: "d-9").mapped.fact(userID: user, source: "custom:s1", deliveryID: "msg_1", index: 0).id == "custom:s1:d-9")
+        #expect(
+            CustomEvent(type: "deploy", occurredAt: sent, id: "d-9").mapped.fact(userID: user, source: "custom:s1", deliveryID: "msg_1", index: 0).id
+                == "custom:s1:d-9")
     }
 }
 

@@ -58,9 +58,11 @@ import Testing
         let json = String(decoding: try JSONEncoder().encode(message), as: UTF8.self)
         #expect(json.contains(#""embeds":[{"#))
         let ids = NotificationIntent.goalCompleted(
-            userID: user, goalID: UUID(), title: "t", target: 3, unit: .commits, window: GoalWindow(start: LocalDate("2026-11-25")!, end: LocalDate("2026-11-25")!))
-        #expect(!DiscordMessage.notification(ids, profileURL: nil, at: Date()).embeds[0].fields.contains { $0.name.contains("Id") },
-                "ids are not shown to people")
+            userID: user, goalID: UUID(), title: "t", target: 3, unit: .commits,
+            window: GoalWindow(start: LocalDate("2026-11-25")!, end: LocalDate("2026-11-25")!))
+        #expect(
+            !DiscordMessage.notification(ids, profileURL: nil, at: Date()).embeds[0].fields.contains { $0.name.contains("Id") },
+            "ids are not shown to people")
     }
 
     @Test func everyLimitHolds() {
@@ -96,20 +98,27 @@ import Testing
 
     @Test func discordsAnswersAreReadAsDocumented() {
         #expect(DiscordAnswer.classify(status: 204, headers: [], body: []) == .delivered(pauseFor: nil))
-        #expect(DiscordAnswer.classify(status: 200, headers: [("X-RateLimit-Remaining", "0"), ("X-RateLimit-Reset-After", "1.5")], body: [])
+        #expect(
+            DiscordAnswer.classify(status: 200, headers: [("X-RateLimit-Remaining", "0"), ("X-RateLimit-Reset-After", "1.5")], body: [])
                 == .delivered(pauseFor: 1.5), "an empty bucket holds the webhook until it refills")
-        #expect(DiscordAnswer.classify(status: 429, headers: [], body: body(#"{"retry_after": 0.75, "global": false}"#))
+        #expect(
+            DiscordAnswer.classify(status: 429, headers: [], body: body(#"{"retry_after": 0.75, "global": false}"#))
                 == .rateLimited(seconds: 0.75, global: false))
-        #expect(DiscordAnswer.classify(status: 429, headers: [("Retry-After", "3")], body: body(#"{"global": true}"#))
+        #expect(
+            DiscordAnswer.classify(status: 429, headers: [("Retry-After", "3")], body: body(#"{"global": true}"#))
                 == .rateLimited(seconds: 3, global: true))
-        #expect(DiscordAnswer.classify(status: 429, headers: [], body: body(#"{"retry_after": 1e9}"#)) == .rateLimited(seconds: 3_600, global: false),
-                "an absurd wait is capped at an hour")
+        #expect(
+            DiscordAnswer.classify(status: 429, headers: [], body: body(#"{"retry_after": 1e9}"#)) == .rateLimited(seconds: 3_600, global: false),
+            "an absurd wait is capped at an hour")
         #expect(DiscordAnswer.classify(status: 404, headers: [], body: body(#"{"message": "Unknown Webhook", "code": 10015}"#)) == .webhookGone)
         #expect(DiscordAnswer.classify(status: 503, headers: [], body: []) == .transient("HTTP 503"))
         #expect(DiscordAnswer.classify(status: 408, headers: [], body: []) == .transient("HTTP 408"))
-        #expect(DiscordAnswer.classify(status: 400, headers: [], body: body(#"{"message": "Invalid Form Body"}"#)) == .rejected("HTTP 400: Invalid Form Body"))
-        #expect(DiscordAnswer.classify(status: 302, headers: [("Location", "http://169.254.169.254/")], body: []) == .rejected("HTTP 302"),
-                "redirects are not followed")
+        #expect(
+            DiscordAnswer.classify(status: 400, headers: [], body: body(#"{"message": "Invalid Form Body"}"#))
+                == .rejected("HTTP 400: Invalid Form Body"))
+        #expect(
+            DiscordAnswer.classify(status: 302, headers: [("Location", "http://169.254.169.254/")], body: []) == .rejected("HTTP 302"),
+            "redirects are not followed")
     }
 
     @Test func backoffGrowsWithJitterAndStops() {
@@ -132,7 +141,8 @@ import Testing
     @Test func signsAsTheSpecificationsExample() throws {
         let key = try #require(StandardWebhooks.key(of: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"))
         let body = Array(#"{"test": 2432232314}"#.utf8)
-        #expect(StandardWebhooks.signature(id: "msg_p5jXN8AQM9LWM0D4loKWxJek", timestamp: 1614265330, body: body, key: key)
+        #expect(
+            StandardWebhooks.signature(id: "msg_p5jXN8AQM9LWM0D4loKWxJek", timestamp: 1614265330, body: body, key: key)
                 == "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=")
     }
 
@@ -141,8 +151,11 @@ import Testing
         let new = try #require(StandardWebhooks.key(of: StandardWebhooks.newSecret()))
         let headers = StandardWebhooks.headers(id: "d1", timestamp: 1, body: [1, 2], keys: [new, old])
         let signatures = headers.first { $0.0 == "webhook-signature" }?.1.split(separator: " ").map(String.init)
-        #expect(signatures == [StandardWebhooks.signature(id: "d1", timestamp: 1, body: [1, 2], key: new),
-                               StandardWebhooks.signature(id: "d1", timestamp: 1, body: [1, 2], key: old)])
+        #expect(
+            signatures == [
+                StandardWebhooks.signature(id: "d1", timestamp: 1, body: [1, 2], key: new),
+                StandardWebhooks.signature(id: "d1", timestamp: 1, body: [1, 2], key: old),
+            ])
         #expect(StandardWebhooks.key(of: "not-a-secret") == nil)
         // sha256=<hex HMAC of the body>, as GitHub and the original DevTrack write it.
         let legacy = LegacyWebhookHeaders.headers(event: "goal.completed", deliveryID: "d1", body: Array("{}".utf8), secret: "s3cret")
@@ -159,7 +172,8 @@ import Testing
         #expect(WebhookAnswer.classify(status: 429, headers: [("Retry-After", "12")]) == .rateLimited(seconds: 12))
         #expect(WebhookAnswer.classify(status: 429, headers: []) == .rateLimited(seconds: 60))
         #expect(WebhookAnswer.classify(status: 502, headers: []) == .transient("HTTP 502"))
-        #expect(WebhookAnswer.classify(status: 301, headers: [("Location", "http://127.0.0.1/")]) == .rejected("HTTP 301: redirects are not followed"))
+        #expect(
+            WebhookAnswer.classify(status: 301, headers: [("Location", "http://127.0.0.1/")]) == .rejected("HTTP 301: redirects are not followed"))
         #expect(WebhookAnswer.classify(status: 403, headers: []) == .rejected("HTTP 403"))
     }
 

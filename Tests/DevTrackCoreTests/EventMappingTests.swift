@@ -38,17 +38,23 @@ struct EventMappingTests {
 
     @Test func aFinishedPipelineIsOneCustomEvent() throws {
         let events = try EventMapping.presets["ci-pipeline"]!.events(in: try OtherFixtures.data("ci-pipeline.json"), receivedAt: received)
-        #expect(events == [MappedEvent(kind: ActivityKind.custom("pipeline")!, occurredAt: Timestamps.parse("2026-11-20T10:14:31Z")!, value: 1,
-                                       id: "pipeline-4711", repo: "acme/inventory")])
+        #expect(
+            events == [
+                MappedEvent(
+                    kind: ActivityKind.custom("pipeline")!, occurredAt: Timestamps.parse("2026-11-20T10:14:31Z")!, value: 1,
+                    id: "pipeline-4711", repo: "acme/inventory")
+            ])
     }
 
     @Test func aHandWrittenMappingReadsValuesAndTheReceiptTime() throws {
         let mapping = EventMapping(events: "/solved", kind: "custom:leetcode", occurredAt: "$received", value: "/points", id: "/slug")
         try mapping.validate()
-        let events = try mapping.events(in: Array(#"{"solved": [{"slug": "two-sum", "points": 3}, {"slug": "a~1b", "points": 0}]}"#.utf8), receivedAt: received)
+        let events = try mapping.events(
+            in: Array(#"{"solved": [{"slug": "two-sum", "points": 3}, {"slug": "a~1b", "points": 0}]}"#.utf8), receivedAt: received)
         #expect(events.map(\.value) == [3, 0])
         #expect(events.allSatisfy { $0.occurredAt == received })
-        let escaped = try EventMapping(kind: "custom:x", occurredAt: "/a~1b/c~0d").events(in: Array(#"{"a/b": {"c~d": "2026-11-20T10:00:00Z"}}"#.utf8), receivedAt: received)
+        let escaped = try EventMapping(kind: "custom:x", occurredAt: "/a~1b/c~0d").events(
+            in: Array(#"{"a/b": {"c~d": "2026-11-20T10:00:00Z"}}"#.utf8), receivedAt: received)
         #expect(escaped.first?.occurredAt == Timestamps.parse("2026-11-20T10:00:00Z"), "RFC 6901 escapes")
     }
 
@@ -73,12 +79,18 @@ struct EventMappingTests {
         let push = EventMapping.presets["gitlab-push"]!
         #expect(reason(push, "nope") == "body is not JSON")
         #expect(reason(push, #"{"object_kind": "tag_push"}"#) == "mapping.events /commits is not an array in the payload")
-        #expect(reason(push, #"{"commits": [{"id": "a", "timestamp": "2026-11-20T10:00:00Z"}, {"id": "b", "timestamp": "soon"}]}"#)
+        #expect(
+            reason(push, #"{"commits": [{"id": "a", "timestamp": "2026-11-20T10:00:00Z"}, {"id": "b", "timestamp": "soon"}]}"#)
                 == "mapping.occurred_at /commits/1/timestamp is not a time in the payload")
-        #expect(reason(EventMapping(kind: "custom:x", occurredAt: "$received", value: "/n"), #"{"n": "3"}"#) == "mapping.value /n is not a number from 0 to 1e9 in the payload")
+        #expect(
+            reason(EventMapping(kind: "custom:x", occurredAt: "$received", value: "/n"), #"{"n": "3"}"#)
+                == "mapping.value /n is not a number from 0 to 1e9 in the payload")
         let custom = EventMapping(kind: "custom:x", occurredAt: "/at", id: "/id", repo: "/repo")
-        #expect(reason(custom, #"{"at": "2026-11-20T10:00:00Z", "id": "a\u0000"}"#) == "mapping.id /id contains the control character U+0000, which is not accepted")
-        #expect(reason(custom, #"{"at": "2026-11-20T10:00:00Z", "repo": "\#(String(repeating: "r", count: 201))"}"#)
+        #expect(
+            reason(custom, #"{"at": "2026-11-20T10:00:00Z", "id": "a\u0000"}"#)
+                == "mapping.id /id contains the control character U+0000, which is not accepted")
+        #expect(
+            reason(custom, #"{"at": "2026-11-20T10:00:00Z", "repo": "\#(String(repeating: "r", count: 201))"}"#)
                 == "mapping.repo /repo is 201 bytes long; at most 200 bytes are accepted")
         #expect(reason(custom, #"{"at": "0001-01-01T00:00:00Z"}"#) == "mapping.occurred_at /at is before 1970-01-01")
     }

@@ -15,10 +15,12 @@ import Testing
 
     @Test func encodedFactsReadBackByHandAsJSONDecoderReadsThem() throws {
         let facts = [
-            ActivityFact(id: "commit:abc", userID: UUID(), kind: .commit, occurredAt: Date(timeIntervalSince1970: 1_700_000_000.5),
-                         repo: "o/r", language: "Swift", source: "github-app"),
-            ActivityFact(id: "review:\"quoted\" \\ back/slash\nnew line\tand 😀 é", userID: UUID(), kind: .review,
-                         occurredAt: Date(timeIntervalSince1970: 0), value: 2.25, repo: nil, language: nil, source: "custom:ci"),
+            ActivityFact(
+                id: "commit:abc", userID: UUID(), kind: .commit, occurredAt: Date(timeIntervalSince1970: 1_700_000_000.5),
+                repo: "o/r", language: "Swift", source: "github-app"),
+            ActivityFact(
+                id: "review:\"quoted\" \\ back/slash\nnew line\tand 😀 é", userID: UUID(), kind: .review,
+                occurredAt: Date(timeIntervalSince1970: 0), value: 2.25, repo: nil, language: nil, source: "custom:ci"),
             ActivityFact.codingDay(userID: UUID(), day: LocalDate("2024-03-31")!, zone: TimeZone(identifier: "Europe/Berlin")!),
         ]
         for fact in facts {
@@ -77,8 +79,10 @@ import Testing
     @Test func writesTheBytesJSONEncoderWritesForAnyString() throws {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        let awkward = ["\"quoted\" \\ back/slash", "new\nline\ttab\rreturn", "bell \u{07} unit \u{1F} nul \u{00} del \u{7F}",
-                       "\u{08}\u{0C}", "😀 é ü 中文", "", "plain"]
+        let awkward = [
+            "\"quoted\" \\ back/slash", "new\nline\ttab\rreturn", "bell \u{07} unit \u{1F} nul \u{00} del \u{7F}",
+            "\u{08}\u{0C}", "😀 é ü 中文", "", "plain",
+        ]
         let members = Dictionary(uniqueKeysWithValues: awkward.enumerated().map { ("k\($0.offset) \($0.element)", $0.element) })
         for object in [members, [:], ["z": "1", "a": "2", "M": "3"]] {
             let written = FlatJSONObject.text(object)
@@ -103,7 +107,9 @@ import Testing
             }
         }
         let good = "6ba7b810-9dad-11d1-80b4-00c04fd430c8"
-        for bad in [String(good.dropLast()), good.replacingOccurrences(of: "-", with: "x"), good.replacingOccurrences(of: "b", with: "g"), good + "0"] {
+        for bad in [
+            String(good.dropLast()), good.replacingOccurrences(of: "-", with: "x"), good.replacingOccurrences(of: "b", with: "g"), good + "0",
+        ] {
             let fact = #"{"id":"x","user_id":"\#(bad)","kind":"commit","occurred_at":"2024-03-10T18:29:59.000Z","value":1,"source":"s"}"#
             #expect(throws: DecodingError.self) { try FactCoding.decodeFact(Array(fact.utf8), fallback: JSONDecoder()) }
         }

@@ -112,7 +112,8 @@ struct GitHubFactTests {
         let owner = UserIdentity(userID: UUID(), login: "Codertocat", githubID: 21_031_067)
         let other = UserIdentity(userID: UUID(), login: "baxterthehacker", githubID: 6_752_317)
         let directory = UserDirectory([owner, other])
-        let candidates = try GitHubFactExtractor.candidates(event: "push", payload: Fixtures.data("push/branch-updated.json"))
+        let candidates =
+            try GitHubFactExtractor.candidates(event: "push", payload: Fixtures.data("push/branch-updated.json"))
             + GitHubFactExtractor.candidates(event: "pull_request", payload: Fixtures.data("pull_request/opened.json"))
 
         let hub = FactCrediting.credit(candidates, policy: .byIdentity, directory: directory, source: "github-app")
@@ -131,8 +132,9 @@ struct GitHubFactTests {
     }
 
     @Test func factsRoundTripThroughTheirJSONForm() throws {
-        let fact = ActivityFact(id: "commit:abc", userID: UUID(), kind: .commit, occurredAt: Date(timeIntervalSince1970: 1_700_000_000.5),
-                                repo: "o/r", language: nil, source: "github-app")
+        let fact = ActivityFact(
+            id: "commit:abc", userID: UUID(), kind: .commit, occurredAt: Date(timeIntervalSince1970: 1_700_000_000.5),
+            repo: "o/r", language: nil, source: "github-app")
         let data = try FactCoding.encoder().encode(fact)
         let json = String(decoding: data, as: UTF8.self)
         #expect(json.contains(#""occurred_at":"2023-11-14T22:13:20.500Z""#))

@@ -30,14 +30,19 @@ struct GitHubSignatureTests {
             return
         }
         #expect(reason.contains("sha1"))
-        #expect(GitHubSignature.verify(body: body, header: "sha256=zz", secrets: [secret]) == .malformed("signature is not 64 hexadecimal characters"))
-        #expect(GitHubSignature.verify(body: body, header: "757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17", secrets: [secret]) != .valid)
+        #expect(
+            GitHubSignature.verify(body: body, header: "sha256=zz", secrets: [secret]) == .malformed("signature is not 64 hexadecimal characters"))
+        #expect(
+            GitHubSignature.verify(body: body, header: "757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17", secrets: [secret])
+                != .valid)
     }
 
     @Test func anyOfSeveralSecretsVerifiesDuringARotation() {
         let header = GitHubSignature.sign(body: body, secret: secret)
         #expect(GitHubSignature.verify(body: body, header: header, secrets: [Array("new".utf8), secret]) == .valid)
-        #expect(GitHubSignature.verify(body: body, header: header.uppercased().replacingOccurrences(of: "SHA256=", with: "sha256="), secrets: [secret]) == .valid)
+        #expect(
+            GitHubSignature.verify(body: body, header: header.uppercased().replacingOccurrences(of: "SHA256=", with: "sha256="), secrets: [secret])
+                == .valid)
     }
 }
 

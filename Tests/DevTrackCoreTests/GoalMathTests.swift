@@ -59,7 +59,8 @@ struct NotificationIntentTests {
         #expect(first == again)
         #expect(first.dedupeKey == "goal.completed:\(goal.uuidString.lowercased()):2024-03-11")
         let nextWeek = GoalWindow(start: LocalDate("2024-03-18")!, end: LocalDate("2024-03-24")!)
-        #expect(NotificationIntent.goalCompleted(userID: user, goalID: goal, title: "Ship", target: 5, unit: .commits, window: nextWeek).id != first.id)
+        #expect(
+            NotificationIntent.goalCompleted(userID: user, goalID: goal, title: "Ship", target: 5, unit: .commits, window: nextWeek).id != first.id)
         #expect(first.id.uuidString.dropFirst(14).first == "8", "a version-8 UUID")
         #expect(first.body.contains("2024-03-11 – 2024-03-17"))
     }

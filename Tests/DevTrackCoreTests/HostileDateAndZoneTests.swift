@@ -69,8 +69,9 @@ struct HostileMappingTests {
     @Test func longStringsAndListsAreRefused() {
         let long = "/" + String(repeating: "a", count: 256)
         #expect(problem(EventMapping(kind: "commit", occurredAt: long))?.contains("at most 256 bytes") == true)
-        #expect(problem(EventMapping(kind: "commit", occurredAt: "/t", author: "/a", authors: [String(repeating: "é", count: 129)])) != nil,
-                "bytes, not characters")
+        #expect(
+            problem(EventMapping(kind: "commit", occurredAt: "/t", author: "/a", authors: [String(repeating: "é", count: 129)])) != nil,
+            "bytes, not characters")
         let many = (0..<51).map { "user\($0)" }
         #expect(problem(EventMapping(kind: "commit", occurredAt: "/t", author: "/a", authors: many))?.contains("at most 50") == true)
         let kinds = Dictionary(uniqueKeysWithValues: (0..<51).map { ("k\($0)", "commit") })
@@ -79,7 +80,9 @@ struct HostileMappingTests {
 
     @Test func reasonableMappingsStillPass() {
         #expect(problem(EventMapping(kind: "commit", occurredAt: "/t", author: "/a", authors: (0..<50).map { "user\($0)" })) == nil)
-        #expect(problem(EventMapping(kindPointer: "/k", kinds: Dictionary(uniqueKeysWithValues: (0..<50).map { ("k\($0)", "commit") }), occurredAt: "/t")) == nil)
+        #expect(
+            problem(EventMapping(kindPointer: "/k", kinds: Dictionary(uniqueKeysWithValues: (0..<50).map { ("k\($0)", "commit") }), occurredAt: "/t"))
+                == nil)
         #expect(problem(EventMapping(kind: "commit", occurredAt: "/" + String(repeating: "a", count: 255))) == nil)
         for (name, preset) in EventMapping.presets { #expect(problem(preset) == nil, "\(name)") }
     }

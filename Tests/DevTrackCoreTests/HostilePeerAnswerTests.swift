@@ -39,8 +39,9 @@ struct HostilePeerAnswerTests {
             }
             #expect(isSafe(pause), "X-RateLimit-Reset-After \(text.debugDescription) → \(pause)")
         }
-        #expect(DiscordAnswer.classify(status: 429, headers: [("Retry-After", "nan")], body: []) == .rateLimited(seconds: 1, global: false),
-                "NaN falls back to the default wait")
+        #expect(
+            DiscordAnswer.classify(status: 429, headers: [("Retry-After", "nan")], body: []) == .rateLimited(seconds: 1, global: false),
+            "NaN falls back to the default wait")
     }
 
     @Test func discordBodyWaitsAreFiniteAndInRange() {
@@ -58,8 +59,10 @@ struct HostilePeerAnswerTests {
                 #expect(isSafe(seconds), "\(body) → \(seconds)")
             }
         }
-        #expect(DiscordAnswer.classify(status: 429, headers: [], body: Array(#"{"retry_after": -5}"#.utf8)) == .rateLimited(seconds: 0, global: false))
-        #expect(DiscordAnswer.classify(status: 429, headers: [], body: Array(#"{"retry_after": "12"}"#.utf8)) == .rateLimited(seconds: 12, global: false))
+        #expect(
+            DiscordAnswer.classify(status: 429, headers: [], body: Array(#"{"retry_after": -5}"#.utf8)) == .rateLimited(seconds: 0, global: false))
+        #expect(
+            DiscordAnswer.classify(status: 429, headers: [], body: Array(#"{"retry_after": "12"}"#.utf8)) == .rateLimited(seconds: 12, global: false))
     }
 
     @Test func webhookWaitsAreFiniteAndInRange() {

@@ -8,15 +8,18 @@ struct LocalCodingSyncTests {
     }
 
     @Test func validSessionsParseAndALaterDuplicateDayWins() throws {
-        let days = try parse("""
+        let days = try parse(
+            """
             {"sessions": [{"date": "2024-02-29", "totalSeconds": 3600, "fileCount": 3},
                           {"date": "2024-03-01", "totalSeconds": 0, "projectCount": null},
                           {"date": "2024-02-29", "totalSeconds": 4000}]}
-            """).get()
-        #expect(days == [
-            ReportedCodingDay(date: LocalDate("2024-02-29")!, totalSeconds: 4000, fileCount: nil, projectCount: nil),
-            ReportedCodingDay(date: LocalDate("2024-03-01")!, totalSeconds: 0, fileCount: nil, projectCount: nil),
-        ])
+            """
+        ).get()
+        #expect(
+            days == [
+                ReportedCodingDay(date: LocalDate("2024-02-29")!, totalSeconds: 4000, fileCount: nil, projectCount: nil),
+                ReportedCodingDay(date: LocalDate("2024-03-01")!, totalSeconds: 0, fileCount: nil, projectCount: nil),
+            ])
     }
 
     @Test func eachKindOfBadInputIsNamed() {
@@ -33,7 +36,10 @@ struct LocalCodingSyncTests {
             (#"{"sessions": [{"date": "2024-01-01", "totalSeconds": -1}]}"#, "totalSeconds"),
             (#"{"sessions": [{"date": "2024-01-01", "totalSeconds": 1.5}]}"#, "totalSeconds"),
             (#"{"sessions": [{"date": "2024-01-01", "totalSeconds": true}]}"#, "totalSeconds"),
-            (#"{"sessions": [{"date": "2024-01-01", "totalSeconds": 5}, {"date": "2024-01-02", "totalSeconds": 5, "fileCount": -2}]}"#, "sessions[1].fileCount"),
+            (
+                #"{"sessions": [{"date": "2024-01-01", "totalSeconds": 5}, {"date": "2024-01-02", "totalSeconds": 5, "fileCount": -2}]}"#,
+                "sessions[1].fileCount"
+            ),
         ]
         for (body, expected) in cases {
             guard case .failure(let rejection) = parse(body) else {

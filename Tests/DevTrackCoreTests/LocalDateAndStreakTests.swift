@@ -32,7 +32,7 @@ struct LocalDateTests {
 
     @Test func dateLineZonesAreADayApart() {
         let moment = instant("2024-06-01T11:30:00Z")
-        #expect(LocalDate(moment, in: TimeZone(identifier: "Pacific/Kiritimati")!).description == "2024-06-02") // UTC+14
+        #expect(LocalDate(moment, in: TimeZone(identifier: "Pacific/Kiritimati")!).description == "2024-06-02")  // UTC+14
         #expect(LocalDate(moment, in: TimeZone(identifier: "Pacific/Pago_Pago")!).description == "2024-06-01")  // UTC-11
         #expect(LocalDate(instant("2024-06-01T13:00:00Z"), in: TimeZone(identifier: "Pacific/Pago_Pago")!).description == "2024-06-01")
     }

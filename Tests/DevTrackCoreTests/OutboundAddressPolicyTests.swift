@@ -8,7 +8,9 @@ import Testing
     func v6(_ groups: [UInt16]) -> [UInt8] { groups.flatMap { [UInt8($0 >> 8), UInt8($0 & 0xFF)] } }
 
     @Test func publicAddressesPass() {
-        for address in ["1.1.1.1", "8.8.8.8", "162.159.128.233", "100.63.255.255", "100.128.0.1", "172.15.0.1", "172.32.0.1", "192.169.0.1", "223.255.255.255"] {
+        for address in [
+            "1.1.1.1", "8.8.8.8", "162.159.128.233", "100.63.255.255", "100.128.0.1", "172.15.0.1", "172.32.0.1", "192.169.0.1", "223.255.255.255",
+        ] {
             #expect(OutboundAddressPolicy.refusal(ipv4: v4(address)) == nil, "\(address)")
         }
         #expect(OutboundAddressPolicy.refusal(ipv6: v6([0x2606, 0x4700, 0, 0, 0, 0, 0x6810, 0x84e5])) == nil)

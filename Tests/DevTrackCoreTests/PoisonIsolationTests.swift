@@ -108,7 +108,9 @@ struct PoisonIsolationTests {
             let store = Store(poison: [4])
             let calls = Mutex(0)
             func apply(_ batch: [Int]) throws {
-                let call = calls.withLock { $0 += 1; return $0 }
+                let call = calls.withLock {
+                    $0 += 1; return $0
+                }
                 // Attempts 4 and 5 are the first halves of the bisection: the infrastructure goes away then.
                 if call == 4 || call == 5 { throw Unavailable() }
                 try store.apply(batch)

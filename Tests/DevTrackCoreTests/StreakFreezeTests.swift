@@ -46,7 +46,8 @@ struct StreakRunTests {
     @Test func theLatestRunCountsOnlyActiveDaysAndBridgesFrozenOnes() {
         let active = ["2024-02-20", "2024-03-01", "2024-03-02", "2024-03-04", "2024-03-05"].map(day)
         #expect(StreakRun.latest(activeDays: active) == StreakRun(start: day("2024-03-04"), end: day("2024-03-05"), activeDays: 2))
-        #expect(StreakRun.latest(activeDays: active, frozenDays: [day("2024-03-03"), day("2024-02-28")])
+        #expect(
+            StreakRun.latest(activeDays: active, frozenDays: [day("2024-03-03"), day("2024-02-28")])
                 == StreakRun(start: day("2024-03-01"), end: day("2024-03-05"), activeDays: 4), "a frozen day joins, a frozen edge does not start it")
         #expect(StreakRun.latest(activeDays: [LocalDate]()) == nil)
     }

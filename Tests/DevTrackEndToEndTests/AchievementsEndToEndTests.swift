@@ -11,15 +11,22 @@ struct AchievementsEndToEndTests {
     @Test func unlocksMilestonesAndRemindersArriveOnceThroughRedeliveryAndReplay() async throws {
         try await withHub { hub in
             let user = try await hub.createUser(login: "Codertocat", githubID: 21031067)
-            func call(_ method: String, _ path: String, _ body: String? = nil, base: String? = nil, auth: String? = nil) async throws -> HubUnderTest.Response {
-                try await hub.request(method, (base ?? hub.apiURL) + path, headers: [
-                    "Authorization": auth ?? "Bearer \(user.token)", "Content-Type": "application/json",
-                ], body: body.map { Array($0.utf8) })
+            func call(
+                _ method: String, _ path: String, _ body: String? = nil, base: String? = nil, auth: String? = nil
+            ) async throws -> HubUnderTest.Response {
+                try await hub.request(
+                    method, (base ?? hub.apiURL) + path,
+                    headers: [
+                        "Authorization": auth ?? "Bearer \(user.token)", "Content-Type": "application/json",
+                    ], body: body.map { Array($0.utf8) })
             }
             let key = try #require(try await call("POST", "/api/v1/coding/keys", #"{"name":"laptop"}"#).json?["key"] as? String)
             let today = LocalDate(Date(), in: .gmt)
-            #expect(try await call("POST", "/api/v1/goals", #"{"title": "Code daily", "target": 1, "unit": "coding_minutes", "period": "daily"}"#).status == 201)
-            let sprint = try await call("POST", "/api/v1/goals", #"{"title": "Sprint", "target": 100, "unit": "commits", "period": "once", "deadline": "\#(today)"}"#)
+            #expect(
+                try await call("POST", "/api/v1/goals", #"{"title": "Code daily", "target": 1, "unit": "coding_minutes", "period": "daily"}"#).status
+                    == 201)
+            let sprint = try await call(
+                "POST", "/api/v1/goals", #"{"title": "Sprint", "target": 100, "unit": "commits", "period": "once", "deadline": "\#(today)"}"#)
             let sprintID = try #require(sprint.json?["id"] as? String)
 
             // Seven days in a row of coding (today and the six before), five minutes a day.
@@ -31,7 +38,8 @@ struct AchievementsEndToEndTests {
                     beats.append(#"{"time": \#(time), "entity": "main.swift", "language": "Swift", "project": "hub"}"#)
                 }
             }
-            let posted = try await call("POST", "/api/v1/heartbeats", "[" + beats.joined(separator: ",") + "]", base: hub.ingestURL, auth: "Bearer \(key)")
+            let posted = try await call(
+                "POST", "/api/v1/heartbeats", "[" + beats.joined(separator: ",") + "]", base: hub.ingestURL, auth: "Bearer \(key)")
             #expect(posted.status == 201, "\(posted.text)")
             // And a commit today.
             func pushNow() throws -> [UInt8] {
@@ -41,11 +49,17 @@ struct AchievementsEndToEndTests {
             let push = try pushNow()
             #expect(try await hub.postGitHub("push", push, delivery: "a-1").status == 202)
 
-            let achievements = try await eventually(within: 30, { try await call("GET", "/api/v1/achievements") }, until: { response in
-                let unlocked = Set(((response.json?["achievements"] as? [[String: Any]]) ?? []).filter { $0["unlocked"] as? Bool == true }.compactMap { $0["id"] as? String })
-                return unlocked.isSuperset(of: ["first_commit", "streak_7"])
-            })
-            let items = Dictionary(uniqueKeysWithValues: ((achievements.json?["achievements"] as? [[String: Any]]) ?? []).map { ($0["id"] as? String ?? "", $0) })
+            let achievements = try await eventually(
+                within: 30, { try await call("GET", "/api/v1/achievements") },
+                until: { response in
+                    let unlocked = Set(
+                        ((response.json?["achievements"] as? [[String: Any]]) ?? []).filter { $0["unlocked"] as? Bool == true }.compactMap {
+                            $0["id"] as? String
+                        })
+                    return unlocked.isSuperset(of: ["first_commit", "streak_7"])
+                })
+            let items = Dictionary(
+                uniqueKeysWithValues: ((achievements.json?["achievements"] as? [[String: Any]]) ?? []).map { ($0["id"] as? String ?? "", $0) })
             #expect(items.count == AchievementCatalogue.all.count)
             #expect((items["first_commit"]?["fact_id"] as? String)?.hasPrefix("commit:") == true)
             #expect(items["first_commit"]?["unlocked_at"] as? String != nil)
@@ -58,7 +72,8 @@ struct AchievementsEndToEndTests {
                 var counts: [String: Int] = [:]
                 for line in try await hub.topicValues("devtrack.notifications") {
                     guard let intent = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
-                          intent["user_id"] as? String == user.id, let key = intent["dedupe_key"] as? String else { continue }
+                        intent["user_id"] as? String == user.id, let key = intent["dedupe_key"] as? String
+                    else { continue }
                     counts[key, default: 0] += 1
                 }
                 return counts
@@ -86,18 +101,23 @@ struct AchievementsEndToEndTests {
             // A new commit behind the replayed ones on the user's partition: once it counts, the replay is through.
             #expect(try await hub.postGitHub("push", try pushNow(), delivery: "a-2").status == 202)
             // The restarted worker rejoins its groups first (on the mock that has taken 30 s under the suite's load).
-            _ = try await eventually(within: 90, { try await call("GET", "/api/v1/achievements") }, until: { response in
-                ((response.json?["achievements"] as? [[String: Any]]) ?? []).first { $0["id"] as? String == "commits_100" }?["current"] as? Int == 2
-            })
+            _ = try await eventually(
+                within: 90, { try await call("GET", "/api/v1/achievements") },
+                until: { response in
+                    ((response.json?["achievements"] as? [[String: Any]]) ?? []).first { $0["id"] as? String == "commits_100" }?["current"] as? Int
+                        == 2
+                })
             try await Task.sleep(for: .seconds(2))
             let after = try await intents()
             #expect(after == sent, "nothing sent twice after redelivery and replay")
             #expect(try await call("GET", "/api/v1/achievements").json?["unlocked_count"] as? Int == 2)
 
             // The notify worker turned each intent into one in-app notification.
-            let inbox = try await eventually(within: 30, { try await call("GET", "/api/v1/notifications?limit=2") }, until: {
-                $0.json?["unread_count"] as? Int == sent.count
-            })
+            let inbox = try await eventually(
+                within: 30, { try await call("GET", "/api/v1/notifications?limit=2") },
+                until: {
+                    $0.json?["unread_count"] as? Int == sent.count
+                })
             let page = (inbox.json?["notifications"] as? [[String: Any]]) ?? []
             #expect(page.count == 2 && inbox.json?["next_cursor"] is String, "\(inbox.text)")
             let cursor = try #require(inbox.json?["next_cursor"] as? String)

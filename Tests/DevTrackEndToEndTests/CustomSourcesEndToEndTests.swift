@@ -26,8 +26,10 @@ struct CustomSourcesEndToEndTests {
             let goalID = try #require(goal.json?["id"] as? String)
 
             let url = "\(hub.ingestURL)/webhooks/custom/\(sourceID)"
-            func post(_ body: String, id: String = UUID().uuidString, timestamp: Int = Int(Date().timeIntervalSince1970),
-                      signedWith signingSecret: String? = nil, to target: String? = nil, headers extra: [String: String] = [:]) async throws -> HubUnderTest.Response {
+            func post(
+                _ body: String, id: String = UUID().uuidString, timestamp: Int = Int(Date().timeIntervalSince1970),
+                signedWith signingSecret: String? = nil, to target: String? = nil, headers extra: [String: String] = [:]
+            ) async throws -> HubUnderTest.Response {
                 let bytes = Array(body.utf8)
                 let key = StandardWebhooks.key(of: signingSecret ?? secret)!
                 var headers = ["Content-Type": "application/json"]
@@ -40,7 +42,10 @@ struct CustomSourcesEndToEndTests {
             let first = try await post(deploy, id: "msg_1")
             #expect(first.status == 202, "\(first.text)")
             #expect(first.json?["delivery_id"] as? String == "msg_1")
-            #expect(try await post(#"[{"type": "deploy", "occurred_at": "\#(now)"}, {"type": "leetcode.solved", "occurred_at": "\#(now)", "value": 3}]"#, id: "msg_2").status == 202)
+            #expect(
+                try await post(
+                    #"[{"type": "deploy", "occurred_at": "\#(now)"}, {"type": "leetcode.solved", "occurred_at": "\#(now)", "value": 3}]"#, id: "msg_2"
+                ).status == 202)
             #expect(try await post(deploy, id: "msg_1").status == 202, "a replay is accepted again")
 
             // Refusals, each with its status and code.
@@ -62,20 +67,25 @@ struct CustomSourcesEndToEndTests {
 
             // A sender with only an HMAC of the body (GitHub-style header) works too.
             let plain = Array(#"{"type": "deploy", "occurred_at": "\#(now)", "id": "hmac-1"}"#.utf8)
-            let hmac = try await hub.request("POST", url, headers: [
-                "Content-Type": "application/json", "X-Hub-Signature-256": GitHubSignature.sign(body: plain, secret: Array(secret.utf8)),
-            ], body: plain)
+            let hmac = try await hub.request(
+                "POST", url,
+                headers: [
+                    "Content-Type": "application/json", "X-Hub-Signature-256": GitHubSignature.sign(body: plain, secret: Array(secret.utf8)),
+                ], body: plain)
             #expect(hmac.status == 202, "\(hmac.text)")
 
             // Three deploys (msg_1 once, msg_2's first, hmac-1) and one solved problem worth 3.
-            let metrics = try await eventually(within: 60, { try await call("GET", "/api/v1/metrics/custom") }, until: { response in
-                ((response.json?["totals"] as? [[String: Any]]) ?? []).contains { $0["kind"] as? String == "deploy" && $0["count"] as? Int == 3 }
-            })
+            let metrics = try await eventually(
+                within: 60, { try await call("GET", "/api/v1/metrics/custom") },
+                until: { response in
+                    ((response.json?["totals"] as? [[String: Any]]) ?? []).contains { $0["kind"] as? String == "deploy" && $0["count"] as? Int == 3 }
+                })
             let totals = (metrics.json?["totals"] as? [[String: Any]]) ?? []
             #expect(totals.map { $0["kind"] as? String } == ["deploy", "leetcode.solved"])
             #expect(totals.last?["count"] as? Int == 1 && totals.last?["value"] as? Double == 3)
             #expect(((metrics.json?["days"] as? [[String: Any]]) ?? []).count == 2)
-            let progress = try await eventually(within: 30, { try await call("GET", "/api/v1/goals/\(goalID)") }, until: { $0.json?["current"] as? Int == 3 })
+            let progress = try await eventually(
+                within: 30, { try await call("GET", "/api/v1/goals/\(goalID)") }, until: { $0.json?["current"] as? Int == 3 })
             #expect(progress.json?["completed_at"] != nil, "\(progress.text)")
             try await Task.sleep(for: .seconds(2))
             let again = try await call("GET", "/api/v1/metrics/custom")
@@ -85,11 +95,13 @@ struct CustomSourcesEndToEndTests {
             let test = try await call("POST", "/api/v1/sources/\(sourceID)/test")
             #expect(test.status == 200 && test.json?["status_code"] as? Int == 202, "\(test.text)")
             let testID = try #require(test.json?["delivery_id"] as? String)
-            let logged = try await eventually(within: 30, { try await call("GET", "/api/v1/sources/\(sourceID)/deliveries?limit=100") }, until: { response in
-                ((response.json?["deliveries"] as? [[String: Any]]) ?? []).contains {
-                    $0["delivery_id"] as? String == testID && $0["status"] as? String == "processed"
-                }
-            })
+            let logged = try await eventually(
+                within: 30, { try await call("GET", "/api/v1/sources/\(sourceID)/deliveries?limit=100") },
+                until: { response in
+                    ((response.json?["deliveries"] as? [[String: Any]]) ?? []).contains {
+                        $0["delivery_id"] as? String == testID && $0["status"] as? String == "processed"
+                    }
+                })
             let entries = (logged.json?["deliveries"] as? [[String: Any]]) ?? []
             func entry(_ id: String) -> [String: Any]? { entries.first { $0["delivery_id"] as? String == id } }
             #expect(entry(testID)?["facts"] as? Int == 0)
@@ -98,7 +110,8 @@ struct CustomSourcesEndToEndTests {
             #expect(entry("msg_2")?["facts"] as? Int == 2)
             #expect(entry("hmac-1") == nil && entries.contains { $0["signature"] as? String == "hmac-sha256" && $0["facts"] as? Int == 1 })
             let refused = entries.filter { $0["status"] as? String == "refused" }.compactMap { $0["signature"] as? String }
-            #expect(Set(refused) == ["timestamp_stale", "signature_mismatch", "signature_missing", "invalid_body", "payload_too_large"], "\(refused)")
+            #expect(
+                Set(refused) == ["timestamp_stale", "signature_mismatch", "signature_missing", "invalid_body", "payload_too_large"], "\(refused)")
             #expect(!(try await call("GET", "/api/v1/sources/\(sourceID)/deliveries").text.contains("whsec_")), "never the secret")
             let counted = try await call("GET", "/api/v1/metrics/custom")
             #expect(((counted.json?["totals"] as? [[String: Any]]) ?? []).map { $0["kind"] as? String } == ["deploy", "leetcode.solved"])
@@ -136,16 +149,21 @@ struct CustomSourcesEndToEndTests {
             let badMapping = try await call("POST", "/api/v1/sources", #"{"kind": "custom", "mapping": {"kind": "deploys", "occurred_at": "/t"}}"#)
             #expect(code(badMapping) == "invalid_mapping" && (badMapping.json?["error"] as? [String: Any])?["message"] as? String != nil)
 
-            let pushes = try await call("POST", "/api/v1/sources", #"{"kind": "custom", "name": "GitLab", "preset": "gitlab-push", "authors": ["jordan@example.com"]}"#)
+            let pushes = try await call(
+                "POST", "/api/v1/sources", #"{"kind": "custom", "name": "GitLab", "preset": "gitlab-push", "authors": ["jordan@example.com"]}"#)
             #expect(pushes.status == 201, "\(pushes.text)")
             #expect((pushes.json?["mapping"] as? [String: Any])?["events"] as? String == "/commits")
             #expect((pushes.json?["mapping"] as? [String: Any])?["authors"] as? [String] == ["jordan@example.com"])
             let merges = try await call("POST", "/api/v1/sources", #"{"kind": "custom", "preset": "gitlab-merge-request"}"#)
-            func post(_ source: HubUnderTest.Response, _ body: [UInt8], token: String? = nil, uuid: String = UUID().uuidString) async throws -> HubUnderTest.Response {
-                try await hub.request("POST", try #require(source.json?["url"] as? String), headers: [
-                    "Content-Type": "application/json", "X-Gitlab-Event": "Push Hook", "X-Gitlab-Event-UUID": uuid,
-                    "X-Gitlab-Token": token ?? (source.json?["secret"] as? String ?? ""),
-                ], body: body)
+            func post(
+                _ source: HubUnderTest.Response, _ body: [UInt8], token: String? = nil, uuid: String = UUID().uuidString
+            ) async throws -> HubUnderTest.Response {
+                try await hub.request(
+                    "POST", try #require(source.json?["url"] as? String),
+                    headers: [
+                        "Content-Type": "application/json", "X-Gitlab-Event": "Push Hook", "X-Gitlab-Event-UUID": uuid,
+                        "X-Gitlab-Token": token ?? (source.json?["secret"] as? String ?? ""),
+                    ], body: body)
             }
             #expect(try await post(pushes, try OtherFixtures.data("push.json"), token: "not-the-secret").status == 401)
             #expect(try await post(pushes, try OtherFixtures.data("push.json"), uuid: "push-1").status == 202)
@@ -156,15 +174,19 @@ struct CustomSourcesEndToEndTests {
             #expect(try await post(pushes, Array(#"{"object_kind": "tag_push", "ref": "refs/tags/v1"}"#.utf8), uuid: "tag-1").status == 202)
 
             let day = "/api/v1/metrics/summary?from=2026-11-20&to=2026-11-20"
-            let summary = try await eventually(within: 60, { try await call("GET", day) }, until: {
-                $0.json?["commits"] as? Int == 2 && $0.json?["prs_merged"] as? Int == 1
-            })
+            let summary = try await eventually(
+                within: 60, { try await call("GET", day) },
+                until: {
+                    $0.json?["commits"] as? Int == 2 && $0.json?["prs_merged"] as? Int == 1
+                })
             #expect(summary.json?["commits"] as? Int == 2, "each commit once, though GitLab sent the push twice: \(summary.text)")
             #expect(summary.json?["prs_merged"] as? Int == 1 && summary.json?["prs_opened"] as? Int == 0, "an edited merge request is no activity")
             let pushesID = try #require(pushes.json?["id"] as? String)
-            let log = try await eventually(within: 30, { try await call("GET", "/api/v1/sources/\(pushesID)/deliveries") }, until: { response in
-                ((response.json?["deliveries"] as? [[String: Any]]) ?? []).contains { $0["delivery_id"] as? String == "tag-1" }
-            })
+            let log = try await eventually(
+                within: 30, { try await call("GET", "/api/v1/sources/\(pushesID)/deliveries") },
+                until: { response in
+                    ((response.json?["deliveries"] as? [[String: Any]]) ?? []).contains { $0["delivery_id"] as? String == "tag-1" }
+                })
             let tag = ((log.json?["deliveries"] as? [[String: Any]]) ?? []).first { $0["delivery_id"] as? String == "tag-1" }
             #expect(tag?["status"] as? String == "dead_lettered")
             #expect(tag?["error"] as? String == "mapping.events /commits is not an array in the payload")
@@ -174,18 +196,23 @@ struct CustomSourcesEndToEndTests {
 
             // A new mapping by PATCH: someone else's identity counts nothing, the owner's again does.
             func push(_ first: String, _ second: String) throws -> [UInt8] {
-                Array(String(decoding: try OtherFixtures.data("push.json"), as: UTF8.self)
-                    .replacingOccurrences(of: "b6568db1bc1dcd7f8b4d5a946b0b91f9dacd7327", with: first)
-                    .replacingOccurrences(of: "da1560886d4f094c3e6c9ef40349f7d38b5d27d7", with: second).utf8)
+                Array(
+                    String(decoding: try OtherFixtures.data("push.json"), as: UTF8.self)
+                        .replacingOccurrences(of: "b6568db1bc1dcd7f8b4d5a946b0b91f9dacd7327", with: first)
+                        .replacingOccurrences(of: "da1560886d4f094c3e6c9ef40349f7d38b5d27d7", with: second).utf8)
             }
             let narrowed = try await call("PATCH", "/api/v1/sources/\(pushesID)", #"{"preset": "gitlab-push", "authors": ["nobody@example.com"]}"#)
             #expect((narrowed.json?["mapping"] as? [String: Any])?["authors"] as? [String] == ["nobody@example.com"], "\(narrowed.text)")
             #expect(try await post(pushes, try push("c1", "c2"), uuid: "push-2").status == 202)
-            let none = try await eventually(within: 30, { try await call("GET", "/api/v1/sources/\(pushesID)/deliveries") }, until: { response in
-                ((response.json?["deliveries"] as? [[String: Any]]) ?? []).contains { $0["delivery_id"] as? String == "push-2" }
-            })
+            let none = try await eventually(
+                within: 30, { try await call("GET", "/api/v1/sources/\(pushesID)/deliveries") },
+                until: { response in
+                    ((response.json?["deliveries"] as? [[String: Any]]) ?? []).contains { $0["delivery_id"] as? String == "push-2" }
+                })
             #expect(((none.json?["deliveries"] as? [[String: Any]]) ?? []).first { $0["delivery_id"] as? String == "push-2" }?["facts"] as? Int == 0)
-            #expect(try await call("PATCH", "/api/v1/sources/\(pushesID)", #"{"preset": "gitlab-push", "authors": ["jordan@example.com"]}"#).status == 200)
+            #expect(
+                try await call("PATCH", "/api/v1/sources/\(pushesID)", #"{"preset": "gitlab-push", "authors": ["jordan@example.com"]}"#).status == 200
+            )
             #expect(try await post(pushes, try push("c3", "c4"), uuid: "push-3").status == 202)
             let four = try await eventually(within: 30, { try await call("GET", day) }, until: { $0.json?["commits"] as? Int == 4 })
             #expect(four.json?["commits"] as? Int == 4)

@@ -27,13 +27,15 @@ struct DatabaseOutageEndToEndTests {
             var slowest = Duration.zero
             func push(_ index: Int) async throws {
                 let sha = Hex.sha256(Array("outage-\(index)".utf8)).prefix(40)
-                let body = Array(#"""
+                let body = Array(
+                    #"""
                     {"ref": "refs/heads/main", "repository": {"full_name": "octo/app", "language": "Swift"},
                      "sender": {"login": "Codertocat", "id": 21031067},
                      "commits": [{"id": "\#(sha)", "timestamp": "\#(Timestamps.format(Date()))", "distinct": true, "author": {"username": "Codertocat"}}]}
                     """#.utf8)
                 let started = ContinuousClock.now
-                let response = try await hub.postGitHub("push", body, delivery: UUID().uuidString, path: "/webhooks/github/\(sourceID)", secret: secret)
+                let response = try await hub.postGitHub(
+                    "push", body, delivery: UUID().uuidString, path: "/webhooks/github/\(sourceID)", secret: secret)
                 slowest = max(slowest, ContinuousClock.now - started)
                 switch response.status {
                 case 202: accepted += 1
@@ -65,13 +67,17 @@ struct DatabaseOutageEndToEndTests {
             #expect(accepted > index / 2, "the source's cached secret keeps accepting while PostgreSQL is away")
 
             let today = LocalDate(Date(), in: .gmt)
-            let counted = try await eventually(within: 90, {
-                try await hub.summary(token: user.token, from: today.adding(days: -1).description, to: today.adding(days: 1).description)
-            }, until: { $0["commits"] == accepted })
+            let counted = try await eventually(
+                within: 90,
+                {
+                    try await hub.summary(token: user.token, from: today.adding(days: -1).description, to: today.adding(days: 1).description)
+                }, until: { $0["commits"] == accepted })
             print("outage: counts caught up \(ContinuousClock.now - back) after PostgreSQL was back")
             #expect(counted["commits"] == accepted, "every accepted commit counted once")
             try await Task.sleep(for: .seconds(2))
-            #expect(try await hub.summary(token: user.token, from: today.adding(days: -1).description, to: today.adding(days: 1).description)["commits"] == accepted)
+            #expect(
+                try await hub.summary(token: user.token, from: today.adding(days: -1).description, to: today.adding(days: 1).description)["commits"]
+                    == accepted)
             for topic in [Topics.githubEvents, Topics.activity, Topics.notifications] {
                 #expect(try await hub.topicValues(Topics.deadLetter(of: topic)).isEmpty, "nothing dead-lettered on \(topic)")
             }

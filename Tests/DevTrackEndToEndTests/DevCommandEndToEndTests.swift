@@ -1,10 +1,11 @@
 import DevTrackCore
 import DevTrackTestSupport
 import Foundation
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
 import Testing
+
+#if canImport(FoundationNetworking)
+    import FoundationNetworking
+#endif
 
 /// `devtrack dev`, the README's run command: everything in one process on the embedded default, and the
 /// curl commands it prints really post a signed webhook and a custom event that show up in the metrics.
@@ -42,10 +43,11 @@ struct DevCommandEndToEndTests {
             let url = URL(string: "http://127.0.0.1:\(apiPort)/api/v1/metrics/summary?from=\(today.adding(days: -1))&to=\(today.adding(days: 1))")!
             var request = URLRequest(url: url)
             request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization")
-            let commits = try await eventually({ () async throws -> Int in
-                let (data, _) = try await HubUnderTest.session.data(for: request)
-                return (try JSONSerialization.jsonObject(with: data) as? [String: Any])?["commits"] as? Int ?? -1
-            }, until: { $0 == 1 })
+            let commits = try await eventually(
+                { () async throws -> Int in
+                    let (data, _) = try await HubUnderTest.session.data(for: request)
+                    return (try JSONSerialization.jsonObject(with: data) as? [String: Any])?["commits"] as? Int ?? -1
+                }, until: { $0 == 1 })
             #expect(commits == 1)
 
             // The second printed POST goes to the demo's custom source.
@@ -55,11 +57,12 @@ struct DevCommandEndToEndTests {
             #expect(customPosted == "202", "printed custom curl answered \(customPosted)")
             var customRequest = URLRequest(url: URL(string: "http://127.0.0.1:\(apiPort)/api/v1/metrics/custom")!)
             customRequest.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization")
-            let deploys = try await eventually({ () async throws -> Int in
-                let (data, _) = try await HubUnderTest.session.data(for: customRequest)
-                let totals = (try JSONSerialization.jsonObject(with: data) as? [String: Any])?["totals"] as? [[String: Any]] ?? []
-                return totals.first { $0["kind"] as? String == "deploy" }?["count"] as? Int ?? 0
-            }, until: { $0 == 1 })
+            let deploys = try await eventually(
+                { () async throws -> Int in
+                    let (data, _) = try await HubUnderTest.session.data(for: customRequest)
+                    let totals = (try JSONSerialization.jsonObject(with: data) as? [String: Any])?["totals"] as? [[String: Any]] ?? []
+                    return totals.first { $0["kind"] as? String == "deploy" }?["count"] as? Int ?? 0
+                }, until: { $0 == 1 })
             #expect(deploys == 1)
         } catch {
             await dev.stop()

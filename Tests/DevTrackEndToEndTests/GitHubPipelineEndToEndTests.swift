@@ -12,13 +12,13 @@ struct GitHubPipelineEndToEndTests {
         try await withHub { hub in
             let user = try await hub.createUser(login: "Codertocat", githubID: 21031067)
             let fixtures: [(event: String, path: String)] = [
-                ("push", "push/branch-created.json"),             // 1 commit, 2019-05-15
-                ("push", "push/tag-deleted.json"),                // a tag deletion: no commits
-                ("pull_request", "pull_request/opened.json"),     // PR opened by Codertocat
+                ("push", "push/branch-created.json"),  // 1 commit, 2019-05-15
+                ("push", "push/tag-deleted.json"),  // a tag deletion: no commits
+                ("pull_request", "pull_request/opened.json"),  // PR opened by Codertocat
                 ("pull_request_review", "pull_request_review/submitted.json"),
                 ("issues", "issues/opened.json"),
                 ("issue_comment", "issue_comment/created.json"),
-                ("push", "push/branch-updated.json"),             // baxterthehacker has no account here
+                ("push", "push/branch-updated.json"),  // baxterthehacker has no account here
             ]
             for (index, fixture) in fixtures.enumerated() {
                 let response = try await hub.postGitHub(fixture.event, Array(try Fixtures.data(fixture.path)), delivery: "fixture-\(index)")
@@ -33,9 +33,11 @@ struct GitHubPipelineEndToEndTests {
                 "commits": 1, "prs_opened": 1, "prs_merged": 0, "reviews": 1, "issues_opened": 1, "issues_closed": 0,
                 "comments": 1,
             ]
-            let summary = try await eventually({ try await hub.summary(token: user.token) }, until: { summary in
-                expected.allSatisfy { summary[$0.key] == $0.value }
-            })
+            let summary = try await eventually(
+                { try await hub.summary(token: user.token) },
+                until: { summary in
+                    expected.allSatisfy { summary[$0.key] == $0.value }
+                })
             for (key, value) in expected { #expect(summary[key] == value, "\(key) in \(summary)") }
 
             // A bad signature: 401 with a JSON error, and nothing changes.
@@ -74,7 +76,8 @@ struct GitHubPipelineEndToEndTests {
             #expect(own.status == 202, "\(own.text)")
             // Someone else's push signed with the owner's secret is accepted but credits nobody: a source
             // owner cannot sign activity into another user's record.
-            let foreign = try await hub.postGitHub("push", Array(try Fixtures.data("push/branch-updated.json")), delivery: "own-2", path: path, secret: secret)
+            let foreign = try await hub.postGitHub(
+                "push", Array(try Fixtures.data("push/branch-updated.json")), delivery: "own-2", path: path, secret: secret)
             #expect(foreign.status == 202)
             let wrongSecret = try await hub.postGitHub("push", try Fixtures.push(sha: Self.sha()), delivery: "own-3", path: path)
             #expect(wrongSecret.status == 401, "the hub-wide secret does not open a user's source")
@@ -87,7 +90,8 @@ struct GitHubPipelineEndToEndTests {
             // The same foreign push through the hub-wide App endpoint does count for its author.
             let viaApp = try await hub.postGitHub("push", Array(try Fixtures.data("push/branch-updated.json")), delivery: "app-1")
             #expect(viaApp.status == 202)
-            let otherSummary = try await eventually({ try await hub.summary(token: other.token, from: "2015-01-01", to: "2015-12-31") }, until: { $0["commits"] == 1 })
+            let otherSummary = try await eventually(
+                { try await hub.summary(token: other.token, from: "2015-01-01", to: "2015-12-31") }, until: { $0["commits"] == 1 })
             #expect(otherSummary["commits"] == 1)
             #expect(try await hub.summary(token: owner.token)["commits"] == 1)
         }

@@ -97,13 +97,15 @@ struct GoalsEndToEndTests {
             let push = String(decoding: try Fixtures.push(sha: Hex.encode(Credentials.randomBytes(20))), as: UTF8.self)
                 .replacingOccurrences(of: "2019-05-15T15:19:25Z", with: Timestamps.format(twoDaysAgo))
             #expect(try await hub.postGitHub("push", Array(push.utf8), delivery: "s-1").status == 202)
-            let before = try await eventually({ try await hub.get("/api/v1/metrics/streak", token: user.token) }, until: { $0.json?["longest"] as? Int == 1 })
+            let before = try await eventually(
+                { try await hub.get("/api/v1/metrics/streak", token: user.token) }, until: { $0.json?["longest"] as? Int == 1 })
             #expect(before.json?["current"] as? Int == 0, "yesterday was missed")
 
             let yesterday = LocalDate(Date().addingTimeInterval(-86400), in: .gmt)
             let freeze = try await hub.request(
                 "POST", hub.apiURL + "/api/v1/streak/freezes",
-                headers: ["Authorization": "Bearer \(user.token)", "Content-Type": "application/json"], body: Array(#"{"date":"\#(yesterday)"}"#.utf8))
+                headers: ["Authorization": "Bearer \(user.token)", "Content-Type": "application/json"], body: Array(#"{"date":"\#(yesterday)"}"#.utf8)
+            )
             #expect(freeze.status == 201, "\(freeze.text)")
             #expect(freeze.json?["remaining_this_month"] as? Int != nil)
             let after = try await hub.get("/api/v1/metrics/streak", token: user.token)

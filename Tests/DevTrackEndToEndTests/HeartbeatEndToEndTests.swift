@@ -18,16 +18,19 @@ struct HeartbeatEndToEndTests {
     }
 
     /// One run of the CLI, as an editor plugin would start it; returns its exit code.
-    func wakatime(_ hub: HubUnderTest, home: String, key: String, file: String, time: Double, project: String, language: String) async throws -> Int32 {
+    func wakatime(_ hub: HubUnderTest, home: String, key: String, file: String, time: Double, project: String, language: String) async throws -> Int32
+    {
         var environment = ProcessInfo.processInfo.environment
         environment["HOME"] = home
         environment["PYTHONPATH"] = "\(Self.cliFolder):\(RepositoryPaths.root)/Tests/Fixtures/wakatime-shim"
         let process = try RunningProcess(
             name: "wakatime", executable: "/usr/bin/env",
-            arguments: ["python3", "\(Self.cliFolder)/bin/wakatime",
-                        "--key", key, "--api-url", hub.ingestURL + "/api/compat/wakatime/v1/users/current/heartbeats.bulk",
-                        "--entity", file, "--time", String(time), "--project", project, "--language", language,
-                        "--plugin", "vscode/1.80.0 vscode-wakatime/24.0.0", "--hostname", "e2e-laptop", "--timeout", "5"],
+            arguments: [
+                "python3", "\(Self.cliFolder)/bin/wakatime",
+                "--key", key, "--api-url", hub.ingestURL + "/api/compat/wakatime/v1/users/current/heartbeats.bulk",
+                "--entity", file, "--time", String(time), "--project", project, "--language", language,
+                "--plugin", "vscode/1.80.0 vscode-wakatime/24.0.0", "--hostname", "e2e-laptop", "--timeout", "5",
+            ],
             environment: environment, logPath: "\(home)/cli-\(UUID().uuidString.prefix(6)).log")
         return try await process.waitForExit(timeout: 60)
     }
@@ -41,10 +44,14 @@ struct HeartbeatEndToEndTests {
             for folder in ["hub", "site"] {
                 try FileManager.default.createDirectory(atPath: "\(home)/\(folder)", withIntermediateDirectories: true)
             }
-            let files = ["\(home)/hub/main.swift": ("hub", "Swift"), "\(home)/hub/tool.py": ("hub", "Python"), "\(home)/site/index.js": ("site", "JavaScript")]
+            let files = [
+                "\(home)/hub/main.swift": ("hub", "Swift"), "\(home)/hub/tool.py": ("hub", "Python"), "\(home)/site/index.js": ("site", "JavaScript"),
+            ]
             for file in files.keys { try Data("x\n".utf8).write(to: URL(fileURLWithPath: file)) }
-            let order = ["\(home)/hub/main.swift", "\(home)/hub/main.swift", "\(home)/hub/tool.py", "\(home)/site/index.js",
-                         "\(home)/site/index.js", "\(home)/hub/main.swift", "\(home)/hub/tool.py", "\(home)/hub/main.swift"]
+            let order = [
+                "\(home)/hub/main.swift", "\(home)/hub/main.swift", "\(home)/hub/tool.py", "\(home)/site/index.js",
+                "\(home)/site/index.js", "\(home)/hub/main.swift", "\(home)/hub/tool.py", "\(home)/hub/main.swift",
+            ]
             // Two hours ago, a heartbeat a minute, with one 20-minute break after the 5th (over the timeout).
             let start = (Date().timeIntervalSince1970 - 7200).rounded()
             let times = order.indices.map { start + Double($0) * 60 + ($0 >= 5 ? 1200 : 0) }
@@ -68,12 +75,18 @@ struct HeartbeatEndToEndTests {
             #expect(total == 4 * 60 + 2 * 60, "7 one-minute gaps, one of them 21 minutes long")
             let from = LocalDate(Date(timeIntervalSince1970: start), in: .gmt)
             let to = LocalDate(Date(), in: .gmt)
-            let summary = try await eventually(within: 60, {
-                try await hub.get("/api/v1/coding/summary?from=\(from)&to=\(to)", token: user.token)
-            }, until: { $0.json?["total_seconds"] as? Int == total }).json ?? [:]
+            let summary =
+                try await eventually(
+                    within: 60,
+                    {
+                        try await hub.get("/api/v1/coding/summary?from=\(from)&to=\(to)", token: user.token)
+                    }, until: { $0.json?["total_seconds"] as? Int == total }
+                ).json ?? [:]
             #expect(summary["total_seconds"] as? Int == total, "\(summary)")
             func seconds(_ field: String) -> [String: Int] {
-                Dictionary(((summary[field] as? [[String: Any]]) ?? []).map { ($0["name"] as? String ?? "", $0["seconds"] as? Int ?? -1) }, uniquingKeysWith: +)
+                Dictionary(
+                    ((summary[field] as? [[String: Any]]) ?? []).map { ($0["name"] as? String ?? "", $0["seconds"] as? Int ?? -1) },
+                    uniquingKeysWith: +)
             }
             func expectedSeconds(_ name: (CodingDimensions) -> String) -> [String: Int] {
                 Dictionary(expected.map { (name($0.dimensions), Int($0.seconds)) }, uniquingKeysWith: +)
@@ -105,7 +118,8 @@ struct HeartbeatEndToEndTests {
             let key = try await codingKey(hub, token: user.token)
             let url = hub.ingestURL + "/api/v1/heartbeats"
             func post(_ body: String, key: String) async throws -> HubUnderTest.Response {
-                try await hub.request("POST", url, headers: ["Authorization": "Bearer \(key)", "Content-Type": "application/json"], body: Array(body.utf8))
+                try await hub.request(
+                    "POST", url, headers: ["Authorization": "Bearer \(key)", "Content-Type": "application/json"], body: Array(body.utf8))
             }
             let now = Date().timeIntervalSince1970.rounded() - 600
             let wrong = try await post(#"[{"time": \#(now), "entity": "a.swift"}]"#, key: UUID().uuidString.lowercased())
@@ -114,7 +128,8 @@ struct HeartbeatEndToEndTests {
             #expect(try await post("{not json", key: key).status == 400)
 
             // One bad item among good ones: its own slot says 400; the others are stored.
-            let mixed = try await post("""
+            let mixed = try await post(
+                """
                 [{"time": \(now), "entity": "a.swift", "project": "p"},
                  {"entity": "no-time.swift"},
                  {"time": \(now + 120), "entity": "a.swift", "project": "p"}]
@@ -125,21 +140,26 @@ struct HeartbeatEndToEndTests {
             #expect(((slots[safe: 1]?.first as? [String: Any])?["error"] as? String)?.contains("time") == true)
             // Basic auth, as the CLI sends it, and the `waka_` prefix newer clients use.
             let basic = "Basic " + Data("waka_\(key)".utf8).base64EncodedString()
-            let viaBasic = try await hub.request("POST", url, headers: ["Authorization": basic, "Content-Type": "application/json"],
-                                                 body: Array(#"{"time": \#(now + 180), "entity": "a.swift", "project": "p"}"#.utf8))
+            let viaBasic = try await hub.request(
+                "POST", url, headers: ["Authorization": basic, "Content-Type": "application/json"],
+                body: Array(#"{"time": \#(now + 180), "entity": "a.swift", "project": "p"}"#.utf8))
             #expect(viaBasic.status == 201, "\(viaBasic.text)")
 
             let today = LocalDate(Date(timeIntervalSince1970: now), in: .gmt)
-            let summary = try await eventually({
-                try await hub.get("/api/v1/coding/summary?from=\(today)&to=\(today.adding(days: 1))", token: user.token)
-            }, until: { $0.json?["total_seconds"] as? Int == 180 }).json ?? [:]
+            let summary =
+                try await eventually(
+                    {
+                        try await hub.get("/api/v1/coding/summary?from=\(today)&to=\(today.adding(days: 1))", token: user.token)
+                    }, until: { $0.json?["total_seconds"] as? Int == 180 }
+                ).json ?? [:]
             #expect(summary["total_seconds"] as? Int == 180)
 
             // A revoked key is refused at once.
             let keys = try await hub.get("/api/v1/coding/keys", token: user.token).json?["keys"] as? [[String: Any]] ?? []
             let id = try #require(keys.first?["id"] as? String)
             #expect(keys.first?["key"] == nil, "the key is shown only once")
-            let revoked = try await hub.request("DELETE", hub.apiURL + "/api/v1/coding/keys/\(id)", headers: ["Authorization": "Bearer \(user.token)"])
+            let revoked = try await hub.request(
+                "DELETE", hub.apiURL + "/api/v1/coding/keys/\(id)", headers: ["Authorization": "Bearer \(user.token)"])
             #expect(revoked.status == 204)
             #expect(try await post(#"{"time": \#(now), "entity": "a.swift"}"#, key: key).status == 401)
         }
@@ -153,7 +173,8 @@ extension HeartbeatEndToEndTests {
             let key = try await codingKey(hub, token: user.token)
             let syncURL = hub.ingestURL + "/api/local-coding/sync"
             func sync(_ body: String) async throws -> HubUnderTest.Response {
-                try await hub.request("POST", syncURL, headers: ["Authorization": "Bearer \(key)", "Content-Type": "application/json"], body: Array(body.utf8))
+                try await hub.request(
+                    "POST", syncURL, headers: ["Authorization": "Bearer \(key)", "Content-Type": "application/json"], body: Array(body.utf8))
             }
             var now = Date().timeIntervalSince1970.rounded() - 600
             // The three heartbeats below span 180 s: keep them on one UTC day when the test runs just after midnight.
@@ -161,7 +182,8 @@ extension HeartbeatEndToEndTests {
             let today = LocalDate(Date(timeIntervalSince1970: now), in: .gmt)
             let yesterday = today.adding(days: -1)
 
-            let first = try await sync(#"{"sessions":[{"date":"\#(yesterday)","totalSeconds":1000,"fileCount":4},{"date":"\#(today)","totalSeconds":50}]}"#)
+            let first = try await sync(
+                #"{"sessions":[{"date":"\#(yesterday)","totalSeconds":1000,"fileCount":4},{"date":"\#(today)","totalSeconds":50}]}"#)
             #expect(first.status == 200, "\(first.text)")
             #expect(first.json?["success"] as? Bool == true && first.json?["synced"] as? Int == 2)
             // The plugin re-sends cumulative totals: the later one replaces the day.
@@ -179,9 +201,13 @@ extension HeartbeatEndToEndTests {
             #expect(try await sync(#"{"sessions":[{"date":"\#(today)","totalSeconds":90000}]}"#).status == 400)
 
             let path = "/api/v1/metrics/summary?from=\(yesterday)&to=\(today)"
-            let summary = try await eventually({ try await hub.get(path, token: user.token) }, until: {
-                $0.json?["coding_seconds"] as? Int == 1380 && $0.json?["coding_reported_seconds"] as? Int == 1250
-            }).json ?? [:]
+            let summary =
+                try await eventually(
+                    { try await hub.get(path, token: user.token) },
+                    until: {
+                        $0.json?["coding_seconds"] as? Int == 1380 && $0.json?["coding_reported_seconds"] as? Int == 1250
+                    }
+                ).json ?? [:]
             #expect(summary["coding_seconds"] as? Int == 1200 + 180, "per day the larger source: \(summary)")
             #expect(summary["coding_heartbeat_seconds"] as? Int == 180)
             #expect(summary["coding_reported_seconds"] as? Int == 1250)

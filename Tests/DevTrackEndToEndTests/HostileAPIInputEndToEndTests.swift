@@ -12,11 +12,14 @@ struct HostileAPIInputEndToEndTests {
             let user = try await hub.createUser(login: "Codertocat", githubID: 21031067)
             func call(_ method: String, _ path: String, _ body: String? = nil) async throws -> HubHTTPResult {
                 let response = try await hub.api(method, path, body, token: user.token)
-                return HubHTTPResult(status: response.status, code: (response.json?["error"] as? [String: Any])?["code"] as? String,
-                                     message: (response.json?["error"] as? [String: Any])?["message"] as? String, text: response.text)
+                return HubHTTPResult(
+                    status: response.status, code: (response.json?["error"] as? [String: Any])?["code"] as? String,
+                    message: (response.json?["error"] as? [String: Any])?["message"] as? String, text: response.text)
             }
-            func expectRefused(_ method: String, _ path: String, _ body: String?, code: String, field: String? = nil,
-                               sourceLocation: SourceLocation = #_sourceLocation) async throws {
+            func expectRefused(
+                _ method: String, _ path: String, _ body: String?, code: String, field: String? = nil,
+                sourceLocation: SourceLocation = #_sourceLocation
+            ) async throws {
                 let result = try await call(method, path, body)
                 #expect(result.status == 400, "\(method) \(path) \(body ?? "") → \(result.status) \(result.text)", sourceLocation: sourceLocation)
                 #expect(result.code == code, "\(method) \(path) \(body ?? "") → \(result.text)", sourceLocation: sourceLocation)
@@ -32,22 +35,30 @@ struct HostileAPIInputEndToEndTests {
             let settings = try await hub.get("/api/v1/settings", token: user.token)
             #expect(settings.status == 200 && settings.json?["timezone"] as? String == "UTC", "a refused zone changes nothing: \(settings.text)")
             #expect(try await call("PATCH", "/api/v1/settings", #"{"timezone": "Asia/Kolkata"}"#).status == 200, "an IANA link still works")
-            try await expectRefused("POST", "/api/v1/goals", #"{"title": "x", "target": 5, "unit": "commits", "period": "daily", "timezone": "UTC+0530"}"#,
-                                    code: "invalid_timezone", field: "timezone")
+            try await expectRefused(
+                "POST", "/api/v1/goals", #"{"title": "x", "target": 5, "unit": "commits", "period": "daily", "timezone": "UTC+0530"}"#,
+                code: "invalid_timezone", field: "timezone")
 
             // Goals: far or past deadlines, control characters in titles, targets beyond int4.
-            try await expectRefused("POST", "/api/v1/goals", #"{"title": "x", "target": 5, "unit": "commits", "period": "once", "deadline": "2400-01-01"}"#,
-                                    code: "invalid_deadline", field: "deadline")
-            try await expectRefused("POST", "/api/v1/goals", #"{"title": "x", "target": 5, "unit": "commits", "period": "once", "deadline": "2001-01-01"}"#,
-                                    code: "invalid_deadline", field: "deadline")
-            try await expectRefused("POST", "/api/v1/goals", #"{"title": "x", "target": 5, "unit": "commits", "period": "once", "deadline": "0000-01-01"}"#,
-                                    code: "invalid_deadline", field: "deadline")
-            try await expectRefused("POST", "/api/v1/goals", #"{"title": "bad\u0000title", "target": 5, "unit": "commits", "period": "weekly"}"#,
-                                    code: "invalid_title", field: "title")
-            try await expectRefused("POST", "/api/v1/goals", #"{"title": "x", "target": 3000000000, "unit": "commits", "period": "weekly"}"#,
-                                    code: "invalid_target", field: "target")
+            try await expectRefused(
+                "POST", "/api/v1/goals", #"{"title": "x", "target": 5, "unit": "commits", "period": "once", "deadline": "2400-01-01"}"#,
+                code: "invalid_deadline", field: "deadline")
+            try await expectRefused(
+                "POST", "/api/v1/goals", #"{"title": "x", "target": 5, "unit": "commits", "period": "once", "deadline": "2001-01-01"}"#,
+                code: "invalid_deadline", field: "deadline")
+            try await expectRefused(
+                "POST", "/api/v1/goals", #"{"title": "x", "target": 5, "unit": "commits", "period": "once", "deadline": "0000-01-01"}"#,
+                code: "invalid_deadline", field: "deadline")
+            try await expectRefused(
+                "POST", "/api/v1/goals", #"{"title": "bad\u0000title", "target": 5, "unit": "commits", "period": "weekly"}"#,
+                code: "invalid_title", field: "title")
+            try await expectRefused(
+                "POST", "/api/v1/goals", #"{"title": "x", "target": 3000000000, "unit": "commits", "period": "weekly"}"#,
+                code: "invalid_target", field: "target")
             let farDeadline = LocalDate(Date(), in: .gmt).adding(days: 3_000)
-            let goal = try await call("POST", "/api/v1/goals", #"{"title": "Long run", "target": 1000000000, "unit": "commits", "period": "once", "deadline": "\#(farDeadline)"}"#)
+            let goal = try await call(
+                "POST", "/api/v1/goals",
+                #"{"title": "Long run", "target": 1000000000, "unit": "commits", "period": "once", "deadline": "\#(farDeadline)"}"#)
             #expect(goal.status == 201, "a deadline within ten years and the largest target are accepted: \(goal.text)")
             let goals = try await call("GET", "/api/v1/goals")
             #expect(goals.status == 200, "\(goals.text)")
@@ -56,12 +67,15 @@ struct HostileAPIInputEndToEndTests {
             // Names and URLs stored as text: no NUL, no control characters.
             try await expectRefused("POST", "/api/v1/sources", #"{"kind": "custom", "name": "CI\u0000"}"#, code: "invalid_name", field: "name")
             try await expectRefused("POST", "/api/v1/coding/keys", #"{"name": "laptop\u0000"}"#, code: "invalid_name", field: "name")
-            try await expectRefused("POST", "/api/v1/webhooks", #"{"name": "hook\u0007", "url": "https://example.com/h", "events": ["goal.completed"]}"#,
-                                    code: "invalid_name", field: "name")
-            try await expectRefused("POST", "/api/v1/webhooks", #"{"name": "hook", "url": "https://example.com/\u0000", "events": ["goal.completed"]}"#,
-                                    code: "invalid_url", field: "url")
-            try await expectRefused("POST", "/api/v1/sources", #"{"kind": "custom", "mapping": {"kind": "commit", "occurred_at": "/t\u0000"}}"#,
-                                    code: "invalid_mapping")
+            try await expectRefused(
+                "POST", "/api/v1/webhooks", #"{"name": "hook\u0007", "url": "https://example.com/h", "events": ["goal.completed"]}"#,
+                code: "invalid_name", field: "name")
+            try await expectRefused(
+                "POST", "/api/v1/webhooks", #"{"name": "hook", "url": "https://example.com/\u0000", "events": ["goal.completed"]}"#,
+                code: "invalid_url", field: "url")
+            try await expectRefused(
+                "POST", "/api/v1/sources", #"{"kind": "custom", "mapping": {"kind": "commit", "occurred_at": "/t\u0000"}}"#,
+                code: "invalid_mapping")
 
             // Dates PostgreSQL has no room for, and cursors far outside any notification's time.
             for query in ["from=0000-01-01", "from=0001-01-01", "from=1969-12-31&to=1970-01-01", "to=0000-12-31"] {

@@ -21,10 +21,12 @@ struct HostileIngestEndToEndTests {
             let deploy = Array(#"{"type": "deploy", "occurred_at": "\#(now)"}"#.utf8)
 
             // Before any authentication: the smallest Int64 as the timestamp was an overflow that killed ingest.
-            let overflow = try await hub.request("POST", url, headers: [
-                "Content-Type": "application/json", "webhook-id": "msg_x", "webhook-timestamp": "-9223372036854775808",
-                "webhook-signature": "v1,AAAA",
-            ], body: deploy)
+            let overflow = try await hub.request(
+                "POST", url,
+                headers: [
+                    "Content-Type": "application/json", "webhook-id": "msg_x", "webhook-timestamp": "-9223372036854775808",
+                    "webhook-signature": "v1,AAAA",
+                ], body: deploy)
             #expect(overflow.status == 401 && code(overflow) == "timestamp_stale", "\(overflow.text)")
 
             // ~1,650 signature candidates (82 KB) over a 1 MB body: the header limit refuses them before any HMAC.
@@ -32,16 +34,20 @@ struct HostileIngestEndToEndTests {
                 Array(repeating: "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=", count: count).joined(separator: " ")
             }
             let started = ContinuousClock.now
-            let many = try await hub.request("POST", url, headers: [
-                "Content-Type": "application/json", "webhook-id": "msg_y", "webhook-timestamp": String(Int(Date().timeIntervalSince1970)),
-                "webhook-signature": candidates(1650),
-            ], body: Array(repeating: UInt8(ascii: " "), count: 1_000_000))
+            let many = try await hub.request(
+                "POST", url,
+                headers: [
+                    "Content-Type": "application/json", "webhook-id": "msg_y", "webhook-timestamp": String(Int(Date().timeIntervalSince1970)),
+                    "webhook-signature": candidates(1650),
+                ], body: Array(repeating: UInt8(ascii: " "), count: 1_000_000))
             #expect(many.status == 400, "the HTTP decoder refuses an oversized header: \(many.status) \(many.text)")
             // Within the header limit, more than 8 candidates are refused without an HMAC either.
-            let some = try await hub.request("POST", url, headers: [
-                "Content-Type": "application/json", "webhook-id": "msg_y", "webhook-timestamp": String(Int(Date().timeIntervalSince1970)),
-                "webhook-signature": candidates(300),
-            ], body: Array(repeating: UInt8(ascii: " "), count: 1_000_000))
+            let some = try await hub.request(
+                "POST", url,
+                headers: [
+                    "Content-Type": "application/json", "webhook-id": "msg_y", "webhook-timestamp": String(Int(Date().timeIntervalSince1970)),
+                    "webhook-signature": candidates(300),
+                ], body: Array(repeating: UInt8(ascii: " "), count: 1_000_000))
             let took = ContinuousClock.now - started
             #expect(some.status == 401 && code(some) == "signature_malformed", "\(some.text)")
             #expect(took < .seconds(2), "answered in \(took)")
@@ -58,15 +64,19 @@ struct HostileIngestEndToEndTests {
             let nul = Array(#"{"type": "deploy", "occurred_at": "\#(now)", "repo": "a\u0000b"}"#.utf8)
             let refusedNUL = try await hub.request("POST", url, headers: signed(nul), body: nul)
             #expect(refusedNUL.status == 400 && code(refusedNUL) == "invalid_body", "\(refusedNUL.text)")
-            #expect(((refusedNUL.json?["error"] as? [String: Any])?["message"] as? String)?.contains("repo contains the control character U+0000") == true)
+            #expect(
+                ((refusedNUL.json?["error"] as? [String: Any])?["message"] as? String)?.contains("repo contains the control character U+0000") == true
+            )
 
             // The same HMAC-signed body under two delivery ids counts once (it is named by what is signed).
             let hmacBody = Array(#"{"type": "deploy", "occurred_at": "\#(now)"}"#.utf8)
             for delivery in ["first", "second"] {
-                let response = try await hub.request("POST", url, headers: [
-                    "Content-Type": "application/json", "X-Delivery-Id": delivery, "webhook-id": delivery,
-                    "X-Hub-Signature-256": GitHubSignature.sign(body: hmacBody, secret: Array(secret.utf8)),
-                ], body: hmacBody)
+                let response = try await hub.request(
+                    "POST", url,
+                    headers: [
+                        "Content-Type": "application/json", "X-Delivery-Id": delivery, "webhook-id": delivery,
+                        "X-Hub-Signature-256": GitHubSignature.sign(body: hmacBody, secret: Array(secret.utf8)),
+                    ], body: hmacBody)
                 #expect(response.status == 202, "\(response.text)")
                 #expect(response.json?["delivery_id"] as? String == "sha256:" + Hex.sha256(hmacBody))
             }
@@ -80,8 +90,9 @@ struct HostileIngestEndToEndTests {
             let keyResponse = try await hub.api("POST", "/api/v1/coding/keys", #"{"name":"laptop"}"#, token: user.token)
             let codingKey = try #require(keyResponse.json?["key"] as? String)
             func coding(_ path: String, _ body: String) async throws -> HubUnderTest.Response {
-                try await hub.request("POST", hub.ingestURL + path, headers: ["Authorization": "Bearer \(codingKey)", "Content-Type": "application/json"],
-                                      body: Array(body.utf8))
+                try await hub.request(
+                    "POST", hub.ingestURL + path, headers: ["Authorization": "Bearer \(codingKey)", "Content-Type": "application/json"],
+                    body: Array(body.utf8))
             }
             let time = Date().timeIntervalSince1970 - 120
             let badHeartbeat = try await coding("/api/v1/heartbeats", #"{"entity": "src/a\u0000.swift", "time": \#(time), "type": "file"}"#)
@@ -96,11 +107,13 @@ struct HostileIngestEndToEndTests {
             let fact = ActivityFact(
                 id: "commit:dave-1", userID: UUID(uuidString: dave.id)!, kind: .commit, occurredAt: Date().addingTimeInterval(-60),
                 repo: "dave/app", language: "Swift", source: "e2e")
-            try await produce(hub, topic: Topics.activity, key: dave.id, value: String(decoding: try FactCoding.encoder().encode(fact), as: UTF8.self))
+            try await produce(
+                hub, topic: Topics.activity, key: dave.id, value: String(decoding: try FactCoding.encoder().encode(fact), as: UTF8.self))
 
             // Canaries of every worker, behind the hostile traffic: a push (normalize, metrics, achievements,
             // notify), a heartbeat (coding), a custom event completing a goal (custom, goals).
-            let goal = try await hub.api("POST", "/api/v1/goals", #"{"title": "Ship", "target": 1, "unit": "custom:deploy", "period": "monthly"}"#, token: user.token)
+            let goal = try await hub.api(
+                "POST", "/api/v1/goals", #"{"title": "Ship", "target": 1, "unit": "custom:deploy", "period": "monthly"}"#, token: user.token)
             #expect(goal.status == 201, "\(goal.text)")
             #expect(try await hub.postGitHub("push", push, delivery: UUID().uuidString).status == 202)
             #expect(try await coding("/api/v1/heartbeats", #"{"entity": "src/a.swift", "time": \#(time), "type": "file"}"#).status == 201)
@@ -109,24 +122,33 @@ struct HostileIngestEndToEndTests {
 
             let summary = try await eventually(within: 60, { try await hub.summary(token: user.token) }, until: { $0["commits"] == 1 })
             #expect(summary["commits"] == 1)
-            let custom = try await eventually(within: 60, { try await hub.get("/api/v1/metrics/custom", token: user.token) }, until: { response in
-                ((response.json?["totals"] as? [[String: Any]]) ?? []).contains { $0["kind"] as? String == "deploy" && $0["count"] as? Int == 2 }
-            })
-            #expect(((custom.json?["totals"] as? [[String: Any]]) ?? []).first?["count"] as? Int == 2, "the HMAC body once, the canary once: \(custom.text)")
+            let custom = try await eventually(
+                within: 60, { try await hub.get("/api/v1/metrics/custom", token: user.token) },
+                until: { response in
+                    ((response.json?["totals"] as? [[String: Any]]) ?? []).contains { $0["kind"] as? String == "deploy" && $0["count"] as? Int == 2 }
+                })
+            #expect(
+                ((custom.json?["totals"] as? [[String: Any]]) ?? []).first?["count"] as? Int == 2,
+                "the HMAC body once, the canary once: \(custom.text)")
             let day = LocalDate(Date(timeIntervalSince1970: time), in: .gmt)
-            let codingSummary = try await eventually(within: 60, {
-                try await hub.get("/api/v1/coding/summary?from=\(day.adding(days: -1))&to=\(day.adding(days: 1))", token: user.token)
-            }, until: { $0.json?["total_seconds"] as? Int == 60 })
+            let codingSummary = try await eventually(
+                within: 60,
+                {
+                    try await hub.get("/api/v1/coding/summary?from=\(day.adding(days: -1))&to=\(day.adding(days: 1))", token: user.token)
+                }, until: { $0.json?["total_seconds"] as? Int == 60 })
             #expect(codingSummary.json?["total_seconds"] as? Int == 60, "\(codingSummary.text)")
-            let notifications = try await eventually(within: 60, { try await hub.get("/api/v1/notifications", token: user.token) }, until: { response in
-                let types = ((response.json?["notifications"] as? [[String: Any]]) ?? []).compactMap { $0["type"] as? String }
-                return types.contains("achievement.unlocked") && types.contains("goal.completed")
-            })
+            let notifications = try await eventually(
+                within: 60, { try await hub.get("/api/v1/notifications", token: user.token) },
+                until: { response in
+                    let types = ((response.json?["notifications"] as? [[String: Any]]) ?? []).compactMap { $0["type"] as? String }
+                    return types.contains("achievement.unlocked") && types.contains("goal.completed")
+                })
             let types = ((notifications.json?["notifications"] as? [[String: Any]]) ?? []).compactMap { $0["type"] as? String }
             #expect(types.contains("achievement.unlocked") && types.contains("goal.completed"), "\(notifications.text)")
 
             // The poison is listed with its worker and reason, and the dave's commit is not counted.
-            let listed = try await eventually(within: 30, { try await hub.run(["dlq", "list", Topics.activity]) }, until: { $0.output.contains("\tmetrics\t") })
+            let listed = try await eventually(
+                within: 30, { try await hub.run(["dlq", "list", Topics.activity]) }, until: { $0.output.contains("\tmetrics\t") })
             #expect(listed.code == 0, "\(listed.output)")
             let metricsLine = listed.output.split(separator: "\n").first { $0.contains("\tmetrics\t") } ?? ""
             #expect(metricsLine.contains("22023") && metricsLine.contains("UTC+0530"), "\(listed.output)")
@@ -136,7 +158,8 @@ struct HostileIngestEndToEndTests {
             try await psql(hub, "UPDATE users SET timezone = 'UTC' WHERE login = 'dave'")
             let replay = try await hub.run(["dlq", "replay", Topics.activity])
             #expect(replay.code == 0 && replay.output.contains("1 message(s) replayed"), "\(replay.output)")
-            let daves = try await eventually(within: 30, { try await hub.summary(token: dave.token, from: week.from, to: week.to) }, until: { $0["commits"] == 1 })
+            let daves = try await eventually(
+                within: 30, { try await hub.summary(token: dave.token, from: week.from, to: week.to) }, until: { $0["commits"] == 1 })
             #expect(daves["commits"] == 1)
 
             // Slowloris: a request whose headers never end, and one whose body stops, are cut off by the server

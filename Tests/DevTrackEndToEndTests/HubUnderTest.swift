@@ -1,8 +1,9 @@
 import DevTrackCore
 import DevTrackTestSupport
 import Foundation
+
 #if canImport(FoundationNetworking)
-import FoundationNetworking
+    import FoundationNetworking
 #endif
 
 /// The hub as an operator runs it in several processes: `devtrack kafka-mock`, then `migrate`, and the
@@ -39,7 +40,7 @@ final class HubUnderTest: @unchecked Sendable {
               "kafka": {
                 "mock_brokers": 1,
                 "producer": { "message.timeout.ms": "\(producerTimeoutMS)", "linger.ms": "2" },
-                "consumer": { "session.timeout.ms": "6000", "heartbeat.interval.ms": "500", "fetch.wait.max.ms": "20" }
+                "consumer": { "session.timeout.ms": "6000", "heartbeat.interval.ms": "500", "max.poll.interval.ms": "10000", "fetch.wait.max.ms": "20" }
               },
               "ingest": { "source_cache_ttl_seconds": 0 },
               "coding": { "sync_requests_per_minute": 5 },
@@ -123,9 +124,9 @@ final class HubUnderTest: @unchecked Sendable {
     func createUser(login: String, githubID: Int64, timezone: String = "UTC") async throws -> (id: String, token: String) {
         let result = try await run(["users", "create", "--login", login, "--github-id", String(githubID), "--timezone", timezone])
         guard result.code == 0,
-              let line = result.output.split(separator: "\n").last(where: { $0.hasPrefix("{") }),
-              let object = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: String],
-              let id = object["user_id"], let token = object["token"]
+            let line = result.output.split(separator: "\n").last(where: { $0.hasPrefix("{") }),
+            let object = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: String],
+            let id = object["user_id"], let token = object["token"]
         else { throw HarnessError("users create failed: \(result.output)") }
         return (id, token)
     }
@@ -192,16 +193,19 @@ final class HubUnderTest: @unchecked Sendable {
         signature: String? = nil
     ) async throws -> Response {
         let signature = signature ?? GitHubSignature.sign(body: body, secret: Array((secret ?? appSecret).utf8))
-        return try await request("POST", ingestURL + path, headers: [
-            "Content-Type": "application/json", "X-GitHub-Event": event, "X-GitHub-Delivery": delivery,
-            "X-Hub-Signature-256": signature, "User-Agent": "GitHub-Hookshot/e2e",
-        ], body: body)
+        return try await request(
+            "POST", ingestURL + path,
+            headers: [
+                "Content-Type": "application/json", "X-GitHub-Event": event, "X-GitHub-Delivery": delivery,
+                "X-Hub-Signature-256": signature, "User-Agent": "GitHub-Hookshot/e2e",
+            ], body: body)
     }
 
     /// A JSON request to the query API as the user whose token this is.
     func api(_ method: String, _ path: String, _ body: String? = nil, token: String) async throws -> Response {
-        try await request(method, apiURL + path, headers: ["Authorization": "Bearer \(token)", "Content-Type": "application/json"],
-                          body: body.map { Array($0.utf8) })
+        try await request(
+            method, apiURL + path, headers: ["Authorization": "Bearer \(token)", "Content-Type": "application/json"],
+            body: body.map { Array($0.utf8) })
     }
 
     func get(_ path: String, token: String) async throws -> Response {

@@ -12,8 +12,10 @@ struct LargeDeliveriesEndToEndTests {
         let message = String(repeating: "A long commit message line that GitHub sends in full. ", count: max(1, bytes / commits / 56))
         let now = Timestamps.format(Date().addingTimeInterval(-300))
         let list = (0..<commits).map { index -> [String: Any] in
-            ["id": Hex.sha256(Array("\(tag)-\(index)".utf8)).prefix(40).description, "timestamp": now, "distinct": true,
-             "message": "\(index): \(message)", "author": ["username": "Codertocat", "name": "Codertocat", "email": "c@example.com"]]
+            [
+                "id": Hex.sha256(Array("\(tag)-\(index)".utf8)).prefix(40).description, "timestamp": now, "distinct": true,
+                "message": "\(index): \(message)", "author": ["username": "Codertocat", "name": "Codertocat", "email": "c@example.com"],
+            ]
         }
         let object: [String: Any] = [
             "ref": "refs/heads/main", "repository": ["full_name": "octo/big", "language": "Swift"],
@@ -39,8 +41,9 @@ struct LargeDeliveriesEndToEndTests {
             }
             let today = LocalDate(Date(), in: .gmt)
             let range = (from: today.adding(days: -1).description, to: today.adding(days: 1).description)
-            let counted = try await eventually(within: 120, { try await hub.summary(token: user.token, from: range.from, to: range.to) },
-                                               until: { $0["commits"] == expected })
+            let counted = try await eventually(
+                within: 120, { try await hub.summary(token: user.token, from: range.from, to: range.to) },
+                until: { $0["commits"] == expected })
             #expect(counted["commits"] == expected, "\(counted)")
             #expect(try await hub.topicValues(Topics.deadLetter(of: Topics.githubEvents)).isEmpty)
 
@@ -52,14 +55,18 @@ struct LargeDeliveriesEndToEndTests {
             let body = Array(#"{"type": "deploy", "occurred_at": "\#(Timestamps.format(Date()))", "id": "big-1", "meta": "\#(noise)"}"#.utf8)
             #expect(body.count > 1_000_000 && body.count < 1 << 20)
             var headers = ["Content-Type": "application/json"]
-            for (name, value) in StandardWebhooks.headers(id: "big", timestamp: Int(Date().timeIntervalSince1970), body: body, keys: [StandardWebhooks.key(of: secret)!]) {
+            for (name, value) in StandardWebhooks.headers(
+                id: "big", timestamp: Int(Date().timeIntervalSince1970), body: body, keys: [StandardWebhooks.key(of: secret)!])
+            {
                 headers[name] = value
             }
             let custom = try await hub.request("POST", "\(hub.ingestURL)/webhooks/custom/\(sourceID)", headers: headers, body: body)
             #expect(custom.status == 202, "\(custom.text)")
-            let metrics = try await eventually(within: 60, { try await hub.get("/api/v1/metrics/custom", token: user.token) }, until: { response in
-                ((response.json?["totals"] as? [[String: Any]]) ?? []).contains { $0["kind"] as? String == "deploy" && $0["count"] as? Int == 1 }
-            })
+            let metrics = try await eventually(
+                within: 60, { try await hub.get("/api/v1/metrics/custom", token: user.token) },
+                until: { response in
+                    ((response.json?["totals"] as? [[String: Any]]) ?? []).contains { $0["kind"] as? String == "deploy" && $0["count"] as? Int == 1 }
+                })
             #expect(((metrics.json?["totals"] as? [[String: Any]]) ?? []).first?["count"] as? Int == 1, "\(metrics.text)")
         }
     }

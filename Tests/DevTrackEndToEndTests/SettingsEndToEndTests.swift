@@ -10,9 +10,11 @@ struct SettingsEndToEndTests {
         try await withHub { hub in
             let user = try await hub.createUser(login: "Codertocat", githubID: 21031067)
             func call(_ method: String, _ body: String? = nil) async throws -> HubUnderTest.Response {
-                try await hub.request(method, hub.apiURL + "/api/v1/settings", headers: [
-                    "Authorization": "Bearer \(user.token)", "Content-Type": "application/json",
-                ], body: body.map { Array($0.utf8) })
+                try await hub.request(
+                    method, hub.apiURL + "/api/v1/settings",
+                    headers: [
+                        "Authorization": "Bearer \(user.token)", "Content-Type": "application/json",
+                    ], body: body.map { Array($0.utf8) })
             }
             let initial = try await call("GET")
             #expect(initial.status == 200)
@@ -34,7 +36,9 @@ struct SettingsEndToEndTests {
             #expect(try await call("GET").json?["discord_webhook_url"] is NSNull, "a refused change changes nothing")
 
             let token = "s3cr3t-Token_value"
-            let set = try await call("PATCH", #"""
+            let set = try await call(
+                "PATCH",
+                #"""
                 {"discord_webhook_url": "https://discord.com/api/webhooks/123456789012345678/\#(token)",
                  "discord_muted_until": "2030-01-01T00:00:00Z", "discord_opt_outs": ["daily.summary", "daily.summary", "weekly.summary"]}
                 """#)
@@ -91,7 +95,9 @@ struct SettingsEndToEndTests {
                 #expect(received.filter { $0.hasPrefix("Achievement unlocked: First commit") }.count == 1, "\(received)")
 
                 // The webhook is deleted in Discord: the test reports it and the URL is disabled.
-                discord.scripts.withLock { $0[webhook] = [FakeDiscord.Answer(status: .notFound, body: #"{"message": "Unknown Webhook", "code": 10015}"#)] }
+                discord.scripts.withLock {
+                    $0[webhook] = [FakeDiscord.Answer(status: .notFound, body: #"{"message": "Unknown Webhook", "code": 10015}"#)]
+                }
                 let gone = try await call("POST", "/api/v1/settings/discord/test")
                 #expect(gone.json?["delivered"] as? Bool == false)
                 #expect(gone.json?["status_code"] as? Int == 404)

@@ -14,14 +14,20 @@ struct StreamEndToEndTests {
             let unauthorized = try await hub.request("GET", hub.apiURL + "/api/v1/stream")
             #expect(unauthorized.status == 401)
 
-            let goal = try await hub.request("POST", hub.apiURL + "/api/v1/goals", headers: [
-                "Authorization": "Bearer \(user.token)", "Content-Type": "application/json",
-            ], body: Array(#"{"title": "Ship it", "target": 3, "unit": "commits", "period": "weekly"}"#.utf8))
+            let goal = try await hub.request(
+                "POST", hub.apiURL + "/api/v1/goals",
+                headers: [
+                    "Authorization": "Bearer \(user.token)", "Content-Type": "application/json",
+                ], body: Array(#"{"title": "Ship it", "target": 3, "unit": "commits", "period": "weekly"}"#.utf8))
             let goalID = try #require(goal.json?["id"] as? String)
 
             let mine = try hub.openStream(token: user.token)
             let theirs = try hub.openStream(token: other.token)
-            defer { Task { await mine.stop(); await theirs.stop() } }
+            defer {
+                Task {
+                    await mine.stop(); await theirs.stop()
+                }
+            }
             _ = try await eventually({ mine.output }, until: { $0.contains(": connected") })
             _ = try await eventually({ theirs.output }, until: { $0.contains(": connected") })
 
@@ -29,9 +35,11 @@ struct StreamEndToEndTests {
                 .replacingOccurrences(of: "2019-05-15T15:19:25Z", with: Timestamps.format(Date()))
             #expect(try await hub.postGitHub("push", Array(push.utf8), delivery: "s-1").status == 202)
 
-            let seen = try await eventually(within: 60, { mine.output }, until: {
-                $0.contains("event: metrics.updated") && $0.contains("Achievement unlocked: First commit") && $0.contains("event: goal.progress")
-            })
+            let seen = try await eventually(
+                within: 60, { mine.output },
+                until: {
+                    $0.contains("event: metrics.updated") && $0.contains("Achievement unlocked: First commit") && $0.contains("event: goal.progress")
+                })
             #expect(seen.contains("event: metrics.updated\ndata: {\"new_facts\":1}"))
             #expect(seen.contains(#"event: goal.progress\#ndata: {"goals":[{"id":"\#(goalID)","target":3,"progress":1,"completed":false}]}"#))
             let notification = try #require(seen.components(separatedBy: "\n\n").first { $0.contains("First commit") })

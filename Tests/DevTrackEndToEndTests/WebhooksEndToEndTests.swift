@@ -30,7 +30,8 @@ struct WebhooksEndToEndTests {
                     #expect((response.json?["error"] as? [String: Any])?["code"] as? String == code, "\(body) → \(response.text)")
                 }
 
-                let created = try await call("POST", "/api/v1/webhooks", #"{"name": "CI", "url": "\#(url)", "events": ["achievement.unlocked", "test"]}"#)
+                let created = try await call(
+                    "POST", "/api/v1/webhooks", #"{"name": "CI", "url": "\#(url)", "events": ["achievement.unlocked", "test"]}"#)
                 #expect(created.status == 201, "\(created.text)")
                 let id = try #require(created.json?["id"] as? String)
                 let secret = try #require(created.json?["secret"] as? String)
@@ -41,7 +42,8 @@ struct WebhooksEndToEndTests {
                 // At most five per user.
                 var extra: [String] = []
                 for index in 2...5 {
-                    let more = try await call("POST", "/api/v1/webhooks", #"{"name": "n\#(index)", "url": "\#(base)/api/webhooks/3\#(index)/t", "events": ["test"]}"#)
+                    let more = try await call(
+                        "POST", "/api/v1/webhooks", #"{"name": "n\#(index)", "url": "\#(base)/api/webhooks/3\#(index)/t", "events": ["test"]}"#)
                     extra.append(try #require(more.json?["id"] as? String))
                 }
                 let sixth = try await call("POST", "/api/v1/webhooks", #"{"name": "six", "url": "\#(url)", "events": ["test"]}"#)
@@ -57,9 +59,11 @@ struct WebhooksEndToEndTests {
                 let first = try #require(try await eventually({ receiver.requests(to: hook) }, until: { !$0.isEmpty }).first)
                 func verify(_ request: FakeDiscord.Received, secrets: [String]) -> Bool {
                     guard let id = request.header("webhook-id"), let timestamp = request.header("webhook-timestamp").flatMap(Int.init),
-                          let signatures = request.header("webhook-signature")?.split(separator: " ").map(String.init) else { return false }
+                        let signatures = request.header("webhook-signature")?.split(separator: " ").map(String.init)
+                    else { return false }
                     return secrets.allSatisfy { secret in
-                        signatures.contains(StandardWebhooks.signature(id: id, timestamp: timestamp, body: request.body, key: StandardWebhooks.key(of: secret)!))
+                        signatures.contains(
+                            StandardWebhooks.signature(id: id, timestamp: timestamp, body: request.body, key: StandardWebhooks.key(of: secret)!))
                     }
                 }
                 #expect(verify(first, secrets: [secret]))
@@ -80,7 +84,10 @@ struct WebhooksEndToEndTests {
                 }
                 let seen = try await eventually(within: 60, { events() }, until: { $0.contains("achievement.unlocked") })
                 #expect(seen.filter { $0 == "achievement.unlocked" }.count == 1, "\(seen)")
-                let unlocked = try #require(receiver.requests(to: hook).first { (try? JSONDecoder().decode(WebhookEnvelope.self, from: Data($0.body)))?.event == "achievement.unlocked" })
+                let unlocked = try #require(
+                    receiver.requests(to: hook).first {
+                        (try? JSONDecoder().decode(WebhookEnvelope.self, from: Data($0.body)))?.event == "achievement.unlocked"
+                    })
                 #expect(try JSONDecoder().decode(WebhookEnvelope.self, from: Data(unlocked.body)).data["achievement_id"] == "first_commit")
 
                 // Rotation: both secrets sign while the old one is in its grace period.
@@ -96,9 +103,12 @@ struct WebhooksEndToEndTests {
                 #expect(retried.count == before + 2)
                 #expect(verify(retried[before + 1], secrets: [newSecret, secret]), "signed with the new and the old secret")
                 #expect(retried[before].header("webhook-id") == retried[before + 1].header("webhook-id"), "the same id on a retry")
-                let log = try await eventually({ try await call("GET", "/api/v1/webhooks/\(id)/deliveries") }, until: { response in
-                    ((response.json?["deliveries"] as? [[String: Any]])?.first { $0["id"] as? String == failingID })?["status"] as? String == "delivered"
-                })
+                let log = try await eventually(
+                    { try await call("GET", "/api/v1/webhooks/\(id)/deliveries") },
+                    until: { response in
+                        ((response.json?["deliveries"] as? [[String: Any]])?.first { $0["id"] as? String == failingID })?["status"] as? String
+                            == "delivered"
+                    })
                 let entry = try #require((log.json?["deliveries"] as? [[String: Any]])?.first { $0["id"] as? String == failingID })
                 #expect((entry["attempts"] as? [[String: Any]])?.compactMap { $0["status_code"] as? Int } == [500, 204])
                 #expect(entry["response_code"] as? Int == 204)
@@ -107,7 +117,8 @@ struct WebhooksEndToEndTests {
                 // Re-sending a delivery sends the original payload again, not a wrapped copy.
                 let again = try await call("POST", "/api/v1/webhooks/\(id)/deliveries/\(deliveryID)/retry")
                 #expect(again.status == 202)
-                let resent = try await eventually({ receiver.requests(to: hook).filter { $0.header("webhook-id") == deliveryID } }, until: { $0.count == 2 })
+                let resent = try await eventually(
+                    { receiver.requests(to: hook).filter { $0.header("webhook-id") == deliveryID } }, until: { $0.count == 2 })
                 #expect(resent.count == 2)
                 #expect(resent.map(\.body).allSatisfy { $0 == first.body })
                 #expect(try await call("POST", "/api/v1/webhooks/\(id)/deliveries/\(UUID().uuidString)/retry").status == 404)
@@ -125,7 +136,8 @@ struct WebhooksEndToEndTests {
                     try await hub.api(method, path, body, token: user.token)
                 }
                 let hook = "200000000000000002"
-                let created = try await call("POST", "/api/v1/webhooks",
+                let created = try await call(
+                    "POST", "/api/v1/webhooks",
                     #"{"name": "Dashboard", "url": "\#(base)/api/webhooks/\#(hook)/t", "events": ["goal.created", "metrics.updated"]}"#)
                 #expect(created.status == 201, "\(created.text)")
                 func envelopes() -> [WebhookEnvelope] {
@@ -168,7 +180,8 @@ struct WebhooksEndToEndTests {
                     try await hub.api(method, path, body, token: user.token)
                 }
                 let hook = "200000000000000003"
-                let created = try await call("POST", "/api/v1/webhooks",
+                let created = try await call(
+                    "POST", "/api/v1/webhooks",
                     #"{"name": "Ops", "url": "\#(base)/api/webhooks/\#(hook)/t", "events": ["test", "achievement.unlocked"]}"#)
                 let endpoint = try #require(created.json?["id"] as? String)
                 // The first request gets no answer: the worker is killed while it waits.
@@ -199,9 +212,11 @@ struct WebhooksEndToEndTests {
                 #expect(received.filter { $0 == inFlight }.count == 2, "the request cut by the kill is sent again, with the same webhook-id")
                 #expect(waiting.allSatisfy { id in received.filter { $0 == id }.count == 1 })
                 #expect(events().filter { $0 == "achievement.unlocked" }.count == 1)
-                let log = try await eventually({ try await call("GET", "/api/v1/webhooks/\(endpoint)/deliveries") }, until: { response in
-                    (response.json?["deliveries"] as? [[String: Any]])?.allSatisfy { $0["status"] as? String == "delivered" } == true
-                })
+                let log = try await eventually(
+                    { try await call("GET", "/api/v1/webhooks/\(endpoint)/deliveries") },
+                    until: { response in
+                        (response.json?["deliveries"] as? [[String: Any]])?.allSatisfy { $0["status"] as? String == "delivered" } == true
+                    })
                 #expect((log.json?["deliveries"] as? [[String: Any]])?.count == 4)
             }
         }

@@ -51,8 +51,10 @@ struct KafkaBacklogTests {
                 func post(_ delivery: String) async throws -> (status: HTTPResponse.Status, code: String?, retryAfter: String?) {
                     let response = try await client.execute(
                         uri: "/webhooks/github", method: .post,
-                        headers: [.init("X-GitHub-Event")!: "push", .init("X-GitHub-Delivery")!: delivery,
-                                  .init("X-Hub-Signature-256")!: signature, .contentType: "application/json"],
+                        headers: [
+                            .init("X-GitHub-Event")!: "push", .init("X-GitHub-Delivery")!: delivery,
+                            .init("X-Hub-Signature-256")!: signature, .contentType: "application/json",
+                        ],
                         body: ByteBuffer(bytes: body))
                     let json = try? JSONSerialization.jsonObject(with: Data(buffer: response.body)) as? [String: [String: String]]
                     return (response.status, json?["error"]?["code"], response.headers[.retryAfter])

@@ -28,7 +28,9 @@ struct AchievementsWorkerTests {
 
     /// A mock cluster with the notifications topic, a producer, and a way to read every intent so far.
     /// `read(n)` waits (up to 20 s) for `n` intents, then a second more for any extra, and returns them all.
-    func withNotifications(_ body: @Sendable (HubStore, KafkaProducer, @Sendable (Int) async throws -> [NotificationIntent]) async throws -> Void) async throws {
+    func withNotifications(
+        _ body: @Sendable (HubStore, KafkaProducer, @Sendable (Int) async throws -> [NotificationIntent]) async throws -> Void
+    ) async throws {
         try await TestDatabase.shared.withFreshStore { store, _ in
             let cluster = try KafkaMockCluster(brokers: 1, logger: logger)
             try cluster.createTopic(KafkaTopicSpecification(name: Topics.notifications, partitions: 1, replicationFactor: 1))
@@ -88,7 +90,8 @@ struct AchievementsWorkerTests {
             #expect(totals[.activeWeekends] == 2, "Sat 2 + Sun 3 and Sat 9 + Sun 10 March")
             let unlocked = Set((try await store.unlockedAchievements(userIDs: [user.id])[user.id] ?? []).map(\.achievementID))
             #expect(unlocked == ["first_commit", "first_pr_merged", "night_owl", "early_bird", "polyglot", "streak_7"])
-            let unlock = try #require(try await store.unlockedAchievements(userIDs: [user.id])[user.id]?.first { $0.achievementID == "first_pr_merged" })
+            let unlock = try #require(
+                try await store.unlockedAchievements(userIDs: [user.id])[user.id]?.first { $0.achievementID == "first_pr_merged" })
             #expect(unlock.factID == "pr_merged:1", "records the fact that reached it")
 
             let sent = try await intents(7)
@@ -146,10 +149,11 @@ struct AchievementsWorkerTests {
             try await store.createGoal(reviews)
             var offset: Int64 = 0
             func send(_ facts: ActivityFact...) async throws {
-                try await handler.apply(try facts.map { fact in
-                    offset += 1
-                    return try message(fact, offset: offset)
-                })
+                try await handler.apply(
+                    try facts.map { fact in
+                        offset += 1
+                        return try message(fact, offset: offset)
+                    })
             }
             // Now is Wednesday 2024-03-20: the week runs from Monday the 18th.
             try await send(fact("commit:1", user.id, .commit, "2024-03-18T10:00:00Z"), fact("review:1", user.id, .review, "2024-03-18T11:00:00Z"))
@@ -170,7 +174,8 @@ struct AchievementsWorkerTests {
             try await send(fact("commit:5", user.id, .commit, "2024-03-20T11:00:00Z"), fact("review:3", user.id, .review, "2024-03-20T11:00:00Z"))
 
             let sent = try await intents(2)
-            #expect(sent.map { $0.data["goal_id"] }.sorted { ($0 ?? "") < ($1 ?? "") }
+            #expect(
+                sent.map { $0.data["goal_id"] }.sorted { ($0 ?? "") < ($1 ?? "") }
                     == [weekly.id, reviews.id].map { $0.uuidString.lowercased() }.sorted(), "\(sent.map(\.dedupeKey))")
             #expect(sent.first { $0.data["goal_id"] == weekly.id.uuidString.lowercased() }?.data["period_start"] == "2024-03-18")
             let completed = try await store.recordedCompletions([
@@ -198,19 +203,22 @@ struct AchievementsWorkerTests {
             _ = try await store.freeze(userID: frozen, day: LocalDate("2024-03-20")!, allowance: 2)
 
             // 15:00 UTC is 20:30 in Kolkata: only the Kolkata user with a live 5-day streak is reminded, once.
-            let afternoon = Scheduler(store: store, producer: producer, interval: .seconds(60), logger: logger,
-                                      clock: { Timestamps.parse("2024-03-20T15:00:00Z")! })
+            let afternoon = Scheduler(
+                store: store, producer: producer, interval: .seconds(60), logger: logger,
+                clock: { Timestamps.parse("2024-03-20T15:00:00Z")! })
             #expect(try await afternoon.sendStreakRiskReminders() == 1)
             #expect(try await afternoon.sendStreakRiskReminders() == 0, "already sent today")
             // 20:00 UTC: the UTC user's evening.
-            let evening = Scheduler(store: store, producer: producer, interval: .seconds(60), logger: logger,
-                                    clock: { Timestamps.parse("2024-03-20T20:00:00Z")! })
+            let evening = Scheduler(
+                store: store, producer: producer, interval: .seconds(60), logger: logger,
+                clock: { Timestamps.parse("2024-03-20T20:00:00Z")! })
             #expect(try await evening.sendStreakRiskReminders() == 1)
 
             let sent = try await intents(2)
-            #expect(sent.map(\.dedupeKey) == [
-                "streak.at_risk:\(kolkata.uuidString.lowercased()):2024-03-20", "streak.at_risk:\(utc.uuidString.lowercased()):2024-03-20",
-            ])
+            #expect(
+                sent.map(\.dedupeKey) == [
+                    "streak.at_risk:\(kolkata.uuidString.lowercased()):2024-03-20", "streak.at_risk:\(utc.uuidString.lowercased()):2024-03-20",
+                ])
             #expect(sent.first?.data["days"] == "5")
         }
     }
@@ -222,28 +230,32 @@ struct AchievementsWorkerTests {
             let coder = try await store.createUser(login: "coder", githubID: 13, timezone: "America/New_York")
             // The 19th in Kolkata: two commits and a review. The 19th in New York: 30 minutes of coding.
             _ = try await store.client.withTransaction(logger: logger) {
-                try await store.applyFacts([
-                    fact("commit:a", active.id, .commit, "2024-03-19T05:00:00Z"), fact("commit:b", active.id, .commit, "2024-03-19T06:00:00Z"),
-                    fact("review:a", active.id, .review, "2024-03-19T07:00:00Z"),
-                ], on: $0)
+                try await store.applyFacts(
+                    [
+                        fact("commit:a", active.id, .commit, "2024-03-19T05:00:00Z"), fact("commit:b", active.id, .commit, "2024-03-19T06:00:00Z"),
+                        fact("review:a", active.id, .review, "2024-03-19T07:00:00Z"),
+                    ], on: $0)
             }
             let start = Timestamps.parse("2024-03-19T16:00:00Z")!.timeIntervalSince1970
             let beats = (0...30).map { Heartbeat(time: start + Double($0) * 60, entity: "a.swift", language: "Swift") }
             _ = try await store.client.withTransaction(logger: logger) { try await store.applyHeartbeats([coder.id: beats], timeout: 900, on: $0) }
 
             // 2024-03-20T02:00Z: past midnight in Kolkata (07:30), still the 19th in New York (22:00).
-            let morning = Scheduler(store: store, producer: producer, interval: .seconds(60), logger: logger,
-                                    clock: { Timestamps.parse("2024-03-20T02:00:00Z")! })
+            let morning = Scheduler(
+                store: store, producer: producer, interval: .seconds(60), logger: logger,
+                clock: { Timestamps.parse("2024-03-20T02:00:00Z")! })
             #expect(try await morning.sendDailySummaries() == 1)
             #expect(try await morning.sendDailySummaries() == 0, "once per user and date")
-            let later = Scheduler(store: store, producer: producer, interval: .seconds(60), logger: logger,
-                                  clock: { Timestamps.parse("2024-03-20T05:00:00Z")! })
+            let later = Scheduler(
+                store: store, producer: producer, interval: .seconds(60), logger: logger,
+                clock: { Timestamps.parse("2024-03-20T05:00:00Z")! })
             #expect(try await later.sendDailySummaries() == 1, "New York's midnight has passed")
 
             let sent = try await intents(2)
-            #expect(sent.map(\.dedupeKey) == [
-                "daily.summary:\(active.id.uuidString.lowercased()):2024-03-19", "daily.summary:\(coder.id.uuidString.lowercased()):2024-03-19",
-            ])
+            #expect(
+                sent.map(\.dedupeKey) == [
+                    "daily.summary:\(active.id.uuidString.lowercased()):2024-03-19", "daily.summary:\(coder.id.uuidString.lowercased()):2024-03-19",
+                ])
             #expect(sent.first?.body == "2 commits and 1 review.")
             #expect(sent.last?.data["coding_minutes"] == "30")
             #expect(!sent.contains { $0.userID == quiet.id })
@@ -256,15 +268,19 @@ struct AchievementsWorkerTests {
             _ = try await store.createUser(login: "idle", githubID: 22, timezone: "Asia/Kolkata")
             // In the ISO week of Monday 2024-03-11 (Kolkata): commits on two days; a goal completed; a commit the week after.
             _ = try await store.client.withTransaction(logger: logger) {
-                try await store.applyFacts([
-                    fact("commit:a", user.id, .commit, "2024-03-11T05:00:00Z"), fact("commit:b", user.id, .commit, "2024-03-15T05:00:00Z"),
-                    fact("commit:c", user.id, .commit, "2024-03-17T19:00:00Z"),  // Monday 00:30 IST: next week
-                ], on: $0)
+                try await store.applyFacts(
+                    [
+                        fact("commit:a", user.id, .commit, "2024-03-11T05:00:00Z"), fact("commit:b", user.id, .commit, "2024-03-15T05:00:00Z"),
+                        fact("commit:c", user.id, .commit, "2024-03-17T19:00:00Z"),  // Monday 00:30 IST: next week
+                    ], on: $0)
             }
-            let goal = GoalRecord(id: UUID(), userID: user.id, title: "g", target: 1, unit: .commits, period: .daily, deadline: nil,
-                                  timezone: nil, createdAt: Timestamps.parse("2024-03-01T00:00:00Z")!)
+            let goal = GoalRecord(
+                id: UUID(), userID: user.id, title: "g", target: 1, unit: .commits, period: .daily, deadline: nil,
+                timezone: nil, createdAt: Timestamps.parse("2024-03-01T00:00:00Z")!)
             try await store.createGoal(goal)
-            try await store.recordCompletions([(GoalPeriodKey(goalID: goal.id, periodStart: LocalDate("2024-03-15")!), Timestamps.parse("2024-03-15T05:00:00Z")!)])
+            try await store.recordCompletions([
+                (GoalPeriodKey(goalID: goal.id, periodStart: LocalDate("2024-03-15")!), Timestamps.parse("2024-03-15T05:00:00Z")!)
+            ])
 
             func scheduler(_ instant: String) -> Scheduler {
                 Scheduler(store: store, producer: producer, interval: .seconds(60), logger: logger, clock: { Timestamps.parse(instant)! })
@@ -290,7 +306,9 @@ struct AchievementsWorkerTests {
                 fact("pr_merged:1", user.id, .prMerged, "2024-03-13T10:00:00Z"),
             ]
             _ = try await store.client.withTransaction(logger: logger) { try await store.applyFacts(facts, on: $0) }
-            let beats = (0..<21).map { Heartbeat(time: Timestamps.parse("2024-03-14T04:00:00Z")!.timeIntervalSince1970 + Double($0) * 60, entity: "x") }
+            let beats = (0..<21).map {
+                Heartbeat(time: Timestamps.parse("2024-03-14T04:00:00Z")!.timeIntervalSince1970 + Double($0) * 60, entity: "x")
+            }
             _ = try await store.client.withTransaction(logger: logger) { try await store.applyHeartbeats([user.id: beats], timeout: 900, on: $0) }
             let now = Timestamps.parse("2024-03-14T06:00:00Z")!
             let specifications: [(String, GoalPeriod, String?)] = [
@@ -298,15 +316,17 @@ struct AchievementsWorkerTests {
                 ("active_days", .weekly, nil), ("coding_minutes", .daily, nil), ("coding_minutes", .once, nil),
             ]
             for (unit, period, zone) in specifications {
-                try await store.createGoal(GoalRecord(
-                    id: UUID(), userID: user.id, title: unit, target: 1, unit: GoalUnit(unit)!, period: period, deadline: nil,
-                    timezone: zone, createdAt: Timestamps.parse("2024-03-01T00:00:00Z")!))
+                try await store.createGoal(
+                    GoalRecord(
+                        id: UUID(), userID: user.id, title: unit, target: 1, unit: GoalUnit(unit)!, period: period, deadline: nil,
+                        timezone: zone, createdAt: Timestamps.parse("2024-03-01T00:00:00Z")!))
             }
             let goals = (try await store.goals(userIDs: [user.id])[user.id] ?? []).map { goal in
                 let zone = TimeZone(identifier: goal.timezone ?? user.timezone)!
                 return GoalInPeriod(
                     goal: goal, zone: zone, inUserZone: goal.timezone == nil,
-                    window: GoalMath.window(goal.period, containing: LocalDate(now, in: zone), created: LocalDate(goal.createdAt, in: zone), deadline: nil))
+                    window: GoalMath.window(
+                        goal.period, containing: LocalDate(now, in: zone), created: LocalDate(goal.createdAt, in: zone), deadline: nil))
             }
             #expect(goals.count == specifications.count)
             let bulk = try await store.currentProgress(goals)

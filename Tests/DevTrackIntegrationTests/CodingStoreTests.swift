@@ -14,8 +14,9 @@ struct CodingStoreTests {
         try await TestDatabase.shared.withFreshStore { store, _ in
             let user = try await store.createUser(login: "dev", githubID: 1, timezone: "UTC")
             let (record, key) = try await store.createCodingKey(userID: user.id, name: "laptop")
-            #expect(key.range(of: #"^[a-f0-9]{8}-[a-f0-9]{4}-4[a-f0-9]{3}-[89ab][a-f0-9]{3}-[a-f0-9]{12}$"#, options: .regularExpression) != nil,
-                    "the wakatime CLI accepts only UUID v4 keys: \(key)")
+            #expect(
+                key.range(of: #"^[a-f0-9]{8}-[a-f0-9]{4}-4[a-f0-9]{3}-[89ab][a-f0-9]{3}-[a-f0-9]{12}$"#, options: .regularExpression) != nil,
+                "the wakatime CLI accepts only UUID v4 keys: \(key)")
             #expect(record.hint == "…" + key.suffix(4))
             #expect(try await store.user(codingKey: key)?.id == user.id)
             #expect(try await store.user(codingKey: "waka_" + key)?.id == user.id)
@@ -38,7 +39,8 @@ struct CodingStoreTests {
             let start = 1_710_095_100.0 - 1800
             let beats = (0..<31).compactMap { index -> Heartbeat? in
                 if (10..<20).contains(index) && index != 10 { return nil }  // the gap
-                return Heartbeat(time: start + Double(index) * 120, entity: "f\(index % 3).swift", project: index < 15 ? "p1" : "p2", language: "Swift")
+                return Heartbeat(
+                    time: start + Double(index) * 120, entity: "f\(index % 3).swift", project: index < 15 ? "p1" : "p2", language: "Swift")
             }
             func apply(_ user: UUID, _ batch: [Heartbeat]) async throws -> Int {
                 try await store.client.withTransaction(logger: logger) { connection in

@@ -1,6 +1,6 @@
 import DevTrackCore
-import DevTrackOutbound
 import DevTrackDelivery
+import DevTrackOutbound
 import DevTrackStore
 import DevTrackTestSupport
 import DevTrackWorkers
@@ -23,7 +23,10 @@ struct DiscordDeliveryTests {
                 // One user per behaviour; webhook ids are the users' logins' numbers.
                 let behaviours: [(String, [FakeDiscord.Answer])] = [
                     ("100000000000000001", []),  // healthy
-                    ("100000000000000002", [.init(status: .tooManyRequests, body: #"{"message":"You are being rate limited.","retry_after":0.4,"global":false}"#)]),
+                    (
+                        "100000000000000002",
+                        [.init(status: .tooManyRequests, body: #"{"message":"You are being rate limited.","retry_after":0.4,"global":false}"#)]
+                    ),
                     ("100000000000000003", [.init(status: .internalServerError), .init(status: .badGateway)]),
                     ("100000000000000004", [.init(status: .notFound, body: #"{"message":"Unknown Webhook","code":10015}"#)]),
                     ("100000000000000005", [.init(status: .noContent, delay: .seconds(4))]),  // hangs past the client's timeout
@@ -40,10 +43,12 @@ struct DiscordDeliveryTests {
                     let message = DiscordMessage.notification(intent, profileURL: nil, at: Date())
                     _ = try await store.client.withTransaction(logger: logger) { connection in
                         let stored = try await store.storeNotifications([intent], on: connection)
-                        try await store.queueDeliveries(stored.map {
-                            .discord(userID: $0.intent.userID, dedupeKey: $0.intent.dedupeKey, eventType: $0.intent.type,
-                                     payload: String(decoding: try JSONEncoder().encode(message), as: UTF8.self))
-                        }, on: connection)
+                        try await store.queueDeliveries(
+                            stored.map {
+                                .discord(
+                                    userID: $0.intent.userID, dedupeKey: $0.intent.dedupeKey, eventType: $0.intent.type,
+                                    payload: String(decoding: try JSONEncoder().encode(message), as: UTF8.self))
+                            }, on: connection)
                     }
                 }
                 let channel = DiscordChannel(
@@ -59,7 +64,9 @@ struct DiscordDeliveryTests {
                     let healthy = try await eventually(within: 20, { try await entry("100000000000000001") }, until: { $0?.status == "delivered" })
                     #expect(healthy?.status == "delivered")
                     #expect(healthy?.attempts == 1)
-                    #expect(try #require(discord.requests(to: "100000000000000001").first).at - started < .seconds(1), "not held up by the hanging webhook")
+                    #expect(
+                        try #require(discord.requests(to: "100000000000000001").first).at - started < .seconds(1),
+                        "not held up by the hanging webhook")
                     let posted = try JSONDecoder().decode(DiscordMessage.self, from: Data(discord.requests(to: "100000000000000001")[0].body))
                     #expect(posted.embeds.first?.title == "7-day streak!")
 
@@ -109,12 +116,16 @@ struct DiscordDeliveryTests {
         try await TestDatabase.shared.withFreshStore { store, _ in
             let discord = FakeDiscord()
             try await discord.serving { base in
-                let limited = FakeDiscord.Answer(status: .tooManyRequests, body: #"{"message":"You are being rate limited.","retry_after":0.3,"global":false}"#)
+                let limited = FakeDiscord.Answer(
+                    status: .tooManyRequests, body: #"{"message":"You are being rate limited.","retry_after":0.3,"global":false}"#)
                 let exhausted = FakeDiscord.Answer(status: .noContent, headers: [("X-RateLimit-Remaining", "0"), ("X-RateLimit-Reset-After", "0.3")])
                 let slow = FakeDiscord.Answer(status: .noContent, delay: .milliseconds(100))
                 let behaviours: [(webhook: String, messages: Int, script: [FakeDiscord.Answer])] = [
                     ("100000000000000011", 3, [limited, limited, limited, exhausted]),
-                    ("100000000000000012", 1, [.init(status: .tooManyRequests, body: #"{"message":"You are being rate limited.","retry_after":1.0,"global":true}"#)]),
+                    (
+                        "100000000000000012", 1,
+                        [.init(status: .tooManyRequests, body: #"{"message":"You are being rate limited.","retry_after":1.0,"global":true}"#)]
+                    ),
                     ("100000000000000013", 8, Array(repeating: slow, count: 8)),  // steady work that the global limit must pause
                 ]
                 discord.scripts.withLock { scripts in for behaviour in behaviours { scripts[behaviour.webhook] = behaviour.script } }
@@ -127,8 +138,9 @@ struct DiscordDeliveryTests {
                     let rows = try (0..<behaviour.messages).map { day in
                         let intent = NotificationIntent.streakMilestone(userID: user.id, days: 7 + day)
                         let message = DiscordMessage.notification(intent, profileURL: nil, at: Date())
-                        return OutboxRow.discord(userID: user.id, dedupeKey: intent.dedupeKey, eventType: intent.type,
-                                                 payload: String(decoding: try JSONEncoder().encode(message), as: UTF8.self))
+                        return OutboxRow.discord(
+                            userID: user.id, dedupeKey: intent.dedupeKey, eventType: intent.type,
+                            payload: String(decoding: try JSONEncoder().encode(message), as: UTF8.self))
                     }
                     _ = try await store.client.withTransaction(logger: logger) { try await store.queueDeliveries(rows, on: $0) }
                 }
@@ -138,9 +150,11 @@ struct DiscordDeliveryTests {
                 try await withThrowingTaskGroup(of: Void.self) { group in
                     group.addTask { try await deliverer.run() }
                     for behaviour in behaviours {
-                        let entries = try await eventually(within: 30, { try await store.outbox(userID: users[behaviour.webhook]!, channel: "discord") }, until: {
-                            $0.count == behaviour.messages && $0.allSatisfy { $0.status == "delivered" }
-                        })
+                        let entries = try await eventually(
+                            within: 30, { try await store.outbox(userID: users[behaviour.webhook]!, channel: "discord") },
+                            until: {
+                                $0.count == behaviour.messages && $0.allSatisfy { $0.status == "delivered" }
+                            })
                         #expect(entries.allSatisfy { $0.failures == 0 }, "a rate limit is not a failure")
                     }
                     group.cancelAll()
@@ -175,9 +189,12 @@ struct DiscordDeliveryTests {
         let users: [String: UUID]
 
         func notify(_ intents: [NotificationIntent]) async throws {
-            try await handler.apply(try intents.enumerated().map {
-                KafkaMessage(topic: Topics.notifications, partition: 0, offset: Int64($0.offset), key: nil, value: Array(try JSONEncoder().encode($0.element)))
-            })
+            try await handler.apply(
+                try intents.enumerated().map {
+                    KafkaMessage(
+                        topic: Topics.notifications, partition: 0, offset: Int64($0.offset), key: nil,
+                        value: Array(try JSONEncoder().encode($0.element)))
+                })
         }
 
         func outbox(_ webhook: String) async throws -> [OutboxEntry] { try await store.outbox(userID: users[webhook]!, channel: "discord") }
@@ -185,10 +202,12 @@ struct DiscordDeliveryTests {
         /// (attempts, seconds until the next attempt) of the webhook's rows, oldest first.
         func leases(_ webhook: String) async throws -> [(Int, Double)] {
             var result: [(Int, Double)] = []
-            for try await row in try await store.client.query("""
+            for try await row in try await store.client.query(
+                """
                 SELECT attempts, extract(epoch FROM next_attempt_at - now())::float8 FROM outbox WHERE user_id = \(users[webhook]!)
                 ORDER BY created_at, dedupe_key
-                """).decode((Int, Double).self) { result.append(row) }
+                """
+            ).decode((Int, Double).self) { result.append(row) }
             return result
         }
     }
@@ -242,9 +261,11 @@ struct DiscordDeliveryTests {
             let leased = try await hub.leases(first) + hub.leases(second)
             #expect(leased.map(\.0).sorted() == [0, 1, 1], "the first row per webhook is queued leased, as by a claim")
             #expect(leased.filter { $0.0 == 1 }.allSatisfy { $0.1 > 50 }, "leased for the 60 s lease")
-            let entries = try await eventually(within: 20, { try await hub.outbox(first) + hub.outbox(second) }, until: {
-                $0.count == 3 && $0.allSatisfy { $0.status == "delivered" }
-            })
+            let entries = try await eventually(
+                within: 20, { try await hub.outbox(first) + hub.outbox(second) },
+                until: {
+                    $0.count == 3 && $0.allSatisfy { $0.status == "delivered" }
+                })
             #expect(entries.allSatisfy { $0.status == "delivered" && $0.attempts == 1 }, "\(entries.map { ($0.status, $0.attempts) })")
             #expect(hub.discord.requests(to: first).count == 2)
             #expect(hub.discord.requests(to: second).count == 1)
@@ -255,13 +276,15 @@ struct DiscordDeliveryTests {
     /// (it is due at once in the outbox, but the deliverer remembers the hold).
     @Test func aMessageQueuedWhileItsWebhookIsRateLimitedWaitsForTheRetryAfter() async throws {
         let webhook = "100000000000000031"
-        let limited = FakeDiscord.Answer(status: .tooManyRequests, body: #"{"message":"You are being rate limited.","retry_after":1.0,"global":false}"#)
+        let limited = FakeDiscord.Answer(
+            status: .tooManyRequests, body: #"{"message":"You are being rate limited.","retry_after":1.0,"global":false}"#)
         try await withHandoff(webhooks: [webhook], scripts: [webhook: [limited]], pollInterval: .milliseconds(20)) { hub in
             let user = hub.users[webhook]!
             try await hub.notify([.streakMilestone(userID: user, days: 7)])
             _ = try await eventually(within: 10, { try await hub.outbox(webhook) }, until: { $0.first?.lastError?.contains("rate limited") == true })
             try await hub.notify([.streakMilestone(userID: user, days: 30)])
-            _ = try await eventually(within: 10, { try await hub.outbox(webhook) }, until: { $0.count == 2 && $0.allSatisfy { $0.status == "delivered" } })
+            _ = try await eventually(
+                within: 10, { try await hub.outbox(webhook) }, until: { $0.count == 2 && $0.allSatisfy { $0.status == "delivered" } })
             let requests = hub.discord.requests(to: webhook)
             #expect(requests.count == 3, "the limited one, its retry, the new one")
             for later in requests.dropFirst() {
@@ -297,8 +320,10 @@ struct DiscordDeliveryTests {
 
     @Test func internalAddressesAreRefusedBeforeAnyConnection() async throws {
         let client = try OutboundHTTPClient(allowList: [], timeout: .seconds(2))
-        for url in ["http://example.com/hook", "https://127.0.0.1/hook", "https://localhost:9/hook", "https://169.254.169.254/latest/meta-data",
-                    "https://10.0.0.1/hook", "https://[::1]/hook", "https://[::ffff:127.0.0.1]/hook", "ftp://example.com/x", "/relative"] {
+        for url in [
+            "http://example.com/hook", "https://127.0.0.1/hook", "https://localhost:9/hook", "https://169.254.169.254/latest/meta-data",
+            "https://10.0.0.1/hook", "https://[::1]/hook", "https://[::ffff:127.0.0.1]/hook", "ftp://example.com/x", "/relative",
+        ] {
             do {
                 _ = try await client.post(OutboundRequest(url: url, body: []))
                 Issue.record("\(url) was not refused")

@@ -1,5 +1,6 @@
-@testable import DevTrackDelivery
 import Testing
+
+@testable import DevTrackDelivery
 
 /// The deliverer's wake-up: a ring wakes a wait (or the next one, when nobody waits), a deadline ends it, and
 /// cancelling the waiting task ends it at once whenever it happens — the race that once hung a deliverer's

@@ -15,8 +15,9 @@ struct GoalStoreTests {
     }
 
     func goal(_ user: UUID, _ unit: String, _ period: GoalPeriod, target: Int, created: String, timezone: String? = nil) -> GoalRecord {
-        GoalRecord(id: UUID(), userID: user, title: "t", target: target, unit: GoalUnit(unit)!, period: period, deadline: nil,
-                   timezone: timezone, createdAt: Timestamps.parse(created)!)
+        GoalRecord(
+            id: UUID(), userID: user, title: "t", target: target, unit: GoalUnit(unit)!, period: period, deadline: nil,
+            timezone: timezone, createdAt: Timestamps.parse(created)!)
     }
 
     @Test func progressCountsTheCurrentPeriodIncludingActivityBeforeTheGoalExisted() async throws {
@@ -24,7 +25,7 @@ struct GoalStoreTests {
             let user = try await store.createUser(login: "dev", githubID: 1, timezone: "Asia/Kolkata")
             let facts = [
                 fact("commit:last-week", user.id, .commit, "2024-03-10T18:00:00Z"),  // Sun 23:30 IST: the week before
-                fact("commit:a", user.id, .commit, "2024-03-10T18:30:00Z"),          // Mon 00:00 IST: this week
+                fact("commit:a", user.id, .commit, "2024-03-10T18:30:00Z"),  // Mon 00:00 IST: this week
                 fact("commit:b", user.id, .commit, "2024-03-12T09:00:00Z"),
                 fact("commit:c", user.id, .commit, "2024-03-13T09:00:00Z"),
                 fact("review:1", user.id, .review, "2024-03-12T09:00:00Z"),
@@ -81,8 +82,9 @@ struct GoalStoreTests {
             _ = try await store.client.withTransaction(logger: logger) { try await store.applyFacts(facts, on: $0) }
             let weekly = goal(user.id, "commits", .weekly, target: 2, created: "2024-02-28T00:00:00Z")
             let history = try await store.history(of: weekly, userZone: "UTC", now: Timestamps.parse("2024-03-13T12:00:00Z")!)
-            #expect(history.map { "\($0.window.start)…\($0.window.end)=\($0.achieved)" } == ["2024-03-04…2024-03-10=1", "2024-02-26…2024-03-03=2"],
-                    "newest first; the week it was created in counts whole")
+            #expect(
+                history.map { "\($0.window.start)…\($0.window.end)=\($0.achieved)" } == ["2024-03-04…2024-03-10=1", "2024-02-26…2024-03-03=2"],
+                "newest first; the week it was created in counts whole")
             var once = goal(user.id, "commits", .once, target: 3, created: "2024-02-28T00:00:00Z")
             once.deadline = LocalDate("2024-03-08")
             #expect(try await store.history(of: once, userZone: "UTC", now: Timestamps.parse("2024-03-13T12:00:00Z")!).map(\.achieved) == [2])

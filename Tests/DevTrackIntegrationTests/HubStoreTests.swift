@@ -91,8 +91,9 @@ struct HubStoreTests {
             _ = try await store.rotateSourceSecret(userID: user.id, sourceID: source.id, sealedSecret: [6], grace: .zero)
             #expect(try await store.sourceCredentials(id: source.id)?.sealedSecrets == [[6]])
             let stranger = try await store.createUser(login: "stranger", githubID: 4, timezone: "UTC")
-            #expect(try await store.rotateSourceSecret(userID: stranger.id, sourceID: source.id, sealedSecret: [7], grace: .zero) == nil,
-                    "another user's source is not found")
+            #expect(
+                try await store.rotateSourceSecret(userID: stranger.id, sourceID: source.id, sealedSecret: [7], grace: .zero) == nil,
+                "another user's source is not found")
             #expect(try await store.sourceOwners(ids: [source.id])[source.id]?.userID == user.id)
         }
     }

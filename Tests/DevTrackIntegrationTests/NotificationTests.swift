@@ -25,12 +25,14 @@ struct NotificationTests {
             let other = try await store.createUser(login: "other", githubID: 2, timezone: "UTC")
             let handler = NotifyHandler(store: store, producer: producer, logger: logger)
             let encoder = JSONEncoder()
-            let intents = (1...25).map { NotificationIntent.streakMilestone(userID: user.id, days: $0) }
+            let intents =
+                (1...25).map { NotificationIntent.streakMilestone(userID: user.id, days: $0) }
                 + [.achievementUnlocked(userID: other.id, achievement: AchievementCatalogue.byID["first_commit"]!)]
             var batch = try intents.enumerated().map { message(Array(try encoder.encode($0.element)), offset: Int64($0.offset)) }
             batch.append(message(Array("not json".utf8), offset: 100))
             batch.append(message(nil, offset: 101))
-            batch.append(message(Array(try encoder.encode(NotificationIntent.streakMilestone(userID: UUID(), days: 7))), offset: 102))  // no such user
+            // No such user:
+            batch.append(message(Array(try encoder.encode(NotificationIntent.streakMilestone(userID: UUID(), days: 7))), offset: 102))
             try await handler.apply(batch)
             try await handler.apply(Array(batch.prefix(10)))  // redelivered
 
@@ -78,25 +80,32 @@ struct NotificationTests {
             let user = try await store.createUser(login: "dev", githubID: 1, timezone: "UTC")
             var endpoints: [UUID] = []
             for name in ["gone", "kept"] {
-                let endpoint = try #require(try await store.createWebhookEndpoint(
-                    userID: user.id, name: name, url: "https://example.com/\(name)", events: ["test"], sealedSecret: [1, 2, 3], limit: 5))
+                let endpoint = try #require(
+                    try await store.createWebhookEndpoint(
+                        userID: user.id, name: name, url: "https://example.com/\(name)", events: ["test"], sealedSecret: [1, 2, 3], limit: 5))
                 endpoints.append(endpoint.id)
                 _ = try await store.queueTestWebhookDelivery(userID: user.id, endpointID: endpoint.id, payload: #"{"event":"test"}"#)
             }
             let claimed = try await store.claimDeliveries(channel: "webhook", excluding: [], limit: 10, lease: .seconds(60))
             #expect(claimed.count == 2)
-            try await store.recordDeliveryAttempts(claimed.map {
-                DeliveryAttemptResult($0, outcome: .retry(at: Date(), counts: true), statusCode: 500, latency: .milliseconds(5), error: "HTTP 500")
-            })
+            try await store.recordDeliveryAttempts(
+                claimed.map {
+                    DeliveryAttemptResult(
+                        $0, outcome: .retry(at: Date(), counts: true), statusCode: 500, latency: .milliseconds(5), error: "HTTP 500")
+                })
             #expect(try await store.deleteWebhookEndpoint(userID: user.id, id: endpoints[0]))
             var left: [String: Int64] = [:]
-            for try await (destination, attempts) in try await store.client.query("""
+            for try await (destination, attempts) in try await store.client.query(
+                """
                 SELECT o.destination, count(a.*) FROM outbox o LEFT JOIN delivery_attempts a ON a.outbox_id = o.id GROUP BY o.destination
-                """).decode((String, Int64).self) { left[destination] = attempts }
+                """
+            ).decode((String, Int64).self) { left[destination] = attempts }
             #expect(left == [endpoints[1].uuidString.lowercased(): 1])
-            let orphans = try await store.client.query("""
+            let orphans = try await store.client.query(
+                """
                 SELECT count(*) FROM delivery_attempts a WHERE NOT EXISTS (SELECT 1 FROM outbox o WHERE o.id = a.outbox_id)
-                """).decode(Int64.self).reduce(0) { $0 + $1 }
+                """
+            ).decode(Int64.self).reduce(0) { $0 + $1 }
             #expect(orphans == 0)
         }
     }
@@ -110,12 +119,16 @@ struct NotificationTests {
             let dev = try await store.createUser(login: "dev", githubID: 1, timezone: "UTC")
             let muted = try await store.createUser(login: "muted", githubID: 2, timezone: "UTC")
             let later = try await store.createUser(login: "later", githubID: 3, timezone: "UTC")
-            _ = try await store.updateDiscordSettings(userID: dev.id, DiscordSettingsChange(sealedWebhookURL: .some(box.seal(url)), optOuts: ["daily.summary"]))
-            _ = try await store.updateDiscordSettings(userID: muted.id, DiscordSettingsChange(
-                sealedWebhookURL: .some(box.seal(url)), mutedUntil: .some(Date().addingTimeInterval(3600))))
+            _ = try await store.updateDiscordSettings(
+                userID: dev.id, DiscordSettingsChange(sealedWebhookURL: .some(box.seal(url)), optOuts: ["daily.summary"]))
+            _ = try await store.updateDiscordSettings(
+                userID: muted.id,
+                DiscordSettingsChange(
+                    sealedWebhookURL: .some(box.seal(url)), mutedUntil: .some(Date().addingTimeInterval(3600))))
             let handler = NotifyHandler(store: store, producer: producer, logger: logger, profileURLTemplate: "https://hub.example/u/{login}")
             let encoder = JSONEncoder()
-            let summary = DaySummary(date: LocalDate("2026-11-24")!, commits: 3, prsOpened: 0, prsMerged: 0, reviews: 1, issuesClosed: 0, codingMinutes: 50)
+            let summary = DaySummary(
+                date: LocalDate("2026-11-24")!, commits: 3, prsOpened: 0, prsMerged: 0, reviews: 1, issuesClosed: 0, codingMinutes: 50)
             let intents: [NotificationIntent] = [
                 .streakMilestone(userID: dev.id, days: 7), .dailySummary(userID: dev.id, summary),
                 .streakMilestone(userID: muted.id, days: 7), .streakMilestone(userID: later.id, days: 7),

@@ -1,7 +1,7 @@
 import DevTrackCore
 import DevTrackStore
-import DevTrackWorkers
 import DevTrackTestSupport
+import DevTrackWorkers
 import Foundation
 import Kafka
 import Logging
@@ -31,18 +31,20 @@ struct PipelineTests {
         let consumers: [KafkaConsumer]
 
         func wait() async throws {
-            _ = try await eventually(within: 60, {
-                var behind = 0
-                for consumer in consumers {
-                    let owned = Array(consumer.assignment)
-                    let committed = try await consumer.committed(owned)
-                    for partition in owned {
-                        let high = try await consumer.watermarks(partition).high
-                        behind += Int(high - ((committed[partition] ?? nil) ?? 0))
+            _ = try await eventually(
+                within: 60,
+                {
+                    var behind = 0
+                    for consumer in consumers {
+                        let owned = Array(consumer.assignment)
+                        let committed = try await consumer.committed(owned)
+                        for partition in owned {
+                            let high = try await consumer.watermarks(partition).high
+                            behind += Int(high - ((committed[partition] ?? nil) ?? 0))
+                        }
                     }
-                }
-                return behind
-            }, until: { $0 == 0 })
+                    return behind
+                }, until: { $0 == 0 })
         }
     }
 
@@ -60,10 +62,12 @@ struct PipelineTests {
             var consumers: [KafkaConsumer] = []
             func worker(_ name: String, topic: String, _ handler: any BatchHandler) throws -> BatchWorker {
                 let consumer = try KafkaConsumer(
-                    configuration: KafkaConfiguration(bootstrapServers: cluster.bootstrapServers, [
-                        "group.id": "devtrack-\(name)", "auto.offset.reset": "earliest",
-                        "session.timeout.ms": "6000", "heartbeat.interval.ms": "500",
-                    ]),
+                    configuration: KafkaConfiguration(
+                        bootstrapServers: cluster.bootstrapServers,
+                        [
+                            "group.id": "devtrack-\(name)", "auto.offset.reset": "earliest",
+                            "session.timeout.ms": "6000", "heartbeat.interval.ms": "500", "max.poll.interval.ms": "10000",
+                        ]),
                     topics: [topic], logger: logger)
                 consumers.append(consumer)
                 return BatchWorker(name: name, consumer: consumer, handler: handler, producer: producer, logger: logger)
@@ -144,9 +148,11 @@ struct PipelineTests {
             #expect(counters.prsOpened == 1, "the good delivery behind the bad ones was applied")
 
             let reader = try KafkaConsumer(
-                configuration: KafkaConfiguration(bootstrapServers: cluster.bootstrapServers, [
-                    "group.id": "dlq-reader", "auto.offset.reset": "earliest",
-                ]),
+                configuration: KafkaConfiguration(
+                    bootstrapServers: cluster.bootstrapServers,
+                    [
+                        "group.id": "dlq-reader", "auto.offset.reset": "earliest", "max.poll.interval.ms": "10000", "session.timeout.ms": "6000",
+                    ]),
                 topics: [Topics.deadLetter(of: Topics.githubEvents), Topics.deadLetter(of: Topics.activity)], logger: logger)
             var dead: [KafkaMessage] = []
             let deadline = Date().addingTimeInterval(60)
@@ -155,11 +161,14 @@ struct PipelineTests {
             }
             await reader.close()
             #expect(dead.count == 3)
-            let reasons = Dictionary(dead.map { ($0.header(RawEventHeaders.deliveryID)?.stringValue ?? $0.topic, $0.header(RawEventHeaders.error)?.stringValue ?? "") }, uniquingKeysWith: { $1 })
+            let reasons = Dictionary(
+                dead.map { ($0.header(RawEventHeaders.deliveryID)?.stringValue ?? $0.topic, $0.header(RawEventHeaders.error)?.stringValue ?? "") },
+                uniquingKeysWith: { $1 })
             #expect(reasons["bad-1"]?.isEmpty == false)
             #expect(reasons["bad-2"]?.contains(RawEventHeaders.event) == true, "the reason names the missing header: \(reasons)")
             #expect(reasons[Topics.deadLetter(of: Topics.activity)]?.contains("not an activity fact") == true)
-            #expect(dead.first { $0.header(RawEventHeaders.deliveryID)?.stringValue == "bad-1" }?.value == garbage.value, "the original bytes are kept")
+            #expect(
+                dead.first { $0.header(RawEventHeaders.deliveryID)?.stringValue == "bad-1" }?.value == garbage.value, "the original bytes are kept")
 
             let status = try await store.client.query("SELECT status, error FROM webhook_deliveries WHERE delivery_id = 'bad-1'")
             for try await (state, error) in status.decode((String, String?).self) {

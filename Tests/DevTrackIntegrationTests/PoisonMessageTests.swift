@@ -22,9 +22,12 @@ extension PipelineTests {
 
     func deadLetters(_ cluster: KafkaMockCluster, of topic: String, count: Int) async throws -> [KafkaMessage] {
         let reader = try KafkaConsumer(
-            configuration: KafkaConfiguration(bootstrapServers: cluster.bootstrapServers, [
-                "group.id": "dlq-reader-\(UUID().uuidString)", "auto.offset.reset": "earliest",
-            ]),
+            configuration: KafkaConfiguration(
+                bootstrapServers: cluster.bootstrapServers,
+                [
+                    "group.id": "dlq-reader-\(UUID().uuidString)", "auto.offset.reset": "earliest", "max.poll.interval.ms": "10000",
+                    "session.timeout.ms": "6000",
+                ]),
             topics: [Topics.deadLetter(of: topic)], logger: logger)
         var dead: [KafkaMessage] = []
         let deadline = Date().addingTimeInterval(60)
@@ -50,7 +53,8 @@ extension PipelineTests {
             try await store.client.query("UPDATE users SET timezone = 'UTC+0530' WHERE id = \(dave.id)")
 
             // The group has joined and a clean fact flows (so what follows measures the poison, not the join).
-            try await send(producer, topic: Topics.activity, partition: 2, key: "p2", try fact("commit:carol-0", user: carol.id, at: "2026-03-01T10:00:00Z"))
+            try await send(
+                producer, topic: Topics.activity, partition: 2, key: "p2", try fact("commit:carol-0", user: carol.id, at: "2026-03-01T10:00:00Z"))
             _ = try await eventually(within: 20, { try await commits(store, carol.id, on: "2026-03-01") }, until: { $0 >= 1 })
 
             let started = ContinuousClock.now
@@ -69,7 +73,10 @@ extension PipelineTests {
             #expect(carols == 1)
 
             let dead = try await deadLetters(cluster, of: Topics.activity, count: 3)
-            let byOffset = Dictionary(dead.map { ($0.header(RawEventHeaders.originalPartition)!.stringValue + "@" + $0.header(RawEventHeaders.originalOffset)!.stringValue, $0) }, uniquingKeysWith: { $1 })
+            let byOffset = Dictionary(
+                dead.map {
+                    ($0.header(RawEventHeaders.originalPartition)!.stringValue + "@" + $0.header(RawEventHeaders.originalOffset)!.stringValue, $0)
+                }, uniquingKeysWith: { $1 })
             #expect(Set(byOffset.keys) == ["0@0", "0@1", "1@1"])
             for letter in dead {
                 #expect(letter.header(RawEventHeaders.deadLetterWorker)?.stringValue == "metrics")
@@ -117,7 +124,8 @@ extension PipelineTests {
             #expect(reason.contains("54000"), "PostgreSQL's program limit (the index row size): \(reason)")
 
             // The source's delivery log (read by the lower-case id) shows it as dead-lettered, with the reason.
-            let rows = try await store.client.query("""
+            let rows = try await store.client.query(
+                """
                 SELECT status, error, length(delivery_id) FROM webhook_deliveries WHERE source = \(source.id.uuidString.lowercased())
                 """)
             var logged: [(String, String?, Int)] = []

@@ -65,7 +65,9 @@ public final class FakeDiscord: Sendable {
             router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
             onServerRunning: { channel in port.withLock { $0 = channel.localAddress?.port } }, logger: logger)
         return try await withThrowingTaskGroup(of: T?.self) { group in
-            group.addTask { try await app.runService(); return nil }
+            group.addTask {
+                try await app.runService(); return nil
+            }
             let bound = try await eventually(within: 10, { port.withLock { $0 } }, until: { $0 != nil })
             let result = try await body("http://127.0.0.1:\(bound!)")
             group.cancelAll()

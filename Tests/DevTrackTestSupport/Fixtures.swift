@@ -54,7 +54,9 @@ public func eventually<T: Sendable>(
     var value = try await read()
     while !done(value) {
         guard Date() < deadline else {
-            throw WaitTimedOut(description: "waited \(seconds) s at \(file):\(line) for a condition that never held; last value: \(String(describing: value).prefix(2000))")
+            throw WaitTimedOut(
+                description:
+                    "waited \(seconds) s at \(file):\(line) for a condition that never held; last value: \(String(describing: value).prefix(2000))")
         }
         try await Task.sleep(for: .milliseconds(100))
         value = try await read()

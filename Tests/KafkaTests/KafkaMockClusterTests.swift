@@ -25,9 +25,13 @@ struct KafkaMockClusterTests {
 
     func consumer(_ cluster: KafkaMockCluster, topic: String, group: String) throws -> KafkaConsumer {
         try KafkaConsumer(
-            configuration: KafkaConfiguration(bootstrapServers: cluster.bootstrapServers, [
-                "group.id": group, "session.timeout.ms": "6000", "heartbeat.interval.ms": "500",
-            ]),
+            configuration: KafkaConfiguration(
+                bootstrapServers: cluster.bootstrapServers,
+                [
+                    "group.id": group, "session.timeout.ms": "6000", "heartbeat.interval.ms": "500",
+                    // A join waits up to this for members that never complete theirs (seen under load: minutes).
+                    "max.poll.interval.ms": "10000",
+                ]),
             topics: [topic], logger: logger)
     }
 
@@ -53,9 +57,10 @@ struct KafkaMockClusterTests {
     @Test func roundTripKeepsKeyValueHeadersAndTombstones() async throws {
         try await withCluster { cluster, topic in
             let producer = try KafkaProducer(configuration: KafkaConfiguration(bootstrapServers: cluster.bootstrapServers), logger: logger)
-            let report = try await producer.send(KafkaOutgoingMessage(
-                topic: topic, key: Array("user-1".utf8), value: Array("{\"a\":1}".utf8),
-                headers: [KafkaHeader("event", "push"), KafkaHeader("empty", [])]))
+            let report = try await producer.send(
+                KafkaOutgoingMessage(
+                    topic: topic, key: Array("user-1".utf8), value: Array("{\"a\":1}".utf8),
+                    headers: [KafkaHeader("event", "push"), KafkaHeader("empty", [])]))
             #expect(report.topic == topic)
             #expect(report.offset >= 0)
             try await producer.send(KafkaOutgoingMessage(topic: topic, key: Array("user-1".utf8), value: nil))
@@ -121,8 +126,9 @@ struct KafkaMockClusterTests {
                 _ = try await consumer.poll(maxWait: .milliseconds(100))
             }
             let event = await iterator.next()
-            #expect(event == .assigned([KafkaTopicPartition(topic: topic, partition: 0), KafkaTopicPartition(topic: topic, partition: 1)])
-                || event == .assigned([KafkaTopicPartition(topic: topic, partition: 1), KafkaTopicPartition(topic: topic, partition: 0)]))
+            #expect(
+                event == .assigned([KafkaTopicPartition(topic: topic, partition: 0), KafkaTopicPartition(topic: topic, partition: 1)])
+                    || event == .assigned([KafkaTopicPartition(topic: topic, partition: 1), KafkaTopicPartition(topic: topic, partition: 0)]))
             await consumer.close()
         }
     }
@@ -170,7 +176,8 @@ struct KafkaMockClusterTests {
             let results = await withTaskGroup(of: Bool.self) { group in
                 for index in 0..<200 {
                     group.addTask {
-                        (try? await producer.send(KafkaOutgoingMessage(topic: topic, key: Array("\(index)".utf8), value: Array("\(index)".utf8)))) != nil
+                        (try? await producer.send(KafkaOutgoingMessage(topic: topic, key: Array("\(index)".utf8), value: Array("\(index)".utf8))))
+                            != nil
                     }
                 }
                 try? await Task.sleep(for: .milliseconds(20))
