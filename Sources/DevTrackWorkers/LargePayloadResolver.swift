@@ -10,8 +10,8 @@ struct LargePayloadResolver: Sendable {
     /// The batch with each referenced body in place of its reference. A body that is no longer stored (past
     /// its retention) or whose SHA-256 does not match comes back as a rejection with the reason.
     func resolve(_ batch: [KafkaMessage]) async throws -> (messages: [KafkaMessage], rejected: [(message: KafkaMessage, reason: String)]) {
-        let refs = batch.compactMap { message -> UUID? in message.header(RawEventHeaders.payloadRef).flatMap { UUID(uuidString: $0.stringValue) } }
         guard batch.contains(where: { $0.header(RawEventHeaders.payloadRef) != nil }) else { return (batch, []) }
+        let refs = batch.compactMap { message in message.header(RawEventHeaders.payloadRef).flatMap { UUID(uuidString: $0.stringValue) } }
         let stored = try await store.largePayloads(ids: refs)
         var messages: [KafkaMessage] = []
         var rejected: [(message: KafkaMessage, reason: String)] = []

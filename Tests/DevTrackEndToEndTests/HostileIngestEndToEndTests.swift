@@ -30,24 +30,20 @@ struct HostileIngestEndToEndTests {
             #expect(overflow.status == 401 && code(overflow) == "timestamp_stale", "\(overflow.text)")
 
             // ~1,650 signature candidates (82 KB) over a 1 MB body: the header limit refuses them before any HMAC.
-            func candidates(_ count: Int) -> String {
-                Array(repeating: "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=", count: count).joined(separator: " ")
+            func postWithCandidates(_ count: Int) async throws -> HubUnderTest.Response {
+                let signatures = Array(repeating: "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=", count: count).joined(separator: " ")
+                return try await hub.request(
+                    "POST", url,
+                    headers: [
+                        "Content-Type": "application/json", "webhook-id": "msg_y", "webhook-timestamp": String(Int(Date().timeIntervalSince1970)),
+                        "webhook-signature": signatures,
+                    ], body: Array(repeating: UInt8(ascii: " "), count: 1_000_000))
             }
             let started = ContinuousClock.now
-            let many = try await hub.request(
-                "POST", url,
-                headers: [
-                    "Content-Type": "application/json", "webhook-id": "msg_y", "webhook-timestamp": String(Int(Date().timeIntervalSince1970)),
-                    "webhook-signature": candidates(1650),
-                ], body: Array(repeating: UInt8(ascii: " "), count: 1_000_000))
+            let many = try await postWithCandidates(1650)
             #expect(many.status == 400, "the HTTP decoder refuses an oversized header: \(many.status) \(many.text)")
             // Within the header limit, more than 8 candidates are refused without an HMAC either.
-            let some = try await hub.request(
-                "POST", url,
-                headers: [
-                    "Content-Type": "application/json", "webhook-id": "msg_y", "webhook-timestamp": String(Int(Date().timeIntervalSince1970)),
-                    "webhook-signature": candidates(300),
-                ], body: Array(repeating: UInt8(ascii: " "), count: 1_000_000))
+            let some = try await postWithCandidates(300)
             let took = ContinuousClock.now - started
             #expect(some.status == 401 && code(some) == "signature_malformed", "\(some.text)")
             #expect(took < .seconds(2), "answered in \(took)")
