@@ -16,13 +16,13 @@ public final class LiveEventsHub: Service, Sendable {
         case heartbeat
     }
 
-    let client: PostgresClient
+    let database: Database
     let logger: Logger
     let heartbeat: Duration
     private let subscribers = Mutex<[UUID: [UUID: AsyncStream<Message>.Continuation]]>([:])
 
-    public init(client: PostgresClient, logger: Logger, heartbeat: Duration = .seconds(15)) {
-        self.client = client
+    public init(database: Database, logger: Logger, heartbeat: Duration = .seconds(15)) {
+        self.database = database
         self.logger = logger
         self.heartbeat = heartbeat
     }
@@ -49,13 +49,11 @@ public final class LiveEventsHub: Service, Sendable {
             group.addTask { await self.beat() }
             while !Task.isCancelled, !Task.isShuttingDownGracefully {
                 do {
-                    try await client.withConnection { connection in
-                        try await connection.listen(on: LiveEvent.channel) { notifications in
-                            self.logger.debug("listening on \(LiveEvent.channel)")
-                            for try await notification in notifications.cancelOnGracefulShutdown() {
-                                guard let event = LiveEvent(payload: notification.payload) else { continue }
-                                self.deliver(.event(event), to: event.userID)
-                            }
+                    try await database.listen(on: LiveEvent.channel) { notifications in
+                        self.logger.debug("listening on \(LiveEvent.channel)")
+                        for try await notification in notifications.cancelOnGracefulShutdown() {
+                            guard let event = LiveEvent(payload: notification.payload) else { continue }
+                            self.deliver(.event(event), to: event.userID)
                         }
                     }
                 } catch {

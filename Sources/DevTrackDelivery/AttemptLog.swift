@@ -17,11 +17,11 @@ final class AttemptLog: Sendable {
         var writing = false
     }
 
-    let store: HubStore
+    let outbox: OutboxRepository
     private let queue = Mutex(Queue())
 
-    init(store: HubStore) {
-        self.store = store
+    init(database: Database) {
+        self.outbox = OutboxRepository(database)
     }
 
     /// Returns once the attempt is recorded; throws when the write carrying it failed.
@@ -49,7 +49,7 @@ final class AttemptLog: Sendable {
             }
             guard !batch.isEmpty else { break }
             do {
-                try await store.recordDeliveryAttempts(batch.map(\.result))
+                try await outbox.recordDeliveryAttempts(batch.map(\.result))
                 for entry in batch { entry.waiter?.resume(returning: false) }
             } catch {
                 for entry in batch {

@@ -10,14 +10,16 @@ import Logging
 /// longer exists is disabled and the user told in the app.
 public struct DiscordChannel: DeliveryChannel {
     public let name = "discord"
-    let store: HubStore
+    let discord: DiscordSettingsRepository
+    let outbox: OutboxRepository
     let secretBox: SecretBox
     let runner: AttemptRunner
 
-    public init(store: HubStore, secretBox: SecretBox, http: OutboundHTTPClient, logger: Logger, schedule: RetrySchedule = RetrySchedule()) {
-        self.store = store
+    public init(database: Database, secretBox: SecretBox, http: OutboundHTTPClient, logger: Logger, schedule: RetrySchedule = RetrySchedule()) {
+        self.discord = DiscordSettingsRepository(database)
+        self.outbox = OutboxRepository(database)
         self.secretBox = secretBox
-        self.runner = AttemptRunner(store: store, http: http, schedule: schedule, logger: logger)
+        self.runner = AttemptRunner(database: database, http: http, schedule: schedule, logger: logger)
     }
 
     public func deliver(_ delivery: ClaimedDelivery, hold: @escaping @Sendable (DeliveryHold) -> Void) async {
@@ -30,20 +32,20 @@ public struct DiscordChannel: DeliveryChannel {
             switch DiscordAnswer.classify(status: response.status, headers: response.headers, body: response.body) {
             case .delivered(let pause):
                 guard let asked = pause, let pause = PeerSeconds.clamped(asked) else { return (.delivered, nil, nil) }
-                try await store.postponeDeliveries(channel: name, destination: delivery.destination, until: Date().addingTimeInterval(pause))
+                try await outbox.postponeDeliveries(channel: name, destination: delivery.destination, until: Date().addingTimeInterval(pause))
                 return (.delivered, nil, .destination(.milliseconds(PeerSeconds.milliseconds(pause))))
             case .rateLimited(let asked, let global):
                 let seconds = PeerSeconds.clamped(asked) ?? 1
                 let until = Date().addingTimeInterval(seconds)
                 let wait = Duration.milliseconds(PeerSeconds.milliseconds(seconds))
-                if !global { try await store.postponeDeliveries(channel: name, destination: delivery.destination, until: until) }
+                if !global { try await outbox.postponeDeliveries(channel: name, destination: delivery.destination, until: until) }
                 return (
                     .retry(at: until, counts: false), "rate limited for \(seconds) s\(global ? " (global)" : "")",
                     global ? .channel(wait) : .destination(wait)
                 )
             case .webhookGone:
                 let reason = "Discord answered 404 Unknown Webhook: the webhook was deleted; set a new URL to get Discord messages again"
-                try await store.disableDiscordWebhook(
+                try await discord.disableDiscordWebhook(
                     userID: delivery.userID, reason: reason, notification: .discordDisabled(userID: delivery.userID, reason: reason))
                 return (.failed, "404 Unknown Webhook", nil)
             case .transient(let reason):

@@ -42,7 +42,7 @@ public enum DeliveryHold: Sendable, Equatable {
 /// `maxWaiting` handed-off deliveries waiting for a slot (beyond that, rows wait in the outbox for a claim);
 /// graceful shutdown stops claiming and lets the requests in flight finish.
 public final class OutboxDeliverer: Service, DeliveryHandoff, Sendable {
-    let store: HubStore
+    let outbox: OutboxRepository
     let deliveryChannel: any DeliveryChannel
     let logger: Logger
     let maxConcurrent: Int
@@ -85,10 +85,10 @@ public final class OutboxDeliverer: Service, DeliveryHandoff, Sendable {
     }
 
     public init(
-        store: HubStore, channel: any DeliveryChannel, logger: Logger, maxConcurrent: Int = 128, maxWaiting: Int? = nil,
+        database: Database, channel: any DeliveryChannel, logger: Logger, maxConcurrent: Int = 128, maxWaiting: Int? = nil,
         pollInterval: Duration = .milliseconds(100), lease: Duration = .seconds(60)
     ) {
-        self.store = store
+        self.outbox = OutboxRepository(database)
         self.deliveryChannel = channel
         self.logger = logger
         self.maxConcurrent = maxConcurrent
@@ -215,7 +215,7 @@ public final class OutboxDeliverer: Service, DeliveryHandoff, Sendable {
 
     private func postpone(_ destination: String, by wait: Duration) async {
         do {
-            try await store.postponeDeliveries(
+            try await outbox.postponeDeliveries(
                 channel: channel, destination: destination, until: Date().addingTimeInterval(Double(wait.wholeMilliseconds) / 1000))
         } catch {
             logger.error("\(channel) deliverer cannot postpone deliveries to failing \(destination): \(error)")
@@ -240,7 +240,7 @@ public final class OutboxDeliverer: Service, DeliveryHandoff, Sendable {
         guard limit > 0 else { return ([], false) }
         do {
             let leasedAt = ContinuousClock.now
-            let claimed = try await store.claimDeliveries(channel: channel, excluding: Array(unavailable), limit: limit, lease: lease)
+            let claimed = try await outbox.claimDeliveries(channel: channel, excluding: Array(unavailable), limit: limit, lease: lease)
             // A destination may have become busy while the claim ran (a hand-off, or a slot given to it): its
             // claimed delivery then waits for that request to end, so it still gets one at a time.
             let ready = state.withLock { state in
@@ -311,154 +311,5 @@ public final class OutboxDeliverer: Service, DeliveryHandoff, Sendable {
             }
         }
         doorbell.ring()
-    }
-}
-
-/// Wakes a waiting loop at once, or lets its wait run out; a ring with nobody waiting is kept for the next wait.
-final class Doorbell: Sendable {
-    private struct State {
-        var rung = false
-        var waiter: (wait: Int, continuation: CheckedContinuation<Bool, Never>)?
-        /// The wait whose deadline passed before it started waiting.
-        var expired: Int?
-        var waits = 0
-        /// The waiting task was cancelled: every wait from now on returns at once.
-        var cancelled = false
-    }
-
-    private let state = Mutex(State())
-
-    func ring() {
-        let waiter = state.withLock { state -> CheckedContinuation<Bool, Never>? in
-            guard let waiter = state.waiter else {
-                state.rung = true
-                return nil
-            }
-            state.waiter = nil
-            return waiter.continuation
-        }
-        waiter?.resume(returning: true)
-    }
-
-    private func expire(_ wait: Int) {
-        let waiter = state.withLock { state -> CheckedContinuation<Bool, Never>? in
-            guard let waiter = state.waiter, waiter.wait == wait else {
-                state.expired = wait
-                return nil
-            }
-            state.waiter = nil
-            return waiter.continuation
-        }
-        waiter?.resume(returning: false)
-    }
-
-    private func cancel() {
-        let waiter = state.withLock { state -> CheckedContinuation<Bool, Never>? in
-            state.cancelled = true
-            defer { state.waiter = nil }
-            return state.waiter?.continuation
-        }
-        waiter?.resume(returning: false)
-    }
-
-    /// Waits for a ring (true) or `deadline` (false).
-    func wait(until deadline: ContinuousClock.Instant) async -> Bool {
-        let wait = state.withLock { state in
-            state.waits += 1
-            return state.waits
-        }
-        return await withTaskGroup(of: Void.self) { group in
-            group.addTask {
-                try? await Task.sleep(until: deadline)
-                if !Task.isCancelled { self.expire(wait) }
-            }
-            let rung = await withTaskCancellationHandler {
-                await withCheckedContinuation { (continuation: CheckedContinuation<Bool, Never>) in
-                    let answer = state.withLock { state -> Bool? in
-                        if state.rung {
-                            state.rung = false
-                            return true
-                        }
-                        if state.expired == wait || state.cancelled { return false }
-                        state.waiter = (wait, continuation)
-                        return nil
-                    }
-                    if let answer { continuation.resume(returning: answer) }
-                }
-            } onCancel: {
-                self.cancel()
-            }
-            group.cancelAll()
-            return rung
-        }
-    }
-}
-
-/// Sends, reads the answer with `decide`, records the attempt. Shared by the channels.
-struct AttemptRunner: Sendable {
-    let store: HubStore
-    let http: OutboundHTTPClient
-    let schedule: RetrySchedule
-    let logger: Logger
-    let log: AttemptLog
-
-    init(store: HubStore, http: OutboundHTTPClient, schedule: RetrySchedule, logger: Logger) {
-        self.store = store
-        self.http = http
-        self.schedule = schedule
-        self.logger = logger
-        self.log = AttemptLog(store: store)
-    }
-
-    /// Posts `request` and records the attempt with the outcome `decide` gives for the answer (network
-    /// failures retry, refused addresses fail); a hold `decide` asks for goes to `hold` before the record
-    /// (recording waits for a batch). Errors recording it are logged: the lease then runs out and the
-    /// delivery is tried again.
-    func attempt(
-        _ delivery: ClaimedDelivery, _ request: OutboundRequest, hold: (DeliveryHold) -> Void,
-        decide: (OutboundResponse) async throws -> (AttemptOutcome, String?, hold: DeliveryHold?)
-    ) async {
-        let started = ContinuousClock.now
-        do {
-            let answer: Result<OutboundResponse, OutboundFailure>
-            do {
-                answer = .success(try await http.post(request))
-            } catch {
-                answer = .failure(error)
-            }
-            let (outcome, error): (AttemptOutcome, String?)
-            var statusCode: Int?
-            switch answer {
-            case .success(let response):
-                statusCode = response.status
-                let decided = try await decide(response)
-                (outcome, error) = (decided.0, decided.1)
-                if let wait = decided.hold { hold(wait) }
-            case .failure(let failure):
-                (outcome, error) = failure.isRetryable ? retryOrGiveUp(delivery, failure.description) : (.failed, failure.description)
-                if failure.isRetryable { hold(.failing) }
-            }
-            try await log.record(
-                DeliveryAttemptResult(delivery, outcome: outcome, statusCode: statusCode, latency: ContinuousClock.now - started, error: error))
-            if case .failed = outcome { logger.warning("\(delivery.channel) delivery \(delivery.id) failed for good: \(error ?? "")") }
-        } catch {
-            logger.error("\(delivery.channel) delivery \(delivery.id): cannot record the attempt: \(error)")
-        }
-    }
-
-    /// Gives up without sending (the destination is gone or has no usable address).
-    func giveUp(_ delivery: ClaimedDelivery, _ reason: String) async {
-        do {
-            try await log.record(DeliveryAttemptResult(delivery, outcome: .failed, statusCode: nil, latency: .zero, error: reason))
-        } catch {
-            logger.error("\(delivery.channel) delivery \(delivery.id): cannot record the attempt: \(error)")
-        }
-    }
-
-    func retryOrGiveUp(_ delivery: ClaimedDelivery, _ reason: String) -> (AttemptOutcome, String?) {
-        guard let delay = schedule.delay(afterFailure: delivery.failures + 1) else {
-            return (.failed, "\(reason) (gave up after \(delivery.failures + 1) failures)")
-        }
-        return (.retry(at: Date().addingTimeInterval(delay), counts: true), reason)
     }
 }

@@ -10,14 +10,16 @@ import Logging
 /// verify it. Answers are read by `WebhookAnswer`.
 public struct WebhookChannel: DeliveryChannel {
     public let name = "webhook"
-    let store: HubStore
+    let outbox: OutboxRepository
+    let webhookEndpoints: WebhookEndpointRepository
     let secretBox: SecretBox
     let runner: AttemptRunner
 
-    public init(store: HubStore, secretBox: SecretBox, http: OutboundHTTPClient, logger: Logger, schedule: RetrySchedule = RetrySchedule()) {
-        self.store = store
+    public init(database: Database, secretBox: SecretBox, http: OutboundHTTPClient, logger: Logger, schedule: RetrySchedule = RetrySchedule()) {
+        self.outbox = OutboxRepository(database)
+        self.webhookEndpoints = WebhookEndpointRepository(database)
         self.secretBox = secretBox
-        self.runner = AttemptRunner(store: store, http: http, schedule: schedule, logger: logger)
+        self.runner = AttemptRunner(database: database, http: http, schedule: schedule, logger: logger)
     }
 
     public func deliver(_ delivery: ClaimedDelivery, hold: @escaping @Sendable (DeliveryHold) -> Void) async {
@@ -44,12 +46,12 @@ public struct WebhookChannel: DeliveryChannel {
             case .rateLimited(let asked):
                 let seconds = PeerSeconds.clamped(asked) ?? 60
                 let until = Date().addingTimeInterval(seconds)
-                try await store.postponeDeliveries(channel: name, destination: delivery.destination, until: until)
+                try await outbox.postponeDeliveries(channel: name, destination: delivery.destination, until: until)
                 return (
                     .retry(at: until, counts: false), "rate limited for \(seconds) s", .destination(.milliseconds(PeerSeconds.milliseconds(seconds)))
                 )
             case .gone:
-                try await store.disableWebhookEndpoint(id: endpointID, reason: "the endpoint answered 410 Gone")
+                try await webhookEndpoints.disableWebhookEndpoint(id: endpointID, reason: "the endpoint answered 410 Gone")
                 return (.failed, "410 Gone: endpoint disabled", nil)
             case .transient(let reason):
                 let (outcome, error) = runner.retryOrGiveUp(delivery, reason)

@@ -15,7 +15,9 @@ import Kafka
 /// known source are written to its delivery log (what the sender got wrong, never the secret).
 public struct CustomWebhookIngest: Sendable {
     let producer: RawEventProducer
-    let store: HubStore
+    let database: Database
+    /// For the delivery log of refused deliveries.
+    let deliveryLog: SourceRepository
     let sources: SourceSecretCache
     let maxBodyBytes: Int
     let maxInlineBytes: Int
@@ -27,13 +29,14 @@ public struct CustomWebhookIngest: Sendable {
     public static let defaultMaxBodyBytes = 1 << 20
 
     public init(
-        producer: KafkaProducer, store: HubStore, secretBox: SecretBox, configuration: IngestConfiguration,
+        producer: KafkaProducer, database: Database, secretBox: SecretBox, configuration: IngestConfiguration,
         maxBodyBytes: Int = CustomWebhookIngest.defaultMaxBodyBytes, backlog: KafkaBacklog? = nil,
         clock: @escaping @Sendable () -> Date = Date.init
     ) {
         self.producer = RawEventProducer(producer: producer, backlog: backlog)
-        self.store = store
-        self.sources = SourceSecretCache(store: store, secretBox: secretBox, ttl: configuration.sourceCacheTTL)
+        self.database = database
+        self.deliveryLog = SourceRepository(database)
+        self.sources = SourceSecretCache(database: database, secretBox: secretBox, ttl: configuration.sourceCacheTTL)
         self.maxBodyBytes = maxBodyBytes
         self.maxInlineBytes = configuration.maxInlineBytes
         self.clock = clock
@@ -76,7 +79,7 @@ public struct CustomWebhookIngest: Sendable {
                     throw HubHTTPError.badRequest(error.description, code: "invalid_body")
                 }
             }
-            let (value, refHeaders) = try await LargePayloads(store: store, maxInlineBytes: maxInlineBytes)
+            let (value, refHeaders) = try await LargePayloads(largePayloads: LargePayloadRepository(database), maxInlineBytes: maxInlineBytes)
                 .message(for: body, topic: Topics.customEvents, deliveryID: deliveryID, logger: context.logger)
             let message = KafkaOutgoingMessage(
                 topic: Topics.customEvents, key: Array(sourceID.uuidString.lowercased().utf8), value: value,
@@ -99,9 +102,9 @@ public struct CustomWebhookIngest: Sendable {
                 signature: refusal.code)
             do {
                 // Bounded: the sender gets its answer in time even when PostgreSQL is away.
-                let store = self.store
+                let deliveryLog = self.deliveryLog
                 try await Deadline.run(.seconds(1)) {
-                    try await store.client.withConnection { try await store.recordInboundDeliveries([outcome], on: $0) }
+                    try await deliveryLog.recordInboundDeliveries([outcome])
                 }
             } catch {
                 context.logger.warning("cannot log a refused custom delivery: \(error)")

@@ -35,16 +35,16 @@ public struct IngestConfiguration: Sendable {
 /// Kafka has acknowledged the body (so a 2xx is never lost); 503 when Kafka cannot take it.
 public struct GitHubWebhookIngest: Sendable {
     let producer: RawEventProducer
-    let store: HubStore
+    let database: Database
     let sources: SourceSecretCache
     let configuration: IngestConfiguration
 
     public init(
-        producer: KafkaProducer, store: HubStore, secretBox: SecretBox, configuration: IngestConfiguration, backlog: KafkaBacklog? = nil
+        producer: KafkaProducer, database: Database, secretBox: SecretBox, configuration: IngestConfiguration, backlog: KafkaBacklog? = nil
     ) {
         self.producer = RawEventProducer(producer: producer, backlog: backlog)
-        self.store = store
-        self.sources = SourceSecretCache(store: store, secretBox: secretBox, ttl: configuration.sourceCacheTTL)
+        self.database = database
+        self.sources = SourceSecretCache(database: database, secretBox: secretBox, ttl: configuration.sourceCacheTTL)
         self.configuration = configuration
     }
 
@@ -133,8 +133,10 @@ public struct GitHubWebhookIngest: Sendable {
             KafkaHeader(RawEventHeaders.receivedAt, Timestamps.format(Date())),
             KafkaHeader(RawEventHeaders.contentType, contentType),
         ]
-        let (value, refHeaders) = try await LargePayloads(store: store, maxInlineBytes: configuration.maxInlineBytes)
-            .message(for: bytes, topic: configuration.githubTopic, deliveryID: deliveryID, logger: context.logger)
+        let (value, refHeaders) = try await LargePayloads(
+            largePayloads: LargePayloadRepository(database), maxInlineBytes: configuration.maxInlineBytes
+        )
+        .message(for: bytes, topic: configuration.githubTopic, deliveryID: deliveryID, logger: context.logger)
         headers += refHeaders
         let message = KafkaOutgoingMessage(topic: configuration.githubTopic, key: Array(key.utf8), value: value, headers: headers)
         try await producer.send(message, what: "delivery \(deliveryID)", logger: context.logger)

@@ -35,15 +35,17 @@ public struct HeartbeatConfiguration: Sendable {
 /// valid ones; each item's slot in `responses` says whether it was taken.
 public struct HeartbeatIngest: Sendable {
     let producer: KafkaProducer
-    let store: HubStore
+    let codingKeys: CodingKeyRepository
+    let codingTime: CodingTimeRepository
     let backlog: KafkaBacklog?
     let configuration: HeartbeatConfiguration
     let syncLimiter: RateLimiter
 
-    public init(producer: KafkaProducer, store: HubStore, configuration: HeartbeatConfiguration, backlog: KafkaBacklog? = nil) {
+    public init(producer: KafkaProducer, database: Database, configuration: HeartbeatConfiguration, backlog: KafkaBacklog? = nil) {
         self.backlog = backlog
         self.producer = producer
-        self.store = store
+        self.codingKeys = CodingKeyRepository(database)
+        self.codingTime = CodingTimeRepository(database)
         self.configuration = configuration
         self.syncLimiter = RateLimiter(limit: configuration.syncRequestsPerMinute, window: 60)
     }
@@ -86,7 +88,7 @@ public struct HeartbeatIngest: Sendable {
             throw HubHTTPError.badRequest("days must be 7, 30 or 90", code: "invalid_days")
         }
         let today = LocalDate(Date(), in: TimeZones.named(user.timezone) ?? .gmt)
-        let reported = try await store.reportedDays(userID: user.id, from: today.adding(days: 1 - days), to: today)
+        let reported = try await codingTime.reportedDays(userID: user.id, from: today.adding(days: 1 - days), to: today)
         return try JSONResponse.make(SyncedDays(success: true, days: days, sessions: reported.map(SyncedDays.Session.init)))
     }
 
@@ -167,7 +169,7 @@ public struct HeartbeatIngest: Sendable {
         let user = try await authenticate(request)
         let zone = TimeZones.named(user.timezone) ?? .gmt
         let today = LocalDate(Date(), in: zone)
-        let seconds = try await store.codingTotals(userID: user.id, range: DateRange(from: today, to: today))[today]?.seconds ?? 0
+        let seconds = try await codingTime.codingTotals(userID: user.id, range: DateRange(from: today, to: today))[today]?.seconds ?? 0
         return try JSONResponse.make(
             StatusBar(
                 data: .init(
@@ -196,10 +198,10 @@ public struct HeartbeatIngest: Sendable {
         guard let key, !key.isEmpty else {
             throw HubHTTPError.unauthorized("a coding key is required: Authorization: Basic base64(key), Bearer <key>, or ?api_key=")
         }
-        let store = self.store
+        let codingKeys = self.codingKeys
         let found: UserRecord?
         do {
-            found = try await Deadline.run(.seconds(2)) { try await store.user(codingKey: key) }
+            found = try await Deadline.run(.seconds(2)) { try await codingKeys.user(codingKey: key) }
         } catch  where error is Deadline.Exceeded || StoreFailures.classify(error) == .transient {
             throw HubHTTPError.databaseUnavailable
         }

@@ -9,7 +9,7 @@ import Logging
 /// PostgreSQL (`large_payloads`); the message carries a small reference and the body's SHA-256 in headers,
 /// and the worker reads the body back (`LargePayloadResolver`).
 struct LargePayloads: Sendable {
-    let store: HubStore
+    let largePayloads: LargePayloadRepository
     /// Bodies up to this size travel in the message itself (compressed).
     let maxInlineBytes: Int
 
@@ -18,9 +18,9 @@ struct LargePayloads: Sendable {
     func message(for body: [UInt8], topic: String, deliveryID: String, logger: Logger) async throws -> (value: [UInt8], headers: [KafkaHeader]) {
         guard body.count > maxInlineBytes else { return (body, []) }
         let id = UUID()
-        let store = self.store
+        let largePayloads = self.largePayloads
         do {
-            try await Deadline.run(.seconds(5)) { try await store.storeLargePayload(id: id, topic: topic, body: body) }
+            try await Deadline.run(.seconds(5)) { try await largePayloads.storeLargePayload(id: id, topic: topic, body: body) }
         } catch {
             logger.warning("cannot keep the \(body.count)-byte body of delivery \(deliveryID): \(error)")
             throw HubHTTPError.databaseUnavailable

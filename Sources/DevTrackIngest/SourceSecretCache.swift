@@ -15,7 +15,7 @@ final class SourceSecretCache: Sendable {
         let mapped: Bool
     }
 
-    private let store: HubStore
+    private let sources: SourceRepository
     private let secretBox: SecretBox
     private let ttl: Duration
     private let entries = Mutex<[UUID: (entry: Entry?, expires: ContinuousClock.Instant)]>([:])
@@ -31,8 +31,8 @@ final class SourceSecretCache: Sendable {
     /// takes effect once it can be read again.
     static let staleLimit = Duration.seconds(900)
 
-    init(store: HubStore, secretBox: SecretBox, ttl: Duration) {
-        self.store = store
+    init(database: Database, secretBox: SecretBox, ttl: Duration) {
+        self.sources = SourceRepository(database)
         self.secretBox = secretBox
         self.ttl = ttl
     }
@@ -50,12 +50,12 @@ final class SourceSecretCache: Sendable {
         {
             return cached.entry
         }
-        let store = self.store
+        let sources = self.sources
         let secretBox = self.secretBox
         let entry: Entry?
         do {
             entry = try await Deadline.run(Self.lookupLimit) {
-                try await store.sourceCredentials(id: id).map { credentials in
+                try await sources.sourceCredentials(id: id).map { credentials in
                     Entry(
                         kind: credentials.source.kind, enabled: credentials.source.enabled,
                         secrets: try credentials.sealedSecrets.map { Array(try secretBox.open($0).utf8) },

@@ -32,7 +32,7 @@ extension HeartbeatIngest {
         } catch {
             throw HubHTTPError.badRequest("\(error)", code: "invalid_range")
         }
-        let slices = try await store.codingSlices(userID: user.id, range: range)
+        let slices = try await codingTime.codingSlices(userID: user.id, range: range)
         let byDay = Dictionary(grouping: slices, by: \.date)
         let days = range.dates.map { day in
             WakaTimeDay(date: day, timezone: zone.identifier, slices: byDay[day] ?? [], zone: zone)

@@ -14,7 +14,10 @@ import Synchronization
 /// `achievement.unlocked` (and `streak.milestone` for streak thresholds) before they are recorded, so a
 /// crash in between re-sends the same dedupe keys rather than losing them.
 public final class AchievementsHandler: BatchHandler, Sendable {
-    let store: HubStore
+    let database: Database
+    let achievements: AchievementRepository
+    let activity: ActivityRepository
+    let codingTime: CodingTimeRepository
     let intents: IntentPublisher
     let logger: Logger
     let clock: @Sendable () -> Date
@@ -25,8 +28,11 @@ public final class AchievementsHandler: BatchHandler, Sendable {
     /// How far back a streak is recomputed: enough for the longest milestone (365 days).
     static let streakLookbackDays = 400
 
-    public init(store: HubStore, producer: KafkaProducer, logger: Logger, clock: @escaping @Sendable () -> Date = Date.init) {
-        self.store = store
+    public init(database: Database, producer: KafkaProducer, logger: Logger, clock: @escaping @Sendable () -> Date = Date.init) {
+        self.database = database
+        self.achievements = AchievementRepository(database)
+        self.activity = ActivityRepository(database)
+        self.codingTime = CodingTimeRepository(database)
         self.intents = IntentPublisher(producer: producer)
         self.logger = logger
         self.clock = clock
@@ -40,7 +46,7 @@ public final class AchievementsHandler: BatchHandler, Sendable {
         // Messages that are not facts are skipped here (the metrics worker dead-letters them).
         let facts = decodeFacts(batch).values
         guard !facts.isEmpty else { return }
-        let state = try await store.achievementState(userIDs: Array(Set(facts.map(\.userID))))
+        let state = try await achievements.achievementState(userIDs: Array(Set(facts.map(\.userID))))
         let zones = state.mapValues(\.zone)
         let codingDays = Dictionary(grouping: facts.filter { $0.kind == .codingDay }, by: \.userID)
             .mapValues { Set($0.map { LocalDate($0.occurredAt, in: zones[$0.userID] ?? .gmt) }) }
@@ -52,9 +58,9 @@ public final class AchievementsHandler: BatchHandler, Sendable {
             guard let first = days.min(), let last = days.max(), let range = try? DateRange(from: first, to: last, maximumDays: 100_000) else {
                 continue
             }
-            let totals = try await store.codingTotals(userID: userID, range: range)
+            let totals = try await codingTime.codingTotals(userID: userID, range: range)
             codingSeconds[userID] = Dictionary(uniqueKeysWithValues: days.map { ($0, totals[$0]?.seconds ?? 0) })
-            let languages = try await store.codingLanguages(userID: userID, days: Array(days))
+            let languages = try await achievements.codingLanguages(userID: userID, days: Array(days))
             for day in days {
                 var byLanguage = languages[day] ?? [:]
                 if byLanguage.isEmpty, (totals[day]?.seconds ?? 0) > 0 { byLanguage[""] = totals[day]!.seconds }  // reported time: no languages
@@ -74,20 +80,20 @@ public final class AchievementsHandler: BatchHandler, Sendable {
 
         let markList = memory.withLock { memory in marks.filter { !(memory.marks[$0.userID]?.contains($0.mark) ?? false) } }
         let codingCredit = codingSeconds
-        try await store.client.withTransaction(logger: logger) { connection in
-            try await store.applyFacts(facts, on: connection)
-            try await store.recordMarks(markList, on: connection)
-            for (userID, seconds) in codingCredit { try await store.creditCodingDays(userID: userID, seconds: seconds, on: connection) }
-            try await store.updateStreaks(streaks, on: connection)
+        try await database.transaction { transaction in
+            try await activity.applyFacts(facts, on: transaction)
+            try await achievements.recordMarks(markList, on: transaction)
+            for (userID, seconds) in codingCredit { try await achievements.creditCodingDays(userID: userID, seconds: seconds, on: transaction) }
+            try await achievements.updateStreaks(streaks, on: transaction)
         }
 
         memory.withLock { memory in
             for (userID, mark) in markList { memory.marks[userID, default: []].insert(mark) }
         }
         let users = Array(zones.keys)
-        let totals = try await store.achievementTotals(userIDs: users)
+        let totals = try await achievements.achievementTotals(userIDs: users)
         let unknown = memory.withLock { memory in users.filter { memory.unlocked[$0] == nil } }
-        let loaded = try await store.unlockedAchievements(userIDs: unknown)
+        let loaded = try await achievements.unlockedAchievements(userIDs: unknown)
         let unlocked = memory.withLock { memory in
             for userID in unknown { memory.unlocked[userID] = Set((loaded[userID] ?? []).map(\.achievementID)) }
             return memory.unlocked
@@ -102,7 +108,7 @@ public final class AchievementsHandler: BatchHandler, Sendable {
                 if factID == nil, let kind = achievement.metric.countedKind {
                     // Another worker stored the fact first and raised the count before this batch saw it: the
                     // reaching fact is the threshold-th of its kind.
-                    factID = try await store.nthFact(userID: userID, kind: kind, n: achievement.threshold)
+                    factID = try await achievements.nthFact(userID: userID, kind: kind, n: achievement.threshold)
                 }
                 unlocks.append(AchievementUnlock(userID: userID, achievementID: achievement.id, at: now, factID: factID))
                 published.append(.achievementUnlocked(userID: userID, achievement: achievement))
@@ -113,7 +119,7 @@ public final class AchievementsHandler: BatchHandler, Sendable {
         }
         guard !unlocks.isEmpty else { return }
         try await intents.publish(published)
-        try await store.recordUnlocks(unlocks)
+        try await achievements.recordUnlocks(unlocks)
         memory.withLock { memory in
             for unlock in unlocks { memory.unlocked[unlock.userID, default: []].insert(unlock.achievementID) }
         }
@@ -139,7 +145,7 @@ public final class AchievementsHandler: BatchHandler, Sendable {
         guard !recompute.isEmpty else { return updates }
         let now = clock()
         let earliest = recompute.map { LocalDate(now, in: state[$0]?.zone ?? .gmt) }.min()!
-        let activity = try await store.recentActivity(userIDs: recompute, since: earliest.adding(days: -Self.streakLookbackDays))
+        let activity = try await achievements.recentActivity(userIDs: recompute, since: earliest.adding(days: -Self.streakLookbackDays))
         for userID in recompute {
             // The batch's days are stored in this batch's transaction, after this read: add them here.
             let active = (activity[userID]?.active ?? []) + Array(activeDays[userID] ?? [])

@@ -10,14 +10,18 @@ import Logging
 /// (user, local day) is announced on `devtrack.activity` as a `coding_day` signal, so the goals and
 /// achievements workers re-read coding time that is already committed.
 public struct CodingHandler: BatchHandler {
-    let store: HubStore
+    let database: Database
+    let achievements: AchievementRepository
+    let codingTime: CodingTimeRepository
     let deadLetters: DeadLetters
     let activity: FactPublisher
     let timeout: Double
     let logger: Logger
 
-    public init(store: HubStore, producer: KafkaProducer, timeout: Duration, logger: Logger) {
-        self.store = store
+    public init(database: Database, producer: KafkaProducer, timeout: Duration, logger: Logger) {
+        self.database = database
+        self.achievements = AchievementRepository(database)
+        self.codingTime = CodingTimeRepository(database)
         self.deadLetters = DeadLetters(producer: producer)
         self.activity = FactPublisher(producer: producer)
         self.timeout = Double(timeout.components.seconds)
@@ -35,15 +39,15 @@ public struct CodingHandler: BatchHandler {
         }
         guard !byUser.isEmpty || !reported.isEmpty else { return }
         let reportedDays = reported
-        let applied = try await store.client.withTransaction(logger: logger) { connection in
+        let applied = try await database.transaction { transaction in
             // In partition order, so a day re-sent later replaces the earlier total.
             for (userID, days) in reportedDays {
-                try await store.applyReportedDays(days, userID: userID, on: connection)
+                try await codingTime.applyReportedDays(days, userID: userID, on: transaction)
             }
-            return try await store.applyHeartbeats(byUser, timeout: timeout, on: connection)
+            return try await codingTime.applyHeartbeats(byUser, timeout: timeout, on: transaction)
         }
         var changed = applied.days.mapValues { (zone: $0.zone, days: $0.days) }
-        let reportedZones = try await store.achievementState(userIDs: reportedDays.map(\.userID)).mapValues(\.zone)
+        let reportedZones = try await achievements.achievementState(userIDs: reportedDays.map(\.userID)).mapValues(\.zone)
         for (userID, days) in reportedDays {
             guard let zone = reportedZones[userID] else { continue }
             changed[userID, default: (zone, [])].days.formUnion(days.map(\.date))

@@ -11,13 +11,15 @@ import Logging
 /// goes to the dead-letter topic with the reason, which also shows in the source's delivery log. Facts are
 /// acknowledged by Kafka before the outcomes are recorded, and offsets are committed after that.
 public struct CustomEventsHandler: BatchHandler {
-    let store: HubStore
+    let database: Database
+    let sources: SourceRepository
     let activity: FactPublisher
     let deadLetters: DeadLetters
     let logger: Logger
 
-    public init(store: HubStore, producer: KafkaProducer, logger: Logger) {
-        self.store = store
+    public init(database: Database, producer: KafkaProducer, logger: Logger) {
+        self.database = database
+        self.sources = SourceRepository(database)
         self.activity = FactPublisher(producer: producer)
         self.deadLetters = DeadLetters(producer: producer)
         self.logger = logger
@@ -42,7 +44,7 @@ public struct CustomEventsHandler: BatchHandler {
         var deliveries: [Delivery] = []
         var rejected: [(message: KafkaMessage, reason: String)] = []
         var outcomes: [DeliveryOutcome] = []
-        let (messages, missing) = try await LargePayloadResolver(store: store).resolve(batch)
+        let (messages, missing) = try await LargePayloadResolver(largePayloads: LargePayloadRepository(database)).resolve(batch)
         rejected += missing
         for message in messages {
             guard let sourceID = UUID(uuidString: message.header(RawEventHeaders.sourceID)?.stringValue ?? ""),
@@ -60,8 +62,8 @@ public struct CustomEventsHandler: BatchHandler {
         }
 
         let sourceIDs = Array(Set(deliveries.map(\.sourceID)))
-        let owners = try await store.sourceOwners(ids: sourceIDs)
-        let mappings = try await store.sourceMappings(ids: sourceIDs)
+        let owners = try await sources.sourceOwners(ids: sourceIDs)
+        let mappings = try await sources.sourceMappings(ids: sourceIDs)
         var facts: [ActivityFact] = []
         for delivery in deliveries {
             let source = "custom:\(delivery.sourceID.uuidString.lowercased())"
@@ -92,8 +94,8 @@ public struct CustomEventsHandler: BatchHandler {
 
         try await activity.publish(facts)
         try await deadLetters.send(rejected, worker: "custom", logger: logger)
-        try await store.client.withTransaction(logger: logger) { connection in
-            try await store.recordInboundDeliveries(outcomes, on: connection)
+        try await database.transaction { transaction in
+            try await sources.recordInboundDeliveries(outcomes, on: transaction)
         }
     }
 
@@ -109,6 +111,6 @@ public struct CustomEventsHandler: BatchHandler {
                 bytes: letter.message.value?.count, signature: letter.message.header(RawEventHeaders.signature)?.stringValue)
         }
         guard !outcomes.isEmpty else { return }
-        try await store.client.withTransaction(logger: logger) { try await store.recordInboundDeliveries(outcomes, on: $0) }
+        try await database.transaction { try await sources.recordInboundDeliveries(outcomes, on: $0) }
     }
 }

@@ -21,14 +21,20 @@ import Synchronization
 /// re-emission harmless), then is recorded, then `BatchWorker` commits the offsets. Goals the facts moved
 /// are announced to the user's open web clients as `goal.progress`.
 public final class GoalsHandler: BatchHandler, Sendable {
-    let store: HubStore
+    let database: Database
+    let activity: ActivityRepository
+    let goals: GoalRepository
+    let liveEvents: LiveEventRepository
     let intents: IntentPublisher
     let logger: Logger
     let clock: @Sendable () -> Date
     private let memory = Mutex(GoalMemory())
 
-    public init(store: HubStore, producer: KafkaProducer, logger: Logger, clock: @escaping @Sendable () -> Date = Date.init) {
-        self.store = store
+    public init(database: Database, producer: KafkaProducer, logger: Logger, clock: @escaping @Sendable () -> Date = Date.init) {
+        self.database = database
+        self.activity = ActivityRepository(database)
+        self.goals = GoalRepository(database)
+        self.liveEvents = LiveEventRepository(database)
         self.intents = IntentPublisher(producer: producer)
         self.logger = logger
         self.clock = clock
@@ -44,11 +50,11 @@ public final class GoalsHandler: BatchHandler, Sendable {
         guard !facts.isEmpty else { return }
         // The metrics worker may not have stored these yet: storing them here too is harmless (a fact is
         // kept once, and only its first insertion counts in the aggregates), and progress then sees them.
-        let owners = try await store.client.withTransaction(logger: logger) { try await store.applyFacts(facts, on: $0) }.owners
+        let owners = try await database.transaction { try await activity.applyFacts(facts, on: $0) }.owners
 
         let byUser = Dictionary(grouping: facts, by: \.userID)
         let stale = memory.withLock { memory in owners.filter { memory.users[$0.key]?.owner != $0.value }.map(\.key) }
-        let reloaded = try await store.goals(userIDs: stale)
+        let reloaded = try await goals.goals(userIDs: stale)
         let now = clock()
 
         // Per touched goal: skip it on its bound, or read it exactly.
@@ -88,12 +94,12 @@ public final class GoalsHandler: BatchHandler, Sendable {
             }
             return (toRead, movedOnBound)
         }
-        let progress = toRead.isEmpty ? [:] : try await store.currentProgress(toRead)
+        let progress = toRead.isEmpty ? [:] : try await goals.currentProgress(toRead)
         try await announceProgress(read: toRead, progress: progress, movedOnBound: movedOnBound)
         guard !toRead.isEmpty else { return }
 
         let reachedCandidates = toRead.filter { (progress[$0.goal.id] ?? 0) >= $0.goal.target }
-        let recorded = try await store.recordedCompletions(reachedCandidates.map(\.key))
+        let recorded = try await goals.recordedCompletions(reachedCandidates.map(\.key))
         let reached = reachedCandidates.filter { !recorded.contains($0.key) }
         memory.withLock { memory in
             for goal in toRead {
@@ -105,7 +111,7 @@ public final class GoalsHandler: BatchHandler, Sendable {
         var completions: [(key: GoalPeriodKey, at: Date)] = []
         for goal in reached {
             // When exactly the target was reached (the reaching fact's time), for the few goals that did.
-            let detail = try await store.progress(of: goal.goal, userZone: goal.zone.identifier, now: now)
+            let detail = try await goals.progress(of: goal.goal, userZone: goal.zone.identifier, now: now)
             completions.append((goal.key, detail.completedAt ?? now))
         }
         try await intents.publish(
@@ -114,7 +120,7 @@ public final class GoalsHandler: BatchHandler, Sendable {
                     userID: goal.goal.userID, goalID: goal.goal.id, title: goal.goal.title, target: goal.goal.target,
                     unit: goal.goal.unit, window: goal.window)
             })
-        try await store.recordCompletions(completions)
+        try await goals.recordCompletions(completions)
         logger.info("goals: \(reached.count) goal(s) completed")
     }
 
@@ -126,7 +132,7 @@ public final class GoalsHandler: BatchHandler, Sendable {
         for goal in movedOnBound { byUser[goal.userID, default: []].append((goal.id, goal.target, nil)) }
         guard !byUser.isEmpty else { return }
         let events = byUser.map { LiveEvent.goalProgress(userID: $0.key, goals: $0.value) }
-        try await store.client.withConnection { try await store.announce(events, on: $0) }
+        try await database.transaction { try await liveEvents.announce(events, on: $0) }
     }
 }
 

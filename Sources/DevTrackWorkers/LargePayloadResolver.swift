@@ -5,14 +5,14 @@ import Kafka
 
 /// Reads back the bodies ingest kept in PostgreSQL for messages too large for Kafka (`devtrack-payload-ref`).
 struct LargePayloadResolver: Sendable {
-    let store: HubStore
+    let largePayloads: LargePayloadRepository
 
     /// The batch with each referenced body in place of its reference. A body that is no longer stored (past
     /// its retention) or whose SHA-256 does not match comes back as a rejection with the reason.
     func resolve(_ batch: [KafkaMessage]) async throws -> (messages: [KafkaMessage], rejected: [(message: KafkaMessage, reason: String)]) {
         guard batch.contains(where: { $0.header(RawEventHeaders.payloadRef) != nil }) else { return (batch, []) }
         let refs = batch.compactMap { message in message.header(RawEventHeaders.payloadRef).flatMap { UUID(uuidString: $0.stringValue) } }
-        let stored = try await store.largePayloads(ids: refs)
+        let stored = try await largePayloads.largePayloads(ids: refs)
         var messages: [KafkaMessage] = []
         var rejected: [(message: KafkaMessage, reason: String)] = []
         for message in batch {

@@ -7,12 +7,14 @@ import Logging
 /// `metrics`: activity facts → `activities` + `daily_stats` in one PostgreSQL transaction per batch.
 /// Duplicates collapse on the fact's natural id, so redelivery and replay never count twice.
 public struct MetricsHandler: BatchHandler {
-    let store: HubStore
+    let database: Database
+    let activity: ActivityRepository
     let deadLetters: DeadLetters
     let logger: Logger
 
-    public init(store: HubStore, producer: KafkaProducer, logger: Logger) {
-        self.store = store
+    public init(database: Database, producer: KafkaProducer, logger: Logger) {
+        self.database = database
+        self.activity = ActivityRepository(database)
         self.deadLetters = DeadLetters(producer: producer)
         self.logger = logger
     }
@@ -20,8 +22,8 @@ public struct MetricsHandler: BatchHandler {
     public func apply(_ batch: [KafkaMessage]) async throws {
         let (facts, rejected) = decodeFacts(batch)
         try await deadLetters.send(rejected, worker: "metrics", logger: logger)
-        let inserted = try await store.client.withTransaction(logger: logger) { connection in
-            try await store.applyFacts(facts, on: connection).inserted
+        let inserted = try await database.transaction { transaction in
+            try await activity.applyFacts(facts, on: transaction).inserted
         }
         logger.debug("metrics: batch of \(batch.count), \(inserted) new fact(s)")
     }

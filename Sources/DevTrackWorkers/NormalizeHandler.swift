@@ -10,14 +10,18 @@ import Logging
 /// wait for their acks, then record each delivery's outcome in PostgreSQL. The batch's offsets are
 /// committed by `BatchWorker` only after that.
 public struct NormalizeHandler: BatchHandler {
-    let store: HubStore
+    let database: Database
+    let sources: SourceRepository
+    let users: UserRepository
     let activity: FactPublisher
     let deadLetters: DeadLetters
     let logger: Logger
     public static let hubSource = "github-app"
 
-    public init(store: HubStore, producer: KafkaProducer, logger: Logger) {
-        self.store = store
+    public init(database: Database, producer: KafkaProducer, logger: Logger) {
+        self.database = database
+        self.sources = SourceRepository(database)
+        self.users = UserRepository(database)
         self.activity = FactPublisher(producer: producer)
         self.deadLetters = DeadLetters(producer: producer)
         self.logger = logger
@@ -36,7 +40,7 @@ public struct NormalizeHandler: BatchHandler {
         var deliveries: [Delivery] = []
         var rejected: [(message: KafkaMessage, reason: String)] = []
         var outcomes: [DeliveryOutcome] = []
-        let (messages, missing) = try await LargePayloadResolver(store: store).resolve(batch)
+        let (messages, missing) = try await LargePayloadResolver(largePayloads: LargePayloadRepository(database)).resolve(batch)
         for (message, reason) in missing {
             rejected.append((message, reason))
             if let outcome = Self.deadLetteredOutcome(message, reason: reason) { outcomes.append(outcome) }
@@ -50,10 +54,10 @@ public struct NormalizeHandler: BatchHandler {
             }
         }
 
-        let owners = try await store.sourceOwners(ids: Array(Set(deliveries.compactMap(\.sourceID))))
+        let owners = try await sources.sourceOwners(ids: Array(Set(deliveries.compactMap(\.sourceID))))
         let actors = deliveries.flatMap { $0.candidates.map(\.actor) }
         let directory = UserDirectory(
-            try await store.identities(
+            try await users.identities(
                 githubIDs: Array(Set(actors.compactMap(\.id))), logins: Array(Set(actors.compactMap(\.login)))))
 
         var facts: [ActivityFact] = []
@@ -78,8 +82,8 @@ public struct NormalizeHandler: BatchHandler {
 
         try await activity.publish(facts)
         try await deadLetters.send(rejected, worker: "normalize", logger: logger)
-        try await store.client.withTransaction(logger: logger) { connection in
-            try await store.recordInboundDeliveries(outcomes, on: connection)
+        try await database.transaction { transaction in
+            try await sources.recordInboundDeliveries(outcomes, on: transaction)
         }
     }
 
@@ -87,7 +91,7 @@ public struct NormalizeHandler: BatchHandler {
     public func deadLettered(_ items: [DeadLetter]) async throws {
         let outcomes = items.compactMap { Self.deadLetteredOutcome($0.message, reason: $0.reason) }
         guard !outcomes.isEmpty else { return }
-        try await store.client.withTransaction(logger: logger) { try await store.recordInboundDeliveries(outcomes, on: $0) }
+        try await database.transaction { try await sources.recordInboundDeliveries(outcomes, on: $0) }
     }
 
     /// A dead-lettered delivery's log row, under the source id's canonical spelling (what the log is read by).

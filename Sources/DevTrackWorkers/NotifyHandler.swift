@@ -15,7 +15,9 @@ import Synchronization
 /// handed to it after the commit (`DeliveryHandoff`), the others wait in the outbox for a claim. Messages
 /// that are not intents go to the dead-letter topic with the reason.
 public struct NotifyHandler: BatchHandler {
-    let store: HubStore
+    let database: Database
+    let notifications: NotificationRepository
+    let outbox: OutboxRepository
     let deadLetters: DeadLetters
     let logger: Logger
     /// The user's profile page for the link in Discord embeds, `{login}` replaced; nil for no link.
@@ -27,10 +29,12 @@ public struct NotifyHandler: BatchHandler {
     let lease: Duration
 
     public init(
-        store: HubStore, producer: KafkaProducer, logger: Logger, profileURLTemplate: String? = nil,
+        database: Database, producer: KafkaProducer, logger: Logger, profileURLTemplate: String? = nil,
         handoffs: [any DeliveryHandoff] = [], clock: @escaping @Sendable () -> Date = Date.init
     ) {
-        self.store = store
+        self.database = database
+        self.notifications = NotificationRepository(database)
+        self.outbox = OutboxRepository(database)
         self.handoffs = Dictionary(handoffs.map { ($0.channel, $0) }, uniquingKeysWith: { first, _ in first })
         self.lease = handoffs.map(\.lease).min() ?? .seconds(60)
         self.deadLetters = DeadLetters(producer: producer)
@@ -48,8 +52,8 @@ public struct NotifyHandler: BatchHandler {
         let queued: QueuedDeliveries
         let stored: Int
         do {
-            (stored, queued) = try await store.client.withTransaction(logger: logger) { connection in
-                let stored = try await store.storeNotifications(pending, on: connection, at: now)
+            (stored, queued) = try await database.transaction { transaction in
+                let stored = try await notifications.storeNotifications(pending, on: transaction, at: now)
                 let deliveries = try stored.flatMap { notification -> [OutboxRow] in
                     let intent = notification.intent
                     var rows: [OutboxRow] = []
@@ -73,8 +77,8 @@ public struct NotifyHandler: BatchHandler {
                 let (leasing, notBefore) = reservations.reserve(deliveries, from: handoffs)
                 return (
                     stored.count,
-                    try await store.queueDeliveries(
-                        deliveries, leasing: leasing, lease: lease, notBefore: notBefore, on: connection)
+                    try await outbox.queueDeliveries(
+                        deliveries, leasing: leasing, lease: lease, notBefore: notBefore, on: transaction)
                 )
             }
         } catch {

@@ -11,14 +11,18 @@ import ServiceLifecycle
 /// and `daily.summary`, once per user and local date; `weekly.summary`, once per user and week. Each is
 /// published, then recorded: a crash in between re-sends the same dedupe key.
 public struct Scheduler: Service {
-    let store: HubStore
+    let goals: GoalRepository
+    let largePayloads: LargePayloadRepository
+    let scheduler: SchedulerRepository
     let intents: IntentPublisher
     let interval: Duration
     let logger: Logger
     let clock: @Sendable () -> Date
 
-    public init(store: HubStore, producer: KafkaProducer, interval: Duration, logger: Logger, clock: @escaping @Sendable () -> Date = Date.init) {
-        self.store = store
+    public init(database: Database, producer: KafkaProducer, interval: Duration, logger: Logger, clock: @escaping @Sendable () -> Date = Date.init) {
+        self.goals = GoalRepository(database)
+        self.largePayloads = LargePayloadRepository(database)
+        self.scheduler = SchedulerRepository(database)
         self.intents = IntentPublisher(producer: producer)
         self.interval = interval
         self.logger = logger
@@ -30,7 +34,7 @@ public struct Scheduler: Service {
         defer { logger.info("scheduler stopped") }
         while !Task.isShuttingDownGracefully, !Task.isCancelled {
             do {
-                let ran = try await store.withSchedulerLock {
+                let ran = try await scheduler.withSchedulerLock {
                     try await sendDeadlineReminders()
                     try await sendStreakRiskReminders()
                     try await sendDailySummaries()
@@ -54,7 +58,7 @@ public struct Scheduler: Service {
     public func deleteExpiredLargePayloads(retention: TimeInterval = 30 * 86_400) async throws {
         var deleted = 0
         for _ in 0..<5 {
-            let count = try await store.deleteLargePayloads(before: clock().addingTimeInterval(-retention))
+            let count = try await largePayloads.deleteLargePayloads(before: clock().addingTimeInterval(-retention))
             deleted += count
             if count < 1000 { break }
         }
@@ -67,7 +71,7 @@ public struct Scheduler: Service {
     public func sendStreakRiskReminders() async throws -> Int {
         try await sendOncePerUserAndDate(
             "streak.at_risk",
-            try await store.streaksAtRisk(now: clock(), hour: 20, minimumDays: 3).map {
+            try await scheduler.streaksAtRisk(now: clock(), hour: 20, minimumDays: 3).map {
                 ($0.userID, $0.date, .streakAtRisk(userID: $0.userID, days: $0.days, date: $0.date))
             })
     }
@@ -78,7 +82,7 @@ public struct Scheduler: Service {
     public func sendDailySummaries() async throws -> Int {
         try await sendOncePerUserAndDate(
             "daily.summary",
-            try await store.dailySummariesDue(now: clock()).map {
+            try await scheduler.dailySummariesDue(now: clock()).map {
                 ($0.userID, $0.summary.date, .dailySummary(userID: $0.userID, $0.summary))
             })
     }
@@ -89,7 +93,7 @@ public struct Scheduler: Service {
     public func sendWeeklySummaries() async throws -> Int {
         try await sendOncePerUserAndDate(
             "weekly.summary",
-            try await store.weeklySummariesDue(now: clock()).map {
+            try await scheduler.weeklySummariesDue(now: clock()).map {
                 ($0.userID, $0.summary.totals.date, .weeklySummary(userID: $0.userID, $0.summary))
             })
     }
@@ -100,7 +104,7 @@ public struct Scheduler: Service {
     ) async throws -> Int {
         guard !due.isEmpty else { return 0 }
         try await intents.publish(due.map(\.intent))
-        try await store.recordScheduledIntents(due.map { ($0.userID, type, $0.date) })
+        try await scheduler.recordScheduledIntents(due.map { ($0.userID, type, $0.date) })
         logger.info("scheduler: \(due.count) \(type) intent(s) sent")
         return due.count
     }
@@ -112,11 +116,11 @@ public struct Scheduler: Service {
         // Deadlines are local dates: every zone's "within 24 h" lies within a day either side of UTC's.
         let today = LocalDate(now, in: .gmt)
         var due: [(intent: NotificationIntent, goalID: UUID, deadline: LocalDate)] = []
-        for (goal, userZone) in try await store.goalsAwaitingReminder(deadlinesFrom: today.adding(days: -1), to: today.adding(days: 2)) {
+        for (goal, userZone) in try await scheduler.goalsAwaitingReminder(deadlinesFrom: today.adding(days: -1), to: today.adding(days: 2)) {
             guard let deadline = goal.deadline else { continue }
             let zone = TimeZones.named(goal.timezone ?? userZone) ?? .gmt
             guard GoalMath.deadlineIsNear(deadline, in: zone, now: now) else { continue }
-            let progress = try await store.progress(of: goal, userZone: userZone, now: now)
+            let progress = try await goals.progress(of: goal, userZone: userZone, now: now)
             guard progress.current < goal.target else { continue }
             due.append(
                 (
@@ -127,7 +131,7 @@ public struct Scheduler: Service {
         }
         guard !due.isEmpty else { return 0 }
         try await intents.publish(due.map(\.intent))
-        try await store.recordReminders(due.map { ($0.goalID, $0.deadline) })
+        try await scheduler.recordReminders(due.map { ($0.goalID, $0.deadline) })
         logger.info("scheduler: \(due.count) deadline reminder(s) sent")
         return due.count
     }

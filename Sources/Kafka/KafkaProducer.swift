@@ -116,6 +116,9 @@ public final class KafkaProducer: Sendable {
         }
     }
 
+    /// Messages handed to `send` and not yet acknowledged or refused.
+    public var messagesInFlight: Int { state.withLock { $0.inFlight } }
+
     /// Produces one message and waits for the broker's acknowledgement.
     /// - Throws: `KafkaError` with kind `.timedOut` when no broker acknowledged it within
     ///   `message.timeout.ms`, `.produce` when librdkafka refused it at once (queue full, unknown

@@ -7,7 +7,7 @@ import PostgresNIO
 /// Runs `body` on a fresh, migrated database: on `databaseURL` (else `$DATABASE_URL`, else a private
 /// cluster under .build/bench-pg), dropped afterwards unless `keep`.
 func withBenchDatabase<T: Sendable>(
-    databaseURL: String?, keep: Bool, logger: Logger, _ body: (PostgresClient, HubStore) async throws -> T
+    databaseURL: String?, keep: Bool, logger: Logger, _ body: (PostgresClient, Database) async throws -> T
 ) async throws -> T {
     let root = FileManager.default.currentDirectoryPath
     let server: DatabaseURL
@@ -28,8 +28,9 @@ func withBenchDatabase<T: Sendable>(
     do {
         result = .success(
             try await running(client) { () async throws -> T in
-                _ = try await Migrator(directory: "\(root)/schema").migrate(client, logger: logger)
-                return try await body(client, HubStore(client: client, logger: logger))
+                let database = Database(client: client, logger: logger)
+                _ = try await Migrator(directory: "\(root)/schema").migrate(database, logger: logger)
+                return try await body(client, database)
             })
     } catch {
         result = .failure(error)

@@ -28,8 +28,8 @@ struct DeliveryThroughput: AsyncParsableCommand {
     func run() async throws {
         var logger = Logger(label: "bench")
         logger.logLevel = .error
-        let summary = try await withBenchDatabase(databaseURL: databaseURL, keep: false, logger: logger) { client, store in
-            try await measure(client: client, store: store, logger: logger)
+        let summary = try await withBenchDatabase(databaseURL: databaseURL, keep: false, logger: logger) { client, database in
+            try await measure(client: client, database: database, logger: logger)
         }
         say(summary)
     }
@@ -40,7 +40,7 @@ struct DeliveryThroughput: AsyncParsableCommand {
         let last = Mutex<ContinuousClock.Instant?>(nil)
     }
 
-    private func measure(client: PostgresClient, store: HubStore, logger: Logger) async throws -> String {
+    private func measure(client: PostgresClient, database: Database, logger: Logger) async throws -> String {
         let receiver = Receiver()
         let router = Router()
         router.post("/hook/{user}") { request, _ -> Response in
@@ -108,10 +108,11 @@ struct DeliveryThroughput: AsyncParsableCommand {
                 topics: [Topics.notifications], logger: logger)
             let http = try OutboundHTTPClient(allowList: ["127.0.0.1"], timeout: .seconds(5))
             let deliverer = OutboxDeliverer(
-                store: store, channel: WebhookChannel(store: store, secretBox: box, http: http, logger: logger), logger: logger,
+                database: database, channel: WebhookChannel(database: database, secretBox: box, http: http, logger: logger), logger: logger,
                 maxConcurrent: concurrency)
             let worker = BatchWorker(
-                name: "notify", consumer: consumer, handler: NotifyHandler(store: store, producer: producer, logger: logger, handoffs: [deliverer]),
+                name: "notify", consumer: consumer,
+                handler: NotifyHandler(database: database, producer: producer, logger: logger, handoffs: [deliverer]),
                 producer: producer, logger: logger)
             group.addTask { try await worker.run() }
             group.addTask { try await deliverer.run() }

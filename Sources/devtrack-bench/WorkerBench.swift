@@ -33,11 +33,11 @@ struct WorkerThroughput: AsyncParsableCommand {
         var logger = Logger(label: "bench")
         logger.logLevel = .warning
         guard ["goals", "achievements"].contains(worker) else { throw ValidationError("--worker must be goals or achievements") }
-        let summary = try await withBenchDatabase(databaseURL: databaseURL, keep: keepDatabase, logger: logger) { client, store in
+        let summary = try await withBenchDatabase(databaseURL: databaseURL, keep: keepDatabase, logger: logger) { client, database in
             let seeded = ContinuousClock.now
             let userIDs = try await seed(client)
             say("seeded \(users) users × \(goals) goals, \(historyDays) days of history each, in \(format(ContinuousClock.now - seeded))")
-            return try await measure(store: store, userIDs: userIDs, logger: logger)
+            return try await measure(database: database, userIDs: userIDs, logger: logger)
         }
         say(summary)
     }
@@ -85,7 +85,7 @@ struct WorkerThroughput: AsyncParsableCommand {
         return ids
     }
 
-    private func measure(store: HubStore, userIDs: [UUID], logger: Logger) async throws -> String {
+    private func measure(database: Database, userIDs: [UUID], logger: Logger) async throws -> String {
         let cluster = try KafkaMockCluster(brokers: 1, logger: logger)
         try cluster.createTopic(KafkaTopicSpecification(name: Topics.activity, partitions: 6, replicationFactor: 1))
         try cluster.createTopic(KafkaTopicSpecification(name: Topics.notifications, partitions: 1, replicationFactor: 1))
@@ -111,7 +111,7 @@ struct WorkerThroughput: AsyncParsableCommand {
             if storedByMetrics {
                 for part in stride(from: 0, to: generated.count, by: 500) {
                     let slice = Array(generated[part..<min(generated.count, part + 500)])
-                    try await store.client.withTransaction(logger: logger) { try await store.applyFacts(slice, on: $0) }
+                    try await database.transaction { try await ActivityRepository(database).applyFacts(slice, on: $0) }
                 }
             }
             let messages = try generated.map { fact in
@@ -148,8 +148,8 @@ struct WorkerThroughput: AsyncParsableCommand {
         }
         let handler: any BatchHandler =
             worker == "goals"
-            ? GoalsHandler(store: store, producer: producer, logger: logger)
-            : AchievementsHandler(store: store, producer: producer, logger: logger)
+            ? GoalsHandler(database: database, producer: producer, logger: logger)
+            : AchievementsHandler(database: database, producer: producer, logger: logger)
         let timed = TimedHandler(handler, expected: total, pass: facts)
         let consumer = try KafkaConsumer(
             configuration: KafkaConfiguration(bootstrapServers: cluster.bootstrapServers, ["group.id": "bench-\(worker)"]),

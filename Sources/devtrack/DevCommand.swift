@@ -83,9 +83,9 @@ struct DevCommand: AsyncParsableCommand {
 
         let migrator = try Migrator(directory: configuration.home.schemaDirectory)
         let prepared = configuration
-        let demo = try await withStore(databaseURL, logger: logger) { store in
-            try await migrator.migrate(store.client, logger: logger)
-            return try await prepareDemo(store: store, secretBox: secretBox, configuration: prepared)
+        let demo = try await withDatabase(databaseURL, logger: logger) { database in
+            try await migrator.migrate(database, logger: logger)
+            return try await prepareDemo(database: database, secretBox: secretBox, configuration: prepared)
         }
         let samplePath = "\(dataDirectory)/sample-push.json"
         let sample = Self.samplePush(login: Self.demoLogin, githubID: Self.demoGitHubID)
@@ -95,9 +95,9 @@ struct DevCommand: AsyncParsableCommand {
         printLine("KAFKA_BROKERS=\(brokers)")
 
         let client = PostgresClient(configuration: databaseURL.clientConfiguration(), backgroundLogger: logger)
-        let store = HubStore(client: client, logger: logger)
+        let database = Database(client: client, logger: logger)
         let finalConfiguration = configuration
-        let roles = RoleFactory(configuration: finalConfiguration, store: store, brokers: brokers, logger: logger, backlog: backlog)
+        let roles = RoleFactory(configuration: finalConfiguration, database: database, brokers: brokers, logger: logger, backlog: backlog)
         let producer = try roles.producer()
         let latch = ReadinessLatch(count: 2) {
             printLine(Self.banner(configuration: finalConfiguration, demo: demo, samplePath: samplePath, sample: sample))
@@ -123,15 +123,15 @@ struct DevCommand: AsyncParsableCommand {
     }
 
     /// The demo user is GitHub's documentation account, so the sample payloads credit it.
-    func prepareDemo(store: HubStore, secretBox: SecretBox, configuration: HubConfiguration) async throws -> Demo {
-        var user = try await store.user(login: Self.demoLogin)
+    func prepareDemo(database: Database, secretBox: SecretBox, configuration: HubConfiguration) async throws -> Demo {
+        var user = try await UserRepository(database).user(login: Self.demoLogin)
         if user == nil {
-            user = try await store.createUser(login: Self.demoLogin, githubID: Self.demoGitHubID, timezone: "UTC")
+            user = try await UserRepository(database).createUser(login: Self.demoLogin, githubID: Self.demoGitHubID, timezone: "UTC")
         }
         guard let user else { throw StoreError.notFound("demo user") }
-        let token = try await store.createToken(userID: user.id, name: "dev")
-        let (source, secret) = try await demoSource(kind: "github", userID: user.id, store: store, secretBox: secretBox)
-        let (custom, customSecret) = try await demoSource(kind: "custom", userID: user.id, store: store, secretBox: secretBox)
+        let token = try await UserRepository(database).createToken(userID: user.id, name: "dev")
+        let (source, secret) = try await demoSource(kind: "github", userID: user.id, database: database, secretBox: secretBox)
+        let (custom, customSecret) = try await demoSource(kind: "custom", userID: user.id, database: database, secretBox: secretBox)
         return Demo(
             token: token, sourceURL: "\(configuration.publicIngestURL)/webhooks/github/\(source.id.uuidString.lowercased())",
             sourceSecret: secret, customURL: "\(configuration.publicIngestURL)/webhooks/custom/\(custom.id.uuidString.lowercased())",
@@ -139,14 +139,16 @@ struct DevCommand: AsyncParsableCommand {
     }
 
     /// The demo user's source of `kind` and its secret, made on the first run.
-    private func demoSource(kind: String, userID: UUID, store: HubStore, secretBox: SecretBox) async throws -> (SourceRecord, String) {
-        if let existing = try await store.sources(userID: userID).first(where: { $0.kind == kind }),
-            let credentials = try await store.sourceCredentials(id: existing.id), let sealed = credentials.sealedSecrets.first
+    private func demoSource(kind: String, userID: UUID, database: Database, secretBox: SecretBox) async throws -> (SourceRecord, String) {
+        if let existing = try await SourceRepository(database).sources(userID: userID).first(where: { $0.kind == kind }),
+            let credentials = try await SourceRepository(database).sourceCredentials(id: existing.id), let sealed = credentials.sealedSecrets.first
         {
             return (existing, try secretBox.open(sealed))
         }
         let secret = kind == "custom" ? StandardWebhooks.newSecret() : Credentials.newWebhookSecret()
-        return (try await store.createSource(userID: userID, kind: kind, name: "demo", sealedSecret: secretBox.seal(secret)), secret)
+        return (
+            try await SourceRepository(database).createSource(userID: userID, kind: kind, name: "demo", sealedSecret: secretBox.seal(secret)), secret
+        )
     }
 
     static func banner(configuration: HubConfiguration, demo: Demo, samplePath: String, sample: String) -> String {
@@ -198,8 +200,8 @@ struct DevCommand: AsyncParsableCommand {
 /// Starts (or reuses) the private cluster and returns the URL of its `devtrack` database.
 func startPrivatePostgres(_ postgres: EmbeddedPostgres, logger: Logger) async throws -> DatabaseURL {
     try await postgres.start(logger: logger)
-    try await withStore(postgres.maintenanceURL, logger: logger) { store in
-        try await createDatabaseIfMissing("devtrack", store: store)
+    try await withDatabase(postgres.maintenanceURL, logger: logger) { database in
+        try await database.createDatabaseIfMissing("devtrack")
     }
     return postgres.maintenanceURL.with(database: "devtrack")
 }
@@ -232,12 +234,6 @@ struct PostgresCommand: AsyncParsableCommand {
             await (try EmbeddedPostgres(dataDirectory: URL(fileURLWithPath: data).standardizedFileURL.path)).stop()
         }
     }
-}
-
-func createDatabaseIfMissing(_ name: String, store: HubStore) async throws {
-    let rows = try await store.client.query("SELECT 1 FROM pg_database WHERE datname = \(name)")
-    for try await _ in rows { return }
-    try await store.client.query("CREATE DATABASE \(unescaped: "\"\(name)\"")")
 }
 
 /// Reads a secret from `path`, creating it (mode 0600) with `make` the first time.

@@ -71,8 +71,8 @@ struct MigrateCommand: AsyncParsableCommand {
         let configuration = try options.load()
         let logger = makeLogger("devtrack.migrate")
         let migrator = try Migrator(directory: configuration.home.schemaDirectory)
-        let applied = try await withStore(configuration.requireDatabaseURL(), logger: logger) { store in
-            try await migrator.migrate(store.client, logger: logger)
+        let applied = try await withDatabase(configuration.requireDatabaseURL(), logger: logger) { database in
+            try await migrator.migrate(database, logger: logger)
         }
         print(applied.isEmpty ? "schema is up to date (version \(migrator.latestVersion))" : "applied: \(applied.joined(separator: ", "))")
     }
@@ -130,7 +130,7 @@ struct IngestCommand: AsyncParsableCommand {
         let (host, port) = (configuration.ingest.host, configuration.ingest.port)
         let client = PostgresClient(configuration: try configuration.requireDatabaseURL().clientConfiguration(), backgroundLogger: logger)
         let roles = RoleFactory(
-            configuration: configuration, store: HubStore(client: client, logger: logger),
+            configuration: configuration, database: Database(client: client, logger: logger),
             brokers: try configuration.requireKafkaBrokers(), logger: logger)
         let producer = try roles.producer()
         let ingest = roles.ingest(producer: producer, secretBox: try configuration.requireSecretBox()) {
@@ -156,7 +156,7 @@ struct APICommand: AsyncParsableCommand {
         if let port { configuration.api.port = port }
         let (host, port) = (configuration.api.host, configuration.api.port)
         let client = PostgresClient(configuration: try configuration.requireDatabaseURL().clientConfiguration(), backgroundLogger: logger)
-        let roles = RoleFactory(configuration: configuration, store: HubStore(client: client, logger: logger), brokers: "", logger: logger)
+        let roles = RoleFactory(configuration: configuration, database: Database(client: client, logger: logger), brokers: "", logger: logger)
         let api = try roles.api(secretBox: try configuration.requireSecretBox()) {
             logger.info("api listening on \(host):\(port)")
         }
@@ -174,8 +174,8 @@ struct WorkerCommand: AsyncParsableCommand {
         let configuration = try options.load()
         let logger = makeLogger("devtrack.worker")
         let client = PostgresClient(configuration: try configuration.requireDatabaseURL().clientConfiguration(), backgroundLogger: logger)
-        let store = HubStore(client: client, logger: logger)
-        let roles = RoleFactory(configuration: configuration, store: store, brokers: try configuration.requireKafkaBrokers(), logger: logger)
+        let database = Database(client: client, logger: logger)
+        let roles = RoleFactory(configuration: configuration, database: database, brokers: try configuration.requireKafkaBrokers(), logger: logger)
         let producer = try roles.producer()
         let chosen = names.isEmpty ? RoleFactory.workerNames : names
         var services: [any Service] = [client, KafkaProducerService(producer)]
@@ -241,9 +241,9 @@ struct UsersCommand: AsyncParsableCommand {
                 )
             }
             let (login, githubId, timezone) = (login, githubId, timezone)
-            let line = try await withStore(configuration.requireDatabaseURL(), logger: makeLogger("devtrack.users")) { store in
-                let user = try await store.createUser(login: login, githubID: githubId, timezone: timezone)
-                let token = try await store.createToken(userID: user.id, name: "cli")
+            let line = try await withDatabase(configuration.requireDatabaseURL(), logger: makeLogger("devtrack.users")) { database in
+                let user = try await UserRepository(database).createUser(login: login, githubID: githubId, timezone: timezone)
+                let token = try await UserRepository(database).createToken(userID: user.id, name: "cli")
                 return TokenLine(userID: user.id, token: token)
             }
             print(line.json)
@@ -262,9 +262,9 @@ struct TokensCommand: AsyncParsableCommand {
         func run() async throws {
             let configuration = try options.load()
             let login = login
-            let line = try await withStore(configuration.requireDatabaseURL(), logger: makeLogger("devtrack.tokens")) { store in
-                guard let user = try await store.user(login: login) else { throw ValidationError("no user with login \(login)") }
-                return TokenLine(userID: user.id, token: try await store.createToken(userID: user.id, name: "cli"))
+            let line = try await withDatabase(configuration.requireDatabaseURL(), logger: makeLogger("devtrack.tokens")) { database in
+                guard let user = try await UserRepository(database).user(login: login) else { throw ValidationError("no user with login \(login)") }
+                return TokenLine(userID: user.id, token: try await UserRepository(database).createToken(userID: user.id, name: "cli"))
             }
             print(line.json)
         }

@@ -22,7 +22,7 @@ struct SchedulerCommand: AsyncParsableCommand {
         let configuration = try options.load()
         let client = PostgresClient(configuration: try configuration.requireDatabaseURL().clientConfiguration(), backgroundLogger: logger)
         let roles = RoleFactory(
-            configuration: configuration, store: HubStore(client: client, logger: logger),
+            configuration: configuration, database: Database(client: client, logger: logger),
             brokers: try configuration.requireKafkaBrokers(), logger: logger)
         let producer = try roles.producer()
         return [client, KafkaProducerService(producer), roles.scheduler(producer: producer)]

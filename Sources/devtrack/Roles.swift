@@ -16,7 +16,7 @@ import ServiceLifecycle
 /// Builds the services of each role, so that single-role commands and `devtrack dev` wire them the same way.
 struct RoleFactory {
     let configuration: HubConfiguration
-    let store: HubStore
+    let database: Database
     let brokers: String
     let logger: Logger
     /// Kept only when every role runs in this process on the mock cluster (`devtrack dev`): ingest refuses what
@@ -43,7 +43,7 @@ struct RoleFactory {
 
     func scheduler(producer: KafkaProducer) -> Scheduler {
         Scheduler(
-            store: store, producer: producer, interval: .seconds(configuration.scheduler.intervalSeconds),
+            database: database, producer: producer, interval: .seconds(configuration.scheduler.intervalSeconds),
             logger: Logger(label: "devtrack.scheduler"))
     }
 
@@ -57,11 +57,11 @@ struct RoleFactory {
         let webhookLogger = Logger(label: "devtrack.deliver.webhook")
         return [
             OutboxDeliverer(
-                store: store, channel: DiscordChannel(store: store, secretBox: secretBox, http: http, logger: discordLogger),
+                database: database, channel: DiscordChannel(database: database, secretBox: secretBox, http: http, logger: discordLogger),
                 logger: discordLogger, maxConcurrent: configuration.notify.maxConcurrentDeliveries,
                 lease: .seconds(configuration.notify.deliveryLeaseSeconds)),
             OutboxDeliverer(
-                store: store, channel: WebhookChannel(store: store, secretBox: secretBox, http: http, logger: webhookLogger),
+                database: database, channel: WebhookChannel(database: database, secretBox: secretBox, http: http, logger: webhookLogger),
                 logger: webhookLogger, maxConcurrent: configuration.notify.maxConcurrentDeliveries,
                 lease: .seconds(configuration.notify.deliveryLeaseSeconds)),
         ]
@@ -76,20 +76,20 @@ struct RoleFactory {
         router.middlewares.add(JSONErrorMiddleware())
         router.addHealthRoutes(ready: readiness)
         GitHubWebhookIngest(
-            producer: producer, store: store, secretBox: secretBox,
+            producer: producer, database: database, secretBox: secretBox,
             configuration: IngestConfiguration(
                 hubWebhookSecret: configuration.githubAppSecret, maxBodyBytes: configuration.ingest.maxBodyBytes,
                 sourceCacheTTL: .seconds(configuration.ingest.sourceCacheTTLSeconds)),
             backlog: backlog
         ).addRoutes(to: router)
         CustomWebhookIngest(
-            producer: producer, store: store, secretBox: secretBox,
+            producer: producer, database: database, secretBox: secretBox,
             configuration: IngestConfiguration(
                 hubWebhookSecret: nil, sourceCacheTTL: .seconds(configuration.ingest.sourceCacheTTLSeconds)),
             backlog: backlog
         ).addRoutes(to: router)
         HeartbeatIngest(
-            producer: producer, store: store,
+            producer: producer, database: database,
             configuration: HeartbeatConfiguration(
                 maxBatch: configuration.coding.maxHeartbeatsPerRequest,
                 maxAge: .seconds(configuration.coding.maxHeartbeatAgeDays * 86400),
@@ -107,12 +107,12 @@ struct RoleFactory {
     }
 
     func api(secretBox: SecretBox, onRunning: @escaping @Sendable () async -> Void) throws -> any Service {
-        let router = Router()
+        let router = Router(context: APIRequestContext.self)
         router.middlewares.add(JSONErrorMiddleware())
         router.addHealthRoutes(ready: readiness)
-        let live = LiveEventsHub(client: store.client, logger: Logger(label: "devtrack.api.live"))
-        try QueryAPI(
-            store: store, secretBox: secretBox,
+        let live = LiveEventsHub(database: database, logger: Logger(label: "devtrack.api.live"))
+        try APIRoutes(
+            database: database, secretBox: secretBox,
             configuration: APIConfiguration(
                 publicIngestURL: configuration.publicIngestURL, maxRangeDays: configuration.api.maxRangeDays,
                 secretRotationGrace: .seconds(configuration.api.secretRotationGraceHours * 3600),
@@ -141,22 +141,22 @@ struct RoleFactory {
         let workerLogger = Logger(label: "devtrack.worker.\(name)")
         switch name {
         case "normalize":
-            handler = NormalizeHandler(store: store, producer: producer, logger: workerLogger)
+            handler = NormalizeHandler(database: database, producer: producer, logger: workerLogger)
         case "custom":
-            handler = CustomEventsHandler(store: store, producer: producer, logger: workerLogger)
+            handler = CustomEventsHandler(database: database, producer: producer, logger: workerLogger)
         case "coding":
             handler = CodingHandler(
-                store: store, producer: producer, timeout: .seconds(configuration.coding.heartbeatTimeoutSeconds), logger: workerLogger)
+                database: database, producer: producer, timeout: .seconds(configuration.coding.heartbeatTimeoutSeconds), logger: workerLogger)
         case "goals":
-            handler = GoalsHandler(store: store, producer: producer, logger: workerLogger)
+            handler = GoalsHandler(database: database, producer: producer, logger: workerLogger)
         case "achievements":
-            handler = AchievementsHandler(store: store, producer: producer, logger: workerLogger)
+            handler = AchievementsHandler(database: database, producer: producer, logger: workerLogger)
         case "notify":
             handler = NotifyHandler(
-                store: store, producer: producer, logger: workerLogger, profileURLTemplate: configuration.notify.profileURLTemplate,
+                database: database, producer: producer, logger: workerLogger, profileURLTemplate: configuration.notify.profileURLTemplate,
                 handoffs: handoffs)
         case "metrics":
-            handler = MetricsHandler(store: store, producer: producer, logger: workerLogger)
+            handler = MetricsHandler(database: database, producer: producer, logger: workerLogger)
         default:
             throw Self.unknownWorker(name)
         }
@@ -169,7 +169,7 @@ struct RoleFactory {
     }
 
     var readiness: @Sendable () async -> Bool {
-        { [store] in (try? await store.client.query("SELECT 1")) != nil }
+        { [database] in await database.isReachable() }
     }
 }
 
@@ -184,7 +184,7 @@ extension HubConfiguration {
 }
 
 /// Runs `body` with a live PostgreSQL client (for one-off commands), then shuts the client down.
-func withStore<T: Sendable>(_ url: DatabaseURL, logger: Logger, _ body: @Sendable @escaping (HubStore) async throws -> T) async throws -> T {
+func withDatabase<T: Sendable>(_ url: DatabaseURL, logger: Logger, _ body: @Sendable @escaping (Database) async throws -> T) async throws -> T {
     // Errors reach `body` as thrown errors; the client's own chatter (such as its warning when the first
     // query races `run()`) is noise for a one-shot command.
     var background = logger
@@ -196,7 +196,7 @@ func withStore<T: Sendable>(_ url: DatabaseURL, logger: Logger, _ body: @Sendabl
             return nil
         }
         defer { group.cancelAll() }
-        return try await body(HubStore(client: client, logger: logger))
+        return try await body(Database(client: client, logger: logger))
     }
 }
 

@@ -39,14 +39,11 @@ struct HostileIngestEndToEndTests {
                         "webhook-signature": signatures,
                     ], body: Array(repeating: UInt8(ascii: " "), count: 1_000_000))
             }
-            let started = ContinuousClock.now
             let many = try await postWithCandidates(1650)
             #expect(many.status == 400, "the HTTP decoder refuses an oversized header: \(many.status) \(many.text)")
             // Within the header limit, more than 8 candidates are refused without an HMAC either.
             let some = try await postWithCandidates(300)
-            let took = ContinuousClock.now - started
             #expect(some.status == 401 && code(some) == "signature_malformed", "\(some.text)")
-            #expect(took < .seconds(2), "answered in \(took)")
 
             // A NUL in a custom event's repo: refused naming the field.
             let key = StandardWebhooks.key(of: secret)!

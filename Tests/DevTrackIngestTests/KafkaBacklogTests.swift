@@ -41,7 +41,7 @@ struct KafkaBacklogTests {
             let router = Router()
             router.middlewares.add(JSONErrorMiddleware())
             GitHubWebhookIngest(
-                producer: producer, store: store, secretBox: try SecretBox(base64Key: SecretBox.newBase64Key()),
+                producer: producer, database: store.database, secretBox: try SecretBox(base64Key: SecretBox.newBase64Key()),
                 configuration: IngestConfiguration(hubWebhookSecret: "secret"), backlog: backlog
             ).addRoutes(to: router)
             let body = try Fixtures.data("push/branch-created.json")

@@ -35,30 +35,33 @@ struct DiscordDeliveryTests {
                 discord.scripts.withLock { scripts in for (id, script) in behaviours { scripts[id] = script } }
                 var users: [String: UUID] = [:]
                 for (index, (id, _)) in behaviours.enumerated() {
-                    let user = try await store.createUser(login: "u\(index)", githubID: Int64(index + 1), timezone: "UTC")
+                    let user = try await store.users.createUser(login: "u\(index)", githubID: Int64(index + 1), timezone: "UTC")
                     users[id] = user.id
-                    _ = try await store.updateDiscordSettings(
+                    _ = try await store.discord.updateDiscordSettings(
                         userID: user.id, DiscordSettingsChange(sealedWebhookURL: .some(box.seal("\(base)/api/webhooks/\(id)/token"))))
                     let intent = NotificationIntent.streakMilestone(userID: user.id, days: 7)
                     let message = DiscordMessage.notification(intent, profileURL: nil, at: Date())
-                    _ = try await store.client.withTransaction(logger: logger) { connection in
-                        let stored = try await store.storeNotifications([intent], on: connection)
-                        try await store.queueDeliveries(
+                    _ = try await store.database.transaction { transaction in
+                        let stored = try await store.notifications.storeNotifications([intent], on: transaction)
+                        try await store.outbox.queueDeliveries(
                             stored.map {
                                 .discord(
                                     userID: $0.intent.userID, dedupeKey: $0.intent.dedupeKey, eventType: $0.intent.type,
                                     payload: String(decoding: try JSONEncoder().encode(message), as: UTF8.self))
-                            }, on: connection)
+                            }, on: transaction)
                     }
                 }
                 let channel = DiscordChannel(
-                    store: store, secretBox: box, http: try OutboundHTTPClient(allowList: ["127.0.0.1"], timeout: .seconds(1)),
+                    database: store.database, secretBox: box, http: try OutboundHTTPClient(allowList: ["127.0.0.1"], timeout: .seconds(1)),
                     logger: logger, schedule: RetrySchedule(maxFailures: 4, base: 0.2, cap: 1))
-                let deliverer = OutboxDeliverer(store: store, channel: channel, logger: logger, maxConcurrent: 8, pollInterval: .milliseconds(20))
+                let deliverer = OutboxDeliverer(
+                    database: store.database, channel: channel, logger: logger, maxConcurrent: 8, pollInterval: .milliseconds(20))
                 let started = ContinuousClock.now
                 try await withThrowingTaskGroup(of: Void.self) { group in
                     group.addTask { try await deliverer.run() }
-                    func entry(_ id: String) async throws -> OutboxEntry? { try await store.outbox(userID: users[id]!, channel: "discord").first }
+                    func entry(_ id: String) async throws -> OutboxEntry? {
+                        try await store.discord.outbox(userID: users[id]!, channel: "discord").first
+                    }
 
                     // Healthy: once, at once, even though another webhook hangs.
                     let healthy = try await eventually(within: 20, { try await entry("100000000000000001") }, until: { $0?.status == "delivered" })
@@ -82,22 +85,23 @@ struct DiscordDeliveryTests {
                     let flaky = try await eventually(within: 20, { try await entry("100000000000000003") }, until: { $0?.status == "delivered" })
                     #expect(flaky?.attempts == 3)
                     #expect(flaky?.failures == 2)
-                    let attempts = try await store.deliveryAttempts(outboxID: flaky!.id)
+                    let attempts = try await store.outbox.deliveryAttempts(outboxID: flaky!.id)
                     #expect(attempts.map(\.statusCode) == [500, 502, 204])
 
                     // 404 Unknown Webhook: failed, URL disabled, the user told in the app.
                     let gone = try await eventually(within: 20, { try await entry("100000000000000004") }, until: { $0?.status == "failed" })
                     #expect(gone?.lastError == "404 Unknown Webhook")
-                    let settings = try await store.discordSettings(userID: users["100000000000000004"]!)
+                    let settings = try await store.discord.discordSettings(userID: users["100000000000000004"]!)
                     #expect(settings?.disabledReason?.contains("Unknown Webhook") == true)
-                    let inApp = try await store.notifications(userID: users["100000000000000004"]!, unreadOnly: false, limit: 10, after: nil)
+                    let inApp = try await store.notifications.notifications(
+                        userID: users["100000000000000004"]!, unreadOnly: false, limit: 10, after: nil)
                     #expect(inApp.page.contains { $0.type == "discord.disabled" })
                     #expect(discord.requests(to: "100000000000000004").count == 1)
 
                     // Hanging: timed out, then retried and delivered.
                     let slow = try await eventually(within: 30, { try await entry("100000000000000005") }, until: { $0?.status == "delivered" })
                     #expect((slow?.failures ?? 0) >= 1)
-                    #expect(try await store.deliveryAttempts(outboxID: slow!.id).first?.error?.contains("no response within") == true)
+                    #expect(try await store.outbox.deliveryAttempts(outboxID: slow!.id).first?.error?.contains("no response within") == true)
 
                     // 400: not retried.
                     let bad = try await eventually(within: 20, { try await entry("100000000000000006") }, until: { $0?.status == "failed" })
@@ -131,9 +135,9 @@ struct DiscordDeliveryTests {
                 discord.scripts.withLock { scripts in for behaviour in behaviours { scripts[behaviour.webhook] = behaviour.script } }
                 var users: [String: UUID] = [:]
                 for (index, behaviour) in behaviours.enumerated() {
-                    let user = try await store.createUser(login: "s\(index)", githubID: Int64(index + 1), timezone: "UTC")
+                    let user = try await store.users.createUser(login: "s\(index)", githubID: Int64(index + 1), timezone: "UTC")
                     users[behaviour.webhook] = user.id
-                    _ = try await store.updateDiscordSettings(
+                    _ = try await store.discord.updateDiscordSettings(
                         userID: user.id, DiscordSettingsChange(sealedWebhookURL: .some(box.seal("\(base)/api/webhooks/\(behaviour.webhook)/token"))))
                     let rows = try (0..<behaviour.messages).map { day in
                         let intent = NotificationIntent.streakMilestone(userID: user.id, days: 7 + day)
@@ -142,16 +146,18 @@ struct DiscordDeliveryTests {
                             userID: user.id, dedupeKey: intent.dedupeKey, eventType: intent.type,
                             payload: String(decoding: try JSONEncoder().encode(message), as: UTF8.self))
                     }
-                    _ = try await store.client.withTransaction(logger: logger) { try await store.queueDeliveries(rows, on: $0) }
+                    _ = try await store.database.transaction { try await store.outbox.queueDeliveries(rows, on: $0) }
                 }
                 let channel = DiscordChannel(
-                    store: store, secretBox: box, http: try OutboundHTTPClient(allowList: ["127.0.0.1"], timeout: .seconds(2)), logger: logger)
-                let deliverer = OutboxDeliverer(store: store, channel: channel, logger: logger, maxConcurrent: 8, pollInterval: .milliseconds(10))
+                    database: store.database, secretBox: box, http: try OutboundHTTPClient(allowList: ["127.0.0.1"], timeout: .seconds(2)),
+                    logger: logger)
+                let deliverer = OutboxDeliverer(
+                    database: store.database, channel: channel, logger: logger, maxConcurrent: 8, pollInterval: .milliseconds(10))
                 try await withThrowingTaskGroup(of: Void.self) { group in
                     group.addTask { try await deliverer.run() }
                     for behaviour in behaviours {
                         let entries = try await eventually(
-                            within: 30, { try await store.outbox(userID: users[behaviour.webhook]!, channel: "discord") },
+                            within: 30, { try await store.discord.outbox(userID: users[behaviour.webhook]!, channel: "discord") },
                             until: {
                                 $0.count == behaviour.messages && $0.allSatisfy { $0.status == "delivered" }
                             })
@@ -183,7 +189,7 @@ struct DiscordDeliveryTests {
     /// `scripts` say), a Discord deliverer running for the duration of `body`, and the notify handler handing
     /// off to it.
     struct Handoff {
-        let store: HubStore
+        let store: TestStore
         let discord: FakeDiscord
         let handler: NotifyHandler
         let users: [String: UUID]
@@ -197,7 +203,7 @@ struct DiscordDeliveryTests {
                 })
         }
 
-        func outbox(_ webhook: String) async throws -> [OutboxEntry] { try await store.outbox(userID: users[webhook]!, channel: "discord") }
+        func outbox(_ webhook: String) async throws -> [OutboxEntry] { try await store.discord.outbox(userID: users[webhook]!, channel: "discord") }
 
         /// (attempts, seconds until the next attempt) of the webhook's rows, oldest first.
         func leases(_ webhook: String) async throws -> [(Int, Double)] {
@@ -224,18 +230,19 @@ struct DiscordDeliveryTests {
             try await discord.serving { base in
                 var users: [String: UUID] = [:]
                 for (index, webhook) in webhooks.enumerated() {
-                    let user = try await store.createUser(login: "h\(index)", githubID: Int64(100 + index), timezone: "UTC")
+                    let user = try await store.users.createUser(login: "h\(index)", githubID: Int64(100 + index), timezone: "UTC")
                     users[webhook] = user.id
-                    _ = try await store.updateDiscordSettings(
+                    _ = try await store.discord.updateDiscordSettings(
                         userID: user.id, DiscordSettingsChange(sealedWebhookURL: .some(box.seal("\(base)/api/webhooks/\(webhook)/token"))))
                 }
                 let channel = DiscordChannel(
-                    store: store, secretBox: box, http: try OutboundHTTPClient(allowList: ["127.0.0.1"], timeout: .seconds(2)),
+                    database: store.database, secretBox: box, http: try OutboundHTTPClient(allowList: ["127.0.0.1"], timeout: .seconds(2)),
                     logger: logger, schedule: schedule)
-                let deliverer = OutboxDeliverer(store: store, channel: channel, logger: logger, maxConcurrent: 8, pollInterval: pollInterval)
+                let deliverer = OutboxDeliverer(
+                    database: store.database, channel: channel, logger: logger, maxConcurrent: 8, pollInterval: pollInterval)
                 let handoff = Handoff(
                     store: store, discord: discord,
-                    handler: NotifyHandler(store: store, producer: producer, logger: logger, handoffs: [deliverer]), users: users)
+                    handler: NotifyHandler(database: store.database, producer: producer, logger: logger, handoffs: [deliverer]), users: users)
                 try await withThrowingTaskGroup(of: Void.self) { group in
                     group.addTask { try await deliverer.run() }
                     try await body(handoff)

@@ -16,11 +16,11 @@ struct HubStoreTests {
         try await TestDatabase.shared.withFreshStore { store, _ in
             let migrator = try Migrator(directory: "\(RepositoryPaths.root)/schema")
             // withFreshStore already migrated; more runs, two at once, apply nothing.
-            async let first = migrator.migrate(store.client, logger: Logger(label: "m1"))
-            async let second = migrator.migrate(store.client, logger: Logger(label: "m2"))
+            async let first = migrator.migrate(store.database, logger: Logger(label: "m1"))
+            async let second = migrator.migrate(store.database, logger: Logger(label: "m2"))
             let (firstApplied, secondApplied) = try await (first, second)
             #expect(firstApplied.isEmpty && secondApplied.isEmpty)
-            try await migrator.requireCurrent(store.client, logger: Logger(label: "m"))
+            try await migrator.requireCurrent(store.database, logger: Logger(label: "m"))
             let rows = try await store.client.query("SELECT count(*) FROM schema_migrations")
             for try await count in rows.decode(Int.self) { #expect(count == migrator.migrations.count) }
         }
@@ -28,38 +28,38 @@ struct HubStoreTests {
 
     @Test func factsCountOnceAndBucketInTheUsersZone() async throws {
         try await TestDatabase.shared.withFreshStore { store, _ in
-            let user = try await store.createUser(login: "kolkata", githubID: 1, timezone: "Asia/Kolkata")
+            let user = try await store.users.createUser(login: "kolkata", githubID: 1, timezone: "Asia/Kolkata")
             let facts = [
                 fact("commit:a", user.id, .commit, "2024-03-10T18:29:59Z"),  // 23:59:59 IST on the 10th
                 fact("commit:b", user.id, .commit, "2024-03-10T18:30:00Z"),  // 00:00 IST on the 11th
                 fact("pr_opened:1", user.id, .prOpened, "2024-03-10T10:00:00Z"),
                 fact("commit:ghost", UUID(), .commit, "2024-03-10T10:00:00Z"),  // no such user: skipped
             ]
-            let new = try await store.client.withTransaction(logger: Logger(label: "t")) { try await store.applyFacts(facts, on: $0).inserted }
+            let new = try await store.database.transaction { try await store.activity.applyFacts(facts, on: $0).inserted }
             #expect(new == 3)
-            let again = try await store.client.withTransaction(logger: Logger(label: "t")) { try await store.applyFacts(facts, on: $0).inserted }
+            let again = try await store.database.transaction { try await store.activity.applyFacts(facts, on: $0).inserted }
             #expect(again == 0, "a redelivered batch adds nothing")
 
             let range = try DateRange(from: LocalDate("2024-03-10")!, to: LocalDate("2024-03-11")!)
-            let days = try await store.dailyCounters(userID: user.id, range: range)
+            let days = try await store.activity.dailyCounters(userID: user.id, range: range)
             #expect(days[LocalDate("2024-03-10")!]?.commits == 1)
             #expect(days[LocalDate("2024-03-10")!]?.prsOpened == 1)
             #expect(days[LocalDate("2024-03-11")!]?.commits == 1)
-            #expect(try await store.activeDays(userID: user.id).map(\.description) == ["2024-03-10", "2024-03-11"])
+            #expect(try await store.activity.activeDays(userID: user.id).map(\.description) == ["2024-03-10", "2024-03-11"])
         }
     }
 
     @Test func changingTheZoneRebucketsHistory() async throws {
         try await TestDatabase.shared.withFreshStore { store, _ in
-            let user = try await store.createUser(login: "mover", githubID: 2, timezone: "UTC")
-            _ = try await store.client.withTransaction(logger: Logger(label: "t")) {
-                try await store.applyFacts([self.fact("commit:late", user.id, .commit, "2024-03-10T23:30:00Z")], on: $0)
+            let user = try await store.users.createUser(login: "mover", githubID: 2, timezone: "UTC")
+            _ = try await store.database.transaction {
+                try await store.activity.applyFacts([self.fact("commit:late", user.id, .commit, "2024-03-10T23:30:00Z")], on: $0)
             }
             let range = try DateRange(from: LocalDate("2024-03-10")!, to: LocalDate("2024-03-11")!)
-            #expect(try await store.dailyCounters(userID: user.id, range: range).keys.map(\.description) == ["2024-03-10"])
-            let updated = try await store.updateTimezone(userID: user.id, timezone: "Asia/Kolkata")
+            #expect(try await store.activity.dailyCounters(userID: user.id, range: range).keys.map(\.description) == ["2024-03-10"])
+            let updated = try await store.users.updateTimezone(userID: user.id, timezone: "Asia/Kolkata")
             #expect(updated?.timezone == "Asia/Kolkata")
-            let days = try await store.dailyCounters(userID: user.id, range: range)
+            let days = try await store.activity.dailyCounters(userID: user.id, range: range)
             #expect(days.keys.map(\.description) == ["2024-03-11"])
             #expect(days[LocalDate("2024-03-11")!]?.commits == 1)
         }
@@ -67,34 +67,35 @@ struct HubStoreTests {
 
     @Test func usersTokensAndConflicts() async throws {
         try await TestDatabase.shared.withFreshStore { store, _ in
-            let user = try await store.createUser(login: "Codertocat", githubID: 21_031_067, timezone: "UTC")
+            let user = try await store.users.createUser(login: "Codertocat", githubID: 21_031_067, timezone: "UTC")
             await #expect(throws: StoreError.self) {
-                _ = try await store.createUser(login: "codertocat", githubID: 5, timezone: "UTC")
+                _ = try await store.users.createUser(login: "codertocat", githubID: 5, timezone: "UTC")
             }
-            let token = try await store.createToken(userID: user.id)
-            #expect(try await store.user(bearerToken: token) == user)
-            #expect(try await store.user(bearerToken: token + "x") == nil)
-            #expect(try await store.user(login: "CODERTOCAT")?.id == user.id)
-            let identities = try await store.identities(githubIDs: [], logins: ["codertocat"])
+            let token = try await store.users.createToken(userID: user.id)
+            #expect(try await store.users.user(bearerToken: token) == user)
+            #expect(try await store.users.user(bearerToken: token + "x") == nil)
+            #expect(try await store.users.user(login: "CODERTOCAT")?.id == user.id)
+            let identities = try await store.users.identities(githubIDs: [], logins: ["codertocat"])
             #expect(identities.map(\.userID) == [user.id])
         }
     }
 
     @Test func rotatedSourcesAcceptBothSecretsDuringTheGracePeriod() async throws {
         try await TestDatabase.shared.withFreshStore { store, _ in
-            let user = try await store.createUser(login: "owner", githubID: 3, timezone: "UTC")
-            let source = try await store.createSource(userID: user.id, kind: "github", name: "", sealedSecret: [1, 2, 3])
-            #expect(try await store.sourceCredentials(id: source.id)?.sealedSecrets == [[1, 2, 3]])
-            let rotated = try await store.rotateSourceSecret(userID: user.id, sourceID: source.id, sealedSecret: [4, 5], grace: .seconds(3600))
+            let user = try await store.users.createUser(login: "owner", githubID: 3, timezone: "UTC")
+            let source = try await store.sources.createSource(userID: user.id, kind: "github", name: "", sealedSecret: [1, 2, 3])
+            #expect(try await store.sources.sourceCredentials(id: source.id)?.sealedSecrets == [[1, 2, 3]])
+            let rotated = try await store.sources.rotateSourceSecret(
+                userID: user.id, sourceID: source.id, sealedSecret: [4, 5], grace: .seconds(3600))
             #expect(rotated?.rotatedAt != nil)
-            #expect(try await store.sourceCredentials(id: source.id)?.sealedSecrets == [[4, 5], [1, 2, 3]])
-            _ = try await store.rotateSourceSecret(userID: user.id, sourceID: source.id, sealedSecret: [6], grace: .zero)
-            #expect(try await store.sourceCredentials(id: source.id)?.sealedSecrets == [[6]])
-            let stranger = try await store.createUser(login: "stranger", githubID: 4, timezone: "UTC")
+            #expect(try await store.sources.sourceCredentials(id: source.id)?.sealedSecrets == [[4, 5], [1, 2, 3]])
+            _ = try await store.sources.rotateSourceSecret(userID: user.id, sourceID: source.id, sealedSecret: [6], grace: .zero)
+            #expect(try await store.sources.sourceCredentials(id: source.id)?.sealedSecrets == [[6]])
+            let stranger = try await store.users.createUser(login: "stranger", githubID: 4, timezone: "UTC")
             #expect(
-                try await store.rotateSourceSecret(userID: stranger.id, sourceID: source.id, sealedSecret: [7], grace: .zero) == nil,
+                try await store.sources.rotateSourceSecret(userID: stranger.id, sourceID: source.id, sealedSecret: [7], grace: .zero) == nil,
                 "another user's source is not found")
-            #expect(try await store.sourceOwners(ids: [source.id])[source.id]?.userID == user.id)
+            #expect(try await store.sources.sourceOwners(ids: [source.id])[source.id]?.userID == user.id)
         }
     }
 }

@@ -21,9 +21,9 @@ struct NotificationTests {
             let cluster = try KafkaMockCluster(brokers: 1, logger: logger)
             try cluster.createTopic(KafkaTopicSpecification(name: Topics.deadLetter(of: Topics.notifications), partitions: 1, replicationFactor: 1))
             let producer = try KafkaProducer(configuration: KafkaConfiguration(bootstrapServers: cluster.bootstrapServers), logger: logger)
-            let user = try await store.createUser(login: "dev", githubID: 1, timezone: "UTC")
-            let other = try await store.createUser(login: "other", githubID: 2, timezone: "UTC")
-            let handler = NotifyHandler(store: store, producer: producer, logger: logger)
+            let user = try await store.users.createUser(login: "dev", githubID: 1, timezone: "UTC")
+            let other = try await store.users.createUser(login: "other", githubID: 2, timezone: "UTC")
+            let handler = NotifyHandler(database: store.database, producer: producer, logger: logger)
             let encoder = JSONEncoder()
             let intents =
                 (1...25).map { NotificationIntent.streakMilestone(userID: user.id, days: $0) }
@@ -36,27 +36,28 @@ struct NotificationTests {
             try await handler.apply(batch)
             try await handler.apply(Array(batch.prefix(10)))  // redelivered
 
-            let first = try await store.notifications(userID: user.id, unreadOnly: false, limit: 10, after: nil)
+            let first = try await store.notifications.notifications(userID: user.id, unreadOnly: false, limit: 10, after: nil)
             #expect(first.unread == 25, "each intent once")
             #expect(first.page.count == 10)
             // Pages follow each other without gaps or repeats, newest first.
             var seen = first.page.map(\.id)
             var cursor = first.page.last.map { NotificationCursor(createdAt: $0.createdAt, id: $0.id) }
             while let next = cursor {
-                let page = try await store.notifications(userID: user.id, unreadOnly: false, limit: 10, after: NotificationCursor(next.text))
+                let page = try await store.notifications.notifications(
+                    userID: user.id, unreadOnly: false, limit: 10, after: NotificationCursor(next.text))
                 seen += page.page.map(\.id)
                 cursor = page.page.count == 10 ? page.page.last.map { NotificationCursor(createdAt: $0.createdAt, id: $0.id) } : nil
             }
             #expect(seen.count == 25 && Set(seen).count == 25)
             #expect(Set(seen) == Set(intents.filter { $0.userID == user.id }.map(\.id)))
 
-            let read = try #require(try await store.markNotificationRead(userID: user.id, id: seen[0]))
+            let read = try #require(try await store.notifications.markNotificationRead(userID: user.id, id: seen[0]))
             #expect(read.readAt != nil)
-            #expect(try await store.markNotificationRead(userID: other.id, id: seen[0]) == nil, "someone else's")
-            #expect(try await store.notifications(userID: user.id, unreadOnly: true, limit: 100, after: nil).page.count == 24)
-            #expect(try await store.markAllNotificationsRead(userID: user.id) == 24)
-            #expect(try await store.notifications(userID: user.id, unreadOnly: false, limit: 1, after: nil).unread == 0)
-            #expect(try await store.notifications(userID: other.id, unreadOnly: false, limit: 10, after: nil).unread == 1)
+            #expect(try await store.notifications.markNotificationRead(userID: other.id, id: seen[0]) == nil, "someone else's")
+            #expect(try await store.notifications.notifications(userID: user.id, unreadOnly: true, limit: 100, after: nil).page.count == 24)
+            #expect(try await store.notifications.markAllNotificationsRead(userID: user.id) == 24)
+            #expect(try await store.notifications.notifications(userID: user.id, unreadOnly: false, limit: 1, after: nil).unread == 0)
+            #expect(try await store.notifications.notifications(userID: other.id, unreadOnly: false, limit: 10, after: nil).unread == 1)
 
             // The two undecodable messages went to the dead-letter topic with their reason.
             let reader = try KafkaConsumer(
@@ -77,23 +78,23 @@ struct NotificationTests {
     /// and nobody else's.
     @Test func deletingAnEndpointDeletesItsDeliveriesAndTheirAttempts() async throws {
         try await TestDatabase.shared.withFreshStore { store, _ in
-            let user = try await store.createUser(login: "dev", githubID: 1, timezone: "UTC")
+            let user = try await store.users.createUser(login: "dev", githubID: 1, timezone: "UTC")
             var endpoints: [UUID] = []
             for name in ["gone", "kept"] {
                 let endpoint = try #require(
-                    try await store.createWebhookEndpoint(
+                    try await store.webhookEndpoints.createWebhookEndpoint(
                         userID: user.id, name: name, url: "https://example.com/\(name)", events: ["test"], sealedSecret: [1, 2, 3], limit: 5))
                 endpoints.append(endpoint.id)
-                _ = try await store.queueTestWebhookDelivery(userID: user.id, endpointID: endpoint.id, payload: #"{"event":"test"}"#)
+                _ = try await store.webhookEndpoints.queueTestWebhookDelivery(userID: user.id, endpointID: endpoint.id, payload: #"{"event":"test"}"#)
             }
-            let claimed = try await store.claimDeliveries(channel: "webhook", excluding: [], limit: 10, lease: .seconds(60))
+            let claimed = try await store.outbox.claimDeliveries(channel: "webhook", excluding: [], limit: 10, lease: .seconds(60))
             #expect(claimed.count == 2)
-            try await store.recordDeliveryAttempts(
+            try await store.outbox.recordDeliveryAttempts(
                 claimed.map {
                     DeliveryAttemptResult(
                         $0, outcome: .retry(at: Date(), counts: true), statusCode: 500, latency: .milliseconds(5), error: "HTTP 500")
                 })
-            #expect(try await store.deleteWebhookEndpoint(userID: user.id, id: endpoints[0]))
+            #expect(try await store.webhookEndpoints.deleteWebhookEndpoint(userID: user.id, id: endpoints[0]))
             var left: [String: Int64] = [:]
             for try await (destination, attempts) in try await store.client.query(
                 """
@@ -116,16 +117,17 @@ struct NotificationTests {
             let producer = try KafkaProducer(configuration: KafkaConfiguration(bootstrapServers: cluster.bootstrapServers), logger: logger)
             let box = try SecretBox(base64Key: Data(repeating: 7, count: 32).base64EncodedString())
             let url = "https://discord.com/api/webhooks/123456789012345678/token"
-            let dev = try await store.createUser(login: "dev", githubID: 1, timezone: "UTC")
-            let muted = try await store.createUser(login: "muted", githubID: 2, timezone: "UTC")
-            let later = try await store.createUser(login: "later", githubID: 3, timezone: "UTC")
-            _ = try await store.updateDiscordSettings(
+            let dev = try await store.users.createUser(login: "dev", githubID: 1, timezone: "UTC")
+            let muted = try await store.users.createUser(login: "muted", githubID: 2, timezone: "UTC")
+            let later = try await store.users.createUser(login: "later", githubID: 3, timezone: "UTC")
+            _ = try await store.discord.updateDiscordSettings(
                 userID: dev.id, DiscordSettingsChange(sealedWebhookURL: .some(box.seal(url)), optOuts: ["daily.summary"]))
-            _ = try await store.updateDiscordSettings(
+            _ = try await store.discord.updateDiscordSettings(
                 userID: muted.id,
                 DiscordSettingsChange(
                     sealedWebhookURL: .some(box.seal(url)), mutedUntil: .some(Date().addingTimeInterval(3600))))
-            let handler = NotifyHandler(store: store, producer: producer, logger: logger, profileURLTemplate: "https://hub.example/u/{login}")
+            let handler = NotifyHandler(
+                database: store.database, producer: producer, logger: logger, profileURLTemplate: "https://hub.example/u/{login}")
             let encoder = JSONEncoder()
             let summary = DaySummary(
                 date: LocalDate("2026-11-24")!, commits: 3, prsOpened: 0, prsMerged: 0, reviews: 1, issuesClosed: 0, codingMinutes: 50)
@@ -137,21 +139,21 @@ struct NotificationTests {
             try await handler.apply(batch)
             try await handler.apply(batch)  // redelivered
 
-            let queued = try await store.outbox(userID: dev.id, channel: "discord")
+            let queued = try await store.discord.outbox(userID: dev.id, channel: "discord")
             #expect(queued.map(\.eventType) == ["streak.milestone"], "the opted-out daily summary is not queued, the milestone once")
             #expect(queued.first?.status == "pending")
             let payload = try JSONDecoder().decode(DiscordMessage.self, from: Data((queued.first?.payload ?? "").utf8))
             #expect(payload.embeds.first?.title == "7-day streak!")
             #expect(payload.embeds.first?.url == "https://hub.example/u/dev")
-            #expect(try await store.outbox(userID: muted.id, channel: "discord").isEmpty, "muted")
-            #expect(try await store.outbox(userID: later.id, channel: "discord").isEmpty, "no URL")
+            #expect(try await store.discord.outbox(userID: muted.id, channel: "discord").isEmpty, "muted")
+            #expect(try await store.discord.outbox(userID: later.id, channel: "discord").isEmpty, "no URL")
 
             // Setting a URL later does not send old notifications when they are redelivered or replayed.
-            _ = try await store.updateDiscordSettings(userID: later.id, DiscordSettingsChange(sealedWebhookURL: .some(box.seal(url))))
+            _ = try await store.discord.updateDiscordSettings(userID: later.id, DiscordSettingsChange(sealedWebhookURL: .some(box.seal(url))))
             try await handler.apply(batch)
-            #expect(try await store.outbox(userID: later.id, channel: "discord").isEmpty)
+            #expect(try await store.discord.outbox(userID: later.id, channel: "discord").isEmpty)
             try await handler.apply([message(Array(try encoder.encode(NotificationIntent.streakMilestone(userID: later.id, days: 30))), offset: 9)])
-            #expect(try await store.outbox(userID: later.id, channel: "discord").map(\.eventType) == ["streak.milestone"])
+            #expect(try await store.discord.outbox(userID: later.id, channel: "discord").map(\.eventType) == ["streak.milestone"])
             await producer.shutdown()
             await cluster.shutdown()
         }

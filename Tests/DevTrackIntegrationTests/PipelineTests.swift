@@ -50,7 +50,7 @@ struct PipelineTests {
 
     /// A mock cluster with the hub's topics, both workers running, and a producer for the test.
     func withPipeline(
-        _ body: @Sendable (HubStore, KafkaMockCluster, KafkaProducer, Settled) async throws -> Void
+        _ body: @Sendable (TestStore, KafkaMockCluster, KafkaProducer, Settled) async throws -> Void
     ) async throws {
         try await TestDatabase.shared.withFreshStore { store, _ in
             let cluster = try KafkaMockCluster(brokers: 1, logger: logger)
@@ -73,8 +73,8 @@ struct PipelineTests {
                 return BatchWorker(name: name, consumer: consumer, handler: handler, producer: producer, logger: logger)
             }
             let workers = [
-                try worker("normalize", topic: Topics.githubEvents, NormalizeHandler(store: store, producer: producer, logger: logger)),
-                try worker("metrics", topic: Topics.activity, MetricsHandler(store: store, producer: producer, logger: logger)),
+                try worker("normalize", topic: Topics.githubEvents, NormalizeHandler(database: store.database, producer: producer, logger: logger)),
+                try worker("metrics", topic: Topics.activity, MetricsHandler(database: store.database, producer: producer, logger: logger)),
             ]
             let outcome: Result<Void, any Error> = await withTaskGroup(of: Void.self) { group in
                 for worker in workers {
@@ -98,14 +98,14 @@ struct PipelineTests {
         }
     }
 
-    func day(_ store: HubStore, _ user: UUID, _ date: String) async throws -> DailyCounters {
+    func day(_ store: TestStore, _ user: UUID, _ date: String) async throws -> DailyCounters {
         let local = LocalDate(date)!
-        return try await store.dailyCounters(userID: user, range: DateRange(from: local, to: local))[local] ?? DailyCounters()
+        return try await store.activity.dailyCounters(userID: user, range: DateRange(from: local, to: local))[local] ?? DailyCounters()
     }
 
     @Test func rawDeliveriesBecomeDailyStatsOnceEach() async throws {
         try await withPipeline { store, _, producer, settled in
-            let user = try await store.createUser(login: "Codertocat", githubID: 21031067, timezone: "UTC")
+            let user = try await store.users.createUser(login: "Codertocat", githubID: 21031067, timezone: "UTC")
             _ = try await producer.send(try raw("push", "push/branch-created.json", delivery: "d-1"))
             _ = try await producer.send(try raw("pull_request", "pull_request/opened.json", delivery: "d-2"))
             // The same delivery again (GitHub's redelivery button), and the same commit in a second push.
@@ -132,7 +132,7 @@ struct PipelineTests {
 
     @Test func undecodableMessagesGoToTheDeadLetterTopicAndThePartitionKeepsFlowing() async throws {
         try await withPipeline { store, cluster, producer, _ in
-            let user = try await store.createUser(login: "Codertocat", githubID: 21031067, timezone: "UTC")
+            let user = try await store.users.createUser(login: "Codertocat", githubID: 21031067, timezone: "UTC")
             // Same key as the good ones, so they share a partition: the garbage sits in front of them.
             var garbage = try raw("push", "push/branch-created.json", delivery: "bad-1")
             garbage.value = Array("{not json".utf8)

@@ -39,17 +39,17 @@ extension PipelineTests {
         return dead
     }
 
-    func commits(_ store: HubStore, _ user: UUID, on date: String = "2026-03-02") async throws -> Int {
+    func commits(_ store: TestStore, _ user: UUID, on date: String = "2026-03-02") async throws -> Int {
         try await day(store, user, date).commits
     }
 
     @Test func factsPostgreSQLRefusesAreDeadLetteredWhileOtherUsersFactsFlowOnEveryPartition() async throws {
         try await withPipeline { store, cluster, producer, _ in
-            let alice = try await store.createUser(login: "alice", githubID: 1, timezone: "UTC")
-            let bob = try await store.createUser(login: "bob", githubID: 2, timezone: "UTC")
-            let carol = try await store.createUser(login: "carol", githubID: 3, timezone: "UTC")
+            let alice = try await store.users.createUser(login: "alice", githubID: 1, timezone: "UTC")
+            let bob = try await store.users.createUser(login: "bob", githubID: 2, timezone: "UTC")
+            let carol = try await store.users.createUser(login: "carol", githubID: 3, timezone: "UTC")
             // A zone Foundation accepts and PostgreSQL does not, stored before validation existed.
-            let dave = try await store.createUser(login: "dave", githubID: 4, timezone: "UTC")
+            let dave = try await store.users.createUser(login: "dave", githubID: 4, timezone: "UTC")
             try await store.client.query("UPDATE users SET timezone = 'UTC+0530' WHERE id = \(dave.id)")
 
             // The group has joined and a clean fact flows (so what follows measures the poison, not the join).
@@ -98,9 +98,9 @@ extension PipelineTests {
 
     @Test func aDeliveryWhoseLogRowCannotBeStoredIsDeadLetteredAndShownUnderTheCanonicalSourceID() async throws {
         try await withPipeline { store, cluster, producer, _ in
-            let user = try await store.createUser(login: "Codertocat", githubID: 21031067, timezone: "UTC")
-            let other = try await store.createUser(login: "Hubot2", githubID: 5551212, timezone: "UTC")
-            let source = try await store.createSource(userID: user.id, kind: "github", name: "mine", sealedSecret: [1, 2, 3])
+            let user = try await store.users.createUser(login: "Codertocat", githubID: 21031067, timezone: "UTC")
+            let other = try await store.users.createUser(login: "Hubot2", githubID: 5551212, timezone: "UTC")
+            let source = try await store.sources.createSource(userID: user.id, kind: "github", name: "mine", sealedSecret: [1, 2, 3])
             // An 8 KB delivery id that does not compress (refused at ingest now) overflows the delivery log's unique index.
             let longID = (0..<250).map { _ in UUID().uuidString }.joined()
             var poison = try raw("push", "push/branch-created.json", delivery: longID, source: source.id)

@@ -40,16 +40,40 @@ public actor TestDatabase {
         return server.with(database: name)
     }
 
-    /// Runs `body` with a store on a new database migrated to the current schema.
-    public nonisolated func withFreshStore<T: Sendable>(_ body: @Sendable (HubStore, DatabaseURL) async throws -> T) async throws -> T {
+    /// Runs `body` with every repository on a new database migrated to the current schema.
+    public nonisolated func withFreshStore<T: Sendable>(_ body: @Sendable (TestStore, DatabaseURL) async throws -> T) async throws -> T {
         let url = try await freshDatabase()
         let logger = self.logger
         let client = PostgresClient(configuration: url.clientConfiguration(), backgroundLogger: logger)
         return try await withRunningClient(client) {
-            try await Migrator(directory: "\(RepositoryPaths.root)/schema").migrate(client, logger: logger)
-            return try await body(HubStore(client: client, logger: logger), url)
+            let database = Database(client: client, logger: logger)
+            try await Migrator(directory: "\(RepositoryPaths.root)/schema").migrate(database, logger: logger)
+            return try await body(TestStore(database: database, client: client), url)
         }
     }
+}
+
+/// What a storage test works with: every repository, and the raw client for the SQL a test checks rows with.
+public struct TestStore: Sendable {
+    public let database: Database
+    /// For assertions on rows no repository reads (and for setting up rows no API writes).
+    public let client: PostgresClient
+
+    public var users: UserRepository { UserRepository(database) }
+    public var codingKeys: CodingKeyRepository { CodingKeyRepository(database) }
+    public var sources: SourceRepository { SourceRepository(database) }
+    public var largePayloads: LargePayloadRepository { LargePayloadRepository(database) }
+    public var activity: ActivityRepository { ActivityRepository(database) }
+    public var codingTime: CodingTimeRepository { CodingTimeRepository(database) }
+    public var goals: GoalRepository { GoalRepository(database) }
+    public var scheduler: SchedulerRepository { SchedulerRepository(database) }
+    public var achievements: AchievementRepository { AchievementRepository(database) }
+    public var streakFreezes: StreakFreezeRepository { StreakFreezeRepository(database) }
+    public var notifications: NotificationRepository { NotificationRepository(database) }
+    public var liveEvents: LiveEventRepository { LiveEventRepository(database) }
+    public var outbox: OutboxRepository { OutboxRepository(database) }
+    public var discord: DiscordSettingsRepository { DiscordSettingsRepository(database) }
+    public var webhookEndpoints: WebhookEndpointRepository { WebhookEndpointRepository(database) }
 }
 
 /// Runs `body` while `client` runs, then stops it.

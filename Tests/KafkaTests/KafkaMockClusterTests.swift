@@ -180,7 +180,9 @@ struct KafkaMockClusterTests {
                             != nil
                     }
                 }
-                try? await Task.sleep(for: .milliseconds(20))
+                // Shut down once sends are under way (linger.ms holds them): a positive signal, not a sleep.
+                let deadline = ContinuousClock.now + .seconds(30)
+                while producer.messagesInFlight == 0, ContinuousClock.now < deadline { try? await Task.sleep(for: .milliseconds(1)) }
                 await producer.shutdown()
                 var ok = 0
                 for await success in group where success { ok += 1 }

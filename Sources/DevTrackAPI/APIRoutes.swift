@@ -1,0 +1,50 @@
+import DevTrackCore
+import DevTrackHTTP
+import DevTrackOutbound
+import DevTrackStore
+import Foundation
+import Hummingbird
+
+/// The HTTP query API for web clients (`/api/v1/...`): one controller per resource, all behind bearer-token
+/// authentication. A resource of another user is a 404, as one that does not exist.
+public struct APIRoutes: Sendable {
+    let database: Database
+    let secretBox: SecretBox
+    let configuration: APIConfiguration
+    /// For `GET /api/v1/stream`; runs as a service beside the HTTP server.
+    let live: LiveEventsHub
+
+    public init(database: Database, secretBox: SecretBox, configuration: APIConfiguration, live: LiveEventsHub) {
+        self.database = database
+        self.secretBox = secretBox
+        self.configuration = configuration
+        self.live = live
+    }
+
+    public func addRoutes(to router: Router<APIRequestContext>) throws {
+        let v1 = router.group("/api/v1").add(middleware: BearerTokenAuthenticator(users: UserRepository(database)))
+        let maxRangeDays = configuration.maxRangeDays
+        MetricsController(
+            activity: ActivityRepository(database), codingTime: CodingTimeRepository(database), streakFreezes: StreakFreezeRepository(database),
+            maxRangeDays: maxRangeDays
+        ).addRoutes(to: v1)
+        SourcesController(
+            sources: SourceRepository(database), secretBox: secretBox, configuration: configuration,
+            selfClient: try OutboundHTTPClient(
+                allowList: Set([URLComponents(string: configuration.publicIngestURL)?.host].compactMap { $0 }), timeout: .seconds(10))
+        ).addRoutes(to: v1)
+        CodingController(codingKeys: CodingKeyRepository(database), codingTime: CodingTimeRepository(database), maxRangeDays: maxRangeDays)
+            .addRoutes(to: v1)
+        GoalsController(goals: GoalRepository(database)).addRoutes(to: v1)
+        StreakFreezesController(streakFreezes: StreakFreezeRepository(database), configuration: configuration).addRoutes(to: v1)
+        AchievementsController(achievements: AchievementRepository(database)).addRoutes(to: v1)
+        NotificationsController(notifications: NotificationRepository(database)).addRoutes(to: v1)
+        SettingsController(
+            users: UserRepository(database), discord: DiscordSettingsRepository(database), secretBox: secretBox, configuration: configuration,
+            outbound: try OutboundHTTPClient(allowList: configuration.outboundAllowHosts)
+        ).addRoutes(to: v1)
+        WebhooksController(webhookEndpoints: WebhookEndpointRepository(database), secretBox: secretBox, configuration: configuration)
+            .addRoutes(to: v1)
+        StreamController(live: live).addRoutes(to: v1)
+    }
+}

@@ -1,0 +1,36 @@
+import Foundation
+
+/// What the API's controllers are configured with (from `HubConfiguration`).
+public struct APIConfiguration: Sendable {
+    /// Base URL under which ingest is reachable from GitHub, used to show a source's webhook URL.
+    public var publicIngestURL: String
+    public var maxRangeDays: Int
+    /// How long a rotated-out secret keeps verifying.
+    public var secretRotationGrace: Duration
+    /// WakaTime's keystroke timeout, to recompute coding time when the user's zone changes.
+    public var codingTimeout: Duration
+    /// Streak freezes a user may use per calendar month.
+    public var streakFreezesPerMonth: Int
+
+    /// Hosts that may stand in for Discord and skip the public-address check (`notify.allow_hosts`).
+    public var outboundAllowHosts: Set<String>
+    /// The link in Discord messages back to a user's profile, `{login}` replaced.
+    public var profileURLTemplate: String?
+    /// Outbound webhook endpoints a user may have.
+    public var maxWebhooksPerUser: Int
+
+    public init(
+        publicIngestURL: String, maxRangeDays: Int = 366, secretRotationGrace: Duration = .seconds(24 * 3600),
+        codingTimeout: Duration = .seconds(900), streakFreezesPerMonth: Int = 2, outboundAllowHosts: Set<String> = [],
+        profileURLTemplate: String? = nil, maxWebhooksPerUser: Int = 5
+    ) {
+        self.publicIngestURL = publicIngestURL
+        self.maxRangeDays = maxRangeDays
+        self.secretRotationGrace = secretRotationGrace
+        self.codingTimeout = codingTimeout
+        self.streakFreezesPerMonth = streakFreezesPerMonth
+        self.outboundAllowHosts = outboundAllowHosts
+        self.profileURLTemplate = profileURLTemplate
+        self.maxWebhooksPerUser = maxWebhooksPerUser
+    }
+}

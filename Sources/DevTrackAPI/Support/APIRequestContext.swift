@@ -1,0 +1,54 @@
+import DevTrackHTTP
+import DevTrackStore
+import Foundation
+import Hummingbird
+import HummingbirdAuth
+
+/// The context of every API request: Hummingbird's core plus the user `BearerTokenAuthenticator` found for
+/// it. Its request decoder is the API's JSON decoding, configured here once.
+public struct APIRequestContext: AuthRequestContext, RequestContext {
+    public var coreContext: CoreRequestContextStorage
+    public var identity: UserRecord?
+
+    public init(source: Source) {
+        coreContext = .init(source: source)
+        identity = nil
+    }
+
+    public var requestDecoder: APIRequestDecoder { APIRequestDecoder() }
+
+    /// The signed-in user. Every route of `/api/v1` sits behind `BearerTokenAuthenticator`, which refuses
+    /// the request before a handler runs when there is none.
+    var user: UserRecord {
+        get throws {
+            guard let identity else { throw HubHTTPError.unauthorized("missing Authorization: Bearer <token> header") }
+            return identity
+        }
+    }
+}
+
+/// JSON request bodies: at most 1 MB (413 beyond), and a body that does not decode is 400 `invalid_body`
+/// naming the field.
+public struct APIRequestDecoder: RequestDecoder {
+    static let maxBodyBytes = 1 << 20
+
+    public func decode<T: Decodable>(_ type: T.Type, from request: Request, context: some RequestContext) async throws -> T {
+        var request = request
+        let body = try await request.collectBody(upTo: Self.maxBodyBytes)
+        do {
+            return try JSONDecoder().decode(T.self, from: Data(buffer: body))
+        } catch let error as DecodingError {
+            throw HubHTTPError.badRequest("invalid JSON body: \(Self.describe(error))", code: "invalid_body")
+        }
+    }
+
+    static func describe(_ error: DecodingError) -> String {
+        switch error {
+        case .keyNotFound(let key, _): "missing field \(key.stringValue)"
+        case .typeMismatch(_, let context), .valueNotFound(_, let context):
+            "field \(context.codingPath.map(\.stringValue).joined(separator: ".")) has the wrong type"
+        case .dataCorrupted(let context): context.debugDescription
+        @unknown default: "\(error)"
+        }
+    }
+}

@@ -1,0 +1,210 @@
+import DevTrackCore
+import Foundation
+import Logging
+import PostgresNIO
+
+public struct DailyCounters: Sendable, Equatable, Codable {
+    public var commits = 0
+    public var prsOpened = 0
+    public var prsMerged = 0
+    public var reviews = 0
+    public var issuesOpened = 0
+    public var issuesClosed = 0
+    public var comments = 0
+
+    public init() {}
+
+    enum CodingKeys: String, CodingKey {
+        case commits, reviews, comments
+        case prsOpened = "prs_opened"
+        case prsMerged = "prs_merged"
+        case issuesOpened = "issues_opened"
+        case issuesClosed = "issues_closed"
+    }
+
+    /// A day is active when it has at least one contribution (commit, PR opened, review, issue opened).
+    public var isActive: Bool { commits + prsOpened + reviews + issuesOpened > 0 }
+
+    public static func + (lhs: DailyCounters, rhs: DailyCounters) -> DailyCounters {
+        var sum = lhs
+        sum.commits += rhs.commits
+        sum.prsOpened += rhs.prsOpened
+        sum.prsMerged += rhs.prsMerged
+        sum.reviews += rhs.reviews
+        sum.issuesOpened += rhs.issuesOpened
+        sum.issuesClosed += rhs.issuesClosed
+        sum.comments += rhs.comments
+        return sum
+    }
+
+    static let columnList = "commits, prs_opened, prs_merged, reviews, issues_opened, issues_closed, comments"
+    static let countExpressions = """
+        count(*) FILTER (WHERE kind = 'commit'), count(*) FILTER (WHERE kind = 'pr_opened'),
+        count(*) FILTER (WHERE kind = 'pr_merged'), count(*) FILTER (WHERE kind = 'review'),
+        count(*) FILTER (WHERE kind = 'issue_opened'), count(*) FILTER (WHERE kind = 'issue_closed'),
+        count(*) FILTER (WHERE kind = 'comment')
+        """
+}
+
+/// What `applyFacts` did: how many facts were new, and each (still existing) user's zone and goals
+/// revision as the batch began (a change committed meanwhile shows in the next batch).
+public struct AppliedFacts: Sendable {
+    /// New facts per user (users without any are absent).
+    public let insertedByUser: [UUID: Int]
+    public let owners: [UUID: GoalOwner]
+
+    public var inserted: Int { insertedByUser.values.reduce(0, +) }
+}
+
+/// Activity facts and what is counted from them (`activities`, `daily_stats`, the counters of `user_totals`).
+public struct ActivityRepository: Repository {
+    let database: Database
+
+    public init(_ database: Database) { self.database = database }
+}
+
+extension ActivityRepository {
+    /// Inserts facts (duplicates by natural id are ignored) and adds only the new ones to the daily
+    /// stats, bucketed in each user's time zone, and to the lifetime `user_totals` — one statement, so it is
+    /// all or nothing with the caller's transaction — and announces `metrics.updated` to users with new
+    /// facts (live, and as a webhook). Facts of users that no longer exist, and coding-day signals, are skipped. Returns how many were
+    /// new per user, and the facts' users as they are now.
+    @discardableResult
+    public func applyFacts(_ facts: [ActivityFact], on transaction: DatabaseTransaction) async throws -> AppliedFacts {
+        let connection = transaction.connection
+        let userIDs = Array(Set(facts.map(\.userID)))
+        guard !userIDs.isEmpty else { return AppliedFacts(insertedByUser: [:], owners: [:]) }
+        var owners: [UUID: GoalOwner] = [:]
+        let users = try await connection.query(
+            "SELECT id, timezone, goals_revision FROM users WHERE id = ANY(\(userIDs))", logger: logger)
+        for try await (id, timezone, revision) in users.decode((UUID, String, Int64).self) {
+            owners[id] = GoalOwner(timezone: timezone, goalsRevision: revision)
+        }
+        let facts = facts.filter(\.kind.isStoredActivity)
+        guard !facts.isEmpty else { return AppliedFacts(insertedByUser: [:], owners: owners) }
+        // Only users with facts not stored yet are locked (FOR SHARE, against a concurrent time-zone change,
+        // which re-buckets under the row's lock), and their new facts are bucketed in the zone read under
+        // that lock. Facts another worker stored first cost one index probe and no lock.
+        let rows = try await connection.query(
+            """
+            WITH incoming AS (
+                SELECT * FROM unnest(\(facts.map(\.id)), \(facts.map(\.userID)), \(facts.map(\.kind.rawValue)),
+                                     \(facts.map(\.occurredAt)), \(facts.map(\.value)), \(facts.map { $0.repo ?? "" }),
+                                     \(facts.map { $0.language ?? "" }), \(facts.map(\.source)))
+                    AS t(id, user_id, kind, occurred_at, value, repo, language, source)
+            ), fresh AS (
+                SELECT DISTINCT ON (i.user_id, i.id) i.* FROM incoming i
+                WHERE NOT EXISTS (SELECT 1 FROM activities a WHERE a.user_id = i.user_id AND a.id = i.id)
+            ), locked AS (
+                SELECT id, timezone FROM users WHERE id IN (SELECT user_id FROM fresh) ORDER BY id FOR SHARE
+            ), inserted AS (
+                INSERT INTO activities (id, user_id, kind, occurred_at, value, repo, language, source)
+                SELECT f.id, f.user_id, f.kind, f.occurred_at, f.value, NULLIF(f.repo, ''), NULLIF(f.language, ''), f.source
+                FROM fresh f JOIN locked u ON u.id = f.user_id
+                ON CONFLICT (user_id, id) DO NOTHING
+                RETURNING user_id, kind, occurred_at
+            ), bucketed AS (
+                INSERT INTO daily_stats (user_id, day, \(unescaped: DailyCounters.columnList))
+                SELECT n.user_id, (n.occurred_at AT TIME ZONE u.timezone)::date, \(unescaped: DailyCounters.countExpressions)
+                FROM inserted n JOIN locked u ON u.id = n.user_id
+                GROUP BY 1, 2
+                ON CONFLICT (user_id, day) DO UPDATE SET
+                    commits = daily_stats.commits + EXCLUDED.commits,
+                    prs_opened = daily_stats.prs_opened + EXCLUDED.prs_opened,
+                    prs_merged = daily_stats.prs_merged + EXCLUDED.prs_merged,
+                    reviews = daily_stats.reviews + EXCLUDED.reviews,
+                    issues_opened = daily_stats.issues_opened + EXCLUDED.issues_opened,
+                    issues_closed = daily_stats.issues_closed + EXCLUDED.issues_closed,
+                    comments = daily_stats.comments + EXCLUDED.comments,
+                    updated_at = now()
+                RETURNING 1
+            ), totals AS (
+                INSERT INTO user_totals (user_id, commits, prs_opened, prs_merged, reviews, issues_closed)
+                SELECT user_id, count(*) FILTER (WHERE kind = 'commit'), count(*) FILTER (WHERE kind = 'pr_opened'),
+                       count(*) FILTER (WHERE kind = 'pr_merged'), count(*) FILTER (WHERE kind = 'review'),
+                       count(*) FILTER (WHERE kind = 'issue_closed')
+                FROM inserted GROUP BY user_id ORDER BY user_id
+                ON CONFLICT (user_id) DO UPDATE SET
+                    commits = user_totals.commits + EXCLUDED.commits,
+                    prs_opened = user_totals.prs_opened + EXCLUDED.prs_opened,
+                    prs_merged = user_totals.prs_merged + EXCLUDED.prs_merged,
+                    reviews = user_totals.reviews + EXCLUDED.reviews,
+                    issues_closed = user_totals.issues_closed + EXCLUDED.issues_closed,
+                    updated_at = now()
+                RETURNING 1
+            )
+            SELECT user_id, count(*) FROM inserted GROUP BY user_id
+            """, logger: logger)
+        var insertedByUser: [UUID: Int] = [:]
+        for try await (userID, count) in rows.decode((UUID, Int64).self) { insertedByUser[userID] = Int(count) }
+        // Whichever worker stores a fact first tells the user's open web clients and endpoints.
+        try await announceMetricsUpdated(insertedByUser, on: transaction)
+        return AppliedFacts(insertedByUser: insertedByUser, owners: owners)
+    }
+
+    /// `metrics.updated` for users with new facts, in the caller's transaction: announced to their open web
+    /// clients, and queued for their endpoints subscribed to it. Facts are new only once, so each occurrence
+    /// is queued once (a fresh dedupe key each time).
+    private func announceMetricsUpdated(_ newFactsByUser: [UUID: Int], on transaction: DatabaseTransaction) async throws {
+        guard !newFactsByUser.isEmpty else { return }
+        let now = Date()
+        try await LiveEventRepository(database).announce(
+            newFactsByUser.map { LiveEvent.metricsUpdated(userID: $0.key, newFacts: $0.value) }, on: transaction)
+        try await OutboxRepository(database).queueForSubscribedEndpoints(
+            newFactsByUser.map { userID, count in
+                WebhookEvent(
+                    userID: userID, type: "metrics.updated", dedupeKey: "metrics.updated:\(UUID().uuidString.lowercased())",
+                    payload: WebhookEnvelope.metricsUpdated(userID: userID, newFacts: count, at: now).json())
+            }, on: transaction)
+    }
+
+    /// Re-buckets all of the user's daily stats in `timezone` (after they changed it), from the facts.
+    func rebucketDailyStats(userID: UUID, timezone: String, on transaction: DatabaseTransaction) async throws {
+        try await transaction.connection.query("DELETE FROM daily_stats WHERE user_id = \(userID)", logger: logger)
+        try await transaction.connection.query(
+            """
+            INSERT INTO daily_stats (user_id, day, \(unescaped: DailyCounters.columnList))
+            SELECT user_id, (occurred_at AT TIME ZONE \(timezone))::date, \(unescaped: DailyCounters.countExpressions)
+            FROM activities WHERE user_id = \(userID) GROUP BY 1, 2
+            """, logger: logger)
+    }
+
+    /// Counters per local date in `range` (dates without activity are absent).
+    public func dailyCounters(userID: UUID, range: DateRange) async throws -> [LocalDate: DailyCounters] {
+        let rows = try await client.query(
+            """
+            SELECT day, \(unescaped: DailyCounters.columnList) FROM daily_stats
+            WHERE user_id = \(userID) AND day BETWEEN \(range.from) AND \(range.to)
+            """, logger: logger)
+        var result: [LocalDate: DailyCounters] = [:]
+        for try await (day, commits, prsOpened, prsMerged, reviews, issuesOpened, issuesClosed, comments)
+            in rows.decode((LocalDate, Int, Int, Int, Int, Int, Int, Int).self)
+        {
+            let date = day
+            var counters = DailyCounters()
+            counters.commits = commits
+            counters.prsOpened = prsOpened
+            counters.prsMerged = prsMerged
+            counters.reviews = reviews
+            counters.issuesOpened = issuesOpened
+            counters.issuesClosed = issuesClosed
+            counters.comments = comments
+            result[date] = counters
+        }
+        return result
+    }
+
+    /// Every active local date: at least one contribution (commit, PR opened, review, issue opened) or
+    /// some coding time.
+    public func activeDays(userID: UUID) async throws -> [LocalDate] {
+        let rows = try await client.query(
+            """
+            SELECT day FROM active_days(\(userID), \(LocalDate.earliest), \(LocalDate.latest)) ORDER BY 1
+            """, logger: logger)
+        var days: [LocalDate] = []
+        for try await day in rows.decode(LocalDate.self) {
+            days.append(day)
+        }
+        return days
+    }
+}
