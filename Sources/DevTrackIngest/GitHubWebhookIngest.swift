@@ -20,8 +20,8 @@ public struct IngestConfiguration: Sendable {
     public var maxInlineBytes: Int
 
     public init(
-        hubWebhookSecret: String?, maxBodyBytes: Int = 25 * 1024 * 1024,
-        githubTopic: String = Topics.githubEvents, sourceCacheTTL: Duration = .seconds(5), maxInlineBytes: Int = 900_000
+        hubWebhookSecret: String?, maxBodyBytes: Int, githubTopic: String = Topics.githubEvents, sourceCacheTTL: Duration,
+        maxInlineBytes: Int = 900_000
     ) {
         self.hubWebhookSecret = hubWebhookSecret
         self.maxBodyBytes = maxBodyBytes

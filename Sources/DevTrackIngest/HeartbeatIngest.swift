@@ -19,8 +19,8 @@ public struct HeartbeatConfiguration: Sendable {
     public var syncRequestsPerMinute: Int
 
     public init(
-        maxBatch: Int = 100, maxAge: Duration = .seconds(30 * 86400), topic: String = Topics.codingHeartbeats,
-        compatPrefix: String = "/api/compat/wakatime/v1", syncRequestsPerMinute: Int = 20
+        maxBatch: Int, maxAge: Duration, topic: String = Topics.codingHeartbeats, compatPrefix: String = "/api/compat/wakatime/v1",
+        syncRequestsPerMinute: Int
     ) {
         self.maxBatch = maxBatch
         self.maxAge = maxAge

@@ -2,14 +2,15 @@ import DevTrackCore
 import DevTrackStore
 import Foundation
 
-/// Defaults from `config/devtrack.json`, overridden by environment variables, overridden by flags.
+/// Settings from `config/devtrack.json` (every default, written there only), an operator's file laid over it,
+/// environment variables over both, and flags over everything; read once per process.
 struct HubConfiguration: Sendable {
     struct Ingest: Codable, Sendable {
-        var host = "127.0.0.1"
-        var port = 8080
-        var maxBodyBytes = 25 * 1024 * 1024
+        var host: String
+        var port: Int
+        var maxBodyBytes: Int
         var publicURL: String?
-        var sourceCacheTTLSeconds = 5
+        var sourceCacheTTLSeconds: Int
         enum CodingKeys: String, CodingKey {
             case host, port
             case maxBodyBytes = "max_body_bytes"
@@ -19,11 +20,11 @@ struct HubConfiguration: Sendable {
     }
 
     struct API: Codable, Sendable {
-        var host = "127.0.0.1"
-        var port = 8081
-        var maxRangeDays = 366
-        var secretRotationGraceHours = 24
-        var streakFreezesPerMonth = 2
+        var host: String
+        var port: Int
+        var maxRangeDays: Int
+        var secretRotationGraceHours: Int
+        var streakFreezesPerMonth: Int
         enum CodingKeys: String, CodingKey {
             case streakFreezesPerMonth = "streak_freezes_per_month"
             case host, port
@@ -33,9 +34,9 @@ struct HubConfiguration: Sendable {
     }
 
     struct Kafka: Codable, Sendable {
-        var mockBrokers = 3
-        var producer: [String: String] = [:]
-        var consumer: [String: String] = [:]
+        var mockBrokers: Int
+        var producer: [String: String]
+        var consumer: [String: String]
         enum CodingKeys: String, CodingKey {
             case producer, consumer
             case mockBrokers = "mock_brokers"
@@ -43,9 +44,9 @@ struct HubConfiguration: Sendable {
     }
 
     struct Workers: Codable, Sendable {
-        var maxBatch = 500
+        var maxBatch: Int
         /// Larger batches for the workers whose cost is mostly per batch (see README, Benchmarks).
-        var maxBatchByWorker = ["goals": 6000, "achievements": 6000]
+        var maxBatchByWorker: [String: Int]
         enum CodingKeys: String, CodingKey {
             case maxBatch = "max_batch"
             case maxBatchByWorker = "max_batch_by_worker"
@@ -56,10 +57,10 @@ struct HubConfiguration: Sendable {
 
     struct Coding: Codable, Sendable {
         /// WakaTime's keystroke timeout: a longer gap between heartbeats is not coding time.
-        var heartbeatTimeoutSeconds = 900
-        var maxHeartbeatsPerRequest = 100
-        var maxHeartbeatAgeDays = 30
-        var syncRequestsPerMinute = 20
+        var heartbeatTimeoutSeconds: Int
+        var maxHeartbeatsPerRequest: Int
+        var maxHeartbeatAgeDays: Int
+        var syncRequestsPerMinute: Int
         enum CodingKeys: String, CodingKey {
             case syncRequestsPerMinute = "sync_requests_per_minute"
             case heartbeatTimeoutSeconds = "heartbeat_timeout_seconds"
@@ -69,7 +70,7 @@ struct HubConfiguration: Sendable {
     }
 
     struct SchedulerSettings: Codable, Sendable {
-        var intervalSeconds = 60
+        var intervalSeconds: Int
         enum CodingKeys: String, CodingKey { case intervalSeconds = "interval_seconds" }
     }
 
@@ -78,15 +79,15 @@ struct HubConfiguration: Sendable {
         var profileURLTemplate: String?
         /// Hosts deliveries may reach without the public-address check, over http too (tests on loopback,
         /// an operator's own relay). Empty in production.
-        var allowHosts: [String] = []
-        var deliveryTimeoutSeconds = 10
+        var allowHosts: [String]
+        var deliveryTimeoutSeconds: Int
         /// How long a claimed delivery stays with its deliverer: one that crashed mid-request is tried again
         /// after this. Longer than the timeout, so a request still running is never sent twice.
-        var deliveryLeaseSeconds = 60
+        var deliveryLeaseSeconds: Int
         /// Requests in flight at once per deliverer (one at a time per destination).
-        var maxConcurrentDeliveries = 128
+        var maxConcurrentDeliveries: Int
         /// Outbound webhook endpoints per user (the original DevTrack's limit).
-        var maxWebhooksPerUser = 5
+        var maxWebhooksPerUser: Int
         enum CodingKeys: String, CodingKey {
             case profileURLTemplate = "profile_url_template"
             case allowHosts = "allow_hosts"
@@ -98,13 +99,13 @@ struct HubConfiguration: Sendable {
     }
 
     struct File: Codable, Sendable {
-        var ingest = Ingest()
-        var api = API()
-        var kafka = Kafka()
-        var workers = Workers()
-        var coding = Coding()
-        var scheduler = SchedulerSettings()
-        var notify = Notify()
+        var ingest: Ingest
+        var api: API
+        var kafka: Kafka
+        var workers: Workers
+        var coding: Coding
+        var scheduler: SchedulerSettings
+        var notify: Notify
     }
 
     var ingest: Ingest
@@ -125,22 +126,29 @@ struct HubConfiguration: Sendable {
         let description: String
     }
 
+    /// `config/devtrack.json` of the project folder holds every setting with its default (the one place
+    /// defaults are written); a file of the operator's (`--config` or `DEVTRACK_CONFIG`) names only what it
+    /// changes and is laid over it, key by key.
     static func load(configFile: String?, environment: [String: String] = ProcessInfo.processInfo.environment) throws -> HubConfiguration {
         let home = try ProjectHome.locate(environment: environment)
-        let path = configFile ?? environment["DEVTRACK_CONFIG"] ?? "\(home.path)/config/devtrack.json"
-        var file = File()
-        if FileManager.default.fileExists(atPath: path) {
+        let defaultsPath = "\(home.path)/config/devtrack.json"
+        func json(at path: String) throws -> Any {
             do {
-                // A file names only what it changes: it is laid over the built-in defaults, key by key.
-                let defaults = try JSONSerialization.jsonObject(with: JSONEncoder().encode(File()))
-                let overrides = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path)))
-                let merged = try JSONSerialization.data(withJSONObject: Self.overlay(overrides, on: defaults))
-                file = try JSONDecoder().decode(File.self, from: merged)
+                return try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path)))
             } catch {
                 throw Failure(description: "cannot read configuration \(path): \(error)")
             }
-        } else if configFile != nil {
-            throw Failure(description: "configuration file \(path) does not exist")
+        }
+        var merged = try json(at: defaultsPath)
+        if let path = configFile ?? environment["DEVTRACK_CONFIG"].nonEmpty, path != defaultsPath {
+            guard FileManager.default.fileExists(atPath: path) else { throw Failure(description: "configuration file \(path) does not exist") }
+            merged = Self.overlay(try json(at: path), on: merged)
+        }
+        let file: File
+        do {
+            file = try JSONDecoder().decode(File.self, from: JSONSerialization.data(withJSONObject: merged))
+        } catch {
+            throw Failure(description: "configuration (\(defaultsPath) and overrides) is incomplete or of the wrong type: \(error)")
         }
         var configuration = HubConfiguration(
             ingest: file.ingest, api: file.api, kafka: file.kafka, workers: file.workers, coding: file.coding, scheduler: file.scheduler,

@@ -85,7 +85,8 @@ struct RoleFactory {
         CustomWebhookIngest(
             producer: producer, database: database, secretBox: secretBox,
             configuration: IngestConfiguration(
-                hubWebhookSecret: nil, sourceCacheTTL: .seconds(configuration.ingest.sourceCacheTTLSeconds)),
+                hubWebhookSecret: nil, maxBodyBytes: configuration.ingest.maxBodyBytes,
+                sourceCacheTTL: .seconds(configuration.ingest.sourceCacheTTLSeconds)),
             backlog: backlog
         ).addRoutes(to: router)
         HeartbeatIngest(

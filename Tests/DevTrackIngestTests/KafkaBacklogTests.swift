@@ -42,7 +42,7 @@ struct KafkaBacklogTests {
             router.middlewares.add(JSONErrorMiddleware())
             GitHubWebhookIngest(
                 producer: producer, database: store.database, secretBox: try SecretBox(base64Key: SecretBox.newBase64Key()),
-                configuration: IngestConfiguration(hubWebhookSecret: "secret"), backlog: backlog
+                configuration: IngestConfiguration(hubWebhookSecret: "secret", maxBodyBytes: 1 << 20, sourceCacheTTL: .seconds(5)), backlog: backlog
             ).addRoutes(to: router)
             let body = try Fixtures.data("push/branch-created.json")
             let app = Application(router: router)

@@ -20,9 +20,8 @@ public struct APIConfiguration: Sendable {
     public var maxWebhooksPerUser: Int
 
     public init(
-        publicIngestURL: String, maxRangeDays: Int = 366, secretRotationGrace: Duration = .seconds(24 * 3600),
-        codingTimeout: Duration = .seconds(900), streakFreezesPerMonth: Int = 2, outboundAllowHosts: Set<String> = [],
-        profileURLTemplate: String? = nil, maxWebhooksPerUser: Int = 5
+        publicIngestURL: String, maxRangeDays: Int, secretRotationGrace: Duration, codingTimeout: Duration, streakFreezesPerMonth: Int,
+        outboundAllowHosts: Set<String>, profileURLTemplate: String?, maxWebhooksPerUser: Int
     ) {
         self.publicIngestURL = publicIngestURL
         self.maxRangeDays = maxRangeDays

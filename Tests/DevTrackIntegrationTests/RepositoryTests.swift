@@ -7,7 +7,7 @@ import PostgresNIO
 import Testing
 
 @Suite(.timeLimit(.minutes(3)))
-struct HubStoreTests {
+struct RepositoryTests {
     func fact(_ id: String, _ user: UUID, _ kind: ActivityKind, _ at: String) -> ActivityFact {
         ActivityFact(id: id, userID: user, kind: kind, occurredAt: Timestamps.parse(at)!, repo: "o/r", language: nil, source: "github-app")
     }
