@@ -175,6 +175,14 @@ let package = Package(
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ]
         ),
+        // The query API's router in process (HummingbirdTesting) on real PostgreSQL: every controller's validation and errors.
+        .testTarget(
+            name: "DevTrackAPITests",
+            dependencies: [
+                "DevTrackAPI", "DevTrackHTTP", "DevTrackStore", "DevTrackCore", "DevTrackTestSupport",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ]
+        ),
         // The built `devtrack` binary over HTTP, several processes.
         .testTarget(
             name: "DevTrackEndToEndTests",

@@ -198,8 +198,13 @@ public struct OutboundHTTPClient: Sendable {
     /// Why an address literal (`10.0.0.1`, `::1`) is not public; nil for a public one or a host name.
     public static func refusal(ofLiteral host: String) -> String? {
         let bare = host.hasPrefix("[") && host.hasSuffix("]") ? String(host.dropFirst().dropLast()) : host
-        guard let address = try? SocketAddress(ipAddress: bare, port: 443) else { return nil }
-        return refusal(of: address)
+        if let address = try? SocketAddress(ipAddress: bare, port: 443) { return refusal(of: address) }
+        // The legacy IPv4 spellings resolvers still accept (`2130706433`, `0x7f000001`, `127.1`, `0177.0.0.1`).
+        var legacy = in_addr()
+        guard !bare.isEmpty, bare.allSatisfy({ $0.isHexDigit || $0 == "." || $0 == "x" || $0 == "X" }), inet_aton(bare, &legacy) != 0 else {
+            return nil
+        }
+        return OutboundAddressPolicy.refusal(ipv4: withUnsafeBytes(of: legacy) { Array($0) })
     }
 
     static func refusal(of address: SocketAddress) -> String? {

@@ -95,11 +95,12 @@ struct GoalsController: Sendable {
         return title
     }
 
-    static func target(_ value: Int?) throws -> Int {
-        guard let value, (1...maximumTarget).contains(value) else {
+    /// Read as any JSON number, so that `1.5` or `1e20` is named as the target's problem rather than the body's.
+    static func target(_ value: Double?) throws -> Int {
+        guard let value, value.rounded() == value, (1...Double(maximumTarget)).contains(value) else {
             throw invalid("target", "target must be a whole number from 1 to \(maximumTarget)")
         }
-        return value
+        return Int(value)
     }
 
     /// A deadline from today (in the goal's zone, `zone`) to `maximumDeadlineDays` ahead.
@@ -128,7 +129,7 @@ struct GoalsController: Sendable {
 
 struct GoalInput: Decodable {
     let title: String?
-    let target: Int?
+    let target: Double?
     let unit: String?
     let period: String?
     let deadline: String?

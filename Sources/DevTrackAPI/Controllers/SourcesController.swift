@@ -23,7 +23,7 @@ struct SourcesController: Sendable {
                 throw HubHTTPError.badRequest("kind must be \"github\" or \"custom\"", code: "invalid_kind")
             }
             let name = try validName(body.name ?? "")
-            let mapping = try validMapping(kind: body.kind, preset: body.preset, mapping: body.mapping, authors: body.authors)
+            let mapping = try validMapping(kind: body.kind, preset: body.preset, mapping: body.mapping, authors: body.authors, current: nil)
             let secret = newSecret(kind: body.kind)
             let source = try await sources.createSource(
                 userID: user.id, kind: body.kind, name: name, sealedSecret: secretBox.seal(secret), mapping: mapping)
@@ -41,7 +41,8 @@ struct SourcesController: Sendable {
         v1.patch("/sources/{id}") { request, context in
             let source = try await ownSource(request, context)
             let change = try await request.decode(as: SourceChange.self, context: context)
-            let mapping = try validMapping(kind: source.kind, preset: change.preset, mapping: change.mapping, authors: change.authors)
+            let mapping = try validMapping(
+                kind: source.kind, preset: change.preset, mapping: change.mapping, authors: change.authors, current: source.mapping)
             guard
                 let updated = try await sources.updateSource(
                     userID: source.userID, id: source.id, name: try change.name.map(validName), enabled: change.enabled, mapping: mapping)
@@ -86,10 +87,23 @@ struct SourcesController: Sendable {
     }
 
     /// A custom source's mapping: a preset by name, or one written out; nil for the native format.
-    private func validMapping(kind: String, preset: String?, mapping: EventMapping?, authors: [String]?) throws -> EventMapping? {
+    /// The mapping a request sets, checked; nil when it sets none. `authors` alone changes the `current` mapping's.
+    private func validMapping(
+        kind: String, preset: String?, mapping: EventMapping?, authors: [String]?, current: EventMapping?
+    ) throws -> EventMapping? {
         switch (preset, mapping) {
         case (nil, nil):
-            return nil
+            guard let authors else { return nil }
+            guard var current else {
+                throw HubHTTPError.badRequest("authors go with a preset or a mapping (custom sources only)", code: "invalid_mapping")
+            }
+            current.authors = authors
+            do {
+                try current.validate()
+            } catch {
+                throw HubHTTPError.badRequest(error.description, code: "invalid_mapping")
+            }
+            return current
         case (_?, _?):
             throw HubHTTPError.badRequest("give a preset or a mapping, not both", code: "invalid_mapping")
         case (let name?, nil):

@@ -44,11 +44,25 @@ public struct APIRequestDecoder: RequestDecoder {
 
     static func describe(_ error: DecodingError) -> String {
         switch error {
-        case .keyNotFound(let key, _): "missing field \(key.stringValue)"
-        case .typeMismatch(_, let context), .valueNotFound(_, let context):
-            "field \(context.codingPath.map(\.stringValue).joined(separator: ".")) has the wrong type"
+        case .keyNotFound(let key, let context): "missing field \(path(context.codingPath + [key]))"
+        case .typeMismatch(_, let context) where context.codingPath.isEmpty, .valueNotFound(_, let context) where context.codingPath.isEmpty:
+            "the body must be a JSON object"
+        case .typeMismatch(_, let context), .valueNotFound(_, let context): "field \(path(context.codingPath)) has the wrong type"
+        case .dataCorrupted(let context) where !context.codingPath.isEmpty:
+            "field \(path(context.codingPath)) has a value out of range or of the wrong form"
         case .dataCorrupted(let context): context.debugDescription
         @unknown default: "\(error)"
+        }
+    }
+
+    /// `mapping.occurred_at`, `events[1]`: the field as the client wrote it.
+    static func path(_ keys: [any CodingKey]) -> String {
+        keys.reduce(into: "") { text, key in
+            if let index = key.intValue {
+                text += "[\(index)]"
+            } else {
+                text += text.isEmpty ? key.stringValue : ".\(key.stringValue)"
+            }
         }
     }
 }

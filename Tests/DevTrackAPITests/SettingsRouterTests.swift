@@ -1,0 +1,133 @@
+import DevTrackCore
+import DevTrackTestSupport
+import Foundation
+import Testing
+
+/// `SettingsController`: `GET|PATCH /settings`, `POST /settings/discord/test`.
+@Suite(.timeLimit(.minutes(2)))
+struct SettingsRouterTests {
+    static let routes = [
+        APIRoute(.get, "/api/v1/settings"), APIRoute(.patch, "/api/v1/settings"), APIRoute(.post, "/api/v1/settings/discord/test"),
+    ]
+    static let discordURL = "https://discord.com/api/webhooks/123456789012345678/s3cr3t-Token_value"
+
+    @Test func everyRouteRequiresAValidBearerToken() async throws {
+        try await APIRouterTest.run { api in try await expectEveryRouteRequiresAToken(Self.routes, api) }
+    }
+
+    @Test func aChangeIsRefusedNamingTheFieldAndChangesNothing() async throws {
+        try await APIRouterTest.run { api in
+            let cases: [(body: String, code: String, field: String)] = [
+                (#"{"discord_webhook_url": "https://evil.example/api/webhooks/123456789012345678/token"}"#, "invalid_discord_webhook_url", ""),
+                (#"{"discord_webhook_url": "http://discord.com/api/webhooks/123456789012345678/token"}"#, "invalid_discord_webhook_url", ""),
+                (#"{"discord_webhook_url": "https://discord.com:8443/api/webhooks/123456789012345678/token"}"#, "invalid_discord_webhook_url", ""),
+                (#"{"discord_webhook_url": "https://discord.com/api/webhooks/1234/token"}"#, "invalid_discord_webhook_url", ""),
+                (#"{"discord_webhook_url": "https://discord.com/api/webhooks/123456789012345678/tok?x=1"}"#, "invalid_discord_webhook_url", ""),
+                (#"{"discord_webhook_url": "https://u:p@discord.com/api/webhooks/123456789012345678/token"}"#, "invalid_discord_webhook_url", ""),
+                (#"{"discord_webhook_url": ""}"#, "invalid_discord_webhook_url", ""),
+                (#"{"discord_muted_until": "tomorrow"}"#, "invalid_discord_muted_until", ""),
+                (#"{"discord_muted_until": "2030-01-01"}"#, "invalid_discord_muted_until", ""),
+                (#"{"discord_opt_outs": ["goal.completed", "spam"]}"#, "invalid_discord_opt_outs", "spam"),
+                (#"{"discord_opt_outs": ["test"]}"#, "invalid_discord_opt_outs", "test"),
+                (#"{"timezone": "Mars/Base"}"#, "invalid_timezone", ""), (#"{"timezone": "UTC+0530"}"#, "invalid_timezone", ""),
+                (#"{"timezone": "GMT+5"}"#, "invalid_timezone", ""), (#"{"timezone": "GMT-3"}"#, "invalid_timezone", ""),
+                (#"{"timezone": "Etc/GMT+5"}"#, "invalid_timezone", ""), (#"{"timezone": "Europe/Berlin\u0000"}"#, "invalid_timezone", ""),
+                (#"{"timezone": ""}"#, "invalid_timezone", ""),
+                (#"{"timezone": "\#(String(repeating: "A", count: 65))"}"#, "invalid_timezone", ""),
+                // A valid change beside a refused one is not applied either.
+                (#"{"timezone": "Asia/Kolkata", "discord_opt_outs": ["nope"]}"#, "invalid_discord_opt_outs", "nope"),
+                (#"{"discord_muted_until": "2030-01-01T00:00:00Z", "timezone": "Nope/Nope"}"#, "invalid_timezone", ""),
+            ]
+            for (body, code, detail) in cases {
+                let field = String(code.dropFirst("invalid_".count))
+                let response = try await api.call(.patch, "/api/v1/settings", body)
+                expectBadRequest(response, code, naming: field, body)
+                if !detail.isEmpty { #expect(response.errorMessage?.contains(detail) == true, "\(body) → \(response)") }
+            }
+            for (body, field) in [
+                (#"{"discord_webhook_url": 5}"#, "discord_webhook_url"), (#"{"discord_muted_until": true}"#, "discord_muted_until"),
+                (#"{"discord_opt_outs": "daily.summary"}"#, "discord_opt_outs"), (#"{"discord_opt_outs": [1]}"#, "discord_opt_outs"),
+                (#"{"timezone": 1}"#, "timezone"),
+            ] {
+                expectBadRequest(try await api.call(.patch, "/api/v1/settings", body), "invalid_body", naming: field, body)
+            }
+            try await expectMalformedBodiesRefused(.patch, "/api/v1/settings", api)
+            try await expectBodyTooLarge(.patch, "/api/v1/settings", api)
+            let settings = try await api.call(.get, "/api/v1/settings")
+            #expect(settings.value("timezone", as: String.self) == "UTC" && settings.isNull("discord_webhook_url"), "\(settings)")
+            #expect(settings.isNull("discord_muted_until") && settings.value("discord_opt_outs", as: [String].self) == [], "\(settings)")
+        }
+    }
+
+    @Test func settingsChangeOnlyWhereNamedAndTheURLIsShownMasked() async throws {
+        try await APIRouterTest.run { api in
+            let initial = try await api.call(.get, "/api/v1/settings")
+            #expect(initial.status == .ok, "\(initial)")
+            #expect(
+                initial.keys() == ["timezone", "discord_webhook_url", "discord_muted_until", "discord_opt_outs", "discord_disabled_reason"],
+                "every setting, null when unset: \(initial)")
+            #expect(initial.isNull("discord_webhook_url") && initial.isNull("discord_disabled_reason"))
+
+            let set = try await api.call(
+                .patch, "/api/v1/settings",
+                #"""
+                {"discord_webhook_url": "\#(Self.discordURL)", "discord_muted_until": "2030-01-01T00:00:00Z",
+                 "discord_opt_outs": ["weekly.summary", "daily.summary", "daily.summary"]}
+                """#)
+            #expect(set.status == .ok, "\(set)")
+            #expect(set.value("discord_webhook_url", as: String.self) == "https://discord.com/api/webhooks/123456789012345678/…", "\(set)")
+            #expect(!set.text.contains("s3cr3t-Token_value"), "the token is never shown back")
+            #expect(set.value("discord_muted_until", as: String.self) == "2030-01-01T00:00:00.000Z")
+            #expect(set.value("discord_opt_outs", as: [String].self) == ["daily.summary", "weekly.summary"], "deduplicated and sorted")
+            #expect(set.value("timezone", as: String.self) == "UTC")
+            for url in [
+                "https://discordapp.com/api/webhooks/123456789012345678/t", "https://ptb.discord.com/api/v10/webhooks/123456789012345678/t",
+                "https://canary.discord.com/api/webhooks/12345678901234567/t/",
+            ] {
+                let response = try await api.call(.patch, "/api/v1/settings", #"{"discord_webhook_url": "\#(url)"}"#)
+                let masked = response.value("discord_webhook_url", as: String.self)
+                #expect(response.status == .ok && masked?.hasSuffix("/…") == true, "\(url) → \(response)")
+            }
+
+            let unmuted = try await api.call(.patch, "/api/v1/settings", #"{"discord_muted_until": null}"#)
+            #expect(unmuted.isNull("discord_muted_until") && unmuted.value("discord_webhook_url", as: String.self) != nil, "\(unmuted)")
+            #expect(unmuted.value("discord_opt_outs", as: [String].self) == ["daily.summary", "weekly.summary"], "untouched: \(unmuted)")
+            let zoned = try await api.call(.patch, "/api/v1/settings", #"{"discord_webhook_url": null, "timezone": "Asia/Kolkata"}"#)
+            #expect(zoned.isNull("discord_webhook_url") && zoned.value("timezone", as: String.self) == "Asia/Kolkata", "\(zoned)")
+            #expect(try await api.call(.get, "/api/v1/me").value("timezone", as: String.self) == "Asia/Kolkata", "the user's zone changed")
+            let cleared = try await api.call(.patch, "/api/v1/settings", #"{"discord_opt_outs": []}"#)
+            #expect(cleared.value("discord_opt_outs", as: [String].self) == [] && cleared.value("timezone", as: String.self) == "Asia/Kolkata")
+            let nothing = try await api.call(.patch, "/api/v1/settings", "{}")
+            #expect(nothing.status == .ok && nothing.value("timezone", as: String.self) == "Asia/Kolkata", "\(nothing)")
+
+            let other = try await api.newUser("other")
+            let theirs = try await api.call(.get, "/api/v1/settings", token: other.token)
+            #expect(theirs.value("timezone", as: String.self) == "UTC", "another user's settings are their own: \(theirs)")
+        }
+    }
+
+    @Test func aDiscordTestNeedsAWebhookURL() async throws {
+        try await APIRouterTest.run { api in
+            let untested = try await api.call(.post, "/api/v1/settings/discord/test")
+            expectError(untested, .conflict, "discord_not_configured", naming: "discord_webhook_url", "no URL set")
+            _ = try await api.call(.patch, "/api/v1/settings", #"{"discord_webhook_url": "\#(Self.discordURL)"}"#)
+            _ = try await api.call(.patch, "/api/v1/settings", #"{"discord_webhook_url": null}"#)
+            expectError(try await api.call(.post, "/api/v1/settings/discord/test"), .conflict, "discord_not_configured", "a cleared URL")
+        }
+    }
+
+    /// A stand-in for Discord on loopback (`notify.allow_hosts`) where nothing listens: what the test reports
+    /// when no answer came — 200, not delivered, no status code.
+    @Test func aDiscordTestThatGetsNoAnswerSaysSo() async throws {
+        try await APIRouterTest.run(configuration: APIRouterTest.configuration(allowHosts: ["127.0.0.1"])) { api in
+            let set = try await api.call(
+                .patch, "/api/v1/settings", #"{"discord_webhook_url": "http://127.0.0.1:1/api/webhooks/123456789012345678/t"}"#)
+            #expect(set.status == .ok, "\(set)")
+            let tested = try await api.call(.post, "/api/v1/settings/discord/test")
+            #expect(tested.status == .ok, "\(tested)")
+            #expect(tested.keys() == ["delivered", "status_code", "latency_ms", "error"], "\(tested)")
+            #expect(tested.value("delivered", as: Bool.self) == false && tested.isNull("status_code"), "\(tested)")
+            #expect(tested.value("latency_ms", as: Int.self) != nil && tested.value("error", as: String.self)?.isEmpty == false)
+        }
+    }
+}
