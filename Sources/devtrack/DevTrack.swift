@@ -15,7 +15,8 @@ struct DevTrack: AsyncParsableCommand {
         abstract: "DevTrack Hub: GitHub activity and coding time → metrics, streaks and alerts.",
         subcommands: [
             DevCommand.self, IngestCommand.self, WorkerCommand.self, APICommand.self, MigrateCommand.self,
-            TopicsCommand.self, KafkaMockCommand.self, SchedulerCommand.self, ReplayCommand.self, DLQCommand.self, PostgresCommand.self,
+            TopicsCommand.self, KafkaMockCommand.self, SchedulerCommand.self, ReplayCommand.self, DLQCommand.self, LagCommand.self,
+            PostgresCommand.self,
             UsersCommand.self, TokensCommand.self,
         ])
 

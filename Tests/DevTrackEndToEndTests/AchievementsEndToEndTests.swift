@@ -107,7 +107,7 @@ struct AchievementsEndToEndTests {
                     ((response.json?["achievements"] as? [[String: Any]]) ?? []).first { $0["id"] as? String == "commits_100" }?["current"] as? Int
                         == 2
                 })
-            try await Task.sleep(for: .seconds(2))
+            try await hub.settled()
             let after = try await intents()
             #expect(after == sent, "nothing sent twice after redelivery and replay")
             #expect(try await call("GET", "/api/v1/achievements").json?["unlocked_count"] as? Int == 2)

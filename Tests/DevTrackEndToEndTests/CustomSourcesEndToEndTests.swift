@@ -87,7 +87,7 @@ struct CustomSourcesEndToEndTests {
             let progress = try await eventually(
                 within: 30, { try await call("GET", "/api/v1/goals/\(goalID)") }, until: { $0.json?["current"] as? Int == 3 })
             #expect(progress.json?["completed_at"] != nil, "\(progress.text)")
-            try await Task.sleep(for: .seconds(2))
+            try await hub.settled()
             let again = try await call("GET", "/api/v1/metrics/custom")
             #expect(((again.json?["totals"] as? [[String: Any]]) ?? []).first?["count"] as? Int == 3, "the replay added no fact")
 
@@ -191,7 +191,7 @@ struct CustomSourcesEndToEndTests {
             #expect(tag?["status"] as? String == "dead_lettered")
             #expect(tag?["error"] as? String == "mapping.events /commits is not an array in the payload")
             #expect(tag?["signature"] as? String == "gitlab-token")
-            try await Task.sleep(for: .seconds(2))
+            try await hub.settled()
             #expect(try await call("GET", day).json?["commits"] as? Int == 2)
 
             // A new mapping by PATCH: someone else's identity counts nothing, the owner's again does.

@@ -74,7 +74,7 @@ struct DatabaseOutageEndToEndTests {
                 }, until: { $0["commits"] == accepted })
             print("outage: counts caught up \(ContinuousClock.now - back) after PostgreSQL was back")
             #expect(counted["commits"] == accepted, "every accepted commit counted once")
-            try await Task.sleep(for: .seconds(2))
+            try await hub.settled()
             #expect(
                 try await hub.summary(token: user.token, from: today.adding(days: -1).description, to: today.adding(days: 1).description)["commits"]
                     == accepted)

@@ -63,7 +63,7 @@ struct GoalsEndToEndTests {
             #expect(try await hub.postGitHub("push", todaysPush, delivery: "g-2").status == 202)
             #expect(try await hub.postGitHub("push", try pushNow(), delivery: "g-3").status == 202)
             _ = try await eventually({ try await call("GET", "/api/v1/goals/\(id)") }, until: { $0.json?["current"] as? Int == 2 })
-            try await Task.sleep(for: .seconds(2))
+            try await hub.settled()
             #expect(try await completions().count == 1, "goal.completed fires once per goal and period")
             // The weekly goal (target 2) completed with the second commit.
             #expect(try await hub.topicValues("devtrack.notifications").filter { $0.contains("\"goal_id\":\"\(id)\"") }.count == 1)

@@ -111,6 +111,33 @@ final class HubUnderTest: @unchecked Sendable {
         }
     }
 
+    /// Waits until every worker group has committed all that was produced (`devtrack lag`: zero everywhere).
+    /// Offsets commit only after PostgreSQL's transaction, so every message is applied: what a test reads next
+    /// is final. The positive signal for "nothing more comes".
+    func settled(within seconds: Double = 90) async throws {
+        _ = try await eventually(
+            within: seconds,
+            {
+                let result = try await run(["lag", "--json"])
+                guard result.code == 0, let line = result.output.split(separator: "\n").last(where: { $0.hasPrefix("{") }),
+                    let report = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: [String: Any]],
+                    report["devtrack-metrics"] != nil, report["devtrack-notify"] != nil  // every worker's group is in it
+                else { return -1 }
+                return report.values.reduce(0) { $0 + (($1["total"] as? Int) ?? 0) }
+            }, until: { $0 == 0 })
+    }
+
+    /// `settled()`, and then every delivery to the user's endpoint sent or given up (none pending).
+    func deliveriesSettled(endpoint: String, token: String) async throws {
+        try await settled()
+        _ = try await eventually(
+            within: 60, { try await api("GET", "/api/v1/webhooks/\(endpoint)/deliveries?limit=100", token: token) },
+            until: { response in
+                response.status == 200
+                    && ((response.json?["deliveries"] as? [[String: Any]]) ?? []).allSatisfy { $0["status"] as? String != "pending" }
+            })
+    }
+
     /// Runs a one-off subcommand to completion.
     func run(_ arguments: [String]) async throws -> (code: Int32, output: String) {
         let process = try RunningProcess(

@@ -164,7 +164,7 @@ struct WebhooksEndToEndTests {
                     .replacingOccurrences(of: "2019-05-15T15:19:25Z", with: Timestamps.format(Date()))
                 #expect(try await hub.postGitHub("push", Array(next.utf8), delivery: "m-3").status == 202)
                 _ = try await eventually(within: 60, { envelopes().filter { $0.event == "metrics.updated" } }, until: { $0.count >= 2 })
-                try await Task.sleep(for: .seconds(2))
+                try await hub.deliveriesSettled(endpoint: try #require(created.json?["id"] as? String), token: user.token)
                 #expect(envelopes().map(\.event).sorted() == ["goal.created", "metrics.updated", "metrics.updated"], "\(envelopes().map(\.event))")
                 #expect(envelopes().filter { $0.event == "metrics.updated" }.allSatisfy { $0.data["new_facts"] == "1" })
             }
@@ -206,7 +206,7 @@ struct WebhooksEndToEndTests {
                     receiver.requests(to: hook).compactMap { try? JSONDecoder().decode(WebhookEnvelope.self, from: Data($0.body)).event }
                 }
                 _ = try await eventually(within: 60, { receiver.requests(to: hook).count }, until: { $0 >= 5 })
-                try await Task.sleep(for: .seconds(3))  // nothing more comes
+                try await hub.deliveriesSettled(endpoint: endpoint, token: user.token)  // nothing more comes
                 let received = ids()
                 #expect(received.count == 5, "\(received)")
                 #expect(received.filter { $0 == inFlight }.count == 2, "the request cut by the kill is sent again, with the same webhook-id")

@@ -196,6 +196,30 @@ struct KafkaMockClusterTests {
         }
     }
 
+    @Test func groupLagIsWhatTheGroupHasNotCommittedReadWithoutJoiningIt() async throws {
+        try await withCluster(partitions: 2) { cluster, topic in
+            let producer = try KafkaProducer(configuration: KafkaConfiguration(bootstrapServers: cluster.bootstrapServers), logger: logger)
+            for index in 0..<5 {
+                try await producer.send(KafkaOutgoingMessage(topic: topic, key: nil, value: Array("\(index)".utf8), partition: 0))
+            }
+            await producer.shutdown()
+            let configuration = KafkaConfiguration(bootstrapServers: cluster.bootstrapServers)
+            let (first, second) = (KafkaTopicPartition(topic: topic, partition: 0), KafkaTopicPartition(topic: topic, partition: 1))
+            let idle = try KafkaGroupOffsets(configuration: configuration, group: "never-consumed", logger: logger)
+            #expect(try await idle.lag(topics: [topic: 2]) == [first: 5, second: 0], "a group that committed nothing is behind by everything")
+            await idle.close()
+
+            let member = try consumer(cluster, topic: topic, group: "consumed")
+            _ = try await drain(member, count: 5)
+            try await member.commit(offsets: [first: 3])
+            let offsets = try KafkaGroupOffsets(configuration: configuration, group: "consumed", logger: logger)
+            #expect(try await offsets.lag(topics: [topic: 2]) == [first: 2, second: 0])
+            #expect(member.assignment.count == 2, "reading the group's offsets did not take its member's partitions")
+            await offsets.close()
+            await member.close()
+        }
+    }
+
     @Test func adminReportsTopicsAndSendAfterShutdownIsRefused() async throws {
         try await withCluster(partitions: 3) { cluster, topic in
             let admin = try KafkaAdmin(configuration: KafkaConfiguration(bootstrapServers: cluster.bootstrapServers), logger: logger)
