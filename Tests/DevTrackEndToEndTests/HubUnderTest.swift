@@ -172,7 +172,7 @@ final class HubUnderTest: @unchecked Sendable {
             name: "kcat", executable: "/usr/bin/kcat",
             arguments: ["-b", environment["KAFKA_BROKERS"] ?? "", "-C", "-t", topic, "-o", "beginning", "-e", "-q", "-f", "%s\n"],
             environment: environment, logPath: "\(directory)/kcat-\(UUID().uuidString.prefix(6)).log")
-        guard try await process.waitForExit(timeout: 30) == 0 else { throw HarnessError("kcat failed: \(process.output)") }
+        guard try await process.waitForExit(timeout: 60) == 0 else { throw HarnessError("kcat failed: \(process.output)") }
         return process.output.split(separator: "\n").map(String.init).filter { $0.hasPrefix("{") }
     }
 

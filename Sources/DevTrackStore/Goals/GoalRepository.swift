@@ -73,7 +73,7 @@ extension GoalRepository {
         try await goalRows(
             client.query(
                 """
-                SELECT id, user_id, title, target, unit, period, deadline, timezone, created_at FROM goals
+                SELECT \(unescaped: Self.columns()) FROM goals
                 WHERE user_id = \(userID) ORDER BY created_at, id
                 """, logger: logger))
     }
@@ -83,7 +83,7 @@ extension GoalRepository {
         try await goalRows(
             client.query(
                 """
-                SELECT id, user_id, title, target, unit, period, deadline, timezone, created_at FROM goals
+                SELECT \(unescaped: Self.columns()) FROM goals
                 WHERE user_id = \(userID) AND id = \(id)
                 """, logger: logger)
         ).first
@@ -112,17 +112,27 @@ extension GoalRepository {
         return false
     }
 
+    /// The columns a `GoalRecord` is read from, in `GoalColumns`' order (each prefixed `table.` when given).
+    static func columns(of table: String? = nil) -> String {
+        ["id", "user_id", "title", "target", "unit", "period", "deadline", "timezone", "created_at"]
+            .map { column in table.map { "\($0).\(column)" } ?? column }.joined(separator: ", ")
+    }
+
+    typealias GoalColumns = (UUID, UUID, String, Int32, String, String, LocalDate?, String?, Date)
+
+    /// The goal of one row of `columns`; nil for a unit or period this build does not know.
+    static func record(_ row: GoalColumns) -> GoalRecord? {
+        let (id, userID, title, target, unit, period, deadline, timezone, createdAt) = row
+        guard let unit = GoalUnit(unit), let period = GoalPeriod(rawValue: period) else { return nil }
+        return GoalRecord(
+            id: id, userID: userID, title: title, target: Int(target), unit: unit, period: period,
+            deadline: deadline.map { readableDeadline($0, createdAt: createdAt) }, timezone: timezone, createdAt: createdAt)
+    }
+
     func goalRows(_ rows: PostgresRowSequence) async throws -> [GoalRecord] {
         var goals: [GoalRecord] = []
-        for try await (id, userID, title, target, unit, period, deadline, timezone, createdAt)
-            in rows.decode((UUID, UUID, String, Int32, String, String, LocalDate?, String?, Date).self)
-        {
-            guard let unit = GoalUnit(unit), let period = GoalPeriod(rawValue: period) else { continue }
-            goals.append(
-                GoalRecord(
-                    id: id, userID: userID, title: title, target: Int(target), unit: unit, period: period,
-                    deadline: deadline.map { Self.readableDeadline($0, createdAt: createdAt) },
-                    timezone: timezone, createdAt: createdAt))
+        for try await row in rows.decode(GoalColumns.self) {
+            if let goal = Self.record(row) { goals.append(goal) }
         }
         return goals
     }
@@ -280,7 +290,7 @@ extension GoalRepository {
         for goal in try await goalRows(
             client.query(
                 """
-                SELECT id, user_id, title, target, unit, period, deadline, timezone, created_at FROM goals
+                SELECT \(unescaped: Self.columns()) FROM goals
                 WHERE user_id = ANY(\(userIDs))
                 """, logger: logger))
         {

@@ -16,7 +16,7 @@ extension SchedulerRepository {
     public func goalsAwaitingReminder(deadlinesFrom from: LocalDate, to: LocalDate) async throws -> [(goal: GoalRecord, userZone: String)] {
         let rows = try await client.query(
             """
-            SELECT g.id, g.user_id, g.title, g.target, g.unit, g.period, g.deadline, g.timezone, g.created_at, u.timezone
+            SELECT \(unescaped: GoalRepository.columns(of: "g")), u.timezone
             FROM goals g JOIN users u ON u.id = g.user_id
             WHERE g.deadline BETWEEN \(from) AND \(to)
               AND NOT EXISTS (SELECT 1 FROM goal_reminders r WHERE r.goal_id = g.id AND r.deadline = g.deadline)
@@ -25,13 +25,9 @@ extension SchedulerRepository {
         for try await (id, userID, title, target, unit, period, deadline, timezone, createdAt, userZone)
             in rows.decode((UUID, UUID, String, Int32, String, String, LocalDate?, String?, Date, String).self)
         {
-            guard let unit = GoalUnit(unit), let period = GoalPeriod(rawValue: period) else { continue }
-            result.append(
-                (
-                    GoalRecord(
-                        id: id, userID: userID, title: title, target: Int(target), unit: unit, period: period,
-                        deadline: deadline, timezone: timezone, createdAt: createdAt), userZone
-                ))
+            if let goal = GoalRepository.record((id, userID, title, target, unit, period, deadline, timezone, createdAt)) {
+                result.append((goal, userZone))
+            }
         }
         return result
     }
