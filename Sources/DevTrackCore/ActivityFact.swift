@@ -174,24 +174,17 @@ extension ActivityFact {
 }
 
 /// ISO-8601 parsing that accepts what GitHub sends: `Z` or `±hh:mm` offsets, with or without fractions.
+/// RFC 3339 timestamps, read strictly by hand: `YYYY-MM-DDTHH:MM:SS`, an optional fraction, then `Z` or
+/// `±HH:MM`; years 0001–9999, real calendar dates, hours 00–23, no trailing characters. Outside bytes reach
+/// PostgreSQL (which refuses years past 294276, and Foundation's formatter beyond 9999) only through this.
+/// By hand because every fact on the activity topic carries one, and Foundation's parser cost workers a
+/// fifth of their decoding time (and accepted `…Z*junk`, February 30 and 24:00).
 public enum Timestamps {
-    // Foundation's FormatStyle types are pure Swift (no ICU); ISO8601DateFormatter built per call cost
-    // a third of ingest's CPU.
-    // Parses with or without fractions and with `Z` or `±hh:mm`; formats with milliseconds.
-    private static let fractional = Date.ISO8601FormatStyle(includingFractionalSeconds: true)
-
     public static func parse(_ text: String) -> Date? {
-        parseCanonical(text) ?? (try? fractional.parse(text))
-    }
-
-    /// The shape `format` writes (`YYYY-MM-DDTHH:MM:SS.mmmZ`), parsed by hand: every fact on the activity
-    /// topic carries one, and the general parser cost workers a fifth of their decoding time.
-    static func parseCanonical(_ text: String) -> Date? {
         var text = text
         return text.withUTF8 { bytes -> Date? in
-            guard bytes.count == 24, bytes[4] == UInt8(ascii: "-"), bytes[7] == UInt8(ascii: "-"), bytes[10] == UInt8(ascii: "T"),
-                bytes[13] == UInt8(ascii: ":"), bytes[16] == UInt8(ascii: ":"), bytes[19] == UInt8(ascii: "."),
-                bytes[23] == UInt8(ascii: "Z")
+            guard bytes.count >= 20, bytes[4] == UInt8(ascii: "-"), bytes[7] == UInt8(ascii: "-"), bytes[10] | 0x20 == UInt8(ascii: "t"),
+                bytes[13] == UInt8(ascii: ":"), bytes[16] == UInt8(ascii: ":")
             else { return nil }
             func number(_ range: Range<Int>) -> Int? {
                 var value = 0
@@ -203,17 +196,46 @@ public enum Timestamps {
                 return value
             }
             guard let year = number(0..<4), let month = number(5..<7), let day = number(8..<10), let hour = number(11..<13),
-                let minute = number(14..<16), let second = number(17..<19), let millisecond = number(20..<23),
-                hour < 24, minute < 60, second < 60, let date = LocalDate(year: year, month: month, day: day)
+                let minute = number(14..<16), let second = number(17..<19), year >= 1, hour < 24, minute < 60, second < 60,
+                let date = LocalDate(year: year, month: month, day: day)
             else { return nil }
-            let seconds = date.daysSinceEpoch * 86_400 + hour * 3_600 + minute * 60 + second
-            return Date(timeIntervalSince1970: Double(seconds) + Double(millisecond) / 1_000)
+            var index = 19
+            var fraction = 0.0
+            if bytes[index] == UInt8(ascii: ".") {
+                index += 1
+                var scale = 0.1
+                let start = index
+                while index < bytes.count, (48...57).contains(bytes[index]) {
+                    fraction += Double(bytes[index] - 48) * scale
+                    scale /= 10
+                    index += 1
+                }
+                guard index > start, index - start <= 9 else { return nil }
+            }
+            var offset = 0
+            switch bytes.count - index {
+            case 1 where bytes[index] | 0x20 == UInt8(ascii: "z"): break
+            case 6 where bytes[index + 3] == UInt8(ascii: ":") && (bytes[index] == UInt8(ascii: "+") || bytes[index] == UInt8(ascii: "-")):
+                guard let hours = number(index + 1..<index + 3), let minutes = number(index + 4..<index + 6), hours < 24, minutes < 60 else {
+                    return nil
+                }
+                offset = (bytes[index] == UInt8(ascii: "+") ? 1 : -1) * (hours * 3_600 + minutes * 60)
+            default: return nil
+            }
+            let seconds = date.daysSinceEpoch * 86_400 + hour * 3_600 + minute * 60 + second - offset
+            return Date(timeIntervalSince1970: Double(seconds) + fraction)
         }
     }
 
-    /// UTC with milliseconds, e.g. `2024-03-10T18:29:59.000Z`.
+    /// UTC with milliseconds, e.g. `2024-03-10T18:29:59.000Z`, rounded to the nearest millisecond (a Double
+    /// holds `.123` as `.12299…`, which truncation would print as `.122`).
     public static func format(_ date: Date) -> String {
-        fractional.format(date)
+        let milliseconds = Int((date.timeIntervalSince1970 * 1_000).rounded())
+        let (days, rest) = milliseconds.quotientAndRemainder(dividingBy: 86_400_000)
+        let (day, inDay) = rest < 0 ? (days - 1, rest + 86_400_000) : (days, rest)
+        let (year, month, dayOfMonth) = LocalDate(daysSinceEpoch: day).components
+        let (hour, minute, second, millisecond) = (inDay / 3_600_000, inDay / 60_000 % 60, inDay / 1_000 % 60, inDay % 1_000)
+        return String(format: "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", year, month, dayOfMonth, hour, minute, second, millisecond)
     }
 }
 

@@ -52,8 +52,12 @@ public enum DeliveryIDs {
     /// GitHub's are 36-byte GUIDs; Standard Webhooks' are short too. Longer ones are refused at ingest.
     public static let maxBytes = 200
 
-    /// Why `id` cannot name a delivery, or nil.
+    /// Why `id` cannot name a delivery, or nil: at most `maxBytes` of visible ASCII. Header bytes that are not
+    /// UTF-8 reach us as U+FFFD, so two different ids could read the same and one delivery would be taken for
+    /// a redelivery of the other; every sender's ids (GUIDs, `msg_…`, UUIDs) are ASCII.
     public static func problem(_ id: String) -> String? {
-        InputText.problem(id, maxBytes: maxBytes)
+        guard id.utf8.count <= maxBytes else { return "is longer than \(maxBytes) bytes" }
+        guard id.utf8.allSatisfy({ (0x21...0x7E).contains($0) }) else { return "must be visible ASCII (no spaces or control characters)" }
+        return nil
     }
 }

@@ -27,6 +27,9 @@ struct SettingsRouterTests {
                 (#"{"discord_webhook_url": ""}"#, "invalid_discord_webhook_url", ""),
                 (#"{"discord_muted_until": "tomorrow"}"#, "invalid_discord_muted_until", ""),
                 (#"{"discord_muted_until": "2030-01-01"}"#, "invalid_discord_muted_until", ""),
+                // Year 300000 once crashed the process (PostgreSQL's timestamp encoding); trailing junk was accepted.
+                (#"{"discord_muted_until": "300000-12-01T08:00:00Z"}"#, "invalid_discord_muted_until", ""),
+                (#"{"discord_muted_until": "2030-01-01T00:00:00Z*junk"}"#, "invalid_discord_muted_until", ""),
                 (#"{"discord_opt_outs": ["goal.completed", "spam"]}"#, "invalid_discord_opt_outs", "spam"),
                 (#"{"discord_opt_outs": ["test"]}"#, "invalid_discord_opt_outs", "test"),
                 (#"{"timezone": "Mars/Base"}"#, "invalid_timezone", ""), (#"{"timezone": "UTC+0530"}"#, "invalid_timezone", ""),

@@ -28,4 +28,15 @@ struct InputTextTests {
         #expect(cut.utf8.count <= 10)
         #expect(InputText.sanitized("id\u{0}x", maxBytes: 50) == "id\u{FFFD}x")
     }
+
+    /// Delivery ids come from headers, where bytes that are not UTF-8 arrive replaced by U+FFFD.
+    @Test func deliveryIDsAreShortVisibleASCII() {
+        #expect(DeliveryIDs.problem("72d3162e-cc78-11e3-81ab-4c9367dc0958") == nil)
+        #expect(DeliveryIDs.problem("msg_2KWPBgLlAfxdpx2AI54pPJ85f4W") == nil)
+        #expect(DeliveryIDs.problem("\u{FFFD}\u{FFFD}") != nil)
+        #expect(DeliveryIDs.problem("Grüße") != nil)
+        #expect(DeliveryIDs.problem("a b") != nil)
+        #expect(DeliveryIDs.problem("id\u{0}") != nil)
+        #expect(DeliveryIDs.problem(String(repeating: "a", count: DeliveryIDs.maxBytes + 1)) != nil)
+    }
 }
