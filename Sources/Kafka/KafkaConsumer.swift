@@ -118,7 +118,8 @@ public final class KafkaConsumer: Sendable {
         partitions: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>?, shared: Shared, logger: Logger
     ) {
         let changed = partitions.map(topicPartitions) ?? []
-        let cooperative = String(cString: rd_kafka_rebalance_protocol(handle)) == "COOPERATIVE"
+        // NULL while the protocol is not known (seen when a group's coordinator went away mid-rebalance): eager.
+        let cooperative = rd_kafka_rebalance_protocol(handle).map { String(cString: $0) } == "COOPERATIVE"
         switch err {
         case RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS:
             if cooperative {
