@@ -21,7 +21,7 @@ public struct Database: Sendable {
         _ body: (DatabaseTransaction) async throws -> sending Result
     ) async throws -> sending Result {
         try await client.withTransaction(logger: logger, isolation: isolation) {
-            try await body(DatabaseTransaction(connection: $0, logger: logger))
+            try await body(DatabaseTransaction(connection: $0))
         }
     }
 
@@ -50,7 +50,6 @@ public struct Database: Sendable {
 /// One open transaction, handed from repository to repository so that what they write commits together.
 public struct DatabaseTransaction: Sendable {
     let connection: PostgresConnection
-    let logger: Logger
 }
 
 public enum StoreError: Error, CustomStringConvertible, Equatable {
