@@ -115,8 +115,9 @@ final class HubUnderTest: @unchecked Sendable {
     /// Offsets commit only after PostgreSQL's transaction, so every message is applied: what a test reads next
     /// is final. The positive signal for "nothing more comes".
     func settled(within seconds: Double = 90) async throws {
+        // Each read is a `devtrack lag` process: once a second, so several tests waiting at once do not load the machine.
         _ = try await eventually(
-            within: seconds,
+            within: seconds, every: .seconds(1),
             {
                 let result = try await run(["lag", "--json"])
                 guard result.code == 0, let line = result.output.split(separator: "\n").last(where: { $0.hasPrefix("{") }),

@@ -45,9 +45,10 @@ public enum OtherFixtures {
 }
 
 /// Polls `read` until `done` holds for its value, and returns that value; throws `WaitTimedOut` (naming the last
-/// value read) when `seconds` pass first, so a wait can never pass on its timeout.
+/// value read) when `seconds` pass first, so a wait can never pass on its timeout. `interval` between reads: longer
+/// for reads that cost a process each.
 public func eventually<T: Sendable>(
-    within seconds: Double = 30, _ read: () async throws -> T, until done: (T) -> Bool,
+    within seconds: Double = 30, every interval: Duration = .milliseconds(100), _ read: () async throws -> T, until done: (T) -> Bool,
     file: StaticString = #fileID, line: UInt = #line
 ) async throws -> T {
     let deadline = Date().addingTimeInterval(seconds)
@@ -58,7 +59,7 @@ public func eventually<T: Sendable>(
                 description:
                     "waited \(seconds) s at \(file):\(line) for a condition that never held; last value: \(String(describing: value).prefix(2000))")
         }
-        try await Task.sleep(for: .milliseconds(100))
+        try await Task.sleep(for: interval)
         value = try await read()
     }
     return value
