@@ -60,15 +60,8 @@ struct NotificationTests {
             #expect(try await store.notifications.notifications(userID: other.id, unreadOnly: false, limit: 10, after: nil).unread == 1)
 
             // The two undecodable messages went to the dead-letter topic with their reason.
-            let reader = try KafkaConsumer(
-                configuration: KafkaConfiguration(bootstrapServers: cluster.bootstrapServers, ["group.id": "dlq-reader"]),
-                topics: [Topics.deadLetter(of: Topics.notifications)], logger: logger)
-            var dead: [KafkaMessage] = []
-            let deadline = ContinuousClock.now + .seconds(20)
-            while dead.count < 2, ContinuousClock.now < deadline { dead += try await reader.poll(maxMessages: 10, maxWait: .milliseconds(200)) }
-            #expect(dead.count == 2)
+            let dead = try await DeadLetterReader(cluster: cluster, logger: logger).read([Topics.deadLetter(of: Topics.notifications)], count: 2)
             #expect(dead.compactMap { $0.header(RawEventHeaders.error)?.stringValue }.allSatisfy { $0.contains("notification") })
-            await reader.close()
             await producer.shutdown()
             await cluster.shutdown()
         }

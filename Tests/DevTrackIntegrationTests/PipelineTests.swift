@@ -147,20 +147,8 @@ struct PipelineTests {
             let counters = try await eventually({ try await day(store, user.id, "2019-05-15") }, until: { $0.prsOpened >= 1 })
             #expect(counters.prsOpened == 1, "the good delivery behind the bad ones was applied")
 
-            let reader = try KafkaConsumer(
-                configuration: KafkaConfiguration(
-                    bootstrapServers: cluster.bootstrapServers,
-                    [
-                        "group.id": "dlq-reader", "auto.offset.reset": "earliest", "max.poll.interval.ms": "10000", "session.timeout.ms": "6000",
-                    ]),
-                topics: [Topics.deadLetter(of: Topics.githubEvents), Topics.deadLetter(of: Topics.activity)], logger: logger)
-            var dead: [KafkaMessage] = []
-            let deadline = Date().addingTimeInterval(60)
-            while dead.count < 3, Date() < deadline {
-                dead += try await reader.poll(maxMessages: 10, maxWait: .milliseconds(200))
-            }
-            await reader.close()
-            #expect(dead.count == 3)
+            let dead = try await DeadLetterReader(cluster: cluster, logger: logger)
+                .read([Topics.deadLetter(of: Topics.githubEvents), Topics.deadLetter(of: Topics.activity)], count: 3)
             let reasons = Dictionary(
                 dead.map { ($0.header(RawEventHeaders.deliveryID)?.stringValue ?? $0.topic, $0.header(RawEventHeaders.error)?.stringValue ?? "") },
                 uniquingKeysWith: { $1 })

@@ -21,22 +21,7 @@ extension PipelineTests {
     }
 
     func deadLetters(_ cluster: KafkaMockCluster, of topic: String, count: Int) async throws -> [KafkaMessage] {
-        let reader = try KafkaConsumer(
-            configuration: KafkaConfiguration(
-                bootstrapServers: cluster.bootstrapServers,
-                [
-                    "group.id": "dlq-reader-\(UUID().uuidString)", "auto.offset.reset": "earliest", "max.poll.interval.ms": "10000",
-                    "session.timeout.ms": "6000",
-                ]),
-            topics: [Topics.deadLetter(of: topic)], logger: logger)
-        var dead: [KafkaMessage] = []
-        let deadline = Date().addingTimeInterval(60)
-        while dead.count < count, Date() < deadline {
-            dead += try await reader.poll(maxMessages: 10, maxWait: .milliseconds(200))
-        }
-        await reader.close()
-        try #require(dead.count == count, "expected \(count) dead letters on \(Topics.deadLetter(of: topic)), got \(dead.count)")
-        return dead
+        try await DeadLetterReader(cluster: cluster, logger: logger).read([Topics.deadLetter(of: topic)], count: count)
     }
 
     func commits(_ store: TestStore, _ user: UUID, on date: String = "2026-03-02") async throws -> Int {
