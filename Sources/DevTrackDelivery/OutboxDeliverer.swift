@@ -155,25 +155,37 @@ public final class OutboxDeliverer: Service, DeliveryHandoff, Sendable {
         var next: Job? = job
         while let job = next {
             await attempt(job)
-            next = finish(job.delivery.destination)
+            let (following, held) = finish(job.delivery.destination)
+            next = following
+            if let held { await unclaim(held.jobs, until: held.until) }
         }
         doorbell.ring()
     }
 
     /// The destination's request is over: its next claimed delivery, if one is deferred and it is not held
-    /// (the slot goes on to it), else the slot and the destination are free. A deferred delivery not sent now
-    /// is left to its lease.
-    private func finish(_ destination: String) -> Job? {
+    /// (the slot goes on to it), else the slot and the destination are free. Deferred deliveries of a held
+    /// destination are handed back to the outbox for when the hold ends (`held`), not left to their lease.
+    private func finish(_ destination: String) -> (next: Job?, held: (jobs: [Job], until: ContinuousClock.Instant)?) {
         state.withLock { state in
-            if let deferred = state.deferred.removeValue(forKey: destination), let next = deferred.first,
-                (state.heldUntil[destination].map { $0 <= .now } ?? true)
-            {
+            let deferred = state.deferred.removeValue(forKey: destination) ?? []
+            let heldUntil = state.heldUntil[destination].flatMap { $0 > .now ? $0 : nil }
+            if let next = deferred.first, heldUntil == nil {
                 if deferred.count > 1 { state.deferred[destination] = Array(deferred.dropFirst()) }
-                return next
+                return (next, nil)
             }
             state.running -= 1
             state.busy.remove(destination)
-            return nil
+            return (nil, heldUntil.flatMap { deferred.isEmpty ? nil : (deferred, $0) })
+        }
+    }
+
+    /// Gives claimed deliveries back to the outbox, due when their destination's hold ends.
+    private func unclaim(_ jobs: [Job], until: ContinuousClock.Instant) async {
+        let due = Date().addingTimeInterval(Double(max(until - .now, .zero).wholeMilliseconds) / 1000)
+        do {
+            try await outbox.unclaimDeliveries(ids: jobs.map(\.delivery.id), dueAt: due)
+        } catch {
+            logger.warning("\(channel) deliverer cannot give back \(jobs.count) held deliveries; they go again when their lease ends: \(error)")
         }
     }
 

@@ -241,6 +241,17 @@ extension OutboxRepository {
         _ = try await client.execute(RecordDeliveryAttemptsStatement(bindings: bindings), logger: logger)
     }
 
+    /// Hands claimed deliveries back, due at `dueAt`, without counting the attempt their claim counted: a deliverer
+    /// claimed them but its destination asked to wait before they were sent.
+    public func unclaimDeliveries(ids: [UUID], dueAt: Date) async throws {
+        guard !ids.isEmpty else { return }
+        try await client.query(
+            """
+            UPDATE outbox SET next_attempt_at = \(dueAt), attempts = greatest(attempts - 1, 0), updated_at = now()
+            WHERE id = ANY(\(ids)) AND status = 'pending'
+            """, logger: logger)
+    }
+
     /// Holds back a destination's pending deliveries until `until` (a rate limit).
     public func postponeDeliveries(channel: String, destination: String, until: Date) async throws {
         try await client.query(
