@@ -106,6 +106,24 @@ let package = Package(
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ]
         ),
+        // GitHub's API as the hub reads it: the OAuth code exchange, `/user`, the GraphQL contributions and the
+        // REST commits listing, with GitHub's rate limits read from every answer. No storage.
+        .target(
+            name: "DevTrackGitHub",
+            dependencies: [
+                "DevTrackCore", "DevTrackOutbound",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // `devtrack github-sync`: a developer's history from GitHub's API, as activity facts on Kafka.
+        .target(
+            name: "DevTrackGitHubSync",
+            dependencies: [
+                "DevTrackCore", "DevTrackStore", "DevTrackGitHub", "DevTrackWorkers", "Kafka",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
         // Outbound deliveries from the outbox: the deliverer loop and its Discord and webhook channels.
         .target(
             name: "DevTrackDelivery",
@@ -119,7 +137,7 @@ let package = Package(
         .target(
             name: "DevTrackAPI",
             dependencies: [
-                "DevTrackCore", "DevTrackStore", "DevTrackHTTP", "DevTrackOutbound",
+                "DevTrackCore", "DevTrackStore", "DevTrackHTTP", "DevTrackOutbound", "DevTrackGitHub",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdAuth", package: "hummingbird-auth"),
             ]
@@ -129,7 +147,7 @@ let package = Package(
             name: "devtrack",
             dependencies: [
                 "DevTrackCore", "DevTrackStore", "DevTrackLocalCluster", "DevTrackIngest", "DevTrackWorkers", "DevTrackDelivery", "DevTrackOutbound",
-                "DevTrackAPI", "Kafka",
+                "DevTrackAPI", "DevTrackGitHub", "DevTrackGitHubSync", "Kafka",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
@@ -146,7 +164,7 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
-        // Test helpers: the tests' PostgreSQL, GitHub fixtures, polling, a fake Discord.
+        // Test helpers: the tests' PostgreSQL, GitHub fixtures, polling, a fake Discord and a fake GitHub.
         .target(
             name: "DevTrackTestSupport",
             dependencies: [
@@ -155,16 +173,19 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Crypto", package: "swift-crypto"),
             ],
             path: "Tests/DevTrackTestSupport"
         ),
         .testTarget(name: "KafkaTests", dependencies: ["Kafka"]),
-        .testTarget(name: "DevTrackCoreTests", dependencies: ["DevTrackCore", "DevTrackTestSupport"]),
+        // Pure logic, no I/O: the domain, and GitHub's answers read by the sync.
+        .testTarget(name: "DevTrackCoreTests", dependencies: ["DevTrackCore", "DevTrackGitHub", "DevTrackTestSupport"]),
         // Real PostgreSQL + librdkafka's mock cluster.
         .testTarget(
             name: "DevTrackIntegrationTests",
             dependencies: [
                 "DevTrackStore", "DevTrackCore", "DevTrackWorkers", "DevTrackDelivery", "DevTrackOutbound", "Kafka", "DevTrackTestSupport",
+                "DevTrackGitHub", "DevTrackLocalCluster",
             ]
         ),
         // Ingest's routes in process (HummingbirdTesting) on real PostgreSQL and the mock cluster.

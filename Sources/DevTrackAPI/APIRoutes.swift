@@ -1,4 +1,5 @@
 import DevTrackCore
+import DevTrackGitHub
 import DevTrackHTTP
 import DevTrackOutbound
 import DevTrackStore
@@ -22,7 +23,8 @@ public struct APIRoutes: Sendable {
     }
 
     public func addRoutes(to router: Router<APIRequestContext>) throws {
-        let v1 = router.group("/api/v1").add(middleware: BearerTokenAuthenticator(users: UserRepository(database)))
+        let v1 = router.group("/api/v1").add(
+            middleware: CredentialAuthenticator(tokens: TokenRepository(database), sessions: SessionRepository(database)))
         let maxRangeDays = configuration.maxRangeDays
         MetricsController(
             activity: ActivityRepository(database), codingTime: CodingTimeRepository(database), streakFreezes: StreakFreezeRepository(database),
@@ -45,6 +47,16 @@ public struct APIRoutes: Sendable {
         ).addRoutes(to: v1)
         WebhooksController(webhookEndpoints: WebhookEndpointRepository(database), secretBox: secretBox, configuration: configuration)
             .addRoutes(to: v1)
-        StreamController(live: live).addRoutes(to: v1)
+        StreamController(
+            live: live, tokens: TokenRepository(database), sessions: SessionRepository(database),
+            recheckInterval: configuration.streamRecheckInterval
+        ).addRoutes(to: v1)
+        TokensController(tokens: TokenRepository(database), maxTokensPerUser: configuration.maxTokensPerUser).addRoutes(to: v1)
+        AccountsController(accounts: GitHubAccountRepository(database), syncState: GitHubSyncRepository(database)).addRoutes(to: v1)
+        let signIn = configuration.signIn
+        AuthController(
+            sessions: SessionRepository(database), accounts: GitHubAccountRepository(database), secretBox: secretBox, configuration: signIn,
+            github: try signIn.github.map { try GitHubClient(webURL: $0.webURL, apiURL: $0.apiURL) }
+        ).addRoutes(to: router)
     }
 }

@@ -195,7 +195,18 @@ public enum CreditPolicy: Sendable, Equatable {
     case byIdentity
     /// A user's own webhook source: only that user's own activity counts there, so nobody can sign
     /// activity into someone else's record.
-    case sourceOwner(UserIdentity)
+    case sourceOwner([UserIdentity])
+}
+
+/// Who someone is on GitHub, as `GET {api}/user` answers.
+public struct GitHubProfile: Sendable, Equatable {
+    public let id: Int64
+    public let login: String
+
+    public init(id: Int64, login: String) {
+        self.id = id
+        self.login = login
+    }
 }
 
 /// A DevTrack user as GitHub knows them.
@@ -244,7 +255,7 @@ public enum FactCrediting {
             let user: UserIdentity?
             switch policy {
             case .byIdentity: user = directory.user(for: candidate.actor)
-            case .sourceOwner(let owner): user = owner.matches(candidate.actor) ? owner : nil
+            case .sourceOwner(let identities): user = identities.first { $0.matches(candidate.actor) }
             }
             guard let user else { return nil }
             return ActivityFact(

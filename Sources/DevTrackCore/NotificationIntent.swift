@@ -26,7 +26,7 @@ public struct NotificationIntent: Codable, Sendable, Equatable {
     /// Every type an intent can have (what users can opt out of per channel).
     public static let types = [
         "goal.completed", "goal.deadline_near", "achievement.unlocked", "streak.milestone", "streak.at_risk",
-        "daily.summary", "weekly.summary",
+        "daily.summary", "weekly.summary", "account.reauth_needed",
     ]
 
     /// A UUID (version 8, RFC 9562) from the SHA-256 of the dedupe key.

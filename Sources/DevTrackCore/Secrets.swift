@@ -19,6 +19,18 @@ public enum Credentials {
         Hex.encode(SHA256.hash(data: Array(token.utf8)))
     }
 
+    /// Compares two hashes in time independent of where they differ.
+    public static func sameHash(_ a: String, _ b: String) -> Bool {
+        let (x, y) = (Array(a.utf8), Array(b.utf8))
+        guard x.count == y.count else { return false }
+        return zip(x, y).reduce(0) { $0 | ($1.0 ^ $1.1) } == 0
+    }
+
+    /// Random bytes in unpadded base64url: OAuth `state` values and PKCE verifiers (RFC 7636 §4.1).
+    public static func newURLSafeToken(bytes: Int = 32) -> String {
+        Base64URL.encode(randomBytes(bytes))
+    }
+
     public static func randomBytes(_ count: Int) -> [UInt8] {
         var generator = SystemRandomNumberGenerator()
         return (0..<count).map { _ in UInt8.random(in: 0...255, using: &generator) }
@@ -68,5 +80,18 @@ public struct SecretBox: Sendable {
         } catch {
             throw .cannotOpen
         }
+    }
+}
+
+/// Unpadded base64url (RFC 4648 §5), as OAuth and PKCE write it.
+public enum Base64URL {
+    public static func encode(_ bytes: some Sequence<UInt8>) -> String {
+        Data(bytes).base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
+            .replacingOccurrences(of: "=", with: "")
+    }
+
+    /// The PKCE S256 challenge of a verifier: base64url(SHA-256(verifier)).
+    public static func pkceChallenge(of verifier: String) -> String {
+        encode(SHA256.hash(data: Array(verifier.utf8)))
     }
 }

@@ -53,6 +53,10 @@ public struct HubHTTPError: HTTPResponseError, Sendable {
     public static func unauthorized(_ message: String, code: String = "unauthorized") -> HubHTTPError {
         HubHTTPError(.unauthorized, code: code, message)
     }
+
+    public static func forbidden(_ message: String, code: String) -> HubHTTPError {
+        HubHTTPError(.forbidden, code: code, message)
+    }
 }
 
 public enum JSONResponse {

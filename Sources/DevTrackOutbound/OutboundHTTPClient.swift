@@ -6,24 +6,27 @@ import NIOPosix
 import NIOSSL
 import Synchronization
 
-/// One outbound POST (Discord, a user's webhook endpoint).
+/// One outbound request: a POST to Discord or a user's webhook endpoint, a GET or POST to GitHub's API.
 public struct OutboundRequest: Sendable {
+    public var method: HTTPMethod
     public var url: String
     public var headers: [(String, String)]
     public var body: [UInt8]
 
-    public init(url: String, headers: [(String, String)] = [], body: [UInt8]) {
+    public init(method: HTTPMethod = .POST, url: String, headers: [(String, String)] = [], body: [UInt8] = []) {
+        self.method = method
         self.url = url
         self.headers = headers
         self.body = body
     }
 }
 
-/// What came back (the body cut at 64 KB: enough for an error message or Discord's JSON).
+/// What came back, the body cut at the client's `maxResponseBytes` (`truncated` then says so).
 public struct OutboundResponse: Sendable {
     public let status: Int
     public let headers: [(String, String)]
     public let body: [UInt8]
+    public let truncated: Bool
 
     public func header(_ name: String) -> String? {
         headers.first { $0.0.lowercased() == name.lowercased() }?.1
@@ -68,15 +71,21 @@ public struct OutboundHTTPClient: Sendable {
     let tls: NIOSSLContext
     let group: any EventLoopGroup
     let pool: ConnectionPool
+    /// Bytes of a response body kept: 64 KB is enough for an error message or Discord's JSON.
+    let maxResponseBytes: Int
 
-    public init(allowList: Set<String> = [], timeout: Duration = .seconds(10), maxIdlePerHost: Int = 64) throws {
+    public init(
+        allowList: Set<String> = [], timeout: Duration = .seconds(10), maxIdlePerHost: Int = 64, maxResponseBytes: Int = 65_536
+    ) throws {
         self.allowList = Set(allowList.map { $0.lowercased() })
         self.timeout = timeout
+        self.maxResponseBytes = maxResponseBytes
         self.tls = try NIOSSLContext(configuration: .makeClientConfiguration())
         self.group = MultiThreadedEventLoopGroup.singleton
         self.pool = ConnectionPool(maxIdlePerKey: maxIdlePerHost, idleLimit: .seconds(30))
     }
 
+    /// Sends `request` (whatever its method; the name stays from when every request was a POST).
     public func post(_ request: OutboundRequest) async throws(OutboundFailure) -> OutboundResponse {
         guard let components = URLComponents(string: request.url), let scheme = components.scheme?.lowercased(),
             let named = components.host?.lowercased(), !named.isEmpty
@@ -91,11 +100,11 @@ public struct OutboundHTTPClient: Sendable {
         let target = components.percentEncodedQuery.map { "\(path)?\($0)" } ?? path
         let key = ConnectionPool.Key(host: host, port: port, tls: scheme == "https")
 
-        var head = HTTPRequestHead(version: .http1_1, method: .POST, uri: target)
+        var head = HTTPRequestHead(version: .http1_1, method: request.method, uri: target)
         let hostHeader = host.contains(":") ? "[\(host)]" : host
         head.headers.add(name: "Host", value: port == 443 || port == 80 ? hostHeader : "\(hostHeader):\(port)")
         head.headers.add(name: "User-Agent", value: "DevTrack-Hub")
-        head.headers.add(name: "Content-Length", value: String(request.body.count))
+        if request.method != .GET || !request.body.isEmpty { head.headers.add(name: "Content-Length", value: String(request.body.count)) }
         for (name, value) in request.headers { head.headers.add(name: name, value: value) }
         let body = ByteBuffer(bytes: request.body)
 
@@ -119,6 +128,7 @@ public struct OutboundHTTPClient: Sendable {
     private func connect(key: ConnectionPool.Key, checked: Bool) async throws(OutboundFailure) -> PooledConnection {
         let address = try await resolve(host: key.host, port: key.port, checked: checked)
         let tls = self.tls
+        let maxBody = maxResponseBytes
         let (host, port) = (key.host, key.port)
         do {
             let channel = try await ClientBootstrap(group: group)
@@ -132,7 +142,7 @@ public struct OutboundHTTPClient: Sendable {
                             try channel.pipeline.syncOperations.addHandler(try NIOSSLClientHandler(context: tls, serverHostname: name))
                         }
                         try channel.pipeline.syncOperations.addHTTPClientHandlers()
-                        try channel.pipeline.syncOperations.addHandler(ResponseReader())
+                        try channel.pipeline.syncOperations.addHandler(ResponseReader(maxBodyBytes: maxBody))
                     }
                 }
                 .connect(to: address).get()
@@ -309,11 +319,18 @@ final class ResponseReader: ChannelInboundHandler, RemovableChannelHandler {
     private var promise: EventLoopPromise<(OutboundResponse, keepAlive: Bool)>?
     private var head: HTTPResponseHead?
     private var body: [UInt8] = []
+    private var truncated = false
+    let maxBodyBytes: Int
+
+    init(maxBodyBytes: Int) {
+        self.maxBodyBytes = maxBodyBytes
+    }
 
     func expect(_ promise: EventLoopPromise<(OutboundResponse, keepAlive: Bool)>) {
         self.promise = promise
         head = nil
         body = []
+        truncated = false
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -321,13 +338,16 @@ final class ResponseReader: ChannelInboundHandler, RemovableChannelHandler {
         case .head(let response):
             head = response
         case .body(let buffer):
-            if body.count < 65_536 { body += buffer.readableBytesView.prefix(65_536 - body.count) }
+            let room = maxBodyBytes - body.count
+            if buffer.readableBytes > room { truncated = true }
+            if room > 0 { body += buffer.readableBytesView.prefix(room) }
         case .end:
             guard let head, let promise else { return }
             self.promise = nil
             promise.succeed(
                 (
-                    OutboundResponse(status: Int(head.status.code), headers: head.headers.map { ($0.name, $0.value) }, body: body),
+                    OutboundResponse(
+                        status: Int(head.status.code), headers: head.headers.map { ($0.name, $0.value) }, body: body, truncated: truncated),
                     head.isKeepAlive
                 ))
         }

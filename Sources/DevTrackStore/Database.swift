@@ -15,13 +15,19 @@ public struct Database: Sendable {
         self.logger = logger
     }
 
-    /// Runs `body` in one transaction: committed when it returns, rolled back when it throws.
+    /// Runs `body` in one transaction: committed when it returns, rolled back when it throws. What `body` threw
+    /// comes out as it was (not wrapped), once the rollback went through.
     public func transaction<Result>(
         isolation: isolated (any Actor)? = #isolation,
         _ body: (DatabaseTransaction) async throws -> sending Result
     ) async throws -> sending Result {
-        try await client.withTransaction(logger: logger, isolation: isolation) {
-            try await body(DatabaseTransaction(connection: $0))
+        do {
+            return try await client.withTransaction(logger: logger, isolation: isolation) {
+                try await body(DatabaseTransaction(connection: $0))
+            }
+        } catch let error as PostgresTransactionError {
+            if let thrown = error.closureError, error.rollbackError == nil { throw thrown }
+            throw error
         }
     }
 

@@ -12,7 +12,7 @@ import Logging
 public struct NormalizeHandler: BatchHandler {
     let database: Database
     let sources: SourceRepository
-    let users: UserRepository
+    let accounts: GitHubAccountRepository
     let activity: FactPublisher
     let deadLetters: DeadLetters
     let logger: Logger
@@ -21,7 +21,7 @@ public struct NormalizeHandler: BatchHandler {
     public init(database: Database, producer: KafkaProducer, logger: Logger) {
         self.database = database
         self.sources = SourceRepository(database)
-        self.users = UserRepository(database)
+        self.accounts = GitHubAccountRepository(database)
         self.activity = FactPublisher(producer: producer)
         self.deadLetters = DeadLetters(producer: producer)
         self.logger = logger
@@ -55,9 +55,10 @@ public struct NormalizeHandler: BatchHandler {
         }
 
         let owners = try await sources.sourceOwners(ids: Array(Set(deliveries.compactMap(\.sourceID))))
+        let ownerIdentities = try await accounts.identities(ofUsers: Array(Set(owners.values.map(\.userID))))
         let actors = deliveries.flatMap { $0.candidates.map(\.actor) }
         let directory = UserDirectory(
-            try await users.identities(
+            try await accounts.identities(
                 githubIDs: Array(Set(actors.compactMap(\.id))), logins: Array(Set(actors.compactMap(\.login)))))
 
         var facts: [ActivityFact] = []
@@ -69,7 +70,7 @@ public struct NormalizeHandler: BatchHandler {
                     outcomes.append(outcome(delivery, .ignored, facts: 0, error: "source \(sourceID) no longer exists"))
                     continue
                 }
-                policy = .sourceOwner(owner)
+                policy = .sourceOwner(ownerIdentities[owner.userID] ?? [owner])
                 source = "github:\(sourceID.uuidString.lowercased())"
             } else {
                 policy = .byIdentity

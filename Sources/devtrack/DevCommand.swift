@@ -108,6 +108,7 @@ struct DevCommand: AsyncParsableCommand {
         services += deliverers
         services += try RoleFactory.workerNames.map { try roles.worker(named: $0, producer: producer, handoffs: deliverers) }
         services.append(roles.scheduler(producer: producer))
+        services.append(try roles.githubSync(producer: producer, secretBox: secretBox))
         services.append(roles.ingest(producer: producer, secretBox: secretBox) { await latch.arrive() })
         services.append(try roles.api(secretBox: secretBox) { await latch.arrive() })
         try await runServiceGroup(services, logger: logger)
@@ -129,7 +130,7 @@ struct DevCommand: AsyncParsableCommand {
             user = try await UserRepository(database).createUser(login: Self.demoLogin, githubID: Self.demoGitHubID, timezone: "UTC")
         }
         guard let user else { throw StoreError.notFound("demo user") }
-        let token = try await UserRepository(database).createToken(userID: user.id, name: "dev")
+        let token = try await TokenRepository(database).createToken(userID: user.id, name: "dev").1
         let (source, secret) = try await demoSource(kind: "github", userID: user.id, database: database, secretBox: secretBox)
         let (custom, customSecret) = try await demoSource(kind: "custom", userID: user.id, database: database, secretBox: secretBox)
         return Demo(

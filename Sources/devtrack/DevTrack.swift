@@ -15,7 +15,8 @@ struct DevTrack: AsyncParsableCommand {
         abstract: "DevTrack Hub: GitHub activity and coding time → metrics, streaks and alerts.",
         subcommands: [
             DevCommand.self, IngestCommand.self, WorkerCommand.self, APICommand.self, MigrateCommand.self,
-            TopicsCommand.self, KafkaMockCommand.self, SchedulerCommand.self, ReplayCommand.self, DLQCommand.self, LagCommand.self,
+            TopicsCommand.self, KafkaMockCommand.self, SchedulerCommand.self, GitHubSyncCommand.self, ReplayCommand.self, DLQCommand.self,
+            LagCommand.self,
             PostgresCommand.self,
             UsersCommand.self, TokensCommand.self,
         ])
@@ -187,6 +188,27 @@ struct WorkerCommand: AsyncParsableCommand {
     }
 }
 
+struct GitHubSyncCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "github-sync", abstract: "Polls GitHub's API for linked accounts' history; produces activity facts.")
+    @OptionGroup var options: CommonOptions
+
+    func run() async throws {
+        let logger = makeLogger("devtrack.github-sync")
+        try await runServiceGroup(try services(logger: logger), logger: logger)
+    }
+
+    private func services(logger: Logger) throws -> [any Service] {
+        let configuration = try options.load()
+        let client = PostgresClient(configuration: try configuration.requireDatabaseURL().clientConfiguration(), backgroundLogger: logger)
+        let roles = RoleFactory(
+            configuration: configuration, database: Database(client: client, logger: logger), brokers: try configuration.requireKafkaBrokers(),
+            logger: logger)
+        let producer = try roles.producer()
+        return [client, KafkaProducerService(producer), try roles.githubSync(producer: producer, secretBox: try configuration.requireSecretBox())]
+    }
+}
+
 struct KafkaMockCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "kafka-mock", abstract: "Run librdkafka's mock cluster on loopback (with the topics of topics/) until SIGTERM.")
@@ -244,7 +266,7 @@ struct UsersCommand: AsyncParsableCommand {
             let (login, githubId, timezone) = (login, githubId, timezone)
             let line = try await withDatabase(configuration.requireDatabaseURL(), logger: makeLogger("devtrack.users")) { database in
                 let user = try await UserRepository(database).createUser(login: login, githubID: githubId, timezone: timezone)
-                let token = try await UserRepository(database).createToken(userID: user.id, name: "cli")
+                let token = try await TokenRepository(database).createToken(userID: user.id, name: "cli").1
                 return TokenLine(userID: user.id, token: token)
             }
             print(line.json)
@@ -265,7 +287,7 @@ struct TokensCommand: AsyncParsableCommand {
             let login = login
             let line = try await withDatabase(configuration.requireDatabaseURL(), logger: makeLogger("devtrack.tokens")) { database in
                 guard let user = try await UserRepository(database).user(login: login) else { throw ValidationError("no user with login \(login)") }
-                return TokenLine(userID: user.id, token: try await UserRepository(database).createToken(userID: user.id, name: "cli"))
+                return TokenLine(userID: user.id, token: try await TokenRepository(database).createToken(userID: user.id, name: "cli").1)
             }
             print(line.json)
         }

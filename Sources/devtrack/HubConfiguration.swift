@@ -1,4 +1,6 @@
+import DevTrackAPI
 import DevTrackCore
+import DevTrackGitHub
 import DevTrackStore
 import Foundation
 
@@ -25,8 +27,20 @@ struct HubConfiguration: Sendable {
         var maxRangeDays: Int
         var secretRotationGraceHours: Int
         var streakFreezesPerMonth: Int
+        /// Where browsers and GitHub reach the API (GitHub's OAuth callback goes there); nil: http://host:port.
+        var publicURL: String?
+        var maxTokensPerUser: Int
+        var streamRecheckSeconds: Int
+        var sessionDays: Int
+        /// How long a started GitHub sign-in may take.
+        var signInMinutes: Int
         enum CodingKeys: String, CodingKey {
             case streakFreezesPerMonth = "streak_freezes_per_month"
+            case publicURL = "public_url"
+            case maxTokensPerUser = "max_tokens_per_user"
+            case streamRecheckSeconds = "stream_recheck_seconds"
+            case sessionDays = "session_days"
+            case signInMinutes = "sign_in_minutes"
             case host, port
             case maxRangeDays = "max_range_days"
             case secretRotationGraceHours = "secret_rotation_grace_hours"
@@ -98,6 +112,44 @@ struct HubConfiguration: Sendable {
         }
     }
 
+    /// The operator's GitHub OAuth App (sign-in, the sync's tokens) and where GitHub is (github.com or an Enterprise server).
+    struct GitHub: Codable, Sendable {
+        var clientID: String?
+        var clientSecret: String?
+        var webURL: String
+        var apiURL: String
+        /// Asked at sign-in: `read:user` reads the profile and public contributions; add `repo` to sync private repositories' commits.
+        var scopes: String
+        var sync: Sync
+        enum CodingKeys: String, CodingKey {
+            case scopes, sync
+            case clientID = "client_id"
+            case clientSecret = "client_secret"
+            case webURL = "web_url"
+            case apiURL = "api_url"
+        }
+    }
+
+    struct Sync: Codable, Sendable {
+        /// Fractions allowed (tests run it every few seconds).
+        var intervalMinutes: Double
+        var backfillDays: Int
+        var overlapDays: Int
+        var concurrency: Int
+        var pollSeconds: Int
+        var leaseSeconds: Int
+        var unavailableRetrySeconds: Int
+        enum CodingKeys: String, CodingKey {
+            case concurrency
+            case intervalMinutes = "interval_minutes"
+            case backfillDays = "backfill_days"
+            case overlapDays = "overlap_days"
+            case pollSeconds = "poll_seconds"
+            case leaseSeconds = "lease_seconds"
+            case unavailableRetrySeconds = "unavailable_retry_seconds"
+        }
+    }
+
     struct File: Codable, Sendable {
         var ingest: Ingest
         var api: API
@@ -106,6 +158,7 @@ struct HubConfiguration: Sendable {
         var coding: Coding
         var scheduler: SchedulerSettings
         var notify: Notify
+        var github: GitHub
     }
 
     var ingest: Ingest
@@ -115,6 +168,7 @@ struct HubConfiguration: Sendable {
     var coding: Coding
     var scheduler: SchedulerSettings
     var notify: Notify
+    var github: GitHub
     var databaseURL: String?
     var kafkaBrokers: String?
     var githubAppSecret: String?
@@ -152,7 +206,7 @@ struct HubConfiguration: Sendable {
         }
         var configuration = HubConfiguration(
             ingest: file.ingest, api: file.api, kafka: file.kafka, workers: file.workers, coding: file.coding, scheduler: file.scheduler,
-            notify: file.notify,
+            notify: file.notify, github: file.github,
             databaseURL: environment["DATABASE_URL"].nonEmpty, kafkaBrokers: environment["KAFKA_BROKERS"].nonEmpty,
             githubAppSecret: environment["DEVTRACK_GITHUB_APP_SECRET"].nonEmpty,
             encryptionKey: environment["DEVTRACK_ENCRYPTION_KEY"].nonEmpty, home: home)
@@ -161,8 +215,17 @@ struct HubConfiguration: Sendable {
         if let host = environment["DEVTRACK_INGEST_HOST"].nonEmpty { configuration.ingest.host = host }
         if let host = environment["DEVTRACK_API_HOST"].nonEmpty { configuration.api.host = host }
         if let url = environment["DEVTRACK_PUBLIC_URL"].nonEmpty { configuration.ingest.publicURL = url }
+        if let url = environment["DEVTRACK_API_PUBLIC_URL"].nonEmpty { configuration.api.publicURL = url }
+        if let id = environment["DEVTRACK_GITHUB_CLIENT_ID"].nonEmpty { configuration.github.clientID = id }
+        if let secret = environment["DEVTRACK_GITHUB_CLIENT_SECRET"].nonEmpty { configuration.github.clientSecret = secret }
+        if let url = environment["DEVTRACK_GITHUB_WEB_URL"].nonEmpty { configuration.github.webURL = url }
+        if let url = environment["DEVTRACK_GITHUB_API_URL"].nonEmpty { configuration.github.apiURL = url }
         if let hosts = environment["DEVTRACK_NOTIFY_ALLOW_HOSTS"].nonEmpty {
             configuration.notify.allowHosts = hosts.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+        }
+        guard (1...SyncProgress.maxWindowDays).contains(configuration.github.sync.backfillDays) else {
+            throw Failure(
+                description: "github.sync.backfill_days must be 1 to \(SyncProgress.maxWindowDays) (GitHub's contributions span at most a year)")
         }
         guard configuration.notify.deliveryLeaseSeconds > configuration.notify.deliveryTimeoutSeconds + 1 else {
             throw Failure(
@@ -182,6 +245,16 @@ struct HubConfiguration: Sendable {
 
     var publicIngestURL: String {
         ingest.publicURL ?? "http://\(ingest.host):\(ingest.port)"
+    }
+
+    var publicAPIURL: String {
+        api.publicURL ?? "http://\(api.host):\(api.port)"
+    }
+
+    /// The OAuth App, when both its id and secret are set.
+    var githubOAuthApp: GitHubOAuthApp? {
+        guard let id = github.clientID.nonEmpty, let secret = github.clientSecret.nonEmpty else { return nil }
+        return GitHubOAuthApp(clientID: id, clientSecret: secret, webURL: github.webURL, apiURL: github.apiURL, scopes: github.scopes)
     }
 
     func requireDatabaseURL() throws -> DatabaseURL {

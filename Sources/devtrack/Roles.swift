@@ -1,6 +1,8 @@
 import DevTrackAPI
 import DevTrackCore
 import DevTrackDelivery
+import DevTrackGitHub
+import DevTrackGitHubSync
 import DevTrackHTTP
 import DevTrackIngest
 import DevTrackOutbound
@@ -39,6 +41,20 @@ struct RoleFactory {
 
     static func unknownWorker(_ name: String) -> HubConfiguration.Failure {
         HubConfiguration.Failure(description: "unknown worker '\(name)'; known: \(workerNames.joined(separator: ", "))")
+    }
+
+    /// The GitHub sync; it needs the operator's GitHub URLs only (each account brings its own token).
+    func githubSync(producer: KafkaProducer, secretBox: SecretBox) throws -> GitHubSyncService {
+        let sync = configuration.github.sync
+        return GitHubSyncService(
+            database: database, producer: producer,
+            github: try GitHubClient(webURL: configuration.github.webURL, apiURL: configuration.github.apiURL),
+            secretBox: secretBox,
+            configuration: GitHubSyncConfiguration(
+                interval: .milliseconds(Int64(sync.intervalMinutes * 60_000)), backfillDays: sync.backfillDays, overlapDays: sync.overlapDays,
+                concurrency: sync.concurrency, pollInterval: .seconds(sync.pollSeconds), lease: .seconds(sync.leaseSeconds),
+                unavailableRetry: .seconds(sync.unavailableRetrySeconds)),
+            logger: Logger(label: "devtrack.github-sync"))
     }
 
     func scheduler(producer: KafkaProducer) -> Scheduler {
@@ -120,7 +136,11 @@ struct RoleFactory {
                 codingTimeout: .seconds(configuration.coding.heartbeatTimeoutSeconds),
                 streakFreezesPerMonth: configuration.api.streakFreezesPerMonth,
                 outboundAllowHosts: Set(configuration.notify.allowHosts), profileURLTemplate: configuration.notify.profileURLTemplate,
-                maxWebhooksPerUser: configuration.notify.maxWebhooksPerUser),
+                maxWebhooksPerUser: configuration.notify.maxWebhooksPerUser, maxTokensPerUser: configuration.api.maxTokensPerUser,
+                streamRecheckInterval: .seconds(configuration.api.streamRecheckSeconds),
+                signIn: SignInConfiguration(
+                    publicURL: configuration.publicAPIURL, sessionLifetime: .seconds(configuration.api.sessionDays * 86_400),
+                    stateLifetime: .seconds(configuration.api.signInMinutes * 60), github: configuration.githubOAuthApp)),
             live: live
         ).addRoutes(to: router)
         try OpenAPIDocumentRoutes(directory: configuration.home.docsDirectory).addRoutes(to: router)

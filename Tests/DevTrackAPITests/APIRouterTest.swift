@@ -21,10 +21,13 @@ struct APIRouterTest: Sendable {
     /// Where sources say ingest is. Nothing listens on port 1: a test send is refused at once, without leaving the machine.
     static let ingestURL = "http://127.0.0.1:1"
 
-    static func configuration(allowHosts: Set<String> = [], maxWebhooksPerUser: Int = 5) -> APIConfiguration {
+    static func configuration(allowHosts: Set<String> = [], maxWebhooksPerUser: Int = 5, github: GitHubOAuthApp? = nil) -> APIConfiguration {
         APIConfiguration(
             publicIngestURL: ingestURL, maxRangeDays: 366, secretRotationGrace: .seconds(24 * 3600), codingTimeout: .seconds(900),
-            streakFreezesPerMonth: 2, outboundAllowHosts: allowHosts, profileURLTemplate: nil, maxWebhooksPerUser: maxWebhooksPerUser)
+            streakFreezesPerMonth: 2, outboundAllowHosts: allowHosts, profileURLTemplate: nil, maxWebhooksPerUser: maxWebhooksPerUser,
+            maxTokensPerUser: 5, streamRecheckInterval: .milliseconds(200),
+            signIn: SignInConfiguration(
+                publicURL: "http://127.0.0.1:8081", sessionLifetime: .seconds(3600), stateLifetime: .seconds(600), github: github))
     }
 
     static func run(
@@ -56,9 +59,11 @@ struct APIRouterTest: Sendable {
         try await send(method, path, body: json.map { ByteBuffer(string: $0) }, authorization: "Bearer \(token ?? user.token)")
     }
 
-    /// A call with exactly this `Authorization` header (none when nil) and body.
-    func send(_ method: HTTPRequest.Method, _ path: String, body: ByteBuffer? = nil, authorization: String?) async throws -> APIResponse {
-        var headers: HTTPFields = [:]
+    /// A call with exactly this `Authorization` header (none when nil), body and further headers (a `Cookie`).
+    func send(
+        _ method: HTTPRequest.Method, _ path: String, body: ByteBuffer? = nil, authorization: String?, headers extra: HTTPFields = [:]
+    ) async throws -> APIResponse {
+        var headers = extra
         if let authorization { headers[.authorization] = authorization }
         if body != nil { headers[.contentType] = "application/json" }
         let response = try await client.execute(uri: path, method: method, headers: headers, body: body)
@@ -76,7 +81,7 @@ struct APIUser: Sendable {
 
     static func create(in store: TestStore, login: String, githubID: Int64?, timezone: String = "UTC") async throws -> APIUser {
         let record = try await store.users.createUser(login: login, githubID: githubID, timezone: timezone)
-        return APIUser(record: record, token: try await store.users.createToken(userID: record.id))
+        return APIUser(record: record, token: try await store.tokens.createToken(userID: record.id, name: "test").1)
     }
 }
 

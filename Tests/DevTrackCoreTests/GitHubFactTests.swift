@@ -119,7 +119,7 @@ struct GitHubFactTests {
         let hub = FactCrediting.credit(candidates, policy: .byIdentity, directory: directory, source: "github-app")
         #expect(hub.map(\.userID) == [other.userID, owner.userID])
 
-        let own = FactCrediting.credit(candidates, policy: .sourceOwner(owner), directory: directory, source: "github:x")
+        let own = FactCrediting.credit(candidates, policy: .sourceOwner([owner]), directory: directory, source: "github:x")
         #expect(own.map(\.id) == ["pr_opened:279147437"], "baxterthehacker's commit is not credited through Codertocat's source")
 
         let nobody = FactCrediting.credit(candidates, policy: .byIdentity, directory: UserDirectory([]), source: "github-app")

@@ -16,6 +16,8 @@ final class HubUnderTest: @unchecked Sendable {
     private(set) var worker: RunningProcess!
     private(set) var api: RunningProcess!
     private(set) var scheduler: RunningProcess!
+    /// `devtrack github-sync`, when the hub was started against a fake GitHub.
+    private(set) var githubSync: RunningProcess?
     let ingestURL: String
     let apiURL: String
     let appSecret = "e2e-app-secret-\(UUID().uuidString)"
@@ -30,9 +32,15 @@ final class HubUnderTest: @unchecked Sendable {
         return "\(RepositoryPaths.root)/.build/debug/devtrack"
     }
 
+    /// The OAuth App the hub is given when it runs against a fake GitHub.
+    static let githubClientID = "Iv1.e2e0000000000000"
+    static let githubClientSecret = "e2e-client-secret"
+
     /// Starts every role. `producerTimeoutMS` bounds how long ingest waits for a Kafka ack before a 503.
     /// `databaseURL`: a database of the test's own (e.g. on a cluster it stops); default a fresh one on the shared server.
-    init(producerTimeoutMS: Int = 3000, databaseURL: String? = nil) async throws {
+    /// `github`: the base URL of a fake GitHub (web and API): the hub signs in there and runs `devtrack github-sync`,
+    /// syncing every account again `syncIntervalSeconds` after its last run.
+    init(producerTimeoutMS: Int = 3000, databaseURL: String? = nil, github: String? = nil, syncIntervalSeconds: Double = 3600) async throws {
         directory = NSTemporaryDirectory() + "devtrack-e2e-\(UUID().uuidString.prefix(8))"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let config = """
@@ -45,7 +53,8 @@ final class HubUnderTest: @unchecked Sendable {
               "ingest": { "source_cache_ttl_seconds": 0 },
               "coding": { "sync_requests_per_minute": 5 },
               "scheduler": { "interval_seconds": 1 },
-              "notify": { "delivery_timeout_seconds": 3, "delivery_lease_seconds": 5 }
+              "notify": { "delivery_timeout_seconds": 3, "delivery_lease_seconds": 5 },
+              "github": { "sync": { "poll_seconds": 1, "interval_minutes": \(syncIntervalSeconds / 60), "unavailable_retry_seconds": 2 } }
             }
             """
         try Data(config.utf8).write(to: URL(fileURLWithPath: "\(directory)/devtrack.json"))
@@ -68,6 +77,13 @@ final class HubUnderTest: @unchecked Sendable {
         }
         environment["KAFKA_BROKERS"] = nil
         environment["DEVTRACK_NOTIFY_ALLOW_HOSTS"] = "127.0.0.1"  // the fake Discord
+        environment["DEVTRACK_API_PUBLIC_URL"] = apiURL
+        if let github {
+            environment["DEVTRACK_GITHUB_CLIENT_ID"] = Self.githubClientID
+            environment["DEVTRACK_GITHUB_CLIENT_SECRET"] = Self.githubClientSecret
+            environment["DEVTRACK_GITHUB_WEB_URL"] = github
+            environment["DEVTRACK_GITHUB_API_URL"] = github
+        }
 
         kafka = try RunningProcess(
             name: "kafka-mock", executable: Self.binary, arguments: ["kafka-mock", "--brokers", "1"],
@@ -82,6 +98,10 @@ final class HubUnderTest: @unchecked Sendable {
         scheduler = try start("scheduler", ["scheduler"])
         try await startWorker()
         try await startIngest()
+        if github != nil {
+            githubSync = try start("github-sync", ["github-sync"])
+            try await githubSync?.waitForLine(containing: "github sync")
+        }
         try await api.waitForLine(containing: "api listening")
     }
 
@@ -178,12 +198,13 @@ final class HubUnderTest: @unchecked Sendable {
     }
 
     func stop() async {
-        for process in [ingest, worker, api, scheduler, kafka].compactMap({ $0 }) { await process.stop() }
+        for process in [githubSync, ingest, worker, api, scheduler, kafka].compactMap({ $0 }) { await process.stop() }
     }
 
     /// Everything the processes printed, for failure messages.
     var logs: String {
-        [kafka, ingest, worker, api, scheduler].compactMap { $0 }.map { "== \($0.name)\n\($0.output.suffix(4000))" }.joined(separator: "\n")
+        [kafka, ingest, worker, api, scheduler, githubSync].compactMap { $0 }.map { "== \($0.name)\n\($0.output.suffix(4000))" }.joined(
+            separator: "\n")
     }
 
     // MARK: HTTP
@@ -251,8 +272,12 @@ final class HubUnderTest: @unchecked Sendable {
 }
 
 /// Runs `body` with a hub, always stopping its processes; on failure the processes' logs are attached.
-func withHub(producerTimeoutMS: Int = 3000, databaseURL: String? = nil, _ body: (HubUnderTest) async throws -> Void) async throws {
-    let hub = try await HubUnderTest(producerTimeoutMS: producerTimeoutMS, databaseURL: databaseURL)
+func withHub(
+    producerTimeoutMS: Int = 3000, databaseURL: String? = nil, github: String? = nil, syncIntervalSeconds: Double = 3600,
+    _ body: (HubUnderTest) async throws -> Void
+) async throws {
+    let hub = try await HubUnderTest(
+        producerTimeoutMS: producerTimeoutMS, databaseURL: databaseURL, github: github, syncIntervalSeconds: syncIntervalSeconds)
     do {
         try await body(hub)
     } catch {

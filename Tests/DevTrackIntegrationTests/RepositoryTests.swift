@@ -71,12 +71,12 @@ struct RepositoryTests {
             await #expect(throws: StoreError.self) {
                 _ = try await store.users.createUser(login: "codertocat", githubID: 5, timezone: "UTC")
             }
-            let token = try await store.users.createToken(userID: user.id)
-            #expect(try await store.users.user(bearerToken: token) == user)
-            #expect(try await store.users.user(bearerToken: token + "x") == nil)
+            let (_, token) = try await store.tokens.createToken(userID: user.id, name: "test")
+            #expect(try await store.tokens.authenticate(bearerToken: token)?.user == user)
+            #expect(try await store.tokens.authenticate(bearerToken: token + "x") == nil)
             #expect(try await store.users.user(login: "CODERTOCAT")?.id == user.id)
-            let identities = try await store.users.identities(githubIDs: [], logins: ["codertocat"])
-            #expect(identities.map(\.userID) == [user.id])
+            let identities = try await store.githubAccounts.identities(githubIDs: [], logins: ["codertocat"])
+            #expect(Set(identities.map(\.userID)) == [user.id])
         }
     }
 

@@ -18,11 +18,20 @@ public struct APIConfiguration: Sendable {
     public var profileURLTemplate: String?
     /// Outbound webhook endpoints a user may have.
     public var maxWebhooksPerUser: Int
+    /// Live (neither revoked nor expired) API tokens a user may have.
+    public var maxTokensPerUser: Int
+    /// How often an open `/api/v1/stream` checks that its credential still authenticates.
+    public var streamRecheckInterval: Duration
+    public var signIn: SignInConfiguration
 
     public init(
         publicIngestURL: String, maxRangeDays: Int, secretRotationGrace: Duration, codingTimeout: Duration, streakFreezesPerMonth: Int,
-        outboundAllowHosts: Set<String>, profileURLTemplate: String?, maxWebhooksPerUser: Int
+        outboundAllowHosts: Set<String>, profileURLTemplate: String?, maxWebhooksPerUser: Int, maxTokensPerUser: Int,
+        streamRecheckInterval: Duration, signIn: SignInConfiguration
     ) {
+        self.signIn = signIn
+        self.maxTokensPerUser = maxTokensPerUser
+        self.streamRecheckInterval = streamRecheckInterval
         self.publicIngestURL = publicIngestURL
         self.maxRangeDays = maxRangeDays
         self.secretRotationGrace = secretRotationGrace

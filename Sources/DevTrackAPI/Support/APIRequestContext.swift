@@ -4,11 +4,11 @@ import Foundation
 import Hummingbird
 import HummingbirdAuth
 
-/// The context of every API request: Hummingbird's core plus the user `BearerTokenAuthenticator` found for
-/// it. Its request decoder is the API's JSON decoding, configured here once.
+/// The context of every API request: Hummingbird's core plus the user (and credential) `CredentialAuthenticator`
+/// found for it. Its request decoder is the API's JSON decoding, configured here once.
 public struct APIRequestContext: AuthRequestContext, RequestContext {
     public var coreContext: CoreRequestContextStorage
-    public var identity: UserRecord?
+    public var identity: Authenticated?
 
     public init(source: Source) {
         coreContext = .init(source: source)
@@ -17,12 +17,12 @@ public struct APIRequestContext: AuthRequestContext, RequestContext {
 
     public var requestDecoder: APIRequestDecoder { APIRequestDecoder() }
 
-    /// The signed-in user. Every route of `/api/v1` sits behind `BearerTokenAuthenticator`, which refuses
+    /// The signed-in user. Every route of `/api/v1` sits behind `CredentialAuthenticator`, which refuses
     /// the request before a handler runs when there is none.
     var user: UserRecord {
         get throws {
             guard let identity else { throw HubHTTPError.unauthorized("missing Authorization: Bearer <token> header") }
-            return identity
+            return identity.user
         }
     }
 }

@@ -1,0 +1,184 @@
+import DevTrackCore
+import Foundation
+
+/// The GraphQL queries the sync sends (checked against GitHub's published schema by the tests) and the
+/// shapes of their answers. All four read the token owner's (`viewer`) contributions in one window of at most
+/// a year, which is what `contributionsCollection` accepts.
+public enum ContributionQueries {
+    static let repositoryFields = "nameWithOwner isPrivate primaryLanguage { name }"
+
+    /// The repositories the user committed to in the window (commits themselves come from the REST listing,
+    /// which gives their SHAs).
+    public static let commitRepositories = """
+        query CommitRepositories($from: DateTime!, $to: DateTime!) {
+          viewer {
+            contributionsCollection(from: $from, to: $to) {
+              commitContributionsByRepository(maxRepositories: 100) {
+                repository { \(repositoryFields) }
+                contributions(first: 1) { totalCount }
+              }
+            }
+          }
+        }
+        """
+
+    public static let pullRequests = """
+        query PullRequestContributions($from: DateTime!, $to: DateTime!, $after: String) {
+          viewer {
+            contributionsCollection(from: $from, to: $to) {
+              pullRequestContributions(first: 100, after: $after, orderBy: {direction: ASC}) {
+                pageInfo { hasNextPage endCursor }
+                nodes {
+                  pullRequest { fullDatabaseId createdAt merged mergedAt repository { \(repositoryFields) } }
+                }
+              }
+            }
+          }
+        }
+        """
+
+    public static let reviews = """
+        query ReviewContributions($from: DateTime!, $to: DateTime!, $after: String) {
+          viewer {
+            contributionsCollection(from: $from, to: $to) {
+              pullRequestReviewContributions(first: 100, after: $after, orderBy: {direction: ASC}) {
+                pageInfo { hasNextPage endCursor }
+                nodes {
+                  pullRequestReview { fullDatabaseId submittedAt createdAt }
+                  repository { \(repositoryFields) }
+                }
+              }
+            }
+          }
+        }
+        """
+
+    public static let issues = """
+        query IssueContributions($from: DateTime!, $to: DateTime!, $after: String) {
+          viewer {
+            contributionsCollection(from: $from, to: $to) {
+              issueContributions(first: 100, after: $after, orderBy: {direction: ASC}) {
+                pageInfo { hasNextPage endCursor }
+                nodes {
+                  issue { fullDatabaseId createdAt repository { \(repositoryFields) } }
+                }
+              }
+            }
+          }
+        }
+        """
+
+    /// Every query, by operation name (what the schema check reads).
+    public static let all: [String: String] = [
+        "CommitRepositories": commitRepositories, "PullRequestContributions": pullRequests, "ReviewContributions": reviews,
+        "IssueContributions": issues,
+    ]
+}
+
+/// A repository as the queries read it.
+public struct GitHubRepositoryRef: Decodable, Sendable, Equatable {
+    public let nameWithOwner: String
+    public let isPrivate: Bool
+    public let primaryLanguage: Language?
+
+    public struct Language: Decodable, Sendable, Equatable {
+        public let name: String
+    }
+}
+
+/// One page of a paged contributions connection.
+public struct ContributionPage<Node: Decodable & Sendable>: Decodable, Sendable {
+    public struct PageInfo: Decodable, Sendable {
+        public let hasNextPage: Bool
+        public let endCursor: String?
+    }
+    public let pageInfo: PageInfo
+    public let nodes: [Node]
+}
+
+/// The answers' shapes: `{"data": {"viewer": {"contributionsCollection": {…}}}}`.
+public enum ContributionAnswers {
+    struct Envelope<Collection: Decodable>: Decodable {
+        struct Data: Decodable {
+            struct Viewer: Decodable { let contributionsCollection: Collection }
+            let viewer: Viewer
+        }
+        let data: Data
+    }
+
+    public struct RepositoryContributions: Decodable, Sendable {
+        public struct Count: Decodable, Sendable { public let totalCount: Int }
+        public let repository: GitHubRepositoryRef
+        public let contributions: Count
+    }
+
+    public struct PullRequestNode: Decodable, Sendable {
+        public struct PullRequest: Decodable, Sendable {
+            public let fullDatabaseId: String?
+            public let createdAt: String
+            public let merged: Bool
+            public let mergedAt: String?
+            public let repository: GitHubRepositoryRef
+        }
+        public let pullRequest: PullRequest
+    }
+
+    public struct ReviewNode: Decodable, Sendable {
+        public struct Review: Decodable, Sendable {
+            public let fullDatabaseId: String?
+            public let submittedAt: String?
+            public let createdAt: String
+        }
+        public let pullRequestReview: Review
+        public let repository: GitHubRepositoryRef
+    }
+
+    public struct IssueNode: Decodable, Sendable {
+        public struct Issue: Decodable, Sendable {
+            public let fullDatabaseId: String?
+            public let createdAt: String
+            public let repository: GitHubRepositoryRef
+        }
+        public let issue: Issue
+    }
+
+    struct CommitRepositoriesCollection: Decodable { let commitContributionsByRepository: [RepositoryContributions] }
+    struct PullRequestsCollection: Decodable { let pullRequestContributions: ContributionPage<PullRequestNode> }
+    struct ReviewsCollection: Decodable { let pullRequestReviewContributions: ContributionPage<ReviewNode> }
+    struct IssuesCollection: Decodable { let issueContributions: ContributionPage<IssueNode> }
+
+    static func decode<Collection: Decodable>(_ type: Collection.Type, _ body: [UInt8]) throws(GitHubFailure) -> Collection {
+        do {
+            return try JSONDecoder().decode(Envelope<Collection>.self, from: Data(body)).data.viewer.contributionsCollection
+        } catch {
+            throw .refused(status: 200, message: "the GraphQL answer is not of the queried shape: \(error)")
+        }
+    }
+
+    public static func commitRepositories(_ body: [UInt8]) throws(GitHubFailure) -> [RepositoryContributions] {
+        try decode(CommitRepositoriesCollection.self, body).commitContributionsByRepository
+    }
+
+    public static func pullRequests(_ body: [UInt8]) throws(GitHubFailure) -> ContributionPage<PullRequestNode> {
+        try decode(PullRequestsCollection.self, body).pullRequestContributions
+    }
+
+    public static func reviews(_ body: [UInt8]) throws(GitHubFailure) -> ContributionPage<ReviewNode> {
+        try decode(ReviewsCollection.self, body).pullRequestReviewContributions
+    }
+
+    public static func issues(_ body: [UInt8]) throws(GitHubFailure) -> ContributionPage<IssueNode> {
+        try decode(IssuesCollection.self, body).issueContributions
+    }
+}
+
+/// One item of `GET /repos/{owner}/{repo}/commits` (what the sync reads of it).
+public struct GitHubCommitItem: Decodable, Sendable {
+    public struct Commit: Decodable, Sendable {
+        public struct Signature: Decodable, Sendable { public let date: String? }
+        public let author: Signature?
+        public let committer: Signature?
+    }
+    public let sha: String
+    public let commit: Commit
+}
