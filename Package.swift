@@ -106,8 +106,9 @@ let package = Package(
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ]
         ),
-        // GitHub's API as the hub reads it: the OAuth code exchange, `/user`, the GraphQL contributions and the
-        // REST commits listing, with GitHub's rate limits read from every answer. No storage.
+        // GitHub's API as the hub calls it: the OAuth code exchange, `/user`, GraphQL and the REST commits listing,
+        // with GitHub's errors and rate limits read from every answer. No storage (the queries, their answers'
+        // shapes and the sync's steps are pure, in DevTrackCore).
         .target(
             name: "DevTrackGitHub",
             dependencies: [

@@ -20,6 +20,7 @@ let targets: [String: @Sendable ([UInt8]) -> Void] = [
     "flat-json": fuzzFlatJSON,
     "peer-answers": fuzzPeerAnswers,
     "activity-fact": fuzzActivityFact,
+    "github-answers": fuzzGitHubAnswers,
 ]
 
 let selected: @Sendable ([UInt8]) -> Void = {
@@ -178,4 +179,38 @@ func fuzzPeerAnswers(_ bytes: [UInt8]) {
 
 func fuzzActivityFact(_ bytes: [UInt8]) {
     _ = try? FactCoding.decodeFact(bytes, fallback: FactCoding.decoder())
+}
+
+/// GitHub's API answers as the sync reads them: the four GraphQL shapes, the REST commits listing, `Link`
+/// headers and the sync's saved progress. Whatever GitHub (or something posing as it) answers, the facts made
+/// have the webhooks' id forms and storable times, and a next page is a URL the header held.
+func fuzzGitHubAnswers(_ bytes: [UInt8]) {
+    let p = parts(bytes, 3)
+    let user = UUID(uuid: (1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16))
+    var facts: [ActivityFact] = []
+    if let page = try? ContributionAnswers.pullRequests(p[0]) { facts += SyncFacts.pullRequests(page.nodes, userID: user, now: fixedNow) }
+    if let page = try? ContributionAnswers.reviews(p[0]) { facts += SyncFacts.reviews(page.nodes, userID: user, now: fixedNow) }
+    if let page = try? ContributionAnswers.issues(p[0]) { facts += SyncFacts.issues(page.nodes, userID: user, now: fixedNow) }
+    _ = try? ContributionAnswers.commitRepositories(p[0])
+    if let items = try? JSONDecoder().decode([GitHubCommitItem].self, from: Data(p[0])) {
+        facts += SyncFacts.commits(items, repository: .init(nameWithOwner: "octo/hub", language: nil, commits: 1), userID: user, now: fixedNow)
+    }
+    for fact in facts {
+        let (kind, id) = (fact.id.prefix { $0 != ":" }, fact.id.drop { $0 != ":" }.dropFirst())
+        if kind == "commit" {
+            precondition(id.count == 40 && id.allSatisfy(\.isHexDigit), "a commit fact is named by its SHA")
+        } else {
+            precondition(["pr_opened", "pr_merged", "review", "issue_opened"].contains(kind) && Int64(id).map { $0 > 0 } == true)
+        }
+        precondition(ActivityTimes.problem(fact.occurredAt, now: fixedNow) == nil && fact.userID == user)
+        precondition(InputText.problem(fact.repo ?? "", maxBytes: 255) == nil)
+    }
+    let link = text(p[1])
+    if let next = GitHubLinks.next(link) { precondition(link.contains(next)) }
+    if let progress = SyncProgress.from(json: text(p[2])) {
+        var progress = progress
+        for _ in 0..<(progress.repositories.count + 6) { progress.finishPage(next: nil) }
+        precondition(progress.step == .done, "every run ends")
+        _ = progress.commitsPath(login: "octocat")
+    }
 }

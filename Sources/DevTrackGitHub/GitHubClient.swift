@@ -183,7 +183,7 @@ public struct GitHubClient: Sendable {
             throw .unavailable(error.description)
         }
         let answer = GitHubAnswer(
-            status: response.status, body: response.body, rateLimit: Self.rateLimit(response), nextPage: Self.nextPage(response.header("Link")),
+            status: response.status, body: response.body, rateLimit: Self.rateLimit(response), nextPage: GitHubLinks.next(response.header("Link")),
             scopes: response.header("X-OAuth-Scopes"))
         if response.truncated { throw .refused(status: response.status, message: "the answer is larger than the hub reads") }
         switch response.status {
@@ -212,19 +212,6 @@ public struct GitHubClient: Sendable {
             let reset = response.header("X-RateLimit-Reset").flatMap(Int64.init), (0...4_102_444_800).contains(reset)
         else { return nil }
         return GitHubRateLimit(remaining: remaining, resetAt: Date(timeIntervalSince1970: Double(reset)))
-    }
-
-    /// The `rel="next"` URL of a `Link` header: `<https://…&page=2>; rel="next", <…>; rel="last"`.
-    static func nextPage(_ link: String?) -> String? {
-        guard let link else { return nil }
-        for part in link.split(separator: ",") {
-            let pieces = part.split(separator: ";").map { $0.trimmingCharacters(in: .whitespaces) }
-            guard pieces.count >= 2, pieces.dropFirst().contains(where: { $0 == "rel=\"next\"" }),
-                pieces[0].hasPrefix("<"), pieces[0].hasSuffix(">")
-            else { continue }
-            return String(pieces[0].dropFirst().dropLast())
-        }
-        return nil
     }
 
     /// GitHub's `{"message": …}`, or the start of whatever came.

@@ -136,6 +136,8 @@ struct AccountSync: Sendable {
             }
         } catch let failure as GitHubFailure {
             throw Stop.github(failure)
+        } catch let unreadable as PayloadError {
+            throw Stop.github(.refused(status: 200, message: unreadable.description))
         }
     }
 

@@ -1,7 +1,7 @@
-import DevTrackCore
 import Foundation
 import Testing
 
+@testable import DevTrackCore
 @testable import DevTrackGitHub
 
 /// The sync's pure parts: its windows, its steps, the facts it makes of GitHub's answers, and GitHub's headers.
@@ -97,10 +97,10 @@ struct GitHubSyncLogicTests {
     @Test func theNextPageIsReadFromGitHubsLinkHeader() {
         let link =
             #"<https://api.github.com/repositories/1/commits?page=2>; rel="next", <https://api.github.com/repositories/1/commits?page=9>; rel="last""#
-        #expect(GitHubClient.nextPage(link) == "https://api.github.com/repositories/1/commits?page=2")
-        #expect(GitHubClient.nextPage(#"<https://api.github.com/x?page=1>; rel="prev", <https://api.github.com/x?page=1>; rel="first""#) == nil)
-        #expect(GitHubClient.nextPage(nil) == nil)
-        #expect(GitHubClient.nextPage("garbage") == nil)
+        #expect(GitHubLinks.next(link) == "https://api.github.com/repositories/1/commits?page=2")
+        #expect(GitHubLinks.next(#"<https://api.github.com/x?page=1>; rel="prev", <https://api.github.com/x?page=1>; rel="first""#) == nil)
+        #expect(GitHubLinks.next(nil) == nil)
+        #expect(GitHubLinks.next("garbage") == nil)
     }
 
     @Test func theAuthorizeURLCarriesStateAndTheS256Challenge() throws {

@@ -22,7 +22,7 @@ public actor TestDatabase {
             let directory = NSTemporaryDirectory() + "devtrack-tests-\(getpid())"
             let postgres = try EmbeddedPostgres(dataDirectory: directory)
             try await postgres.start(logger: logger)
-            StopAtExit.register(postgres)
+            StopAtExit.register(postgres, removing: directory)
             return postgres.maintenanceURL
         }
         server = task
@@ -143,12 +143,12 @@ public func withRunningClient<T: Sendable>(_ client: PostgresClient, _ body: () 
     }
 }
 
-/// Stops the tests' private cluster when the test process exits.
+/// Stops the tests' private cluster when the test process exits, and deletes it (a run writes about a gigabyte).
 enum StopAtExit {
     nonisolated(unsafe) static var command: String?
 
-    static func register(_ postgres: EmbeddedPostgres) {
-        command = postgres.stopCommand
+    static func register(_ postgres: EmbeddedPostgres, removing directory: String) {
+        command = "\(postgres.stopCommand); rm -rf '\(directory)'"
         atexit {
             if let command = StopAtExit.command { _ = system(command) }
         }

@@ -1,4 +1,3 @@
-import DevTrackCore
 import Foundation
 
 /// Where one sync run of a GitHub account stands, saved after every page so that a restart, a rate limit or

@@ -1,4 +1,3 @@
-import DevTrackCore
 import Foundation
 
 /// The GraphQL queries the sync sends (checked against GitHub's published schema by the tests) and the
@@ -147,27 +146,27 @@ public enum ContributionAnswers {
     struct ReviewsCollection: Decodable { let pullRequestReviewContributions: ContributionPage<ReviewNode> }
     struct IssuesCollection: Decodable { let issueContributions: ContributionPage<IssueNode> }
 
-    static func decode<Collection: Decodable>(_ type: Collection.Type, _ body: [UInt8]) throws(GitHubFailure) -> Collection {
+    static func decode<Collection: Decodable>(_ type: Collection.Type, _ body: [UInt8]) throws(PayloadError) -> Collection {
         do {
             return try JSONDecoder().decode(Envelope<Collection>.self, from: Data(body)).data.viewer.contributionsCollection
         } catch {
-            throw .refused(status: 200, message: "the GraphQL answer is not of the queried shape: \(error)")
+            throw PayloadError("the GraphQL answer is not of the queried shape: \(InputText.sanitized("\(error)", maxBytes: 300))")
         }
     }
 
-    public static func commitRepositories(_ body: [UInt8]) throws(GitHubFailure) -> [RepositoryContributions] {
+    public static func commitRepositories(_ body: [UInt8]) throws(PayloadError) -> [RepositoryContributions] {
         try decode(CommitRepositoriesCollection.self, body).commitContributionsByRepository
     }
 
-    public static func pullRequests(_ body: [UInt8]) throws(GitHubFailure) -> ContributionPage<PullRequestNode> {
+    public static func pullRequests(_ body: [UInt8]) throws(PayloadError) -> ContributionPage<PullRequestNode> {
         try decode(PullRequestsCollection.self, body).pullRequestContributions
     }
 
-    public static func reviews(_ body: [UInt8]) throws(GitHubFailure) -> ContributionPage<ReviewNode> {
+    public static func reviews(_ body: [UInt8]) throws(PayloadError) -> ContributionPage<ReviewNode> {
         try decode(ReviewsCollection.self, body).pullRequestReviewContributions
     }
 
-    public static func issues(_ body: [UInt8]) throws(GitHubFailure) -> ContributionPage<IssueNode> {
+    public static func issues(_ body: [UInt8]) throws(PayloadError) -> ContributionPage<IssueNode> {
         try decode(IssuesCollection.self, body).issueContributions
     }
 }
@@ -181,4 +180,20 @@ public struct GitHubCommitItem: Decodable, Sendable {
     }
     public let sha: String
     public let commit: Commit
+}
+
+/// GitHub's REST paging: the `rel="next"` URL of a `Link` header
+/// (`<https://…&page=2>; rel="next", <…>; rel="last"`).
+public enum GitHubLinks {
+    public static func next(_ link: String?) -> String? {
+        guard let link else { return nil }
+        for part in link.split(separator: ",") {
+            let pieces = part.split(separator: ";").map { $0.trimmingCharacters(in: .whitespaces) }
+            guard pieces.count >= 2, pieces.dropFirst().contains(where: { $0 == "rel=\"next\"" }),
+                pieces[0].hasPrefix("<"), pieces[0].hasSuffix(">")
+            else { continue }
+            return String(pieces[0].dropFirst().dropLast())
+        }
+        return nil
+    }
 }
