@@ -45,7 +45,7 @@ RECEIVE = {"receiveGitHubSourceWebhook": "github", "receiveCustomWebhook": "cust
 SIGNED = {"receiveGitHubAppWebhook", *RECEIVE}
 SOURCE_OPS = {"createSource", "listSources", "getSource", "updateSource", "rotateSourceSecret"}
 HEARTBEAT_OPS = {"createHeartbeats", "createWakaTimeHeartbeats", "createWakaTimeHeartbeatsBulk"}
-RANGE_OPS = {"getDailyMetrics", "getMetricsSummary", "getCustomMetrics", "getCodingSummary"}
+RANGE_OPS = {"getDailyMetrics", "getMetricsSummary", "getRepositoryMetrics", "getLanguageMetrics", "getCustomMetrics", "getCodingSummary"}
 ZONES = zoneinfo.available_timezones() | {"UTC"}
 DAY = dt.timedelta(days=1)
 statuses = {}  # operationId -> Counter of the statuses it answered

@@ -30,6 +30,8 @@ public struct APIRoutes: Sendable {
             activity: ActivityRepository(database), codingTime: CodingTimeRepository(database), streakFreezes: StreakFreezeRepository(database),
             maxRangeDays: maxRangeDays
         ).addRoutes(to: v1)
+        BreakdownsController(activity: ActivityRepository(database), codingTime: CodingTimeRepository(database), maxRangeDays: maxRangeDays)
+            .addRoutes(to: v1)
         SourcesController(
             sources: SourceRepository(database), secretBox: secretBox, configuration: configuration,
             selfClient: try OutboundHTTPClient(
