@@ -113,24 +113,17 @@ struct AccountSync: Sendable {
                 let facts = SyncFacts.commits(items, repository: repository, userID: claim.userID, now: now)
                 return Page(facts: facts, next: answer.nextPage, rateLimit: answer.rateLimit)
             case .pullRequests:
-                progress.requests += 1
-                let answer = try await github.graphQL(query: ContributionQueries.pullRequests, variables: progress.graphQLVariables, token: token)
-                let page = try ContributionAnswers.pullRequests(answer.body)
-                return Page(
-                    facts: SyncFacts.pullRequests(page.nodes, userID: claim.userID, now: now), next: Self.next(page.pageInfo),
-                    rateLimit: answer.rateLimit)
+                return try await contributions(
+                    ContributionQueries.pullRequests, &progress, token: token, page: ContributionAnswers.pullRequests,
+                    facts: { SyncFacts.pullRequests($0, userID: claim.userID, now: now) })
             case .reviews:
-                progress.requests += 1
-                let answer = try await github.graphQL(query: ContributionQueries.reviews, variables: progress.graphQLVariables, token: token)
-                let page = try ContributionAnswers.reviews(answer.body)
-                return Page(
-                    facts: SyncFacts.reviews(page.nodes, userID: claim.userID, now: now), next: Self.next(page.pageInfo), rateLimit: answer.rateLimit)
+                return try await contributions(
+                    ContributionQueries.reviews, &progress, token: token, page: ContributionAnswers.reviews,
+                    facts: { SyncFacts.reviews($0, userID: claim.userID, now: now) })
             case .issues:
-                progress.requests += 1
-                let answer = try await github.graphQL(query: ContributionQueries.issues, variables: progress.graphQLVariables, token: token)
-                let page = try ContributionAnswers.issues(answer.body)
-                return Page(
-                    facts: SyncFacts.issues(page.nodes, userID: claim.userID, now: now), next: Self.next(page.pageInfo), rateLimit: answer.rateLimit)
+                return try await contributions(
+                    ContributionQueries.issues, &progress, token: token, page: ContributionAnswers.issues,
+                    facts: { SyncFacts.issues($0, userID: claim.userID, now: now) })
             case .done:
                 return Page(facts: [], next: nil, rateLimit: nil)
             }
@@ -141,8 +134,16 @@ struct AccountSync: Sendable {
         }
     }
 
-    static func next<Node>(_ info: ContributionPage<Node>.PageInfo) -> String? {
-        info.hasNextPage ? info.endCursor.flatMap { InputText.problem($0, maxBytes: 500) == nil ? $0 : nil } : nil
+    /// One page of a paged contributions connection, as facts, and the cursor of the next one.
+    private func contributions<Node>(
+        _ query: String, _ progress: inout SyncProgress, token: String, page decode: ([UInt8]) throws -> ContributionPage<Node>,
+        facts: ([Node]) -> [ActivityFact]
+    ) async throws -> Page {
+        progress.requests += 1
+        let answer = try await github.graphQL(query: query, variables: progress.graphQLVariables, token: token)
+        let page = try decode(answer.body)
+        let next = page.pageInfo.hasNextPage ? page.pageInfo.endCursor.flatMap { InputText.problem($0, maxBytes: 500) == nil ? $0 : nil } : nil
+        return Page(facts: facts(page.nodes), next: next, rateLimit: answer.rateLimit)
     }
 
     /// Kafka trouble is waited out (the page is not saved before its facts are acknowledged).

@@ -58,20 +58,6 @@ public final class FakeDiscord: Sendable {
             headers[.contentType] = "application/json"
             return Response(status: answer.status, headers: headers, body: .init(byteBuffer: ByteBuffer(string: answer.body)))
         }
-        let port = Mutex<Int?>(nil)
-        var logger = Logger(label: "fake-discord")
-        logger.logLevel = .warning
-        let app = Application(
-            router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
-            onServerRunning: { channel in port.withLock { $0 = channel.localAddress?.port } }, logger: logger)
-        return try await withThrowingTaskGroup(of: T?.self) { group in
-            group.addTask {
-                try await app.runService(); return nil
-            }
-            let bound = try await eventually(within: 10, { port.withLock { $0 } }, until: { $0 != nil })
-            let result = try await body("http://127.0.0.1:\(bound!)")
-            group.cancelAll()
-            return result
-        }
+        return try await serveOnLoopback(router, label: "fake-discord", body)
     }
 }

@@ -219,22 +219,9 @@ public final class FakeGitHub: Sendable {
                 self.api(request, .rest, &$0) { state, account in Self.commits(state, repo: name, request: request, viewer: account) }
             }
         }
-        let port = Mutex<Int?>(nil)
-        var logger = Logger(label: "fake-github")
-        logger.logLevel = .warning
-        let app = Application(
-            router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
-            onServerRunning: { channel in port.withLock { $0 = channel.localAddress?.port } }, logger: logger)
-        return try await withThrowingTaskGroup(of: T?.self) { group in
-            group.addTask {
-                try await app.runService(); return nil
-            }
-            let bound = try await eventually(within: 10, { port.withLock { $0 } }, until: { $0 != nil })
-            let base = "http://127.0.0.1:\(bound!)"
+        return try await serveOnLoopback(router, label: "fake-github") { base in
             state.withLock { $0.baseURL = base }
-            let result = try await body(base)
-            group.cancelAll()
-            return result
+            return try await body(base)
         }
     }
 

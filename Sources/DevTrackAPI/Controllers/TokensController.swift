@@ -19,7 +19,7 @@ struct TokensController: Sendable {
         v1.post("/tokens") { request, context in
             let user = try context.user
             let body = try await request.decode(as: NewToken.self, context: context)
-            let name = try Self.validName(body.name)
+            let name = try FieldRules.requiredName(body.name)
             var expiresAt: Date?
             if let days = body.expiresInDays {
                 guard (1...Self.maxLifetimeDays).contains(days) else {
@@ -43,13 +43,6 @@ struct TokensController: Sendable {
             }
             return Response(status: .noContent)
         }
-    }
-
-    static func validName(_ name: String?) throws -> String {
-        let trimmed = (name ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
-        guard (1...100).contains(trimmed.count) else { throw HubHTTPError.badRequest("name must be 1 to 100 characters", code: "invalid_name") }
-        if let problem = InputText.problem(trimmed, maxBytes: 400) { throw HubHTTPError.badRequest("name \(problem)", code: "invalid_name") }
-        return trimmed
     }
 }
 

@@ -16,7 +16,7 @@ struct WebhooksController: Sendable {
         v1.post("/webhooks") { request, context in
             let user = try context.user
             let body = try await request.decode(as: NewWebhook.self, context: context)
-            let (name, url, events) = (try validName(body.name), try validURL(body.url), try validEvents(body.events))
+            let (name, url, events) = (try FieldRules.requiredName(body.name), try validURL(body.url), try validEvents(body.events))
             let secret = StandardWebhooks.newSecret()
             guard
                 let endpoint = try await webhookEndpoints.createWebhookEndpoint(
@@ -44,7 +44,8 @@ struct WebhooksController: Sendable {
             let existing = try await endpoint(user, context)
             let body = try await request.decode(as: WebhookPatch.self, context: context)
             let change = WebhookEndpointChange(
-                name: try body.name.map(validName), url: try body.url.map(validURL), events: try body.events.map(validEvents), enabled: body.enabled)
+                name: try body.name.map(FieldRules.requiredName), url: try body.url.map(validURL), events: try body.events.map(validEvents),
+                enabled: body.enabled)
             guard let updated = try await webhookEndpoints.updateWebhookEndpoint(userID: user.id, id: existing.id, change) else {
                 throw HubHTTPError.notFound("no webhook \(existing.id.uuidString.lowercased())")
             }
@@ -99,13 +100,6 @@ struct WebhooksController: Sendable {
             throw HubHTTPError.notFound("no webhook \(text)")
         }
         return endpoint
-    }
-
-    private func validName(_ name: String?) throws -> String {
-        let trimmed = (name ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
-        guard (1...100).contains(trimmed.count) else { throw HubHTTPError.badRequest("name must be 1 to 100 characters", code: "invalid_name") }
-        if let problem = InputText.problem(trimmed, maxBytes: 400) { throw HubHTTPError.badRequest("name \(problem)", code: "invalid_name") }
-        return trimmed
     }
 
     /// https (or an allow-listed host), absolute, no credentials; an address literal must be public. Names
