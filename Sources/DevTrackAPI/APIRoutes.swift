@@ -15,11 +15,15 @@ public struct APIRoutes: Sendable {
     /// For `GET /api/v1/stream`; runs as a service beside the HTTP server.
     let live: LiveEventsHub
 
-    public init(database: Database, secretBox: SecretBox, configuration: APIConfiguration, live: LiveEventsHub) {
+    /// For the public routes; runs as a service beside the HTTP server.
+    let rateLimiter: PublicRateLimiter
+
+    public init(database: Database, secretBox: SecretBox, configuration: APIConfiguration, live: LiveEventsHub, rateLimiter: PublicRateLimiter) {
         self.database = database
         self.secretBox = secretBox
         self.configuration = configuration
         self.live = live
+        self.rateLimiter = rateLimiter
     }
 
     public func addRoutes(to router: Router<APIRequestContext>) throws {
@@ -30,8 +34,11 @@ public struct APIRoutes: Sendable {
             activity: ActivityRepository(database), codingTime: CodingTimeRepository(database), streakFreezes: StreakFreezeRepository(database),
             maxRangeDays: maxRangeDays
         ).addRoutes(to: v1)
-        BreakdownsController(activity: ActivityRepository(database), codingTime: CodingTimeRepository(database), maxRangeDays: maxRangeDays)
-            .addRoutes(to: v1)
+        BreakdownsController(
+            activity: ActivityRepository(database), codingTime: CodingTimeRepository(database), maxRangeDays: maxRangeDays,
+            codingTimeout: Double(configuration.codingTimeout.components.seconds)
+        ).addRoutes(to: v1)
+        ActivityFeedController(activity: ActivityRepository(database)).addRoutes(to: v1)
         SourcesController(
             sources: SourceRepository(database), secretBox: secretBox, configuration: configuration,
             selfClient: try OutboundHTTPClient(
@@ -44,7 +51,8 @@ public struct APIRoutes: Sendable {
         AchievementsController(achievements: AchievementRepository(database)).addRoutes(to: v1)
         NotificationsController(notifications: NotificationRepository(database)).addRoutes(to: v1)
         SettingsController(
-            users: UserRepository(database), discord: DiscordSettingsRepository(database), secretBox: secretBox, configuration: configuration,
+            users: UserRepository(database), profiles: ProfileRepository(database), discord: DiscordSettingsRepository(database),
+            secretBox: secretBox, configuration: configuration,
             outbound: try OutboundHTTPClient(allowList: configuration.outboundAllowHosts)
         ).addRoutes(to: v1)
         WebhooksController(webhookEndpoints: WebhookEndpointRepository(database), secretBox: secretBox, configuration: configuration)
@@ -55,6 +63,12 @@ public struct APIRoutes: Sendable {
         ).addRoutes(to: v1)
         TokensController(tokens: TokenRepository(database), maxTokensPerUser: configuration.maxTokensPerUser).addRoutes(to: v1)
         AccountsController(accounts: GitHubAccountRepository(database), syncState: GitHubSyncRepository(database)).addRoutes(to: v1)
+        // Without sign-in: what users made public, each request counted against its address's allowance.
+        let open = router.group("/api/v1")
+        PublicProfileController(
+            profiles: PublicProfiles(database: database, lifetime: configuration.publicCacheLifetime), limiter: rateLimiter,
+            maxAge: Int(configuration.publicCacheLifetime.components.seconds)
+        ).addRoutes(to: open)
         let signIn = configuration.signIn
         AuthController(
             sessions: SessionRepository(database), accounts: GitHubAccountRepository(database), secretBox: secretBox, configuration: signIn,

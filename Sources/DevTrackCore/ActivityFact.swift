@@ -91,14 +91,24 @@ public struct ActivityFact: Codable, Sendable, Equatable {
     public var repo: String?
     public var language: String?
     public var source: String
+    /// Whether `repo` is private, as the source said (nil: not said). Only repositories known to be public are
+    /// ever named on a public profile or card.
+    public var repoPrivate: Bool?
+    /// What the activity feed shows: a one-line title and a link, where the source gave them (`FeedText`).
+    public var title: String?
+    public var url: String?
 
     enum CodingKeys: String, CodingKey {
-        case id, kind, value, repo, language, source
+        case id, kind, value, repo, language, source, title, url
         case userID = "user_id"
         case occurredAt = "occurred_at"
+        case repoPrivate = "repo_private"
     }
 
-    public init(id: String, userID: UUID, kind: ActivityKind, occurredAt: Date, value: Double = 1, repo: String?, language: String?, source: String) {
+    public init(
+        id: String, userID: UUID, kind: ActivityKind, occurredAt: Date, value: Double = 1, repo: String?, language: String?, source: String,
+        repoPrivate: Bool? = nil, title: String? = nil, url: String? = nil
+    ) {
         self.id = id
         self.userID = userID
         self.kind = kind
@@ -107,6 +117,9 @@ public struct ActivityFact: Codable, Sendable, Equatable {
         self.repo = repo
         self.language = language
         self.source = source
+        self.repoPrivate = repoPrivate
+        self.title = title
+        self.url = url
     }
 }
 
@@ -165,11 +178,21 @@ extension ActivityFact {
             switch object[key] {
             case nil, .null?: .some(nil)
             case .string(let text)?: .some(text)
-            case .number?: nil
+            case .number?, .bool?: nil
             }
         }
-        guard let repo = optionalString("repo"), let language = optionalString("language") else { return nil }
-        self.init(id: id, userID: userID, kind: kind, occurredAt: occurredAt, value: value, repo: repo, language: language, source: source)
+        let repoPrivate: Bool??
+        switch object["repo_private"] {
+        case nil, .null?: repoPrivate = .some(nil)
+        case .bool(let flag)?: repoPrivate = .some(flag)
+        case .string?, .number?: repoPrivate = nil
+        }
+        guard let repo = optionalString("repo"), let language = optionalString("language"), let repoPrivate,
+            let title = optionalString("title"), let url = optionalString("url")
+        else { return nil }
+        self.init(
+            id: id, userID: userID, kind: kind, occurredAt: occurredAt, value: value, repo: repo, language: language, source: source,
+            repoPrivate: repoPrivate, title: title, url: url)
     }
 }
 

@@ -99,6 +99,34 @@ public enum CodingDurations {
             .sorted { ($0.date, $0.dimensions.project, $0.dimensions.language) < ($1.date, $1.dimensions.project, $1.dimensions.language) }
     }
 
+    /// Coding seconds per local weekday (index 0 is Monday) and local hour, by the same rule as `slices`, counting only
+    /// the parts of intervals inside `window` (Unix seconds). Dimensions play no part, so only the times are needed.
+    public static func weekdayHourGrid(
+        times: [Double], timeout: Double = defaultTimeout, timeZone: TimeZone, within window: Range<Double>
+    ) -> [[Double]] {
+        var grid = Array(repeating: Array(repeating: 0.0, count: 24), count: 7)
+        let sorted = Set(times).sorted()
+        for (current, next) in zip(sorted, sorted.dropFirst()) {
+            let gap = next - current
+            guard gap > 0, gap < timeout else { continue }
+            var start = max(current, window.lowerBound)
+            let stop = min(next, window.upperBound)
+            while start < stop {
+                let offset = Double(timeZone.secondsFromGMT(for: Date(timeIntervalSince1970: start)))
+                let local = start + offset
+                let hourStart = (local / 3_600).rounded(.down) * 3_600
+                let end = min(stop, hourStart + 3_600 - offset)
+                let day = Int((hourStart / 86_400).rounded(.down))
+                let weekday = ((day + 3) % 7 + 7) % 7  // 1970-01-01 was a Thursday
+                let hour = Int(hourStart - Double(day) * 86_400) / 3_600
+                // A zone's offset changing inside the hour (DST) can give an end at or before start: move on a second.
+                grid[weekday][hour] += max(end - start, 0)
+                start = end > start ? end : start + 1
+            }
+        }
+        return grid
+    }
+
     struct SliceKey: Hashable {
         let date: LocalDate
         let dimensions: CodingDimensions

@@ -1,14 +1,15 @@
-/// A JSON object whose members are all strings, numbers or nulls — the shape of every activity fact —
+/// A JSON object whose members are all strings, numbers, booleans or nulls — the shape of every activity fact —
 /// read by hand. Workers decode every fact on `devtrack.activity`, and `JSONDecoder` spent more time on
 /// them than the rest of the goals worker's in-memory work; this reader is several times faster.
 ///
-/// It answers nil for anything outside that shape or not valid JSON (nested values, booleans, duplicate
+/// It answers nil for anything outside that shape or not valid JSON (nested values, duplicate
 /// keys, bad escapes or numbers, trailing bytes): callers then fall back to `JSONDecoder`, which has the
 /// final say and the error messages.
 public struct FlatJSONObject: Equatable {
     public enum Value: Equatable {
         case string(String)
         case number(Double)
+        case bool(Bool)
         case null
     }
 
@@ -96,15 +97,21 @@ private struct FlatReader {
         guard let first = peek else { return nil }
         switch first {
         case UInt8(ascii: "\""): return string().map { .string($0) }
-        case UInt8(ascii: "n"):
-            guard index + 4 <= bytes.count, bytes[index + 1] == UInt8(ascii: "u"), bytes[index + 2] == UInt8(ascii: "l"),
-                bytes[index + 3] == UInt8(ascii: "l")
-            else { return nil }
-            index += 4
-            return .null
+        case UInt8(ascii: "n"): return literal("null") ? .null : nil
+        case UInt8(ascii: "t"): return literal("true") ? .bool(true) : nil
+        case UInt8(ascii: "f"): return literal("false") ? .bool(false) : nil
         case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"): return number().map { .number($0) }
         default: return nil
         }
+    }
+
+    /// Consumes `word` when the bytes at the index spell it.
+    private mutating func literal(_ word: StaticString) -> Bool {
+        let count = word.utf8CodeUnitCount
+        guard index + count <= bytes.count else { return false }
+        for offset in 0..<count where bytes[index + offset] != word.utf8Start[offset] { return false }
+        index += count
+        return true
     }
 
     /// At a `"`: the string, unescaped; nil for control characters, bad escapes or invalid UTF-8.

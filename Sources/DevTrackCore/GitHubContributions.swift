@@ -28,7 +28,7 @@ public enum ContributionQueries {
               pullRequestContributions(first: 100, after: $after, orderBy: {direction: ASC}) {
                 pageInfo { hasNextPage endCursor }
                 nodes {
-                  pullRequest { fullDatabaseId createdAt merged mergedAt repository { \(repositoryFields) } }
+                  pullRequest { fullDatabaseId title url createdAt merged mergedAt repository { \(repositoryFields) } }
                 }
               }
             }
@@ -43,7 +43,7 @@ public enum ContributionQueries {
               pullRequestReviewContributions(first: 100, after: $after, orderBy: {direction: ASC}) {
                 pageInfo { hasNextPage endCursor }
                 nodes {
-                  pullRequestReview { fullDatabaseId submittedAt createdAt }
+                  pullRequestReview { fullDatabaseId url submittedAt createdAt pullRequest { title } }
                   repository { \(repositoryFields) }
                 }
               }
@@ -59,7 +59,7 @@ public enum ContributionQueries {
               issueContributions(first: 100, after: $after, orderBy: {direction: ASC}) {
                 pageInfo { hasNextPage endCursor }
                 nodes {
-                  issue { fullDatabaseId createdAt repository { \(repositoryFields) } }
+                  issue { fullDatabaseId title url createdAt repository { \(repositoryFields) } }
                 }
               }
             }
@@ -114,6 +114,8 @@ public enum ContributionAnswers {
     public struct PullRequestNode: Decodable, Sendable {
         public struct PullRequest: Decodable, Sendable {
             public let fullDatabaseId: String?
+            public let title: String?
+            public let url: String?
             public let createdAt: String
             public let merged: Bool
             public let mergedAt: String?
@@ -125,9 +127,12 @@ public enum ContributionAnswers {
     public struct ReviewNode: Decodable, Sendable {
         public struct Review: Decodable, Sendable {
             public let fullDatabaseId: String?
+            public let url: String?
             public let submittedAt: String?
             public let createdAt: String
+            public let pullRequest: Titled?
         }
+        public struct Titled: Decodable, Sendable { public let title: String? }
         public let pullRequestReview: Review
         public let repository: GitHubRepositoryRef
     }
@@ -135,6 +140,8 @@ public enum ContributionAnswers {
     public struct IssueNode: Decodable, Sendable {
         public struct Issue: Decodable, Sendable {
             public let fullDatabaseId: String?
+            public let title: String?
+            public let url: String?
             public let createdAt: String
             public let repository: GitHubRepositoryRef
         }
@@ -177,9 +184,15 @@ public struct GitHubCommitItem: Decodable, Sendable {
         public struct Signature: Decodable, Sendable { public let date: String? }
         public let author: Signature?
         public let committer: Signature?
+        public let message: String?
     }
     public let sha: String
     public let commit: Commit
+    public let htmlURL: String?
+    enum CodingKeys: String, CodingKey {
+        case sha, commit
+        case htmlURL = "html_url"
+    }
 }
 
 /// GitHub's REST paging: the `rel="next"` URL of a `Link` header

@@ -14,10 +14,17 @@ public enum GitHub {
     public struct Repository: Decodable, Sendable {
         public let fullName: String
         public let language: String?
+        public let isPrivate: Bool?
         enum CodingKeys: String, CodingKey {
             case fullName = "full_name"
             case language
+            case isPrivate = "private"
         }
+    }
+
+    /// What a feed line shows of an issue or pull request a review or comment belongs to.
+    public struct Titled: Decodable, Sendable {
+        public let title: String?
     }
 
     public struct CommitAuthor: Decodable, Sendable {
@@ -31,6 +38,8 @@ public enum GitHub {
         public let distinct: Bool?
         public let timestamp: String
         public let author: CommitAuthor?
+        public let message: String?
+        public let url: String?
     }
 
     public struct Push: Decodable, Sendable {
@@ -49,10 +58,13 @@ public enum GitHub {
         public let createdAt: String?
         public let merged: Bool?
         public let mergedAt: String?
+        public let title: String?
+        public let htmlURL: String?
         enum CodingKeys: String, CodingKey {
-            case id, user, merged
+            case id, user, merged, title
             case createdAt = "created_at"
             case mergedAt = "merged_at"
+            case htmlURL = "html_url"
         }
     }
 
@@ -71,16 +83,23 @@ public enum GitHub {
         public let id: Int64
         public let user: Account?
         public let submittedAt: String?
+        public let htmlURL: String?
         enum CodingKeys: String, CodingKey {
             case id, user
             case submittedAt = "submitted_at"
+            case htmlURL = "html_url"
         }
     }
 
     public struct ReviewEvent: Decodable, Sendable {
         public let action: String
         public let review: Review
+        public let pullRequest: Titled?
         public let repository: Repository?
+        enum CodingKeys: String, CodingKey {
+            case action, review, repository
+            case pullRequest = "pull_request"
+        }
     }
 
     public struct Issue: Decodable, Sendable {
@@ -88,10 +107,13 @@ public enum GitHub {
         public let user: Account?
         public let createdAt: String?
         public let closedAt: String?
+        public let title: String?
+        public let htmlURL: String?
         enum CodingKeys: String, CodingKey {
-            case id, user
+            case id, user, title
             case createdAt = "created_at"
             case closedAt = "closed_at"
+            case htmlURL = "html_url"
         }
     }
 
@@ -106,16 +128,25 @@ public enum GitHub {
         public let id: Int64
         public let user: Account?
         public let createdAt: String?
+        public let htmlURL: String?
         enum CodingKeys: String, CodingKey {
             case id, user
             case createdAt = "created_at"
+            case htmlURL = "html_url"
         }
     }
 
+    /// `issue_comment` (on an issue or a pull request) and `pull_request_review_comment`.
     public struct CommentEvent: Decodable, Sendable {
         public let action: String
         public let comment: Comment
+        public let issue: Titled?
+        public let pullRequest: Titled?
         public let repository: Repository?
+        enum CodingKeys: String, CodingKey {
+            case action, comment, issue, repository
+            case pullRequest = "pull_request"
+        }
     }
 
 }

@@ -19,6 +19,25 @@ public struct FactCandidate: Equatable, Sendable {
     public let occurredAt: Date
     public let repo: String?
     public let language: String?
+    public let repoPrivate: Bool?
+    /// The feed's line and link, already cleaned (`FeedText`).
+    public let title: String?
+    public let url: String?
+
+    init(
+        id: String, kind: ActivityKind, actor: GitHubIdentity, occurredAt: Date, repository: GitHub.Repository?, title: String?, url: String?
+    ) {
+        (self.id, self.kind, self.actor, self.occurredAt) = (id, kind, actor, occurredAt)
+        (repo, language, repoPrivate) = (repository?.fullName, repository?.language, repository?.isPrivate)
+        (self.title, self.url) = (FeedText.title(title), FeedText.link(url))
+    }
+
+    /// The fact, credited to `userID`.
+    func fact(userID: UUID, source: String) -> ActivityFact {
+        ActivityFact(
+            id: id, userID: userID, kind: kind, occurredAt: occurredAt, repo: repo, language: language, source: source,
+            repoPrivate: repoPrivate, title: title, url: url)
+    }
 }
 
 /// Why a GitHub delivery could not be turned into facts: sent to the dead-letter topic with this text.
@@ -94,7 +113,7 @@ public enum GitHubFactExtractor {
             return FactCandidate(
                 id: "commit:\(commit.id)", kind: .commit, actor: actor,
                 occurredAt: try instant(commit.timestamp, field: "commits[].timestamp"),
-                repo: push.repository?.fullName, language: push.repository?.language)
+                repository: push.repository, title: commit.message, url: commit.url)
         }
     }
 
@@ -108,14 +127,14 @@ public enum GitHubFactExtractor {
                 FactCandidate(
                     id: "pr_opened:\(pr.id)", kind: .prOpened, actor: actor,
                     occurredAt: try instant(pr.createdAt, field: "pull_request.created_at"),
-                    repo: event.repository?.fullName, language: event.repository?.language)
+                    repository: event.repository, title: pr.title, url: pr.htmlURL)
             ]
         case "closed" where pr.merged == true:
             return [
                 FactCandidate(
                     id: "pr_merged:\(pr.id)", kind: .prMerged, actor: actor,
                     occurredAt: try instant(pr.mergedAt, field: "pull_request.merged_at"),
-                    repo: event.repository?.fullName, language: event.repository?.language)
+                    repository: event.repository, title: pr.title, url: pr.htmlURL)
             ]
         default:
             return []
@@ -128,7 +147,7 @@ public enum GitHubFactExtractor {
             FactCandidate(
                 id: "review:\(event.review.id)", kind: .review, actor: GitHubIdentity(login: reviewer.login, id: reviewer.id),
                 occurredAt: try instant(event.review.submittedAt, field: "review.submitted_at"),
-                repo: event.repository?.fullName, language: event.repository?.language)
+                repository: event.repository, title: event.pullRequest?.title, url: event.review.htmlURL)
         ]
     }
 
@@ -141,7 +160,7 @@ public enum GitHubFactExtractor {
                 FactCandidate(
                     id: "issue_opened:\(issue.id)", kind: .issueOpened, actor: GitHubIdentity(login: author.login, id: author.id),
                     occurredAt: try instant(issue.createdAt, field: "issue.created_at"),
-                    repo: event.repository?.fullName, language: event.repository?.language)
+                    repository: event.repository, title: issue.title, url: issue.htmlURL)
             ]
         case "closed":
             // Credited to whoever closed it: the sender of the event.
@@ -150,7 +169,7 @@ public enum GitHubFactExtractor {
                 FactCandidate(
                     id: "issue_closed:\(issue.id)", kind: .issueClosed, actor: GitHubIdentity(login: closer.login, id: closer.id),
                     occurredAt: try instant(issue.closedAt, field: "issue.closed_at"),
-                    repo: event.repository?.fullName, language: event.repository?.language)
+                    repository: event.repository, title: issue.title, url: issue.htmlURL)
             ]
         default:
             return []
@@ -163,7 +182,7 @@ public enum GitHubFactExtractor {
             FactCandidate(
                 id: "comment:\(event.comment.id)", kind: .comment, actor: GitHubIdentity(login: author.login, id: author.id),
                 occurredAt: try instant(event.comment.createdAt, field: "comment.created_at"),
-                repo: event.repository?.fullName, language: event.repository?.language)
+                repository: event.repository, title: (event.issue ?? event.pullRequest)?.title, url: event.comment.htmlURL)
         ]
     }
 
@@ -258,9 +277,7 @@ public enum FactCrediting {
             case .sourceOwner(let identities): user = identities.first { $0.matches(candidate.actor) }
             }
             guard let user else { return nil }
-            return ActivityFact(
-                id: candidate.id, userID: user.userID, kind: candidate.kind, occurredAt: candidate.occurredAt,
-                repo: candidate.repo, language: candidate.language, source: source)
+            return candidate.fact(userID: user.userID, source: source)
         }
     }
 }

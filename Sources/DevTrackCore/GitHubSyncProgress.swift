@@ -17,11 +17,14 @@ public struct SyncProgress: Codable, Sendable, Equatable {
         public let nameWithOwner: String
         public let language: String?
         public let commits: Int
+        /// Nil in progress saved before the hub kept it.
+        public let isPrivate: Bool?
 
-        public init(nameWithOwner: String, language: String?, commits: Int) {
+        public init(nameWithOwner: String, language: String?, commits: Int, isPrivate: Bool? = nil) {
             self.nameWithOwner = nameWithOwner
             self.language = language
             self.commits = commits
+            self.isPrivate = isPrivate
         }
     }
 
@@ -111,7 +114,9 @@ public enum SyncFacts {
             guard item.sha.count == 40, item.sha.allSatisfy(\.isHexDigit),
                 let date = (item.commit.author?.date ?? item.commit.committer?.date).flatMap(Timestamps.parse)
             else { return nil }
-            return fact("commit:\(item.sha.lowercased())", .commit, date, repository.nameWithOwner, repository.language, userID, now)
+            return fact(
+                "commit:\(item.sha.lowercased())", .commit, date, (repository.nameWithOwner, repository.language, repository.isPrivate), userID, now,
+                title: item.commit.message, url: item.htmlURL)
         }
     }
 
@@ -120,9 +125,9 @@ public enum SyncFacts {
             let pr = node.pullRequest
             guard let id = databaseID(pr.fullDatabaseId), let opened = Timestamps.parse(pr.createdAt) else { return [] }
             let repo = pr.repository
-            var facts = [fact("pr_opened:\(id)", .prOpened, opened, repo.nameWithOwner, repo.primaryLanguage?.name, userID, now)]
+            var facts = [fact("pr_opened:\(id)", .prOpened, opened, repo.parts, userID, now, title: pr.title, url: pr.url)]
             if pr.merged, let merged = pr.mergedAt.flatMap(Timestamps.parse) {
-                facts.append(fact("pr_merged:\(id)", .prMerged, merged, repo.nameWithOwner, repo.primaryLanguage?.name, userID, now))
+                facts.append(fact("pr_merged:\(id)", .prMerged, merged, repo.parts, userID, now, title: pr.title, url: pr.url))
             }
             return facts.compactMap { $0 }
         }
@@ -134,7 +139,8 @@ public enum SyncFacts {
             guard let id = databaseID(review.fullDatabaseId), let date = Timestamps.parse(review.submittedAt ?? review.createdAt) else {
                 return nil
             }
-            return fact("review:\(id)", .review, date, node.repository.nameWithOwner, node.repository.primaryLanguage?.name, userID, now)
+            return fact(
+                "review:\(id)", .review, date, node.repository.parts, userID, now, title: review.pullRequest?.title, url: review.url)
         }
     }
 
@@ -142,7 +148,7 @@ public enum SyncFacts {
         nodes.compactMap { node in
             let issue = node.issue
             guard let id = databaseID(issue.fullDatabaseId), let date = Timestamps.parse(issue.createdAt) else { return nil }
-            return fact("issue_opened:\(id)", .issueOpened, date, issue.repository.nameWithOwner, issue.repository.primaryLanguage?.name, userID, now)
+            return fact("issue_opened:\(id)", .issueOpened, date, issue.repository.parts, userID, now, title: issue.title, url: issue.url)
         }
     }
 
@@ -153,11 +159,18 @@ public enum SyncFacts {
     }
 
     static func fact(
-        _ id: String, _ kind: ActivityKind, _ date: Date, _ repo: String, _ language: String?, _ userID: UUID, _ now: Date
+        _ id: String, _ kind: ActivityKind, _ date: Date, _ repository: (name: String, language: String?, isPrivate: Bool?), _ userID: UUID,
+        _ now: Date, title: String?, url: String?
     ) -> ActivityFact? {
-        guard ActivityTimes.problem(date, now: now) == nil, InputText.problem(repo, maxBytes: 255) == nil,
-            language.map({ InputText.problem($0, maxBytes: 100) == nil }) ?? true
+        guard ActivityTimes.problem(date, now: now) == nil, InputText.problem(repository.name, maxBytes: 255) == nil,
+            repository.language.map({ InputText.problem($0, maxBytes: 100) == nil }) ?? true
         else { return nil }
-        return ActivityFact(id: id, userID: userID, kind: kind, occurredAt: date, repo: repo, language: language, source: source)
+        return ActivityFact(
+            id: id, userID: userID, kind: kind, occurredAt: date, repo: repository.name, language: repository.language, source: source,
+            repoPrivate: repository.isPrivate, title: FeedText.title(title), url: FeedText.link(url))
     }
+}
+
+extension GitHubRepositoryRef {
+    var parts: (name: String, language: String?, isPrivate: Bool?) { (nameWithOwner, primaryLanguage?.name, isPrivate) }
 }

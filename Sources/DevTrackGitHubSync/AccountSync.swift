@@ -91,7 +91,7 @@ struct AccountSync: Sendable {
                     .map {
                         SyncProgress.Repository(
                             nameWithOwner: $0.repository.nameWithOwner, language: $0.repository.primaryLanguage?.name,
-                            commits: $0.contributions.totalCount)
+                            commits: $0.contributions.totalCount, isPrivate: $0.repository.isPrivate)
                     }
                 return Page(facts: [], next: nil, rateLimit: answer.rateLimit)
             case .commits:

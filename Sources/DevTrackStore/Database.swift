@@ -89,8 +89,8 @@ extension LocalDate: PostgresNonThrowingEncodable, PostgresDynamicTypeEncodable,
     PostgresArrayEncodable, PostgresDecodable, PostgresArrayDecodable
 {
     static let postgresEpoch = 10_957  // 2000-01-01 in days since 1970-01-01
-    static let earliest = LocalDate(year: 1, month: 1, day: 1)!
-    static let latest = LocalDate(year: 9999, month: 12, day: 31)!
+    public static let earliest = LocalDate(year: 1, month: 1, day: 1)!
+    public static let latest = LocalDate(year: 9999, month: 12, day: 31)!
 
     public static var psqlType: PostgresDataType { .date }
     public static var psqlFormat: PostgresFormat { .binary }

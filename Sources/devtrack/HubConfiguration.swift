@@ -34,7 +34,14 @@ struct HubConfiguration: Sendable {
         var sessionDays: Int
         /// How long a started GitHub sign-in may take.
         var signInMinutes: Int
+        /// Public profiles, cards and badges: how long they are cached, and requests per client address per minute.
+        var publicCacheSeconds: Int
+        var publicRequestsPerMinute: Int
+        var imageRequestsPerMinute: Int
         enum CodingKeys: String, CodingKey {
+            case publicCacheSeconds = "public_cache_seconds"
+            case publicRequestsPerMinute = "public_requests_per_minute"
+            case imageRequestsPerMinute = "image_requests_per_minute"
             case streakFreezesPerMonth = "streak_freezes_per_month"
             case publicURL = "public_url"
             case maxTokensPerUser = "max_tokens_per_user"

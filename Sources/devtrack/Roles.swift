@@ -128,21 +128,24 @@ struct RoleFactory {
         router.middlewares.add(JSONErrorMiddleware())
         router.addHealthRoutes(ready: readiness)
         let live = LiveEventsHub(database: database, logger: Logger(label: "devtrack.api.live"))
-        try APIRoutes(
-            database: database, secretBox: secretBox,
-            configuration: APIConfiguration(
-                publicIngestURL: configuration.publicIngestURL, maxRangeDays: configuration.api.maxRangeDays,
-                secretRotationGrace: .seconds(configuration.api.secretRotationGraceHours * 3600),
-                codingTimeout: .seconds(configuration.coding.heartbeatTimeoutSeconds),
-                streakFreezesPerMonth: configuration.api.streakFreezesPerMonth,
-                outboundAllowHosts: Set(configuration.notify.allowHosts), profileURLTemplate: configuration.notify.profileURLTemplate,
-                maxWebhooksPerUser: configuration.notify.maxWebhooksPerUser, maxTokensPerUser: configuration.api.maxTokensPerUser,
-                streamRecheckInterval: .seconds(configuration.api.streamRecheckSeconds),
-                signIn: SignInConfiguration(
-                    publicURL: configuration.publicAPIURL, sessionLifetime: .seconds(configuration.api.sessionDays * 86_400),
-                    stateLifetime: .seconds(configuration.api.signInMinutes * 60), github: configuration.githubOAuthApp)),
-            live: live
-        ).addRoutes(to: router)
+        let rateLimiter = PublicRateLimiter(
+            limits: PublicRateLimits(
+                profileRequests: configuration.api.publicRequestsPerMinute, imageRequests: configuration.api.imageRequestsPerMinute),
+            windows: RequestWindowRepository(database), logger: Logger(label: "devtrack.api.rate-limit"))
+        var apiConfiguration = APIConfiguration(
+            publicIngestURL: configuration.publicIngestURL, maxRangeDays: configuration.api.maxRangeDays,
+            secretRotationGrace: .seconds(configuration.api.secretRotationGraceHours * 3600),
+            codingTimeout: .seconds(configuration.coding.heartbeatTimeoutSeconds),
+            streakFreezesPerMonth: configuration.api.streakFreezesPerMonth,
+            outboundAllowHosts: Set(configuration.notify.allowHosts), profileURLTemplate: configuration.notify.profileURLTemplate,
+            maxWebhooksPerUser: configuration.notify.maxWebhooksPerUser, maxTokensPerUser: configuration.api.maxTokensPerUser,
+            streamRecheckInterval: .seconds(configuration.api.streamRecheckSeconds),
+            signIn: SignInConfiguration(
+                publicURL: configuration.publicAPIURL, sessionLifetime: .seconds(configuration.api.sessionDays * 86_400),
+                stateLifetime: .seconds(configuration.api.signInMinutes * 60), github: configuration.githubOAuthApp))
+        apiConfiguration.publicCacheLifetime = .seconds(configuration.api.publicCacheSeconds)
+        try APIRoutes(database: database, secretBox: secretBox, configuration: apiConfiguration, live: live, rateLimiter: rateLimiter)
+            .addRoutes(to: router)
         try OpenAPIDocumentRoutes(directory: configuration.home.docsDirectory).addRoutes(to: router)
         router.addMethodNotAllowed()
         let logger = Logger(label: "devtrack.api")
@@ -150,7 +153,7 @@ struct RoleFactory {
             router: router, server: HubHTTPServer.server,
             configuration: HubHTTPServer.configuration(
                 host: configuration.api.host, port: configuration.api.port, serverName: "devtrack-api", logger: logger),
-            services: [live],
+            services: [live, rateLimiter],
             onServerRunning: { _ in await onRunning() },
             logger: logger)
     }

@@ -31,15 +31,18 @@ struct APIRouterTest: Sendable {
     }
 
     static func run(
-        configuration: APIConfiguration = configuration(), _ body: @escaping @Sendable (APIRouterTest) async throws -> Void
+        configuration: APIConfiguration = configuration(), rateLimits: PublicRateLimits = PublicRateLimits(),
+        _ body: @escaping @Sendable (APIRouterTest) async throws -> Void
     ) async throws {
         try await TestDatabase.shared.withFreshStore { store, _ in
             let router = Router(context: APIRequestContext.self)
             router.middlewares.add(JSONErrorMiddleware())
             let live = LiveEventsHub(database: store.database, logger: Logger(label: "api-router-tests"))
+            let limiter = PublicRateLimiter(
+                limits: rateLimits, windows: RequestWindowRepository(store.database), logger: Logger(label: "api-router-tests"))
             try APIRoutes(
                 database: store.database, secretBox: try SecretBox(base64Key: SecretBox.newBase64Key()), configuration: configuration,
-                live: live
+                live: live, rateLimiter: limiter
             ).addRoutes(to: router)
             router.addMethodNotAllowed()
             let user = try await APIUser.create(in: store, login: "Codertocat", githubID: 21_031_067)

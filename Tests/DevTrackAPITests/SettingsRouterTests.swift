@@ -67,7 +67,10 @@ struct SettingsRouterTests {
             let initial = try await api.call(.get, "/api/v1/settings")
             #expect(initial.status == .ok, "\(initial)")
             #expect(
-                initial.keys() == ["timezone", "discord_webhook_url", "discord_muted_until", "discord_opt_outs", "discord_disabled_reason"],
+                initial.keys() == [
+                    "timezone", "discord_webhook_url", "discord_muted_until", "discord_opt_outs", "discord_disabled_reason", "is_public",
+                    "display_name", "bio", "leaderboard_opt_in", "profile_sections",
+                ],
                 "every setting, null when unset: \(initial)")
             #expect(initial.isNull("discord_webhook_url") && initial.isNull("discord_disabled_reason"))
 

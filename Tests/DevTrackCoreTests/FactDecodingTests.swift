@@ -36,6 +36,8 @@ import Testing
             #"{"id":"a\u00e9\ud83d\ude00\/","user_id":"\#(user)","kind":"commit","occurred_at":"2024-03-10T18:29:59Z","value":1e3,"repo":null,"source":"s"}"#,
             #" { "source" : "s" , "value" : -0.5 , "occurred_at" : "2024-03-10T18:29:59.123+05:30" , "kind" : "pr_merged" , "user_id" : "\#(user)" , "id" : "x" } "#,
             #"{"id":"x","user_id":"\#(user)","kind":"commit","occurred_at":"2024-03-10T18:29:59.000Z","value":0,"source":"s","extra":12}"#,
+            #"{"id":"x","user_id":"\#(user)","kind":"commit","occurred_at":"2024-03-10T18:29:59Z","value":1,"source":"s","repo_private":false,"title":"t","url":"https://github.com/o/r"}"#,
+            #"{"id":"x","user_id":"\#(user)","kind":"commit","occurred_at":"2024-03-10T18:29:59Z","value":1,"source":"s","repo_private":true,"title":null}"#,
         ]
         for json in inputs {
             let (fast, reference) = bothWays(json)
@@ -49,7 +51,7 @@ import Testing
         let base = #""id":"x","user_id":"\#(user)","kind":"commit","occurred_at":"2024-03-10T18:29:59.000Z","source":"s""#
         let outside = [
             "{\(base),\"value\":1,\"repo\":{\"name\":\"nested\"}}",  // nested value
-            "{\(base),\"value\":1,\"flag\":true}",  // a boolean
+            "{\(base),\"value\":1,\"flag\":tru}",  // a misspelt literal
             "{\(base),\"value\":01}",  // not a JSON number
             "{\(base),\"value\":3002563880013122808e33333}",  // beyond Double's range (found by the flat-json fuzz target)
             "{\(base),\"value\":1,\"id\":\"again\"}",  // duplicate key

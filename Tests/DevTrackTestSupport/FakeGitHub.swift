@@ -576,7 +576,8 @@ public final class FakeGitHub: Sendable {
             field = "pullRequestContributions"
             nodes = history.pullRequests.filter { within($0.createdAt) }.sorted { ($0.createdAt, $0.id) < ($1.createdAt, $1.id) }.map {
                 let pullRequest: [String: Any] = [
-                    "fullDatabaseId": String($0.id), "createdAt": format($0.createdAt), "merged": $0.mergedAt != nil,
+                    "fullDatabaseId": String($0.id), "title": "Pull request \($0.id)", "url": "https://github.com/\($0.repo)/pull/\($0.id)",
+                    "createdAt": format($0.createdAt), "merged": $0.mergedAt != nil,
                     "mergedAt": $0.mergedAt.map { format($0) as Any } ?? NSNull(), "repository": repository($0.repo),
                 ]
                 return ["pullRequest": pullRequest]
@@ -584,13 +585,20 @@ public final class FakeGitHub: Sendable {
         case .reviews:
             field = "pullRequestReviewContributions"
             nodes = history.reviews.filter { within($0.submittedAt) }.sorted { ($0.submittedAt, $0.id) < ($1.submittedAt, $1.id) }.map {
-                let review = ["fullDatabaseId": String($0.id), "submittedAt": format($0.submittedAt), "createdAt": format($0.submittedAt)]
+                let review: [String: Any] = [
+                    "fullDatabaseId": String($0.id), "url": "https://github.com/\($0.repo)/pull/1#pullrequestreview-\($0.id)",
+                    "submittedAt": format($0.submittedAt), "createdAt": format($0.submittedAt), "pullRequest": ["title": "Reviewed change"],
+                ]
                 return ["pullRequestReview": review, "repository": repository($0.repo)]
             }
         case .issues:
             field = "issueContributions"
             nodes = history.issues.filter { within($0.createdAt) }.sorted { ($0.createdAt, $0.id) < ($1.createdAt, $1.id) }.map {
-                ["issue": ["fullDatabaseId": String($0.id), "createdAt": format($0.createdAt), "repository": repository($0.repo)] as [String: Any]]
+                let issue: [String: Any] = [
+                    "fullDatabaseId": String($0.id), "title": "Issue \($0.id)", "url": "https://github.com/\($0.repo)/issues/\($0.id)",
+                    "createdAt": format($0.createdAt), "repository": repository($0.repo),
+                ]
+                return ["issue": issue]
             }
         }
         // Pages of 100 (what the hub's queries ask); a cursor is the position after its page, base64 like GitHub's.

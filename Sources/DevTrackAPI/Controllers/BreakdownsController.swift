@@ -4,13 +4,15 @@ import DevTrackStore
 import Foundation
 import Hummingbird
 
-/// Where the signed-in user's activity went, over local dates of their zone: per repository
-/// (`/metrics/repos`) and per language (`/metrics/languages`: commits by their repository's language, coding
-/// time by the editor's).
+/// Where and when the signed-in user's activity went, over local dates of their zone: per repository
+/// (`/metrics/repos`), per language (`/metrics/languages`: commits by their repository's language, coding
+/// time by the editor's) and per weekday and hour (`/metrics/hourly`).
 struct BreakdownsController: Sendable {
     let activity: ActivityRepository
     let codingTime: CodingTimeRepository
     let maxRangeDays: Int
+    /// WakaTime's gap rule, as the coding worker applies it to daily totals.
+    let codingTimeout: Double
 
     func addRoutes(to v1: RouterGroup<APIRequestContext>) {
         v1.get("/metrics/repos") { request, context in
@@ -19,6 +21,17 @@ struct BreakdownsController: Sendable {
             let repositories = try await activity.repositoryCounters(
                 userID: user.id, zone: user.timezone, range: range, limit: try request.pageLimit())
             return try JSONResponse.make(RepositoriesBody(timezone: user.timezone, from: range.from, to: range.to, repositories: repositories))
+        }
+        v1.get("/metrics/hourly") { request, context in
+            let user = try context.user
+            let range = try request.dateRange(for: user, maximumDays: maxRangeDays)
+            let contributions = try await activity.contributionsByWeekdayHour(userID: user.id, zone: user.timezone, range: range)
+            let coding = try await codingTime.codingByWeekdayHour(
+                userID: user.id, zone: TimeZones.named(user.timezone) ?? .gmt, range: range, timeout: codingTimeout)
+            return try JSONResponse.make(
+                HourlyBody(
+                    timezone: user.timezone, from: range.from, to: range.to, contributions: contributions,
+                    codingSeconds: coding.map { $0.map { Int($0.rounded()) } }))
         }
         v1.get("/metrics/languages") { request, context in
             let user = try context.user
@@ -59,6 +72,22 @@ struct RepositoriesBody: Encodable {
     init(timezone: String, from: LocalDate, to: LocalDate, repositories: [RepositoryCounters]) {
         (self.timezone, self.from, self.to) = (timezone, from, to)
         self.repositories = repositories.map { Repository(repo: $0.repo, counters: $0.counters) }
+    }
+}
+
+/// Seven rows (Monday first) of 24 local hours each.
+struct HourlyBody: Encodable {
+    static let weekdays = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
+    let timezone: String
+    let from: LocalDate
+    let to: LocalDate
+    let weekdays = Self.weekdays
+    let contributions: [[Int]]
+    let codingSeconds: [[Int]]
+
+    enum CodingKeys: String, CodingKey {
+        case timezone, from, to, weekdays, contributions
+        case codingSeconds = "coding_seconds"
     }
 }
 

@@ -7,14 +7,16 @@ import Hummingbird
 
 struct SettingsController: Sendable {
     let users: UserRepository
+    let profiles: ProfileRepository
     let discord: DiscordSettingsRepository
     let secretBox: SecretBox
     let configuration: APIConfiguration
     /// For `POST /api/v1/settings/discord/test`.
     let outbound: OutboundHTTPClient
 
-    /// `GET|PATCH /api/v1/settings`: the time zone and where notifications go in Discord. The Discord
-    /// webhook URL is validated, stored sealed, and shown back masked.
+    /// `GET|PATCH /api/v1/settings`: the time zone, where notifications go in Discord, and the public profile
+    /// (whether it is shown, what it says, which sections, the leaderboard). The Discord webhook URL is validated,
+    /// stored sealed, and shown back masked.
     func addRoutes(to v1: RouterGroup<APIRequestContext>) {
         addDiscordTestRoute(to: v1)
         v1.get("/settings") { request, context in
@@ -24,6 +26,7 @@ struct SettingsController: Sendable {
         v1.patch("/settings") { request, context in
             let user = try context.user
             let patch = try await request.decode(as: SettingsPatch.self, context: context)
+            let profileChange = try patch.profileChange()
             var change = DiscordSettingsChange()
             switch patch.discordWebhookURL {
             case .absent: break
@@ -68,6 +71,7 @@ struct SettingsController: Sendable {
                 }
             }
             _ = try await discord.updateDiscordSettings(userID: user.id, change)
+            try await profiles.updateProfile(userID: user.id, profileChange)
             return try JSONResponse.make(try await settingsBody(user.id, timezone: timezone))
         }
     }
@@ -123,7 +127,7 @@ struct SettingsController: Sendable {
         }
         return SettingsBody(
             timezone: timezone, discordWebhookURL: url?.masked, discordMutedUntil: discord.mutedUntil.map(Timestamps.format),
-            discordOptOuts: discord.optOuts, discordDisabledReason: discord.disabledReason)
+            discordOptOuts: discord.optOuts, discordDisabledReason: discord.disabledReason, profile: try await profiles.profile(userID: userID))
     }
 }
 
@@ -154,13 +158,18 @@ struct SettingsBody: Encodable {
     let discordMutedUntil: String?
     let discordOptOuts: [String]
     let discordDisabledReason: String?
+    let profile: ProfileSettings
 
     enum CodingKeys: String, CodingKey {
-        case timezone
+        case timezone, bio
         case discordWebhookURL = "discord_webhook_url"
         case discordMutedUntil = "discord_muted_until"
         case discordOptOuts = "discord_opt_outs"
         case discordDisabledReason = "discord_disabled_reason"
+        case isPublic = "is_public"
+        case displayName = "display_name"
+        case leaderboardOptIn = "leaderboard_opt_in"
+        case profileSections = "profile_sections"
     }
 
     // Absent values are written as null, so clients see every setting.
@@ -171,6 +180,11 @@ struct SettingsBody: Encodable {
         try container.encode(discordMutedUntil, forKey: .discordMutedUntil)
         try container.encode(discordOptOuts, forKey: .discordOptOuts)
         try container.encode(discordDisabledReason, forKey: .discordDisabledReason)
+        try container.encode(profile.isPublic, forKey: .isPublic)
+        try container.encode(profile.displayName, forKey: .displayName)
+        try container.encode(profile.bio, forKey: .bio)
+        try container.encode(profile.leaderboardOptIn, forKey: .leaderboardOptIn)
+        try container.encode(profile.sections, forKey: .profileSections)
     }
 }
 
@@ -186,12 +200,24 @@ struct SettingsPatch: Decodable {
     let discordWebhookURL: Patch<String>
     let discordMutedUntil: Patch<String>
     let discordOptOuts: [String]?
+    let isPublic: Bool?
+    let displayName: Patch<String>
+    let bio: Patch<String>
+    let leaderboardOptIn: Bool?
+    let profileSections: [String]?
+
+    static let maxDisplayNameBytes = 100
+    static let maxBioBytes = 500
 
     enum CodingKeys: String, CodingKey {
-        case timezone
+        case timezone, bio
         case discordWebhookURL = "discord_webhook_url"
         case discordMutedUntil = "discord_muted_until"
         case discordOptOuts = "discord_opt_outs"
+        case isPublic = "is_public"
+        case displayName = "display_name"
+        case leaderboardOptIn = "leaderboard_opt_in"
+        case profileSections = "profile_sections"
     }
 
     init(from decoder: any Decoder) throws {
@@ -204,5 +230,41 @@ struct SettingsPatch: Decodable {
         discordWebhookURL = try patch(.discordWebhookURL)
         discordMutedUntil = try patch(.discordMutedUntil)
         discordOptOuts = try container.decodeIfPresent([String].self, forKey: .discordOptOuts)
+        isPublic = try container.decodeIfPresent(Bool.self, forKey: .isPublic)
+        displayName = try patch(.displayName)
+        bio = try patch(.bio)
+        leaderboardOptIn = try container.decodeIfPresent(Bool.self, forKey: .leaderboardOptIn)
+        profileSections = try container.decodeIfPresent([String].self, forKey: .profileSections)
+    }
+
+    /// The profile part, validated: texts are trimmed, an empty one clears the field.
+    func profileChange() throws -> ProfileChange {
+        var change = ProfileChange()
+        change.isPublic = isPublic
+        change.leaderboardOptIn = leaderboardOptIn
+        change.displayName = try Self.text(displayName, field: "display_name", maxBytes: Self.maxDisplayNameBytes, lineBreaks: false)
+        change.bio = try Self.text(bio, field: "bio", maxBytes: Self.maxBioBytes, lineBreaks: true)
+        if let sections = profileSections {
+            if let unknown = sections.first(where: { !ProfileSettings.sections.contains($0) }) {
+                throw HubHTTPError.badRequest(
+                    "profile_sections: '\(InputText.sanitized(unknown, maxBytes: 40))' is not a section (\(ProfileSettings.sections.joined(separator: ", ")))",
+                    code: "invalid_profile_sections")
+            }
+            change.sections = ProfileSettings.sections.filter(sections.contains)
+        }
+        return change
+    }
+
+    static func text(_ patch: Patch<String>, field: String, maxBytes: Int, lineBreaks: Bool) throws -> String?? {
+        switch patch {
+        case .absent: return nil
+        case .null: return .some(nil)
+        case .value(let text):
+            let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
+            if let problem = InputText.problem(trimmed, maxBytes: maxBytes, lineBreaks: lineBreaks) {
+                throw HubHTTPError.badRequest("\(field) \(problem)", code: "invalid_\(field)")
+            }
+            return .some(trimmed.isEmpty ? nil : trimmed)
+        }
     }
 }

@@ -23,6 +23,8 @@ public struct APIConfiguration: Sendable {
     /// How often an open `/api/v1/stream` checks that its credential still authenticates.
     public var streamRecheckInterval: Duration
     public var signIn: SignInConfiguration
+    /// How long public profiles, cards and badges are cached, in this process and by clients (`Cache-Control`).
+    public var publicCacheLifetime: Duration = .seconds(60)
 
     public init(
         publicIngestURL: String, maxRangeDays: Int, secretRotationGrace: Duration, codingTimeout: Duration, streakFreezesPerMonth: Int,

@@ -9,10 +9,13 @@ import HummingbirdAuth
 public struct APIRequestContext: AuthRequestContext, RequestContext {
     public var coreContext: CoreRequestContextStorage
     public var identity: Authenticated?
+    /// The peer's IP address (what the public routes' rate limit counts by); "unknown" when the channel has none.
+    public let clientAddress: String
 
     public init(source: Source) {
         coreContext = .init(source: source)
         identity = nil
+        clientAddress = source.channel.remoteAddress?.ipAddress ?? "unknown"
     }
 
     public var requestDecoder: APIRequestDecoder { APIRequestDecoder() }

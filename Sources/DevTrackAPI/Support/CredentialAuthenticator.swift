@@ -9,11 +9,13 @@ import HummingbirdAuth
 /// other systems), else the browser's session cookie. A state-changing request authenticated by the cookie
 /// must also carry the session's CSRF token in `X-CSRF-Token` (a page of another site can make the browser
 /// send the cookie, but cannot read the token). Anything else is 401 (403 for the CSRF check) with the
-/// documented body before a handler runs, and before any body is read.
+/// documented body before a handler runs, and before any body is read. On public routes (`required` false) a
+/// request without any credential goes on anonymously; a credential that is presented is checked all the same.
 struct CredentialAuthenticator: AuthenticatorMiddleware {
     typealias Context = APIRequestContext
     let tokens: TokenRepository
     let sessions: SessionRepository
+    var required = true
 
     func authenticate(request: Request, context: APIRequestContext) async throws -> Authenticated? {
         if let header = request.headers[.authorization] {
@@ -27,6 +29,7 @@ struct CredentialAuthenticator: AuthenticatorMiddleware {
             return authenticated
         }
         guard let cookie = request.cookies[SessionCookies.session]?.value, !cookie.isEmpty else {
+            guard required else { return nil }
             throw HubHTTPError.unauthorized("missing Authorization: Bearer <token> header (or a session cookie)")
         }
         guard let authenticated = try await sessions.authenticate(sessionCookie: cookie),

@@ -90,16 +90,18 @@ extension ActivityRepository {
             WITH incoming AS (
                 SELECT * FROM unnest(\(facts.map(\.id)), \(facts.map(\.userID)), \(facts.map(\.kind.rawValue)),
                                      \(facts.map(\.occurredAt)), \(facts.map(\.value)), \(facts.map { $0.repo ?? "" }),
-                                     \(facts.map { $0.language ?? "" }), \(facts.map(\.source)))
-                    AS t(id, user_id, kind, occurred_at, value, repo, language, source)
+                                     \(facts.map { $0.language ?? "" }), \(facts.map(\.source)), \(facts.map { $0.repoPrivate.map { $0 ? "t" : "f" } ?? "" }),
+                                     \(facts.map { $0.title ?? "" }), \(facts.map { $0.url ?? "" }))
+                    AS t(id, user_id, kind, occurred_at, value, repo, language, source, repo_private, title, url)
             ), fresh AS (
                 SELECT DISTINCT ON (i.user_id, i.id) i.* FROM incoming i
                 WHERE NOT EXISTS (SELECT 1 FROM activities a WHERE a.user_id = i.user_id AND a.id = i.id)
             ), locked AS (
                 SELECT id, timezone FROM users WHERE id IN (SELECT user_id FROM fresh) ORDER BY id FOR SHARE
             ), inserted AS (
-                INSERT INTO activities (id, user_id, kind, occurred_at, value, repo, language, source)
-                SELECT f.id, f.user_id, f.kind, f.occurred_at, f.value, NULLIF(f.repo, ''), NULLIF(f.language, ''), f.source
+                INSERT INTO activities (id, user_id, kind, occurred_at, value, repo, language, source, repo_private, title, url)
+                SELECT f.id, f.user_id, f.kind, f.occurred_at, f.value, NULLIF(f.repo, ''), NULLIF(f.language, ''), f.source,
+                       NULLIF(f.repo_private, '')::boolean, NULLIF(f.title, ''), NULLIF(f.url, '')
                 FROM fresh f JOIN locked u ON u.id = f.user_id
                 ON CONFLICT (user_id, id) DO NOTHING
                 RETURNING user_id, kind, occurred_at

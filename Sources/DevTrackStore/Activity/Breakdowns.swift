@@ -8,8 +8,29 @@ public struct RepositoryCounters: Sendable, Equatable {
     public let counters: DailyCounters
 }
 
-/// Where a user's activity went: per repository and per repository language, over local dates of their zone.
+/// Where and when a user's activity went: per repository, per repository language and per local weekday and hour,
+/// over local dates of their zone.
 extension ActivityRepository {
+    /// Contributions (the kinds that make a day active) between `range`'s local dates in `zone`, per local
+    /// weekday (index 0 is Monday) and hour.
+    public func contributionsByWeekdayHour(userID: UUID, zone: String, range: DateRange) async throws -> [[Int]] {
+        let rows = try await client.query(
+            """
+            SELECT extract(isodow FROM occurred_at AT TIME ZONE \(zone))::int - 1, extract(hour FROM occurred_at AT TIME ZONE \(zone))::int,
+                   count(*)
+            FROM activities
+            WHERE user_id = \(userID) AND kind IN ('commit', 'pr_opened', 'review', 'issue_opened')
+              AND occurred_at >= (\(range.from)::timestamp AT TIME ZONE \(zone))
+              AND occurred_at < ((\(range.to) + 1)::timestamp AT TIME ZONE \(zone))
+            GROUP BY 1, 2
+            """, logger: logger)
+        var grid = Array(repeating: Array(repeating: 0, count: 24), count: 7)
+        for try await (weekday, hour, count) in rows.decode((Int, Int, Int).self) where (0..<7).contains(weekday) && (0..<24).contains(hour) {
+            grid[weekday][hour] = count
+        }
+        return grid
+    }
+
     /// The `limit` repositories with the most contributions between `range`'s local dates in `zone`.
     public func repositoryCounters(userID: UUID, zone: String, range: DateRange, limit: Int) async throws -> [RepositoryCounters] {
         let rows = try await client.query(
@@ -38,6 +59,49 @@ extension ActivityRepository {
         return result
     }
 
+    /// The `limit` repositories with the most contributions of all time that are known to be public: every one
+    /// of their facts says so (a repository that was private once, or of which a source never said, is left out).
+    public func publicRepositoryCounters(userID: UUID, limit: Int) async throws -> [RepositoryCounters] {
+        let rows = try await client.query(
+            """
+            SELECT repo, \(unescaped: DailyCounters.countExpressions)
+            FROM activities
+            WHERE user_id = \(userID) AND repo IS NOT NULL
+              AND kind IN ('commit', 'pr_opened', 'pr_merged', 'review', 'issue_opened', 'issue_closed', 'comment')
+            GROUP BY repo HAVING bool_and(repo_private IS FALSE)
+            ORDER BY count(*) DESC, repo LIMIT \(Int64(limit))
+            """, logger: logger)
+        var result: [RepositoryCounters] = []
+        for try await (repo, commits, prsOpened, prsMerged, reviews, issuesOpened, issuesClosed, comments) in rows.decode(
+            (String, Int, Int, Int, Int, Int, Int, Int).self)
+        {
+            var counters = DailyCounters()
+            (counters.commits, counters.prsOpened, counters.prsMerged, counters.reviews) = (commits, prsOpened, prsMerged, reviews)
+            (counters.issuesOpened, counters.issuesClosed, counters.comments) = (issuesOpened, issuesClosed, comments)
+            result.append(RepositoryCounters(repo: repo, counters: counters))
+        }
+        return result
+    }
+
+    /// Counters summed over `range`'s local dates.
+    public func counterTotals(userID: UUID, range: DateRange) async throws -> DailyCounters {
+        let rows = try await client.query(
+            """
+            SELECT coalesce(sum(commits), 0)::bigint, coalesce(sum(prs_opened), 0)::bigint, coalesce(sum(prs_merged), 0)::bigint,
+                   coalesce(sum(reviews), 0)::bigint, coalesce(sum(issues_opened), 0)::bigint, coalesce(sum(issues_closed), 0)::bigint,
+                   coalesce(sum(comments), 0)::bigint
+            FROM daily_stats WHERE user_id = \(userID) AND day BETWEEN \(range.from) AND \(range.to)
+            """, logger: logger)
+        var counters = DailyCounters()
+        for try await (commits, prsOpened, prsMerged, reviews, issuesOpened, issuesClosed, comments) in rows.decode(
+            (Int, Int, Int, Int, Int, Int, Int).self)
+        {
+            (counters.commits, counters.prsOpened, counters.prsMerged, counters.reviews) = (commits, prsOpened, prsMerged, reviews)
+            (counters.issuesOpened, counters.issuesClosed, counters.comments) = (issuesOpened, issuesClosed, comments)
+        }
+        return counters
+    }
+
     /// Commits between `range`'s local dates in `zone`, by their repository's language (nil: none known), most first.
     public func commitsByLanguage(userID: UUID, zone: String, range: DateRange) async throws -> [(language: String?, commits: Int)] {
         let rows = try await client.query(
@@ -55,6 +119,25 @@ extension ActivityRepository {
 }
 
 extension CodingTimeRepository {
+    /// Coding seconds summed over `range`'s local dates (per day the larger of heartbeats and reported, as everywhere).
+    public func codingSeconds(userID: UUID, range: DateRange) async throws -> Double {
+        try await codingTotals(userID: userID, range: range).values.reduce(0) { $0 + $1.seconds }
+    }
+
+    /// Coding seconds from heartbeats between `range`'s local dates in `zone`, per local weekday (0 is Monday) and
+    /// hour; intervals reaching past either end count only their part inside (as the daily totals do).
+    public func codingByWeekdayHour(userID: UUID, zone: TimeZone, range: DateRange, timeout: Double) async throws -> [[Double]] {
+        let start = range.from.startOfDay(in: zone).timeIntervalSince1970
+        let end = range.to.adding(days: 1).startOfDay(in: zone).timeIntervalSince1970
+        let rows = try await client.query(
+            """
+            SELECT DISTINCT time FROM heartbeats WHERE user_id = \(userID) AND time >= \(start - timeout) AND time <= \(end + timeout) ORDER BY 1
+            """, logger: logger)
+        var times: [Double] = []
+        for try await time in rows.decode(Double.self) { times.append(time) }
+        return CodingDurations.weekdayHourGrid(times: times, timeout: timeout, timeZone: zone, within: start..<end)
+    }
+
     /// Coding time from heartbeats between two local dates, by the editor's language (nil: none known), most
     /// first. The original plugin's reported days carry no language and are not in it.
     public func codingByLanguage(userID: UUID, range: DateRange) async throws -> [(language: String?, seconds: Double)] {

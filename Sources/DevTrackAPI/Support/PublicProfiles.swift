@@ -1,0 +1,134 @@
+import Crypto
+import DevTrackCore
+import DevTrackStore
+import Foundation
+import Synchronization
+
+/// The rolling ranges public numbers are given for, ending today in the user's zone.
+enum PublicRange: String, CaseIterable, Sendable {
+    case week = "7d"
+    case month = "30d"
+    case year = "365d"
+    case all
+
+    func dates(today: LocalDate) throws -> DateRange {
+        let from =
+            switch self {
+            case .week: today.adding(days: -6)
+            case .month: today.adding(days: -29)
+            case .year: today.adding(days: -364)
+            case .all: LocalDate.earliest
+            }
+        return try DateRange(from: min(from, today), to: today, maximumDays: .max)
+    }
+
+    var caption: String? {
+        switch self {
+        case .week: "Last 7 days"
+        case .month: "Last 30 days"
+        case .year: "Last 365 days"
+        case .all: nil
+        }
+    }
+}
+
+/// Everything a public profile, card or badge shows of one user, read at once.
+struct ProfileSnapshot: Sendable {
+    struct Totals: Sendable {
+        let counters: DailyCounters
+        let codingSeconds: Double
+    }
+    let user: UserRecord
+    let profile: ProfileSettings
+    let today: LocalDate
+    let totals: [PublicRange: Totals]
+    let streak: StreakSummary
+    /// The current streak's last active day.
+    let currentEnd: LocalDate?
+    let firstActiveDay: LocalDate?
+    let achievements: [UnlockedAchievement]
+    let commitLanguages: [(language: String?, commits: Int)]
+    let codingLanguages: [(language: String?, seconds: Double)]
+    let repositories: [RepositoryCounters]
+
+    var displayName: String { profile.displayName ?? user.login }
+    func shows(_ section: String) -> Bool { profile.sections.contains(section) }
+}
+
+/// Public profiles read through a short-lived cache: a README card is fetched many times, and a login that is
+/// not public costs one query per `lifetime` however often it is asked for. Bounded: at `maxEntries` the cache
+/// starts over.
+final class PublicProfiles: Sendable {
+    let profiles: ProfileRepository
+    let activity: ActivityRepository
+    let codingTime: CodingTimeRepository
+    let achievements: AchievementRepository
+    let streakFreezes: StreakFreezeRepository
+    let lifetime: Duration
+    let maxEntries: Int
+    private let cache = Mutex<[String: (expires: ContinuousClock.Instant, snapshot: ProfileSnapshot?)]>([:])
+
+    init(database: Database, lifetime: Duration, maxEntries: Int = 10_000) {
+        profiles = ProfileRepository(database)
+        activity = ActivityRepository(database)
+        codingTime = CodingTimeRepository(database)
+        achievements = AchievementRepository(database)
+        streakFreezes = StreakFreezeRepository(database)
+        (self.lifetime, self.maxEntries) = (lifetime, maxEntries)
+    }
+
+    /// The user's snapshot when their profile is public; nil for a private or unknown login alike.
+    func snapshot(login: String) async throws -> ProfileSnapshot? {
+        let key = login.lowercased()
+        let now = ContinuousClock.now
+        if let cached = cache.withLock({ $0[key] }), cached.expires > now { return cached.snapshot }
+        let snapshot = try await read(login: login)
+        cache.withLock { cache in
+            if cache.count >= maxEntries { cache.removeAll(keepingCapacity: true) }
+            cache[key] = (now + lifetime, snapshot)
+        }
+        return snapshot
+    }
+
+    private func read(login: String) async throws -> ProfileSnapshot? {
+        guard let (user, profile) = try await profiles.publicProfile(login: login) else { return nil }
+        let today = LocalDate(Date(), in: TimeZones.named(user.timezone) ?? .gmt)
+        var totals: [PublicRange: ProfileSnapshot.Totals] = [:]
+        for range in PublicRange.allCases {
+            let dates = try range.dates(today: today)
+            totals[range] = .init(
+                counters: try await activity.counterTotals(userID: user.id, range: dates),
+                codingSeconds: try await codingTime.codingSeconds(userID: user.id, range: dates))
+        }
+        let activeDays = try await activity.activeDays(userID: user.id)
+        let streak = StreakSummary.compute(activeDays: activeDays, frozenDays: try await streakFreezes.streakFreezes(userID: user.id), today: today)
+        let currentEnd = streak.current > 0 ? activeDays.last { $0 <= today } : nil
+        return ProfileSnapshot(
+            user: user, profile: profile, today: today, totals: totals, streak: streak, currentEnd: currentEnd,
+            firstActiveDay: activeDays.first,
+            achievements: (try await achievements.unlockedAchievements(userIDs: [user.id]))[user.id, default: []].sorted {
+                ($0.unlockedAt, $0.achievementID) > ($1.unlockedAt, $1.achievementID)
+            },
+            commitLanguages: try await activity.commitsByLanguage(
+                userID: user.id, zone: user.timezone, range: try PublicRange.all.dates(today: today)),
+            codingLanguages: try await codingTime.codingByLanguage(userID: user.id, range: try PublicRange.month.dates(today: today)),
+            repositories: try await activity.publicRepositoryCounters(userID: user.id, limit: 10))
+    }
+}
+
+/// A strong validator of a response body: the same bytes give the same tag.
+enum EntityTag {
+    static func of(_ bytes: some Sequence<UInt8>) -> String {
+        let digest = SHA256.hash(data: Array(bytes))
+        return "\"" + digest.prefix(12).map { String(format: "%02x", $0) }.joined() + "\""
+    }
+
+    /// Whether an `If-None-Match` header names `tag` (or is `*`).
+    static func matches(_ header: String?, _ tag: String) -> Bool {
+        guard let header else { return false }
+        return header.split(separator: ",").contains { part in
+            let candidate = part.trimmingCharacters(in: .whitespaces)
+            return candidate == "*" || candidate == tag || candidate == "W/" + tag
+        }
+    }
+}
