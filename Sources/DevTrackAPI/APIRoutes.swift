@@ -65,10 +65,11 @@ public struct APIRoutes: Sendable {
         AccountsController(accounts: GitHubAccountRepository(database), syncState: GitHubSyncRepository(database)).addRoutes(to: v1)
         // Without sign-in: what users made public, each request counted against its address's allowance.
         let open = router.group("/api/v1")
-        PublicProfileController(
-            profiles: PublicProfiles(database: database, lifetime: configuration.publicCacheLifetime), limiter: rateLimiter,
-            maxAge: Int(configuration.publicCacheLifetime.components.seconds)
-        ).addRoutes(to: open)
+        let publicProfiles = PublicProfiles(database: database, lifetime: configuration.publicCacheLifetime)
+        let publicRoutes = PublicProfileController(
+            profiles: publicProfiles, limiter: rateLimiter, maxAge: Int(configuration.publicCacheLifetime.components.seconds))
+        publicRoutes.addRoutes(to: open)
+        CardsController(profiles: publicProfiles, publicRoutes: publicRoutes).addRoutes(to: open)
         let signIn = configuration.signIn
         AuthController(
             sessions: SessionRepository(database), accounts: GitHubAccountRepository(database), secretBox: secretBox, configuration: signIn,

@@ -40,7 +40,11 @@ final class HubUnderTest: @unchecked Sendable {
     /// `databaseURL`: a database of the test's own (e.g. on a cluster it stops); default a fresh one on the shared server.
     /// `github`: the base URL of a fake GitHub (web and API): the hub signs in there and runs `devtrack github-sync`,
     /// syncing every account again `syncIntervalSeconds` after its last run.
-    init(producerTimeoutMS: Int = 3000, databaseURL: String? = nil, github: String? = nil, syncIntervalSeconds: Double = 3600) async throws {
+    /// `publicRequestsPerMinute`: the public profile routes' allowance per client address (`api.public_requests_per_minute`).
+    init(
+        producerTimeoutMS: Int = 3000, databaseURL: String? = nil, github: String? = nil, syncIntervalSeconds: Double = 3600,
+        publicRequestsPerMinute: Int = 60
+    ) async throws {
         directory = NSTemporaryDirectory() + "devtrack-e2e-\(UUID().uuidString.prefix(8))"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let config = """
@@ -53,6 +57,7 @@ final class HubUnderTest: @unchecked Sendable {
               "ingest": { "source_cache_ttl_seconds": 0 },
               "coding": { "sync_requests_per_minute": 5 },
               "scheduler": { "interval_seconds": 1 },
+              "api": { "public_requests_per_minute": \(publicRequestsPerMinute), "public_cache_seconds": 2 },
               "notify": { "delivery_timeout_seconds": 3, "delivery_lease_seconds": 5 },
               "github": { "sync": { "poll_seconds": 1, "interval_minutes": \(syncIntervalSeconds / 60), "unavailable_retry_seconds": 2 } }
             }
@@ -114,6 +119,17 @@ final class HubUnderTest: @unchecked Sendable {
 
     func start(_ name: String, _ arguments: [String]) throws -> RunningProcess {
         try RunningProcess(name: name, executable: Self.binary, arguments: arguments, environment: environment, logPath: "\(directory)/\(name).log")
+    }
+
+    /// Another `api` process on a port of its own, beside the first, on the same database; returns its base URL.
+    func startSecondAPI() async throws -> (process: RunningProcess, url: String) {
+        let port = try freePort()
+        var environment = environment
+        environment["DEVTRACK_API_PORT"] = String(port)
+        let process = try RunningProcess(
+            name: "api-2", executable: Self.binary, arguments: ["api"], environment: environment, logPath: "\(directory)/api-2.log")
+        try await process.waitForLine(containing: "api listening")
+        return (process, "http://127.0.0.1:\(port)")
     }
 
     /// (Re)starts the worker process (every worker) and waits until it runs.
@@ -274,10 +290,11 @@ final class HubUnderTest: @unchecked Sendable {
 /// Runs `body` with a hub, always stopping its processes; on failure the processes' logs are attached.
 func withHub(
     producerTimeoutMS: Int = 3000, databaseURL: String? = nil, github: String? = nil, syncIntervalSeconds: Double = 3600,
-    _ body: (HubUnderTest) async throws -> Void
+    publicRequestsPerMinute: Int = 60, _ body: (HubUnderTest) async throws -> Void
 ) async throws {
     let hub = try await HubUnderTest(
-        producerTimeoutMS: producerTimeoutMS, databaseURL: databaseURL, github: github, syncIntervalSeconds: syncIntervalSeconds)
+        producerTimeoutMS: producerTimeoutMS, databaseURL: databaseURL, github: github, syncIntervalSeconds: syncIntervalSeconds,
+        publicRequestsPerMinute: publicRequestsPerMinute)
     do {
         try await body(hub)
     } catch {

@@ -16,7 +16,7 @@ struct PublicProfileController: Sendable {
 
     func addRoutes(to group: RouterGroup<APIRequestContext>) {
         group.get("/public/{login}") { request, context in
-            try limit(context, .profile)
+            try await limit(context, .profile)
             let login = try Self.login(context)
             guard let snapshot = try await profiles.snapshot(login: login) else {
                 throw HubHTTPError.notFound("no public profile for \(InputText.sanitized(login, maxBytes: 100))")
@@ -26,8 +26,8 @@ struct PublicProfileController: Sendable {
     }
 
     /// Refuses the request when its address has used up the window's allowance.
-    func limit(_ context: APIRequestContext, _ kind: PublicRateLimiter.Kind) throws {
-        if let retryAfter = limiter.admit(address: context.clientAddress, kind: kind) {
+    func limit(_ context: APIRequestContext, _ kind: PublicRateLimiter.Kind) async throws {
+        if let retryAfter = await limiter.admit(address: context.clientAddress, kind: kind) {
             throw HubHTTPError(
                 .tooManyRequests, code: "rate_limited", "too many requests from this address: retry in \(retryAfter) s",
                 headers: [.retryAfter: String(retryAfter)])

@@ -34,7 +34,8 @@ struct WindowCount: Sendable, Equatable {
 
 /// The public routes' rate limit, per client address, that holds across api processes: each process admits or
 /// refuses on its own count plus the shared total it last read, and every `flushInterval` adds its new requests to
-/// `request_windows` and reads the totals back. Processes can overshoot the limit by what they admit between two
+/// `request_windows` and reads the totals back (and reads an address's shared count when it first sees it in a
+/// window). Processes can overshoot the limit by what they admit between two
 /// exchanges (a fraction of a second's requests), never by more; a database outage leaves each process counting
 /// alone. Runs as a service beside the HTTP server.
 public final class PublicRateLimiter: Service, Sendable {
@@ -50,11 +51,19 @@ public final class PublicRateLimiter: Service, Sendable {
         (self.limits, self.windows, self.flushInterval, self.logger) = (limits, windows, flushInterval, logger)
     }
 
-    /// nil when admitted, else the seconds until the window ends (for `Retry-After`).
-    func admit(address: String, kind: Kind, now: Date = Date()) -> Int? {
+    /// nil when admitted, else the seconds until the window ends (for `Retry-After`). An address this process has not
+    /// seen in the window yet costs one read of the shared count first (so a second process does not start from zero).
+    func admit(address: String, kind: Kind, now: Date = Date()) async -> Int? {
         let (start, end) = window(at: now)
         let key = Self.bucket(kind: kind, address: address, start: start)
         let limit = kind == .profile ? limits.profileRequests : limits.imageRequests
+        if counts.withLock({ $0[key] == nil }) {
+            let shared = (try? await windows.total(bucket: key)) ?? 0
+            counts.withLock { table in
+                let known = table[key]?.sharedTotal ?? 0
+                table[key, default: WindowCount()].sharedTotal = max(known, shared)
+            }
+        }
         let admitted = counts.withLock { $0[key, default: WindowCount()].admit(limit: limit) }
         return admitted ? nil : max(1, Int((end - now.timeIntervalSince1970).rounded(.up)))
     }

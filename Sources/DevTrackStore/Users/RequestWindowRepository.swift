@@ -26,6 +26,13 @@ extension RequestWindowRepository {
         return totals
     }
 
+    /// What every process has counted in `bucket` so far (0 when none has).
+    public func total(bucket: String) async throws -> Int {
+        let rows = try await client.query("SELECT requests FROM request_windows WHERE bucket = \(bucket)", logger: logger)
+        for try await requests in rows.decode(Int32.self) { return Int(requests) }
+        return 0
+    }
+
     /// Forgets windows that ended before `date`.
     public func deleteWindows(before date: Date) async throws {
         try await client.query("DELETE FROM request_windows WHERE window_start < \(date)", logger: logger)
