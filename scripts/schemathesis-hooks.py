@@ -11,7 +11,9 @@
    rule between fields, relative to today, on the stored resource, in UTF-8 bytes or grapheme clusters), and
    it checks that rule on the request itself. Every other failure stands. Dropped ones are logged by kind.
 5. Every request is counted, with the statuses each operation answered ($DT_REQUEST_COUNT_FILE, at exit).
-6. The run keeps its own credential: a revocation (`DELETE /api/v1/tokens/{id}`) of a token made before the run
+6. Public routes (`/api/v1/public/{login}…`): three in four valid requests name the demo user (`$DT_LOGIN`, in
+   either case), whose profile the script made public, so that real profiles, cards and badges are checked too.
+7. The run keeps its own credential: a revocation (`DELETE /api/v1/tokens/{id}`) of a token made before the run
    (the banner's token, which every request uses) goes to an unknown id instead (404). Schemathesis infers a link
    from `GET /api/v1/tokens` to it on its own; revoking that token would turn the rest of the run into 401s.
 """
@@ -45,12 +47,22 @@ RECEIVE = {"receiveGitHubSourceWebhook": "github", "receiveCustomWebhook": "cust
 SIGNED = {"receiveGitHubAppWebhook", *RECEIVE}
 SOURCE_OPS = {"createSource", "listSources", "getSource", "updateSource", "rotateSourceSecret"}
 HEARTBEAT_OPS = {"createHeartbeats", "createWakaTimeHeartbeats", "createWakaTimeHeartbeatsBulk"}
-RANGE_OPS = {"getDailyMetrics", "getMetricsSummary", "getRepositoryMetrics", "getLanguageMetrics", "getCustomMetrics", "getCodingSummary"}
+RANGE_OPS = {
+    "getDailyMetrics", "getMetricsSummary", "getRepositoryMetrics", "getLanguageMetrics", "getHourlyMetrics", "getCustomMetrics",
+    "getCodingSummary",
+}
+PUBLIC_OPS = {"getPublicProfile", "getStreakCard", "getStatsCard", "getLanguagesCard", "getBadge", "getShieldsEndpoint"}
+LOGIN = os.environ.get("DT_LOGIN", "")
+STATS_ROWS = {"commits", "prs", "prs_merged", "reviews", "issues", "coding"}
+# What Swift trims: `.whitespaces` (general category Zs, and tab) and `.whitespacesAndNewlines` (also U+000A-U+000D,
+# U+0085, U+2028, U+2029). Python's own `str.strip()` also takes U+001C-U+001F, which Swift keeps.
+BLANKS = "\t \u00a0\u1680" + "".join(map(chr, range(0x2000, 0x200B))) + "\u202f\u205f\u3000"
+BLANKS_AND_NEWLINES = BLANKS + "\n\x0b\x0c\r\x85\u2028\u2029"
 ZONES = zoneinfo.available_timezones() | {"UTC"}
 DAY = dt.timedelta(days=1)
 statuses = {}  # operationId -> Counter of the statuses it answered
 RUN_STARTED = dt.datetime.now(dt.timezone.utc) - dt.timedelta(seconds=1)
-OWN_TOKENS = set()  # ids of tokens made before the run (6), learnt from GET /api/v1/tokens
+OWN_TOKENS = set()  # ids of tokens made before the run (7), learnt from GET /api/v1/tokens
 
 
 def op_id(case):
@@ -96,6 +108,9 @@ def map_case(context, case):
         sid, seed = (case.path_parameters or {}).get("sourceID"), (case.path_parameters, case.body, case.headers)
         if sid not in SOURCES and is_uuid(sid) and live and pick(seed, 4):
             case.path_parameters["sourceID"] = live[pick(seed, len(live))]
+    login = (case.path_parameters or {}).get("login")
+    if op in PUBLIC_OPS and LOGIN and not negative(case) and login not in (LOGIN, LOGIN.lower()) and pick((login, case.query), 4):
+        case.path_parameters["login"] = LOGIN if pick(login, 2) else LOGIN.lower()  # 6: the demo user, in either case
     if negative(case):
         return case  # what makes it invalid may be one of the values below: leave them as generated
     now = dt.datetime.now(dt.timezone.utc)
@@ -168,7 +183,7 @@ def offline(request):
 
 @schemathesis.hook
 def before_call(context, case, kwargs):
-    # 6: the run's own token is revoked as an id no token has (a 404), derived from it so that a seed reproduces it
+    # 7: the run's own token is revoked as an id no token has (a 404), derived from it so that a seed reproduces it
     if op_id(case) == "revokeToken" and (own := str((case.path_parameters or {}).get("id", "")).lower()) in OWN_TOKENS:
         case.path_parameters["id"] = str(uuid.uuid5(uuid.NAMESPACE_URL, f"devtrack-schemathesis:not-a-token:{own}"))
     if op_id(case) in SIGNED:
@@ -260,9 +275,10 @@ def strings(case):
 
 def text_refused(message, case):
     """`… is N bytes long; at most M bytes …` or `… contains the control character U+XXXX`, and the request,
-    as the hub reads it, really holds such a string."""
+    as the hub reads it, really holds such a string (or one that is, trimmed as fields that trim are)."""
     if m := re.search(r"is (\d+) bytes long; at most (\d+) bytes", message):
-        return int(m[1]) > int(m[2]) and int(m[1]) in {len(s.encode("utf-8", "surrogatepass")) for s in strings(case)}
+        sizes = {len(v.encode("utf-8", "surrogatepass")) for s in strings(case) for v in (s, s.strip(BLANKS_AND_NEWLINES))}
+        return int(m[1]) > int(m[2]) and int(m[1]) in sizes
     if m := re.search(r"contains the control character U\+([0-9A-F]{4})", message):
         return any(chr(int(m[1], 16)) in s for s in strings(case))
     return False
@@ -286,6 +302,39 @@ def native_refused(case):
     return False
 
 
+def control(text):
+    return any(ord(c) < 0x20 or 0x7F <= ord(c) <= 0x9F for c in text)
+
+
+def feed_cursor_refused(text):
+    """What `FeedCursor(text)` refuses: over 400 bytes; not `{microseconds}_{base64url}`; a time before 1970 or more than
+    a day ahead of the hub's clock; a second part that is not the base64url (unpadded, as written) of a UTF-8 id of
+    1-250 bytes without control characters."""
+    head, separator, tail = text.partition("_")
+    if len(text.encode()) > 400 or not separator or not re.fullmatch(r"[+-]?[0-9]+", head) or not 0 <= int(head) < 2**63:
+        return True
+    if int(head) > (time.time() + 86400 - 60) * 1e6:
+        return True
+    try:
+        data = base64.urlsafe_b64decode(tail + "=" * (-len(tail) % 4))
+        ident = data.decode("utf-8")
+    except ValueError:  # binascii.Error and UnicodeDecodeError are ValueErrors
+        return True
+    written = base64.urlsafe_b64encode(data).decode().rstrip("=")
+    return written != tail or not 1 <= len(data) <= 250 or control(ident)
+
+
+def list_refused(text, names=None):
+    """What the cards' comma-separated `hide` refuses, as the hub reads it (a space goes out as `+`, which the hub
+    keeps): more than 20 names once each is trimmed of blanks and empty ones dropped, a name over 40 bytes or with a
+    control character, or (for the stats card) a name that is not a row."""
+    items = [item.strip(BLANKS) for item in text.replace(" ", "+").split(",")]
+    items = [item for item in items if item]
+    if len(items) > 20 or any(len(item.encode()) > 40 or control(item) for item in items):
+        return True
+    return names is not None and any(item not in names for item in items)
+
+
 def documented_refusal(case, status, code, message):
     """Whether the refusal of a schema-valid request is a documented rule that holds for this request."""
     op, q, body = op_id(case), case.query or {}, case.body if isinstance(case.body, dict) else {}
@@ -301,6 +350,10 @@ def documented_refusal(case, status, code, message):
             lambda t, _: day("start", t), lambda t: day("end", t))
     if op == "listNotifications" and code == "invalid_cursor":  # a time more than a day ahead
         return int(q["cursor"].split("_")[0]) > (time.time() + 86400 - 60) * 1e6
+    if op == "getActivityFeed" and code == "invalid_cursor":
+        return feed_cursor_refused(q["cursor"])
+    if op in ("getStatsCard", "getLanguagesCard") and code == "invalid_hide":
+        return list_refused(q["hide"], STATS_ROWS if op == "getStatsCard" else None)
     if op in ("createGoal", "updateGoal") and code == "invalid_deadline":
         return impossible_date(body.get("deadline")) or outside(date_of(body.get("deadline")), 0, 3653)
     if op in ("createGoal", "updateGoal", "updateSettings") and code == "invalid_timezone":

@@ -70,6 +70,10 @@ public struct APIRoutes: Sendable {
             profiles: publicProfiles, limiter: rateLimiter, maxAge: Int(configuration.publicCacheLifetime.components.seconds))
         publicRoutes.addRoutes(to: open)
         CardsController(profiles: publicProfiles, publicRoutes: publicRoutes).addRoutes(to: open)
+        // Open to anyone, with the caller's own place when a credential is presented (and checked).
+        let signedInOrNot = router.group("/api/v1").add(
+            middleware: CredentialAuthenticator(tokens: TokenRepository(database), sessions: SessionRepository(database), required: false))
+        LeaderboardController(leaderboard: LeaderboardRepository(database), publicRoutes: publicRoutes).addRoutes(to: signedInOrNot)
         let signIn = configuration.signIn
         AuthController(
             sessions: SessionRepository(database), accounts: GitHubAccountRepository(database), secretBox: secretBox, configuration: signIn,

@@ -9,11 +9,13 @@ import ServiceLifecycle
 /// PostgreSQL advisory lock is taken, so one instance does the work. Jobs: `goal.deadline_near` for every
 /// goal whose deadline ends within 24 h while it is incomplete, once per goal and deadline; `streak.at_risk`
 /// and `daily.summary`, once per user and local date; `weekly.summary`, once per user and week. Each is
-/// published, then recorded: a crash in between re-sends the same dedupe key.
+/// published, then recorded: a crash in between re-sends the same dedupe key. And the leaderboard's scores, for
+/// users whose numbers changed and for every listed user of a zone that reached a new local date.
 public struct Scheduler: Service {
     let goals: GoalRepository
     let largePayloads: LargePayloadRepository
     let scheduler: SchedulerRepository
+    let leaderboard: LeaderboardRepository
     let intents: IntentPublisher
     let interval: Duration
     let logger: Logger
@@ -23,6 +25,7 @@ public struct Scheduler: Service {
         self.goals = GoalRepository(database)
         self.largePayloads = LargePayloadRepository(database)
         self.scheduler = SchedulerRepository(database)
+        self.leaderboard = LeaderboardRepository(database)
         self.intents = IntentPublisher(producer: producer)
         self.interval = interval
         self.logger = logger
@@ -40,6 +43,7 @@ public struct Scheduler: Service {
                     try await sendDailySummaries()
                     try await sendWeeklySummaries()
                     try await deleteExpiredLargePayloads()
+                    try await refreshLeaderboard()
                 }
                 if !ran { logger.debug("scheduler: another instance holds the lock") }
             } catch {
@@ -51,6 +55,29 @@ public struct Scheduler: Service {
                 return
             }
         }
+    }
+
+    /// Recomputes the leaderboard scores of changed users, `batch` at a time, at most `maxBatches` batches a tick
+    /// (the rest wait for the next one); returns how many users it recomputed.
+    @discardableResult
+    public func refreshLeaderboard(batch: Int = 500, maxBatches: Int = 20) async throws -> Int {
+        let now = clock()
+        try await leaderboard.markZonesThatRolledOver(now: now)
+        var recomputed = 0
+        for _ in 0..<maxBatches {
+            let users = try await leaderboard.takeChanged(limit: batch)
+            guard !users.isEmpty else { break }
+            do {
+                try await leaderboard.recompute(users, now: now)
+            } catch {
+                try? await leaderboard.markChanged(users)
+                throw error
+            }
+            recomputed += users.count
+            if users.count < batch { break }
+        }
+        if recomputed > 0 { logger.debug("scheduler: leaderboard scores of \(recomputed) user(s) recomputed") }
+        return recomputed
     }
 
     /// Large raw bodies are kept as long as the raw topic keeps the messages that name them (30 days); a tick

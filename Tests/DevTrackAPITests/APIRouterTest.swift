@@ -21,9 +21,11 @@ struct APIRouterTest: Sendable {
     /// Where sources say ingest is. Nothing listens on port 1: a test send is refused at once, without leaving the machine.
     static let ingestURL = "http://127.0.0.1:1"
 
-    static func configuration(allowHosts: Set<String> = [], maxWebhooksPerUser: Int = 5, github: GitHubOAuthApp? = nil) -> APIConfiguration {
+    static func configuration(
+        allowHosts: Set<String> = [], maxWebhooksPerUser: Int = 5, github: GitHubOAuthApp? = nil, codingTimeout: Duration = .seconds(900)
+    ) -> APIConfiguration {
         APIConfiguration(
-            publicIngestURL: ingestURL, maxRangeDays: 366, secretRotationGrace: .seconds(24 * 3600), codingTimeout: .seconds(900),
+            publicIngestURL: ingestURL, maxRangeDays: 366, secretRotationGrace: .seconds(24 * 3600), codingTimeout: codingTimeout,
             streakFreezesPerMonth: 2, outboundAllowHosts: allowHosts, profileURLTemplate: nil, maxWebhooksPerUser: maxWebhooksPerUser,
             maxTokensPerUser: 5, streamRecheckInterval: .milliseconds(200),
             signIn: SignInConfiguration(

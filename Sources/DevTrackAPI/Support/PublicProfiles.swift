@@ -56,8 +56,8 @@ struct ProfileSnapshot: Sendable {
 }
 
 /// Public profiles read through a short-lived cache: a README card is fetched many times, and a login that is
-/// not public costs one query per `lifetime` however often it is asked for. Bounded: at `maxEntries` the cache
-/// starts over.
+/// not public costs one query per `lifetime` however often it is asked for. Bounded: a new login finding `maxEntries`
+/// drops the expired ones, and the whole cache when none has expired.
 final class PublicProfiles: Sendable {
     let profiles: ProfileRepository
     let activity: ActivityRepository
@@ -68,7 +68,7 @@ final class PublicProfiles: Sendable {
     let maxEntries: Int
     private let cache = Mutex<[String: (expires: ContinuousClock.Instant, snapshot: ProfileSnapshot?)]>([:])
 
-    init(database: Database, lifetime: Duration, maxEntries: Int = 10_000) {
+    init(database: Database, lifetime: Duration, maxEntries: Int = 20_000) {
         profiles = ProfileRepository(database)
         activity = ActivityRepository(database)
         codingTime = CodingTimeRepository(database)
@@ -84,7 +84,10 @@ final class PublicProfiles: Sendable {
         if let cached = cache.withLock({ $0[key] }), cached.expires > now { return cached.snapshot }
         let snapshot = try await read(login: login)
         cache.withLock { cache in
-            if cache.count >= maxEntries { cache.removeAll(keepingCapacity: true) }
+            if cache[key] == nil && cache.count >= maxEntries {
+                cache = cache.filter { $0.value.expires > now }
+                if cache.count >= maxEntries { cache.removeAll(keepingCapacity: true) }
+            }
             cache[key] = (now + lifetime, snapshot)
         }
         return snapshot

@@ -45,6 +45,7 @@ extension StreakFreezeRepository {
             if already > 0 { return .alreadyFrozen(remainingThisMonth: max(0, allowance - used)) }
             guard used < allowance else { return .allowanceExhausted(allowance: allowance) }
             try await connection.query("INSERT INTO streak_freezes (user_id, day) VALUES (\(userID), \(day))", logger: logger)
+            try await LeaderboardRepository(database).markChanged([userID], on: transaction)
             return .added(remainingThisMonth: allowance - used - 1)
         }
     }

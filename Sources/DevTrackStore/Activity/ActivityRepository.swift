@@ -65,7 +65,8 @@ public struct ActivityRepository: Repository {
 
 extension ActivityRepository {
     /// Inserts facts (duplicates by natural id are ignored) and adds only the new ones to the daily
-    /// stats, bucketed in each user's time zone, and to the lifetime `user_totals` — one statement, so it is
+    /// stats, bucketed in each user's time zone, and to the lifetime `user_totals`, and notes the users for the
+    /// leaderboard — one statement, so it is
     /// all or nothing with the caller's transaction — and announces `metrics.updated` to users with new
     /// facts (live, and as a webhook). Facts of users that no longer exist, and coding-day signals, are skipped. Returns how many were
     /// new per user, and the facts' users as they are now.
@@ -133,6 +134,10 @@ extension ActivityRepository {
                     reviews = user_totals.reviews + EXCLUDED.reviews,
                     issues_closed = user_totals.issues_closed + EXCLUDED.issues_closed,
                     updated_at = now()
+                RETURNING 1
+            ), leaderboard AS (
+                INSERT INTO leaderboard_changes (user_id) SELECT DISTINCT user_id FROM inserted ORDER BY 1
+                ON CONFLICT DO NOTHING
                 RETURNING 1
             )
             SELECT user_id, count(*) FROM inserted GROUP BY user_id

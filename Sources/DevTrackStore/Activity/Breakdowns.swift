@@ -59,17 +59,20 @@ extension ActivityRepository {
         return result
     }
 
+    static let gitHubKinds = "'commit', 'pr_opened', 'pr_merged', 'review', 'issue_opened', 'issue_closed', 'comment'"
+
     /// The `limit` repositories with the most contributions of all time that are known to be public: every one
-    /// of their facts says so (a repository that was private once, or of which a source never said, is left out).
+    /// of their facts, of any kind, says so (a repository that was private once, or of which a source never said,
+    /// is left out).
     public func publicRepositoryCounters(userID: UUID, limit: Int) async throws -> [RepositoryCounters] {
         let rows = try await client.query(
             """
             SELECT repo, \(unescaped: DailyCounters.countExpressions)
             FROM activities
             WHERE user_id = \(userID) AND repo IS NOT NULL
-              AND kind IN ('commit', 'pr_opened', 'pr_merged', 'review', 'issue_opened', 'issue_closed', 'comment')
-            GROUP BY repo HAVING bool_and(repo_private IS FALSE)
-            ORDER BY count(*) DESC, repo LIMIT \(Int64(limit))
+            GROUP BY repo
+            HAVING bool_and(repo_private IS FALSE) AND count(*) FILTER (WHERE kind IN (\(unescaped: Self.gitHubKinds))) > 0
+            ORDER BY count(*) FILTER (WHERE kind IN (\(unescaped: Self.gitHubKinds))) DESC, repo LIMIT \(Int64(limit))
             """, logger: logger)
         var result: [RepositoryCounters] = []
         for try await (repo, commits, prsOpened, prsMerged, reviews, issuesOpened, issuesClosed, comments) in rows.decode(

@@ -65,6 +65,7 @@ extension CodingTimeRepository {
             }
             if !affected.isEmpty { changed[userID] = (zone, affected) }
         }
+        try await LeaderboardRepository(database).markChanged(changed.keys, on: transaction)
         return (inserted, changed)
     }
 
@@ -133,6 +134,7 @@ extension CodingTimeRepository {
             ON CONFLICT (user_id, day) DO UPDATE
             SET seconds = EXCLUDED.seconds, file_count = EXCLUDED.file_count, project_count = EXCLUDED.project_count, updated_at = now()
             """, logger: logger)
+        try await LeaderboardRepository(database).markChanged([userID], on: transaction)
     }
 
     /// Coding time per local date in `range` (dates without any are absent): from heartbeats, as reported

@@ -62,7 +62,10 @@ extension ProfileRepository {
                 updated_at = now()
             RETURNING is_public, display_name, bio, leaderboard_opt_in, sections
             """, logger: logger)
-        return try await first(rows) ?? ProfileSettings()
+        let profile = try await first(rows) ?? ProfileSettings()
+        // Listed or not may have changed (after the change is committed, so the recompute sees it).
+        try await LeaderboardRepository(database).markChanged([userID])
+        return profile
     }
 
     /// The user behind `login` and their profile, only when the profile is public: a private and an unknown

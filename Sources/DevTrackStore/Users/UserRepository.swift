@@ -65,6 +65,7 @@ extension UserRepository {
             try await ActivityRepository(database).rebucketDailyStats(userID: userID, timezone: timezone, on: transaction)
             try await CodingTimeRepository(database).recomputeAllCoding(
                 userID: userID, zone: TimeZones.named(timezone) ?? .gmt, timeout: codingTimeout, on: transaction)
+            try await LeaderboardRepository(database).markChanged([userID], on: transaction)
             return user
         }
     }
