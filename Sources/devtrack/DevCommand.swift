@@ -179,6 +179,15 @@ struct DevCommand: AsyncParsableCommand {
               curl -sS -H 'Authorization: Bearer \(demo.token)' \(api)/api/v1/metrics/custom
               curl -sS -H 'Authorization: Bearer \(demo.token)' \(api)/api/v1/metrics/streak
               curl -sS -H 'Authorization: Bearer \(demo.token)' '\(api)/api/v1/metrics/daily?from=\(LocalDate(Date(), in: .gmt).adding(days: -6))&to=\(LocalDate(Date(), in: .gmt))'
+              curl -sS -H 'Authorization: Bearer \(demo.token)' \(api)/api/v1/activity
+
+            Make the profile public (and join the leaderboard); then its profile, cards and badges need no token:
+              curl -sS -X PATCH -H 'Authorization: Bearer \(demo.token)' -H 'Content-Type: application/json' \\
+                --data '{"is_public": true, "leaderboard_opt_in": true}' \(api)/api/v1/settings
+              curl -sS \(api)/api/v1/public/\(demoLogin)
+              \(api)/api/v1/public/\(demoLogin)/cards/streak.svg?theme=dark  (also stats.svg, languages.svg)
+              \(api)/api/v1/public/\(demoLogin)/badges/commits.svg           (a README image: ![commits](…))
+              curl -sS '\(api)/api/v1/leaderboard?metric=commits&period=week'
 
             """
     }
@@ -192,7 +201,7 @@ struct DevCommand: AsyncParsableCommand {
             "commits":[{"id":"\(sha)","distinct":true,"message":"Sample commit from devtrack dev","timestamp":"\(now)",\
             "author":{"name":"\(login)","email":"\(login)@users.noreply.github.com","username":"\(login)"}}],\
             "pusher":{"name":"\(login)","email":"\(login)@users.noreply.github.com"},\
-            "repository":{"full_name":"\(login)/hello-devtrack","language":"Swift"},\
+            "repository":{"full_name":"\(login)/hello-devtrack","language":"Swift","private":false},\
             "sender":{"login":"\(login)","id":\(githubID),"type":"User"}}
             """
     }

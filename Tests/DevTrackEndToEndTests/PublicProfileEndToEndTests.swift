@@ -72,6 +72,14 @@ struct PublicProfileEndToEndTests {
             let shields = try await hub.request("GET", hub.apiURL + "/api/v1/public/Codertocat/shields/commits.json")
             #expect(shields.json?["schemaVersion"] as? Int == 1 && shields.json?["message"] as? String == "2", "\(shields.text)")
 
+            // Opting in puts the user on the leaderboard at the scheduler's next tick (1 s here), with both commits.
+            #expect(try await hub.api("PATCH", "/api/v1/settings", #"{"leaderboard_opt_in": true}"#, token: user.token).status == 200)
+            let board = try await eventually(
+                within: 20, { try await hub.request("GET", hub.apiURL + "/api/v1/leaderboard?metric=commits&period=all") },
+                until: { (($0.json?["entries"] as? [[String: Any]]) ?? []).count == 1 })
+            let entry = (board.json?["entries"] as? [[String: Any]])?.first
+            #expect(entry?["login"] as? String == "Codertocat" && entry?["score"] as? Int == 2 && entry?["rank"] as? Int == 1, "\(board.text)")
+
             // The owner's own feed names both, with the commit's message and link from the payload.
             let feed = try await hub.get("/api/v1/activity", token: user.token)
             let items = feed.json?["items"] as? [[String: Any]] ?? []

@@ -21,11 +21,11 @@ public enum SVGText {
         return escaped
     }
 
-    /// `text` without the characters XML 1.0 forbids, unescaped: what the reader will see, so what widths are
-    /// measured on.
+    /// `text` without the characters XML 1.0 forbids, nor DEL and the C1 controls (allowed but discouraged; Chromium
+    /// draws them as boxes), unescaped: what the reader will see, so what widths are measured on.
     static func clean(_ text: some StringProtocol) -> String {
         var kept = String.UnicodeScalarView()
-        for scalar in text.unicodeScalars where isAllowedInXML(scalar) { kept.append(scalar) }
+        for scalar in text.unicodeScalars where isAllowedInXML(scalar) && !(0x7F...0x9F).contains(scalar.value) { kept.append(scalar) }
         return String(kept)
     }
 

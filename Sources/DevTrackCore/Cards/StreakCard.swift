@@ -40,6 +40,9 @@ public enum StreakCard {
         let colors = theme.colors
         let column = width / 3
         let box = column - 20
+        // Dates shrink rather than lose their end: at 10 px the widest range ("May 28, 2023 – May 31, 2024") fits
+        // the column less 5 px either side.
+        let dateBox = column - 10
         let total = CardNumberFormat.thousands(model.totalContributions)
         let current = CardNumberFormat.thousands(model.streak.current)
         let longest = CardNumberFormat.thousands(model.streak.longest)
@@ -52,7 +55,7 @@ public enum StreakCard {
         func sideColumn(x: Double, value: String, label: String, range: String) {
             card.text(value, x: x, y: 79, role: .title, fontSize: 28, bold: true, anchor: .middle, maxWidth: box, minFontSize: 8)
             card.text(label, x: x, y: 115, role: .text, fontSize: 14, anchor: .middle, maxWidth: box)
-            card.text(range, x: x, y: 140, role: .muted, fontSize: 12, anchor: .middle, maxWidth: box)
+            card.text(range, x: x, y: 140, role: .muted, fontSize: 12, anchor: .middle, maxWidth: dateBox, minFontSize: 10)
         }
         sideColumn(x: column / 2, value: total, label: "Total Contributions", range: totalRange)
         sideColumn(x: 2.5 * column, value: longest, label: "Longest Streak", range: longestRange)
@@ -67,7 +70,7 @@ public enum StreakCard {
         // The ring's inside is 75 px across.
         card.text(current, x: center, y: 83, role: .title, fontSize: 28, bold: true, anchor: .middle, maxWidth: 72, minFontSize: 10)
         card.text("Current Streak", x: center, y: 128, role: .accent, fontSize: 14, bold: true, anchor: .middle, maxWidth: box)
-        card.text(currentRange, x: center, y: 150, role: .muted, fontSize: 12, anchor: .middle, maxWidth: box)
+        card.text(currentRange, x: center, y: 150, role: .muted, fontSize: 12, anchor: .middle, maxWidth: dateBox, minFontSize: 10)
 
         let description = [
             "Total contributions: \(total)\(parenthesized(totalRange))",

@@ -51,8 +51,10 @@ public enum TextWidth {
         // Colour emoji are a little wider than a square em; a ZWJ sequence is one Character, one glyph.
         if first.properties.isEmojiPresentation || scalars.contains("\u{FE0F}") { return 1.25 }
         if isWide(first) { return 1 }
-        // Other scripts (accented Latin, Greek, Cyrillic, Arabic…): about Verdana's widest lowercase.
-        return 0.75
+        // Other scripts (accented Latin, Greek, Cyrillic, Arabic…): about Verdana's widest lowercase; capitals as
+        // wide as a square em, since the widest (Æ, Œ, Ŵ, Ж, Щ, Ю) draw 0.94 to 1.09 em in Liberation Sans and
+        // DejaVu Sans, what Chromium on Linux falls back to, and a name of them overflowed at 0.75.
+        return first.properties.isUppercase ? 1 : 0.75
     }
 
     /// East Asian wide and fullwidth blocks: CJK ideographs, kana, Hangul, fullwidth forms. Their fonts draw
