@@ -30,6 +30,7 @@ public struct APIRoutes: Sendable {
         let v1 = router.group("/api/v1").add(
             middleware: CredentialAuthenticator(tokens: TokenRepository(database), sessions: SessionRepository(database)))
         let maxRangeDays = configuration.maxRangeDays
+        let publicProfiles = PublicProfiles(database: database, lifetime: configuration.publicCacheLifetime)
         MetricsController(
             activity: ActivityRepository(database), codingTime: CodingTimeRepository(database), streakFreezes: StreakFreezeRepository(database),
             maxRangeDays: maxRangeDays
@@ -51,7 +52,8 @@ public struct APIRoutes: Sendable {
         AchievementsController(achievements: AchievementRepository(database)).addRoutes(to: v1)
         NotificationsController(notifications: NotificationRepository(database)).addRoutes(to: v1)
         SettingsController(
-            users: UserRepository(database), profiles: ProfileRepository(database), discord: DiscordSettingsRepository(database),
+            users: UserRepository(database), profiles: ProfileRepository(database), publicProfiles: publicProfiles,
+            discord: DiscordSettingsRepository(database),
             secretBox: secretBox, configuration: configuration,
             outbound: try OutboundHTTPClient(allowList: configuration.outboundAllowHosts)
         ).addRoutes(to: v1)
@@ -65,7 +67,6 @@ public struct APIRoutes: Sendable {
         AccountsController(accounts: GitHubAccountRepository(database), syncState: GitHubSyncRepository(database)).addRoutes(to: v1)
         // Without sign-in: what users made public, each request counted against its address's allowance.
         let open = router.group("/api/v1")
-        let publicProfiles = PublicProfiles(database: database, lifetime: configuration.publicCacheLifetime)
         let publicRoutes = PublicProfileController(
             profiles: publicProfiles, limiter: rateLimiter, maxAge: Int(configuration.publicCacheLifetime.components.seconds))
         publicRoutes.addRoutes(to: open)

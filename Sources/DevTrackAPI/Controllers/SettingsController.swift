@@ -8,6 +8,8 @@ import Hummingbird
 struct SettingsController: Sendable {
     let users: UserRepository
     let profiles: ProfileRepository
+    /// Told when a profile changes, so that its owner sees the change at once.
+    let publicProfiles: PublicProfiles
     let discord: DiscordSettingsRepository
     let secretBox: SecretBox
     let configuration: APIConfiguration
@@ -72,6 +74,7 @@ struct SettingsController: Sendable {
             }
             _ = try await discord.updateDiscordSettings(userID: user.id, change)
             try await profiles.updateProfile(userID: user.id, profileChange)
+            publicProfiles.forget(login: user.login)
             return try JSONResponse.make(try await settingsBody(user.id, timezone: timezone))
         }
     }

@@ -93,6 +93,12 @@ final class PublicProfiles: Sendable {
         return snapshot
     }
 
+    /// Drops what this process cached of `login` (its owner changed the profile; other api processes see the
+    /// change when their copy expires).
+    func forget(login: String) {
+        _ = cache.withLock { $0.removeValue(forKey: login.lowercased()) }
+    }
+
     private func read(login: String) async throws -> ProfileSnapshot? {
         guard let (user, profile) = try await profiles.publicProfile(login: login) else { return nil }
         let today = LocalDate(Date(), in: TimeZones.named(user.timezone) ?? .gmt)
