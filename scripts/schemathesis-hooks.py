@@ -352,6 +352,9 @@ def documented_refusal(case, status, code, message):
         return int(q["cursor"].split("_")[0]) > (time.time() + 86400 - 60) * 1e6
     if op == "getActivityFeed" and code == "invalid_cursor":
         return feed_cursor_refused(q["cursor"])
+    if op == "getLeaderboard" and code == "invalid_language":  # only commits and coding time have languages; blank once trimmed
+        language = q["language"].replace(" ", "+")  # a space goes out as `+`, which the hub keeps
+        return q.get("metric", "commits") not in ("commits", "coding_seconds") or not language.strip(BLANKS)
     if op in ("getStatsCard", "getLanguagesCard") and code == "invalid_hide":
         return list_refused(q["hide"], STATS_ROWS if op == "getStatsCard" else None)
     if op in ("createGoal", "updateGoal") and code == "invalid_deadline":

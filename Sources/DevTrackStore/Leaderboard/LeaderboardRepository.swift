@@ -50,8 +50,9 @@ public struct LeaderboardCursor: Sendable, Equatable {
     public var text: String { "\(score)_\(userID.uuidString.lowercased())" }
 
     public init?(_ text: String) {
-        let parts = text.split(separator: "_")
-        guard text.utf8.count <= 80, parts.count == 2, let score = Int64(parts[0]), score >= 0, let id = UUID(uuidString: String(parts[1]))
+        let parts = text.split(separator: "_", omittingEmptySubsequences: false)
+        guard text.utf8.count <= 80, parts.count == 2, parts[0].allSatisfy(\.isASCII), parts[0].allSatisfy(\.isNumber),
+            let score = Int64(parts[0]), let id = UUID(uuidString: String(parts[1]))
         else { return nil }
         (self.score, userID) = (score, id)
     }
