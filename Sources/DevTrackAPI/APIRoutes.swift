@@ -4,6 +4,7 @@ import DevTrackHTTP
 import DevTrackOutbound
 import DevTrackStore
 import Foundation
+import HTTPTypes
 import Hummingbird
 
 /// The HTTP query API for web clients (`/api/v1/...`): one controller per resource, all behind bearer-token
@@ -68,7 +69,8 @@ public struct APIRoutes: Sendable {
         // Without sign-in: what users made public, each request counted against its address's allowance.
         let open = router.group("/api/v1")
         let publicRoutes = PublicProfileController(
-            profiles: publicProfiles, limiter: rateLimiter, maxAge: Int(configuration.publicCacheLifetime.components.seconds))
+            profiles: publicProfiles, limiter: rateLimiter, maxAge: Int(configuration.publicCacheLifetime.components.seconds),
+            clientAddressHeader: configuration.clientAddressHeader.flatMap { HTTPField.Name($0) })
         publicRoutes.addRoutes(to: open)
         CardsController(profiles: publicProfiles, publicRoutes: publicRoutes).addRoutes(to: open)
         // Open to anyone, with the caller's own place when a credential is presented (and checked).

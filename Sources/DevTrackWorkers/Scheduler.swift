@@ -69,6 +69,8 @@ public struct Scheduler: Service {
             guard !users.isEmpty else { break }
             do {
                 try await leaderboard.recompute(users, now: now)
+            } catch  where StoreFailures.classify(error) == .permanent {
+                try await recomputeOneByOne(users, now: now)
             } catch {
                 try? await leaderboard.markChanged(users)
                 throw error
@@ -78,6 +80,21 @@ public struct Scheduler: Service {
         }
         if recomputed > 0 { logger.debug("scheduler: leaderboard scores of \(recomputed) user(s) recomputed") }
         return recomputed
+    }
+
+    /// One user's data must not hold back the others: each alone, and one that fails for good is logged and left
+    /// until its next change. Trouble that passes (PostgreSQL away) puts the rest back on the list.
+    private func recomputeOneByOne(_ users: [UUID], now: Date) async throws {
+        for (index, user) in users.enumerated() {
+            do {
+                try await leaderboard.recompute([user], now: now)
+            } catch  where StoreFailures.classify(error) == .permanent {
+                logger.error("scheduler: leaderboard scores of user \(user) cannot be computed: \(StoreFailures.summary(error))")
+            } catch {
+                try? await leaderboard.markChanged(Array(users[index...]))
+                throw error
+            }
+        }
     }
 
     /// Large raw bodies are kept as long as the raw topic keeps the messages that name them (30 days); a tick

@@ -38,7 +38,10 @@ struct HubConfiguration: Sendable {
         var publicCacheSeconds: Int
         var publicRequestsPerMinute: Int
         var imageRequestsPerMinute: Int
+        /// Behind a reverse proxy: the header it writes the client's address to; nil counts by the connection's peer.
+        var clientAddressHeader: String?
         enum CodingKeys: String, CodingKey {
+            case clientAddressHeader = "client_address_header"
             case publicCacheSeconds = "public_cache_seconds"
             case publicRequestsPerMinute = "public_requests_per_minute"
             case imageRequestsPerMinute = "image_requests_per_minute"

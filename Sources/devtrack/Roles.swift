@@ -144,6 +144,7 @@ struct RoleFactory {
                 publicURL: configuration.publicAPIURL, sessionLifetime: .seconds(configuration.api.sessionDays * 86_400),
                 stateLifetime: .seconds(configuration.api.signInMinutes * 60), github: configuration.githubOAuthApp))
         apiConfiguration.publicCacheLifetime = .seconds(configuration.api.publicCacheSeconds)
+        apiConfiguration.clientAddressHeader = configuration.api.clientAddressHeader
         try APIRoutes(database: database, secretBox: secretBox, configuration: apiConfiguration, live: live, rateLimiter: rateLimiter)
             .addRoutes(to: router)
         try OpenAPIDocumentRoutes(directory: configuration.home.docsDirectory).addRoutes(to: router)

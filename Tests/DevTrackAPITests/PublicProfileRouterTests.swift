@@ -268,6 +268,32 @@ struct PublicProfileRouterTests {
             #expect(signedIn.status == .ok, "signed-in routes are not limited: \(signedIn)")
         }
     }
+
+    /// Behind a reverse proxy (`api.client_address_header`), the proxy's header names who counts: its last address,
+    /// an IPv6 address by its /64; a header that holds no address counts against the peer.
+    @Test func behindAProxyTheForwardedAddressCounts() async throws {
+        var configuration = APIRouterTest.configuration()
+        configuration.clientAddressHeader = "X-Forwarded-For"
+        try await APIRouterTest.run(configuration: configuration, rateLimits: PublicRateLimits(profileRequests: 2)) { api in
+            let into = Date().timeIntervalSince1970.truncatingRemainder(dividingBy: 60)
+            if into > 50 { try await Task.sleep(for: .seconds(61 - into)) }
+            let forwarded = HTTPField.Name("X-Forwarded-For")!
+            func status(_ header: String?) async throws -> HTTPResponse.Status {
+                try await api.open("/api/v1/public/nobody-here", headers: header.map { [forwarded: $0] } ?? [:]).status
+            }
+            #expect(try await status("203.0.113.5") == .notFound)
+            #expect(try await status("spoofed, 203.0.113.5") == .notFound, "the last address is the one the proxy saw")
+            #expect(try await status("203.0.113.5") == .tooManyRequests)
+            #expect(try await status("203.0.113.6") == .notFound, "another client has its own allowance")
+            #expect(try await status("2001:db8:1:2::1") == .notFound)
+            #expect(try await status("2001:db8:1:2:ffff::9") == .notFound)
+            #expect(try await status("2001:db8:1:2::77") == .tooManyRequests, "one /64 is one client")
+            #expect(try await status("2001:db8:1:3::1") == .notFound)
+            #expect(try await status("not an address") == .notFound)
+            #expect(try await status(nil) == .notFound)
+            #expect(try await status("") == .tooManyRequests, "no address in the header: the peer's allowance, now used up")
+        }
+    }
 }
 
 extension APIRouterTest {

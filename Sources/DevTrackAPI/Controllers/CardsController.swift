@@ -59,39 +59,42 @@ struct CardsController: Sendable {
 
     func addRoutes(to group: RouterGroup<APIRequestContext>) {
         group.get("/public/{login}/cards/streak.svg") { request, context in
-            try await publicRoutes.limit(context, .image)
+            try await publicRoutes.limit(request, context, .image)
             let style = try CardStyle(request)
-            guard let snapshot = try await snapshot(context), snapshot.shows("streak") else { return unavailable(request, style) }
-            let model = StreakCardModel(
-                totalContributions: snapshot.totals[.all].map { ContributionCount.of($0.counters) } ?? 0,
-                firstContribution: snapshot.firstActiveDay, streak: snapshot.streak, currentEnd: snapshot.currentEnd, today: snapshot.today,
-                title: "\(snapshot.displayName)'s contribution streak")
-            return image(request, StreakCard.render(model, theme: style.theme, hideBorder: style.hideBorder))
+            return try await answer(request, context, variant: "streak|\(style.key)") { snapshot in
+                guard let snapshot, snapshot.shows("streak") else { return unavailable(style) }
+                let model = StreakCardModel(
+                    totalContributions: snapshot.totals[.all].map { ContributionCount.of($0.counters) } ?? 0,
+                    firstContribution: snapshot.firstActiveDay, streak: snapshot.streak, currentEnd: snapshot.currentEnd, today: snapshot.today,
+                    title: "\(snapshot.displayName)'s contribution streak")
+                return Self.svg(StreakCard.render(model, theme: style.theme, hideBorder: style.hideBorder))
+            }
         }
         group.get("/public/{login}/cards/stats.svg") { request, context in
-            try await publicRoutes.limit(context, .image)
+            try await publicRoutes.limit(request, context, .image)
             let style = try CardStyle(request)
             let range = try Self.range(request)
-            let hide = try Self.list(request, "hide").map { name throws -> StatsCardRow in
-                guard let row = StatsCardRow(rawValue: name) else {
-                    throw HubHTTPError.badRequest(
-                        "hide: '\(InputText.sanitized(name, maxBytes: 40))' is not a row (\(StatsCardRow.allCases.map(\.rawValue).joined(separator: ", ")))",
-                        code: "invalid_hide")
-                }
-                return row
+            let hide = Set(
+                try Self.list(request, "hide").map { name throws -> StatsCardRow in
+                    guard let row = StatsCardRow(rawValue: name) else {
+                        let rows = StatsCardRow.allCases.map(\.rawValue).joined(separator: ", ")
+                        throw HubHTTPError.badRequest(
+                            "hide: '\(InputText.sanitized(name, maxBytes: 40))' is not a row (\(rows))", code: "invalid_hide")
+                    }
+                    return row
+                })
+            let variant = "stats|\(style.key)|\(range.rawValue)|\(hide.map(\.rawValue).sorted().joined(separator: ","))"
+            return try await answer(request, context, variant: variant) { snapshot in
+                guard let snapshot, snapshot.shows("summary"), let totals = snapshot.totals[range] else { return unavailable(style) }
+                let c = totals.counters
+                let model = StatsCardModel(
+                    displayName: snapshot.displayName, commits: c.commits, pullRequests: c.prsOpened, pullRequestsMerged: c.prsMerged,
+                    reviews: c.reviews, issues: c.issuesOpened, codingSeconds: Int(totals.codingSeconds.rounded()), caption: range.caption)
+                return Self.svg(StatsCard.render(model, theme: style.theme, hideBorder: style.hideBorder, hide: hide))
             }
-            guard let snapshot = try await snapshot(context), snapshot.shows("summary"), let totals = snapshot.totals[range] else {
-                return unavailable(request, style)
-            }
-            let c = totals.counters
-            let model = StatsCardModel(
-                displayName: snapshot.displayName, commits: c.commits, pullRequests: c.prsOpened, pullRequestsMerged: c.prsMerged,
-                reviews: c.reviews, issues: c.issuesOpened, codingSeconds: Int(clamping: Int64(totals.codingSeconds.rounded())),
-                caption: range.caption)
-            return image(request, StatsCard.render(model, theme: style.theme, hideBorder: style.hideBorder, hide: Set(hide)))
         }
         group.get("/public/{login}/cards/languages.svg") { request, context in
-            try await publicRoutes.limit(context, .image)
+            try await publicRoutes.limit(request, context, .image)
             let style = try CardStyle(request)
             let query = request.uri.queryParameters
             let count = try query.get("count").map { text -> Int in
@@ -106,60 +109,62 @@ struct CardsController: Sendable {
             case "coding": byCoding = true
             default: throw HubHTTPError.badRequest("by must be commits or coding", code: "invalid_by")
             }
-            let hide = Set(try Self.list(request, "hide"))
-            guard let snapshot = try await snapshot(context), snapshot.shows(byCoding ? "coding" : "languages") else {
-                return unavailable(request, style)
+            let hide = Set(try Self.list(request, "hide").map { $0.lowercased() })
+            let variant = "languages|\(style.key)|\(count ?? 0)|\(byCoding)|\(hide.sorted().joined(separator: ","))"
+            return try await answer(request, context, variant: variant) { snapshot in
+                guard let snapshot, snapshot.shows(byCoding ? "coding" : "languages") else { return unavailable(style) }
+                let languages: [(name: String, amount: Double)] =
+                    byCoding
+                    ? snapshot.codingLanguages.compactMap { entry in entry.language.map { ($0, entry.seconds) } }
+                    : snapshot.commitLanguages.compactMap { entry in entry.language.map { ($0, Double(entry.commits)) } }
+                return Self.svg(
+                    TopLanguagesCard.render(
+                        languages, count: count ?? TopLanguagesCard.defaultCount, theme: style.theme, hideBorder: style.hideBorder, hide: hide))
             }
-            let languages: [(name: String, amount: Double)] =
-                byCoding
-                ? snapshot.codingLanguages.compactMap { entry in entry.language.map { ($0, entry.seconds) } }
-                : snapshot.commitLanguages.compactMap { entry in entry.language.map { ($0, Double(entry.commits)) } }
-            return image(
-                request,
-                TopLanguagesCard.render(
-                    languages, count: count ?? TopLanguagesCard.defaultCount, theme: style.theme, hideBorder: style.hideBorder, hide: hide))
         }
         group.get("/public/{login}/badges/{metric}") { request, context in
-            try await publicRoutes.limit(context, .image)
+            try await publicRoutes.limit(request, context, .image)
             let metric = try Self.metric(context, suffix: ".svg")
             let range = try Self.range(request)
             let label = try Self.label(request) ?? metric.label
-            let color = request.uri.queryParameters.get("color") ?? "blue"
-            guard let snapshot = try await snapshot(context), snapshot.shows(metric.section) else {
-                return image(request, Badge.renderUnavailable(label: label), maxAge: 60)
+            let color = String((request.uri.queryParameters.get("color") ?? "blue").prefix(Self.maxColorLength))
+            return try await answer(request, context, variant: "badge|\(metric.rawValue)|\(range.rawValue)|\(label)|\(color)") { snapshot in
+                guard let snapshot, snapshot.shows(metric.section) else { return Self.svg(Badge.renderUnavailable(label: label), maxAge: 60) }
+                return Self.svg(Badge.render(label: label, message: metric.message(snapshot, range: range), color: color))
             }
-            return image(request, Badge.render(label: label, message: metric.message(snapshot, range: range), color: color))
         }
         group.get("/public/{login}/shields/{metric}") { request, context in
-            try await publicRoutes.limit(context, .image)
+            try await publicRoutes.limit(request, context, .image)
             let metric = try Self.metric(context, suffix: ".json")
             let range = try Self.range(request)
             let label = try Self.label(request) ?? metric.label
             let color = ShieldsColor.valid(request.uri.queryParameters.get("color")) ?? "blue"
-            let body: ShieldsEndpointBody
-            if let snapshot = try await snapshot(context), snapshot.shows(metric.section) {
-                body = ShieldsEndpointBody(label: label, message: metric.message(snapshot, range: range), color: color, isError: nil)
-            } else {
-                body = ShieldsEndpointBody(label: label, message: "not available", color: "lightgrey", isError: true)
+            return try await answer(request, context, variant: "shields|\(metric.rawValue)|\(range.rawValue)|\(label)|\(color)") { snapshot in
+                guard let snapshot, snapshot.shows(metric.section) else {
+                    let body = ShieldsEndpointBody(label: label, message: "not available", color: "lightgrey", isError: true)
+                    return PublicBody(bytes: try PublicProfileController.json(body), contentType: PublicProfileController.jsonType, maxAge: 60)
+                }
+                let body = ShieldsEndpointBody(label: label, message: metric.message(snapshot, range: range), color: color, isError: nil)
+                return PublicBody(bytes: try PublicProfileController.json(body), contentType: PublicProfileController.jsonType)
             }
-            return publicRoutes.cacheable(request, try PublicProfileController.json(body), contentType: "application/json; charset=utf-8")
         }
     }
 
-    /// The user's snapshot; nil for a private or unknown login, and for one GitHub could not have.
-    func snapshot(_ context: APIRequestContext) async throws -> ProfileSnapshot? {
-        guard let login = try? PublicProfileController.login(context) else { return nil }
-        return try await profiles.snapshot(login: login)
+    /// The answer for the request's login, rendered once per snapshot; a login GitHub could not have is rendered
+    /// as an unknown one, uncached.
+    func answer(
+        _ request: Request, _ context: APIRequestContext, variant: String, render: (ProfileSnapshot?) throws -> PublicBody
+    ) async throws -> Response {
+        guard let login = try? PublicProfileController.login(context) else { return publicRoutes.respond(request, try render(nil)) }
+        return publicRoutes.respond(request, try await profiles.body(login: login, variant: variant, render: render))
     }
 
-    func image(_ request: Request, _ svg: String, maxAge: Int? = nil) -> Response {
-        var response = publicRoutes.cacheable(request, Array(svg.utf8), contentType: Self.svg)
-        if let maxAge { response.headers[.cacheControl] = "public, max-age=\(maxAge)" }
-        return response
-    }
+    static let maxColorLength = 30
 
-    func unavailable(_ request: Request, _ style: CardStyle) -> Response {
-        image(request, UnavailableCard.render(theme: style.theme, hideBorder: style.hideBorder), maxAge: 60)
+    static func svg(_ text: String, maxAge: Int? = nil) -> PublicBody { PublicBody(bytes: Array(text.utf8), contentType: svg, maxAge: maxAge) }
+
+    func unavailable(_ style: CardStyle) -> PublicBody {
+        Self.svg(UnavailableCard.render(theme: style.theme, hideBorder: style.hideBorder), maxAge: 60)
     }
 
     static func range(_ request: Request) throws -> PublicRange {
@@ -203,6 +208,9 @@ struct CardStyle {
     let theme: CardTheme
     let hideBorder: Bool
 
+    /// What tells two renderings apart, for the cache.
+    var key: String { "\(theme.rawValue)|\(hideBorder)" }
+
     init(_ request: Request) throws {
         let query = request.uri.queryParameters
         if let name = query.get("theme") {
@@ -236,7 +244,7 @@ enum ShieldsColor {
     static func valid(_ text: String?) -> String? {
         guard let text, (1...20).contains(text.utf8.count) else { return nil }
         let hex = text.hasPrefix("#") ? text.dropFirst() : Substring(text)
-        if (hex.count == 3 || hex.count == 6) && hex.allSatisfy(\.isHexDigit) { return String(hex) }
+        if (hex.count == 3 || hex.count == 6) && hex.allSatisfy({ $0.isASCII && $0.isHexDigit }) { return String(hex) }
         return text.utf8.allSatisfy({ (UInt8(ascii: "a")...UInt8(ascii: "z")).contains($0) }) ? text : nil
     }
 }

@@ -13,7 +13,7 @@ struct LeaderboardController: Sendable {
 
     func addRoutes(to group: RouterGroup<APIRequestContext>) {
         group.get("/leaderboard") { request, context in
-            if context.identity == nil { try await publicRoutes.limit(context, .profile) }
+            if context.identity == nil { try await publicRoutes.limit(request, context, .profile) }
             let query = request.uri.queryParameters
             let metric = try Self.choice(query.get("metric"), default: LeaderboardMetric.commits, name: "metric")
             let period = try Self.choice(query.get("period"), default: LeaderboardPeriod.week, name: "period")

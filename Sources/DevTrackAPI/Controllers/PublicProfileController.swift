@@ -13,21 +13,25 @@ struct PublicProfileController: Sendable {
     let limiter: PublicRateLimiter
     /// `Cache-Control: public, max-age=…` of public answers.
     let maxAge: Int
+    /// Where a reverse proxy in front writes the client's address (`api.client_address_header`); nil: the peer's.
+    let clientAddressHeader: HTTPField.Name?
 
     func addRoutes(to group: RouterGroup<APIRequestContext>) {
         group.get("/public/{login}") { request, context in
-            try await limit(context, .profile)
+            try await limit(request, context, .profile)
             let login = try Self.login(context)
-            guard let snapshot = try await profiles.snapshot(login: login) else {
-                throw HubHTTPError.notFound("no public profile for \(InputText.sanitized(login, maxBytes: 100))")
+            let body = try await profiles.body(login: login, variant: "profile") { snapshot in
+                guard let snapshot else { throw HubHTTPError.notFound("no public profile for \(InputText.sanitized(login, maxBytes: 100))") }
+                return PublicBody(bytes: try Self.json(PublicProfileBody(snapshot)), contentType: Self.jsonType)
             }
-            return cacheable(request, try Self.json(PublicProfileBody(snapshot)), contentType: "application/json; charset=utf-8")
+            return respond(request, body)
         }
     }
 
     /// Refuses the request when its address has used up the window's allowance.
-    func limit(_ context: APIRequestContext, _ kind: PublicRateLimiter.Kind) async throws {
-        if let retryAfter = await limiter.admit(address: context.clientAddress, kind: kind) {
+    func limit(_ request: Request, _ context: APIRequestContext, _ kind: PublicRateLimiter.Kind) async throws {
+        let address = ClientAddress.of(peer: context.clientAddress, header: clientAddressHeader.flatMap { request.headers[$0] })
+        if let retryAfter = await limiter.admit(address: address, kind: kind) {
             throw HubHTTPError(
                 .tooManyRequests, code: "rate_limited", "too many requests from this address: retry in \(retryAfter) s",
                 headers: [.retryAfter: String(retryAfter)])
@@ -43,13 +47,14 @@ struct PublicProfileController: Sendable {
     }
 
     /// `body` with its `ETag` and `Cache-Control`, or a 304 when the client holds the same bytes.
-    func cacheable(_ request: Request, _ body: [UInt8], contentType: String) -> Response {
-        let tag = EntityTag.of(body)
-        var headers: HTTPFields = [.eTag: tag, .cacheControl: "public, max-age=\(maxAge)"]
-        if EntityTag.matches(request.headers[.ifNoneMatch], tag) { return Response(status: .notModified, headers: headers) }
-        headers[.contentType] = contentType
-        return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: body)))
+    func respond(_ request: Request, _ body: PublicBody) -> Response {
+        var headers: HTTPFields = [.eTag: body.tag, .cacheControl: "public, max-age=\(body.maxAge ?? maxAge)"]
+        if EntityTag.matches(request.headers[.ifNoneMatch], body.tag) { return Response(status: .notModified, headers: headers) }
+        headers[.contentType] = body.contentType
+        return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: body.bytes)))
     }
+
+    static let jsonType = "application/json; charset=utf-8"
 
     static func json(_ value: some Encodable) throws -> [UInt8] {
         let encoder = JSONEncoder()
@@ -141,9 +146,11 @@ struct PublicProfileBody: Encodable {
             }
         }
         if s.shows("coding") {
+            // The last 30 days as the summary counts them; the languages come from editor heartbeats (the original
+            // plugin's reported time has none), their shares of what has one.
             let total = s.codingLanguages.reduce(0) { $0 + $1.seconds }
             var coding = box.nestedContainer(keyedBy: Key.self, forKey: .coding)
-            try coding.encode(Int(total.rounded()), forKey: .codingSeconds)
+            try coding.encode(Int(clamping: Int64((s.totals[.month]?.codingSeconds ?? 0).rounded())), forKey: .codingSeconds)
             var list = coding.nestedUnkeyedContainer(forKey: .languages)
             for entry in s.codingLanguages.prefix(10) {
                 var item = list.nestedContainer(keyedBy: Key.self)

@@ -25,6 +25,9 @@ public struct APIConfiguration: Sendable {
     public var signIn: SignInConfiguration
     /// How long public profiles, cards and badges are cached, in this process and by clients (`Cache-Control`).
     public var publicCacheLifetime: Duration = .seconds(60)
+    /// The header a reverse proxy in front writes the client's address to (`X-Forwarded-For`), for the public routes'
+    /// rate limit; nil counts by the connection's peer.
+    public var clientAddressHeader: String?
 
     public init(
         publicIngestURL: String, maxRangeDays: Int, secretRotationGrace: Duration, codingTimeout: Duration, streakFreezesPerMonth: Int,

@@ -55,10 +55,32 @@ struct ProfileSnapshot: Sendable {
     func shows(_ section: String) -> Bool { profile.sections.contains(section) }
 }
 
-/// Public profiles read through a short-lived cache: a README card is fetched many times, and a login that is
-/// not public costs one query per `lifetime` however often it is asked for. Bounded: a new login finding `maxEntries`
-/// drops the expired ones, and the whole cache when none has expired.
+/// A public answer's bytes as sent: rendered once per profile snapshot and kept with it.
+struct PublicBody: Sendable {
+    let bytes: [UInt8]
+    let contentType: String
+    let tag: String
+    /// `Cache-Control` max-age when it is not the configured one (the neutral "not available" answers).
+    let maxAge: Int?
+
+    init(bytes: [UInt8], contentType: String, maxAge: Int? = nil) {
+        (self.bytes, self.contentType, self.maxAge) = (bytes, contentType, maxAge)
+        tag = EntityTag.of(bytes)
+    }
+}
+
+/// Public profiles read through a short-lived cache, with every answer rendered from them (a card in a theme, a
+/// badge…): a README image is fetched many times, so a warm request costs a lookup, and a login that is not public
+/// costs one query per `lifetime` however often it is asked for. Bounded: a new login finding `maxEntries` drops the
+/// expired ones, and the whole cache when none has expired; a login keeps at most `maxBodiesPerLogin` answers.
 final class PublicProfiles: Sendable {
+    struct Entry: Sendable {
+        let expires: ContinuousClock.Instant
+        let snapshot: ProfileSnapshot?
+        var bodies: [String: PublicBody] = [:]
+    }
+
+    static let maxBodiesPerLogin = 64
     let profiles: ProfileRepository
     let activity: ActivityRepository
     let codingTime: CodingTimeRepository
@@ -66,7 +88,7 @@ final class PublicProfiles: Sendable {
     let streakFreezes: StreakFreezeRepository
     let lifetime: Duration
     let maxEntries: Int
-    private let cache = Mutex<[String: (expires: ContinuousClock.Instant, snapshot: ProfileSnapshot?)]>([:])
+    private let cache = Mutex<[String: Entry]>([:])
 
     init(database: Database, lifetime: Duration, maxEntries: Int = 20_000) {
         profiles = ProfileRepository(database)
@@ -79,18 +101,36 @@ final class PublicProfiles: Sendable {
 
     /// The user's snapshot when their profile is public; nil for a private or unknown login alike.
     func snapshot(login: String) async throws -> ProfileSnapshot? {
+        try await entry(login: login).snapshot
+    }
+
+    /// The answer `variant` names (a route and its parameters, normalized) for `login`: kept with the snapshot it was
+    /// rendered from, else rendered by `render` from it (nil: private or unknown) and kept.
+    func body(login: String, variant: String, render: (ProfileSnapshot?) throws -> PublicBody) async throws -> PublicBody {
+        let key = login.lowercased()
+        let entry = try await entry(login: login)
+        if let body = entry.bodies[variant] { return body }
+        let body = try render(entry.snapshot)
+        cache.withLock { cache in
+            guard cache[key]?.expires == entry.expires, (cache[key]?.bodies.count ?? .max) < Self.maxBodiesPerLogin else { return }
+            cache[key]?.bodies[variant] = body
+        }
+        return body
+    }
+
+    private func entry(login: String) async throws -> Entry {
         let key = login.lowercased()
         let now = ContinuousClock.now
-        if let cached = cache.withLock({ $0[key] }), cached.expires > now { return cached.snapshot }
-        let snapshot = try await read(login: login)
+        if let cached = cache.withLock({ $0[key] }), cached.expires > now { return cached }
+        let entry = Entry(expires: now + lifetime, snapshot: try await read(login: login))
         cache.withLock { cache in
             if cache[key] == nil && cache.count >= maxEntries {
                 cache = cache.filter { $0.value.expires > now }
                 if cache.count >= maxEntries { cache.removeAll(keepingCapacity: true) }
             }
-            cache[key] = (now + lifetime, snapshot)
+            cache[key] = entry
         }
-        return snapshot
+        return entry
     }
 
     /// Drops what this process cached of `login` (its owner changed the profile; other api processes see the

@@ -137,7 +137,7 @@ extension ActivityRepository {
                 RETURNING 1
             ), leaderboard AS (
                 INSERT INTO leaderboard_changes (user_id) SELECT DISTINCT user_id FROM inserted ORDER BY 1
-                ON CONFLICT DO NOTHING
+                ON CONFLICT (user_id) DO UPDATE SET user_id = EXCLUDED.user_id
                 RETURNING 1
             )
             SELECT user_id, count(*) FROM inserted GROUP BY user_id

@@ -58,8 +58,8 @@ public struct LeaderboardCursor: Sendable, Equatable {
     }
 }
 
-/// The leaderboard's tables: scores (`leaderboard_scores`), who changed (`leaderboard_changes`) and each zone's
-/// last local date (`leaderboard_zone_days`).
+/// The leaderboard's tables: scores (`leaderboard_scores`) and how many each score bucket holds
+/// (`leaderboard_buckets`), who changed (`leaderboard_changes`) and each zone's last local date (`leaderboard_zone_days`).
 public struct LeaderboardRepository: Repository {
     let database: Database
 
@@ -67,21 +67,46 @@ public struct LeaderboardRepository: Repository {
 }
 
 extension LeaderboardRepository {
-    /// Notes in the caller's transaction that these users' scores may have changed.
+    /// Notes in the caller's transaction that these users' scores may have changed. The row stays locked until the
+    /// caller commits (`DO UPDATE`, not `DO NOTHING`), so the scheduler cannot take it and recompute from a snapshot
+    /// without the caller's change; rows are locked in one order (by id), as everywhere, against deadlocks.
     public func markChanged(_ userIDs: some Collection<UUID>, on transaction: DatabaseTransaction) async throws {
         guard !userIDs.isEmpty else { return }
         try await transaction.connection.query(
             """
-            INSERT INTO leaderboard_changes (user_id) SELECT * FROM unnest(\(Array(Set(userIDs)).sorted { $0.uuidString < $1.uuidString }))
-            ON CONFLICT DO NOTHING
+            INSERT INTO leaderboard_changes (user_id) SELECT * FROM unnest(\(Array(Set(userIDs)))) ORDER BY 1
+            ON CONFLICT (user_id) DO UPDATE SET user_id = EXCLUDED.user_id
             """, logger: logger)
+    }
+
+    /// Takes the user off every board at once (their profile stopped being listed).
+    public func removeScores(userID: UUID, on transaction: DatabaseTransaction) async throws {
+        try await removeScores(userIDs: [userID], on: transaction)
+    }
+
+    /// Deletes these users' scores and takes them out of their boards' bucket counts.
+    func removeScores(userIDs: [UUID], on transaction: DatabaseTransaction) async throws {
+        try await transaction.connection.query(
+            """
+            WITH gone AS (DELETE FROM leaderboard_scores WHERE user_id = ANY(\(userIDs)) RETURNING metric, period, language, bucket)
+            \(unescaped: Self.countInto(from: "gone", sign: "-"))
+            """, logger: logger)
+    }
+
+    /// Adds (sign "+") or removes (sign "-") the rows of `source` to their boards' bucket counts, in one lock order.
+    static func countInto(from source: String, sign: String) -> String {
+        """
+        INSERT INTO leaderboard_buckets AS b (metric, period, language, bucket, users)
+        SELECT metric, period, language, bucket, \(sign)count(*) FROM \(source) GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4
+        ON CONFLICT (metric, period, language, bucket) DO UPDATE SET users = b.users + EXCLUDED.users
+        """
     }
 
     /// Notes outside any transaction that these users' scores may have changed (a profile changed, or a
     /// recompute failed and must be done again).
     public func markChanged(_ userIDs: [UUID]) async throws {
         try await client.query(
-            "INSERT INTO leaderboard_changes (user_id) SELECT * FROM unnest(\(userIDs)) ON CONFLICT DO NOTHING", logger: logger)
+            "INSERT INTO leaderboard_changes (user_id) SELECT * FROM unnest(\(userIDs)) ORDER BY 1 ON CONFLICT DO NOTHING", logger: logger)
     }
 
     /// Takes up to `limit` changed users off the list (in a short transaction of its own, so writers that mark
@@ -116,6 +141,7 @@ extension LeaderboardRepository {
                     INSERT INTO leaderboard_changes (user_id)
                     SELECT u.id FROM users u JOIN profiles p ON p.user_id = u.id
                     WHERE p.is_public AND p.leaderboard_opt_in AND u.timezone IN (SELECT timezone FROM rolled)
+                    ORDER BY u.id
                     ON CONFLICT DO NOTHING RETURNING 1
                 )
                 SELECT count(*) FROM marked
@@ -130,53 +156,98 @@ extension LeaderboardRepository {
     /// one's zone: users no longer listed (private, opted out, deleted) lose their rows.
     public func recompute(_ userIDs: [UUID], now: Date) async throws {
         guard !userIDs.isEmpty else { return }
-        let streaks = try await currentStreaks(userIDs, now: now)
+        // Most changed users are not listed: only the listed ones cost the reads below.
+        var listed: [UUID] = []
+        for try await id in try await client.query(
+            """
+            SELECT p.user_id FROM profiles p WHERE p.user_id = ANY(\(userIDs)) AND p.is_public AND p.leaderboard_opt_in
+            """, logger: logger
+        ).decode(UUID.self) {
+            listed.append(id)
+        }
+        let streaks = listed.isEmpty ? [:] : try await currentStreaks(listed, now: now)
         try await database.transaction { transaction in
             let connection = transaction.connection
-            try await connection.query("DELETE FROM leaderboard_scores WHERE user_id = ANY(\(userIDs))", logger: logger)
+            try await removeScores(userIDs: userIDs, on: transaction)
+            guard !listed.isEmpty else { return }
             try await connection.query(
                 """
                 WITH listed AS (
                     SELECT u.id, u.timezone, (\(now)::timestamptz AT TIME ZONE u.timezone)::date AS today
                     FROM users u JOIN profiles p ON p.user_id = u.id
-                    WHERE u.id = ANY(\(userIDs)) AND p.is_public AND p.leaderboard_opt_in
-                ), periods (period, back) AS (
-                    VALUES ('week', 6), ('month', 29), ('year', 364), ('all', NULL::int)
+                    WHERE u.id = ANY(\(listed)) AND p.is_public AND p.leaderboard_opt_in
                 ), counters AS (
-                    SELECT l.id, pr.period, sum(d.commits) AS commits, sum(d.prs_merged) AS prs_merged, sum(d.reviews) AS reviews
-                    FROM listed l CROSS JOIN periods pr
-                    JOIN daily_stats d ON d.user_id = l.id AND d.day <= l.today AND (pr.back IS NULL OR d.day >= l.today - pr.back)
-                    GROUP BY 1, 2
+                    SELECT l.id, v.* FROM listed l
+                    CROSS JOIN LATERAL (
+                        SELECT \(unescaped: Self.sums(["commits", "prs_merged", "reviews"], day: "day"))
+                        FROM daily_stats WHERE user_id = l.id AND day <= l.today) d
+                    CROSS JOIN LATERAL (VALUES \(unescaped: Self.rows(["commits", "prs_merged", "reviews"], from: "d")))
+                        AS v(period, commits, prs_merged, reviews)
                 ), coding AS (
-                    SELECT l.id, pr.period, sum(c.seconds) AS seconds
-                    FROM listed l CROSS JOIN LATERAL coding_days(l.id, \(LocalDate.earliest), l.today) c
-                    JOIN periods pr ON pr.back IS NULL OR c.day >= l.today - pr.back
-                    GROUP BY 1, 2
+                    SELECT l.id, v.* FROM listed l
+                    CROSS JOIN LATERAL (
+                        SELECT \(unescaped: Self.sums(["seconds"], day: "day")) FROM coding_days(l.id, \(LocalDate.earliest), l.today)) c
+                    CROSS JOIN LATERAL (VALUES \(unescaped: Self.rows(["seconds"], from: "c"))) AS v(period, seconds)
                 ), commit_languages AS (
-                    SELECT l.id, pr.period, lower(a.language) AS language, count(*) AS commits
-                    FROM listed l CROSS JOIN periods pr
-                    JOIN activities a ON a.user_id = l.id AND a.kind = 'commit' AND a.language IS NOT NULL
-                     AND a.occurred_at < ((l.today + 1)::timestamp AT TIME ZONE l.timezone)
-                     AND (pr.back IS NULL OR a.occurred_at >= ((l.today - pr.back)::timestamp AT TIME ZONE l.timezone))
-                    GROUP BY 1, 2, 3
+                    SELECT l.id, g.language, v.* FROM listed l
+                    CROSS JOIN LATERAL (
+                        SELECT lower(language) AS language, \(unescaped: Self.counts(instant: "occurred_at"))
+                        FROM activities
+                        WHERE user_id = l.id AND kind = 'commit' AND language IS NOT NULL
+                          AND occurred_at < ((l.today + 1)::timestamp AT TIME ZONE l.timezone)
+                        GROUP BY 1) g
+                    CROSS JOIN LATERAL (VALUES \(unescaped: Self.rows(["commits"], from: "g"))) AS v(period, commits)
                 ), coding_languages AS (
-                    SELECT l.id, pr.period, lower(c.language) AS language, sum(c.seconds) AS seconds
-                    FROM listed l CROSS JOIN periods pr
-                    JOIN coding_daily c ON c.user_id = l.id AND c.language <> '' AND c.day <= l.today
-                     AND (pr.back IS NULL OR c.day >= l.today - pr.back)
-                    GROUP BY 1, 2, 3
-                )
-                INSERT INTO leaderboard_scores (metric, period, language, user_id, score)
+                    SELECT l.id, g.language, v.* FROM listed l
+                    CROSS JOIN LATERAL (
+                        SELECT lower(language) AS language, \(unescaped: Self.sums(["seconds"], day: "day"))
+                        FROM coding_daily WHERE user_id = l.id AND day <= l.today AND language <> '' GROUP BY 1) g
+                    CROSS JOIN LATERAL (VALUES \(unescaped: Self.rows(["seconds"], from: "g"))) AS v(period, seconds)
+                ), scores (metric, period, language, user_id, score) AS (
                 SELECT 'commits', period, '', id, commits FROM counters WHERE commits > 0
                 UNION ALL SELECT 'prs_merged', period, '', id, prs_merged FROM counters WHERE prs_merged > 0
                 UNION ALL SELECT 'reviews', period, '', id, reviews FROM counters WHERE reviews > 0
                 UNION ALL SELECT 'coding_seconds', period, '', id, round(seconds)::bigint FROM coding WHERE round(seconds) > 0
-                UNION ALL SELECT 'commits', period, language, id, commits FROM commit_languages
+                UNION ALL SELECT 'commits', period, language, id, commits FROM commit_languages WHERE commits > 0
                 UNION ALL SELECT 'coding_seconds', period, language, id, round(seconds)::bigint FROM coding_languages WHERE round(seconds) > 0
                 UNION ALL SELECT 'current_streak', 'all', '', id, s FROM unnest(\(streaks.map(\.key)), \(streaks.map { Int64($0.value) })) AS t(id, s)
-                    WHERE s > 0 AND id IN (SELECT id FROM listed)
+                    WHERE s > 0
+                ), added AS (
+                    INSERT INTO leaderboard_scores (metric, period, language, user_id, score, bucket)
+                    SELECT metric, period, language, user_id, score, leaderboard_bucket(score) FROM scores
+                    RETURNING metric, period, language, bucket
+                )
+                \(unescaped: Self.countInto(from: "added", sign: "+"))
                 """, logger: logger)
         }
+    }
+
+    // The recompute reads each user's rows once through their index (a lateral subquery per user) and sums every
+    // period in that one pass; these write its repeated SQL from `LeaderboardPeriod`, constants only.
+
+    /// `sum(c) FILTER (WHERE day >= l.today - back) AS c_week, …` for each column and period.
+    static func sums(_ columns: [String], day: String) -> String {
+        columns.flatMap { column in
+            LeaderboardPeriod.allCases.map { period in
+                let filter = period.daysBack.map { " FILTER (WHERE \(day) >= l.today - \($0))" } ?? ""
+                return "sum(\(column))\(filter) AS \(column)_\(period.rawValue)"
+            }
+        }.joined(separator: ", ")
+    }
+
+    /// `count(*) FILTER (WHERE occurred_at >= local midnight back days ago) AS commits_week, …` for each period.
+    static func counts(instant: String) -> String {
+        LeaderboardPeriod.allCases.map { period in
+            let filter = period.daysBack.map { " FILTER (WHERE \(instant) >= ((l.today - \($0))::timestamp AT TIME ZONE l.timezone))" } ?? ""
+            return "count(*)\(filter) AS commits_\(period.rawValue)"
+        }.joined(separator: ", ")
+    }
+
+    /// `('week', d.c_week, …), ('month', …)`: one row per period of what `sums` or `counts` gave.
+    static func rows(_ columns: [String], from alias: String) -> String {
+        LeaderboardPeriod.allCases.map { period in
+            "('\(period.rawValue)', " + columns.map { "\(alias).\($0)_\(period.rawValue)" }.joined(separator: ", ") + ")"
+        }.joined(separator: ", ")
     }
 
     /// Each user's current streak as their own `/metrics/streak` computes it (frozen days bridge, today does not
@@ -219,23 +290,18 @@ extension LeaderboardRepository {
         let period = metric == .currentStreak ? LeaderboardPeriod.all : period
         let rows = try await client.query(
             """
-            SELECT s.user_id, u.login, p.display_name, s.score FROM leaderboard_scores s
-            JOIN users u ON u.id = s.user_id JOIN profiles p ON p.user_id = s.user_id
+            SELECT s.user_id, u.login, p.display_name, s.score, s.bucket FROM leaderboard_scores s
+            JOIN users u ON u.id = s.user_id JOIN profiles p ON p.user_id = s.user_id AND p.is_public AND p.leaderboard_opt_in
             WHERE s.metric = \(metric.rawValue) AND s.period = \(period.rawValue) AND s.language = \(language)
               AND (\(cursor == nil) OR (s.score, s.user_id) < (\(cursor?.score ?? 0), \(cursor?.userID ?? UUID())))
             ORDER BY s.score DESC, s.user_id DESC LIMIT \(Int64(limit))
             """, logger: logger)
-        var found: [(UUID, String, String?, Int64)] = []
-        for try await row in rows.decode((UUID, String, String?, Int64).self) { found.append(row) }
-        guard let first = found.first else { return [] }
-        // Two index range counts place the page: how many score higher than its first entry, and how many come before it.
-        let (higher, before) = try await placement(metric: metric, period: period, language: language, score: first.3, userID: first.0)
-        var entries: [LeaderboardEntry] = []
-        for (index, (id, login, displayName, score)) in found.enumerated() {
-            let rank = index == 0 ? higher + 1 : (score == entries[index - 1].score ? entries[index - 1].rank : before + index + 1)
-            entries.append(LeaderboardEntry(rank: rank, userID: id, login: login, displayName: displayName, score: score))
+        var found: [(id: UUID, login: String, displayName: String?, score: Int64, bucket: Int64)] = []
+        for try await row in rows.decode((UUID, String, String?, Int64, Int64).self) { found.append(row) }
+        let ranks = try await ranks(of: found.map { ($0.score, $0.bucket) }, metric: metric, period: period, language: language)
+        return found.map {
+            LeaderboardEntry(rank: ranks[$0.score] ?? 0, userID: $0.id, login: $0.login, displayName: $0.displayName, score: $0.score)
         }
-        return entries
     }
 
     /// The user's own place: nil when they have no score (not listed, or nothing in the period).
@@ -245,27 +311,40 @@ extension LeaderboardRepository {
         let period = metric == .currentStreak ? LeaderboardPeriod.all : period
         let rows = try await client.query(
             """
-            SELECT u.login, p.display_name, s.score FROM leaderboard_scores s
-            JOIN users u ON u.id = s.user_id JOIN profiles p ON p.user_id = s.user_id
+            SELECT u.login, p.display_name, s.score, s.bucket FROM leaderboard_scores s
+            JOIN users u ON u.id = s.user_id JOIN profiles p ON p.user_id = s.user_id AND p.is_public AND p.leaderboard_opt_in
             WHERE s.metric = \(metric.rawValue) AND s.period = \(period.rawValue) AND s.language = \(language) AND s.user_id = \(userID)
             """, logger: logger)
-        for try await (login, displayName, score) in rows.decode((String, String?, Int64).self) {
-            let (higher, _) = try await placement(metric: metric, period: period, language: language, score: score, userID: userID)
-            return LeaderboardEntry(rank: higher + 1, userID: userID, login: login, displayName: displayName, score: score)
+        for try await (login, displayName, score, bucket) in rows.decode((String, String?, Int64, Int64).self) {
+            let ranks = try await ranks(of: [(score, bucket)], metric: metric, period: period, language: language)
+            return LeaderboardEntry(rank: ranks[score] ?? 0, userID: userID, login: login, displayName: displayName, score: score)
         }
         return nil
     }
 
-    private func placement(
-        metric: LeaderboardMetric, period: LeaderboardPeriod, language: String, score: Int64, userID: UUID
-    ) async throws -> (higher: Int, before: Int) {
+    /// The competition rank of each score: 1 + the users of the board's buckets above its own + those of its own
+    /// bucket with a higher score.
+    private func ranks(
+        of scores: [(score: Int64, bucket: Int64)], metric: LeaderboardMetric, period: LeaderboardPeriod, language: String
+    ) async throws -> [Int64: Int] {
+        guard !scores.isEmpty else { return [:] }
+        let bucketOf = Dictionary(scores.map { ($0.score, $0.bucket) }, uniquingKeysWith: { first, _ in first })
+        let distinct = Array(bucketOf.keys)
+        let buckets = distinct.map { bucketOf[$0] ?? 0 }
         let rows = try await client.query(
             """
-            SELECT count(*) FILTER (WHERE score > \(score)), count(*) FROM leaderboard_scores
-            WHERE metric = \(metric.rawValue) AND period = \(period.rawValue) AND language = \(language)
-              AND (score, user_id) > (\(score), \(userID))
+            SELECT t.score, (1 + (
+                SELECT coalesce(sum(b.users), 0) FROM leaderboard_buckets b
+                WHERE b.metric = \(metric.rawValue) AND b.period = \(period.rawValue) AND b.language = \(language) AND b.bucket > t.bucket
+            ) + (
+                SELECT count(*) FROM leaderboard_scores s
+                WHERE s.metric = \(metric.rawValue) AND s.period = \(period.rawValue) AND s.language = \(language)
+                  AND s.bucket = t.bucket AND s.score > t.score
+            ))::bigint
+            FROM unnest(\(distinct), \(buckets)) AS t(score, bucket)
             """, logger: logger)
-        for try await (higher, before) in rows.decode((Int64, Int64).self) { return (Int(higher), Int(before)) }
-        return (0, 0)
+        var ranks: [Int64: Int] = [:]
+        for try await (score, rank) in rows.decode((Int64, Int64).self) { ranks[score] = Int(rank) }
+        return ranks
     }
 }

@@ -48,7 +48,20 @@ extension ProfileRepository {
     @discardableResult
     public func updateProfile(userID: UUID, _ change: ProfileChange) async throws -> ProfileSettings {
         guard !change.isEmpty else { return try await profile(userID: userID) }
-        let rows = try await client.query(
+        return try await database.transaction { transaction in
+            let profile = try await upsert(userID: userID, change, on: transaction)
+            // Off the leaderboard in the same transaction when no longer listed; on it again at the scheduler's next
+            // tick (the row in `leaderboard_changes`, locked until this commits, is taken only after).
+            if !(profile.isPublic && profile.leaderboardOptIn) {
+                try await LeaderboardRepository(database).removeScores(userID: userID, on: transaction)
+            }
+            try await LeaderboardRepository(database).markChanged([userID], on: transaction)
+            return profile
+        }
+    }
+
+    private func upsert(userID: UUID, _ change: ProfileChange, on transaction: DatabaseTransaction) async throws -> ProfileSettings {
+        let rows = try await transaction.connection.query(
             """
             INSERT INTO profiles AS p (user_id, is_public, display_name, bio, leaderboard_opt_in, sections)
             VALUES (\(userID), coalesce(\(change.isPublic), false), \(change.displayName ?? nil), \(change.bio ?? nil),
@@ -62,10 +75,7 @@ extension ProfileRepository {
                 updated_at = now()
             RETURNING is_public, display_name, bio, leaderboard_opt_in, sections
             """, logger: logger)
-        let profile = try await first(rows) ?? ProfileSettings()
-        // Listed or not may have changed (after the change is committed, so the recompute sees it).
-        try await LeaderboardRepository(database).markChanged([userID])
-        return profile
+        return try await first(rows) ?? ProfileSettings()
     }
 
     /// The user behind `login` and their profile, only when the profile is public: a private and an unknown
