@@ -179,8 +179,9 @@ struct CardsController: Sendable {
     static func metric(_ context: APIRequestContext, suffix: String) throws -> Metric {
         let name = context.parameters.get("metric") ?? ""
         guard name.hasSuffix(suffix), let metric = Metric(rawValue: String(name.dropLast(suffix.count))) else {
+            let metrics = Metric.allCases.map { $0.rawValue + suffix }.joined(separator: ", ")
             throw HubHTTPError.notFound(
-                "no badge \(InputText.sanitized(name, maxBytes: 60)): metrics are \(Metric.allCases.map { $0.rawValue + suffix }.joined(separator: ", "))"
+                "no badge \(InputText.sanitized(name, maxBytes: 60)): metrics are \(metrics)"
             )
         }
         return metric

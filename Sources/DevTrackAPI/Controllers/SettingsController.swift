@@ -249,9 +249,9 @@ struct SettingsPatch: Decodable {
         change.bio = try Self.text(bio, field: "bio", maxBytes: Self.maxBioBytes, lineBreaks: true)
         if let sections = profileSections {
             if let unknown = sections.first(where: { !ProfileSettings.sections.contains($0) }) {
+                let known = ProfileSettings.sections.joined(separator: ", ")
                 throw HubHTTPError.badRequest(
-                    "profile_sections: '\(InputText.sanitized(unknown, maxBytes: 40))' is not a section (\(ProfileSettings.sections.joined(separator: ", ")))",
-                    code: "invalid_profile_sections")
+                    "profile_sections: '\(InputText.sanitized(unknown, maxBytes: 40))' is not a section (\(known))", code: "invalid_profile_sections")
             }
             change.sections = ProfileSettings.sections.filter(sections.contains)
         }

@@ -91,7 +91,8 @@ extension ActivityRepository {
             WITH incoming AS (
                 SELECT * FROM unnest(\(facts.map(\.id)), \(facts.map(\.userID)), \(facts.map(\.kind.rawValue)),
                                      \(facts.map(\.occurredAt)), \(facts.map(\.value)), \(facts.map { $0.repo ?? "" }),
-                                     \(facts.map { $0.language ?? "" }), \(facts.map(\.source)), \(facts.map { $0.repoPrivate.map { $0 ? "t" : "f" } ?? "" }),
+                                     \(facts.map { $0.language ?? "" }), \(facts.map(\.source)),
+                                     \(facts.map { $0.repoPrivate.map { $0 ? "t" : "f" } ?? "" }),
                                      \(facts.map { $0.title ?? "" }), \(facts.map { $0.url ?? "" }))
                     AS t(id, user_id, kind, occurred_at, value, repo, language, source, repo_private, title, url)
             ), fresh AS (
