@@ -72,15 +72,35 @@ struct PublicBody: Sendable {
 /// Public profiles read through a short-lived cache, with every answer rendered from them (a card in a theme, a
 /// badge…): a README image is fetched many times, so a warm request costs a lookup, and a login that is not public
 /// costs one query per `lifetime` however often it is asked for. Bounded: a new login finding `maxEntries` drops the
-/// expired ones, and the whole cache when none has expired; a login keeps at most `maxBodiesPerLogin` answers.
+/// expired ones, and the whole cache when none has expired; a login keeps at most `maxBodiesPerLogin` answers, and all
+/// of them together at most `maxBodyBytes`.
 final class PublicProfiles: Sendable {
     struct Entry: Sendable {
         let expires: ContinuousClock.Instant
         let snapshot: ProfileSnapshot?
         var bodies: [String: PublicBody] = [:]
+        var bodyBytes = 0
+    }
+
+    /// The entries, and the bytes of all their kept answers (bounded by `maxBodyBytes`).
+    struct State: Sendable {
+        var entries: [String: Entry] = [:]
+        var bodyBytes = 0
+        var lastSweep: ContinuousClock.Instant?
+
+        mutating func remove(_ key: String) {
+            if let gone = entries.removeValue(forKey: key) { bodyBytes -= gone.bodyBytes }
+        }
+
+        mutating func replace(with kept: [String: Entry]) {
+            entries = kept
+            bodyBytes = kept.values.reduce(0) { $0 + $1.bodyBytes }
+        }
     }
 
     static let maxBodiesPerLogin = 64
+    /// Kept answers' bytes at most (beyond, answers are rendered for each request until entries expire).
+    static let maxBodyBytes = 64 << 20
     let profiles: ProfileRepository
     let activity: ActivityRepository
     let codingTime: CodingTimeRepository
@@ -88,7 +108,7 @@ final class PublicProfiles: Sendable {
     let streakFreezes: StreakFreezeRepository
     let lifetime: Duration
     let maxEntries: Int
-    private let cache = Mutex<[String: Entry]>([:])
+    private let cache = Mutex(State())
 
     init(database: Database, lifetime: Duration, maxEntries: Int = 20_000) {
         profiles = ProfileRepository(database)
@@ -112,8 +132,18 @@ final class PublicProfiles: Sendable {
         if let body = entry.bodies[variant] { return body }
         let body = try render(entry.snapshot)
         cache.withLock { cache in
-            guard cache[key]?.expires == entry.expires, (cache[key]?.bodies.count ?? .max) < Self.maxBodiesPerLogin else { return }
-            cache[key]?.bodies[variant] = body
+            // Over budget: drop what has expired, at most once a second (the sweep walks every entry).
+            let now = ContinuousClock.now
+            if cache.bodyBytes + body.bytes.count > Self.maxBodyBytes, cache.lastSweep.map({ now - $0 > .seconds(1) }) ?? true {
+                cache.lastSweep = now
+                cache.replace(with: cache.entries.filter { $0.value.expires > now })
+            }
+            guard let kept = cache.entries[key], kept.expires == entry.expires, kept.bodies.count < Self.maxBodiesPerLogin,
+                kept.bodies[variant] == nil, cache.bodyBytes + body.bytes.count <= Self.maxBodyBytes
+            else { return }
+            cache.entries[key]?.bodies[variant] = body
+            cache.entries[key]?.bodyBytes += body.bytes.count
+            cache.bodyBytes += body.bytes.count
         }
         return body
     }
@@ -121,14 +151,15 @@ final class PublicProfiles: Sendable {
     private func entry(login: String) async throws -> Entry {
         let key = login.lowercased()
         let now = ContinuousClock.now
-        if let cached = cache.withLock({ $0[key] }), cached.expires > now { return cached }
+        if let cached = cache.withLock({ $0.entries[key] }), cached.expires > now { return cached }
         let entry = Entry(expires: now + lifetime, snapshot: try await read(login: login))
         cache.withLock { cache in
-            if cache[key] == nil && cache.count >= maxEntries {
-                cache = cache.filter { $0.value.expires > now }
-                if cache.count >= maxEntries { cache.removeAll(keepingCapacity: true) }
+            cache.remove(key)
+            if cache.entries.count >= maxEntries {
+                cache.replace(with: cache.entries.filter { $0.value.expires > now })
+                if cache.entries.count >= maxEntries { cache.replace(with: [:]) }
             }
-            cache[key] = entry
+            cache.entries[key] = entry
         }
         return entry
     }
@@ -136,18 +167,22 @@ final class PublicProfiles: Sendable {
     /// Drops what this process cached of `login` (its owner changed the profile; other api processes see the
     /// change when their copy expires).
     func forget(login: String) {
-        _ = cache.withLock { $0.removeValue(forKey: login.lowercased()) }
+        cache.withLock { $0.remove(login.lowercased()) }
     }
 
     private func read(login: String) async throws -> ProfileSnapshot? {
         guard let (user, profile) = try await profiles.publicProfile(login: login) else { return nil }
         let today = LocalDate(Date(), in: TimeZones.named(user.timezone) ?? .gmt)
+        // Every day once (two reads), summed per range here.
+        let allTime = try PublicRange.all.dates(today: today)
+        let days = try await activity.dailyCounters(userID: user.id, range: allTime)
+        let coding = try await codingTime.codingTotals(userID: user.id, range: allTime)
         var totals: [PublicRange: ProfileSnapshot.Totals] = [:]
         for range in PublicRange.allCases {
             let dates = try range.dates(today: today)
             totals[range] = .init(
-                counters: try await activity.counterTotals(userID: user.id, range: dates),
-                codingSeconds: try await codingTime.codingSeconds(userID: user.id, range: dates))
+                counters: days.filter { $0.key >= dates.from }.values.reduce(DailyCounters(), +),
+                codingSeconds: coding.filter { $0.key >= dates.from }.values.reduce(0) { $0 + $1.seconds })
         }
         let activeDays = try await activity.activeDays(userID: user.id)
         let streak = StreakSummary.compute(activeDays: activeDays, frozenDays: try await streakFreezes.streakFreezes(userID: user.id), today: today)

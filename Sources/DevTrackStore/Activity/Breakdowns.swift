@@ -86,25 +86,6 @@ extension ActivityRepository {
         return result
     }
 
-    /// Counters summed over `range`'s local dates.
-    public func counterTotals(userID: UUID, range: DateRange) async throws -> DailyCounters {
-        let rows = try await client.query(
-            """
-            SELECT coalesce(sum(commits), 0)::bigint, coalesce(sum(prs_opened), 0)::bigint, coalesce(sum(prs_merged), 0)::bigint,
-                   coalesce(sum(reviews), 0)::bigint, coalesce(sum(issues_opened), 0)::bigint, coalesce(sum(issues_closed), 0)::bigint,
-                   coalesce(sum(comments), 0)::bigint
-            FROM daily_stats WHERE user_id = \(userID) AND day BETWEEN \(range.from) AND \(range.to)
-            """, logger: logger)
-        var counters = DailyCounters()
-        for try await (commits, prsOpened, prsMerged, reviews, issuesOpened, issuesClosed, comments) in rows.decode(
-            (Int, Int, Int, Int, Int, Int, Int).self)
-        {
-            (counters.commits, counters.prsOpened, counters.prsMerged, counters.reviews) = (commits, prsOpened, prsMerged, reviews)
-            (counters.issuesOpened, counters.issuesClosed, counters.comments) = (issuesOpened, issuesClosed, comments)
-        }
-        return counters
-    }
-
     /// Commits between `range`'s local dates in `zone`, by their repository's language (nil: none known), most first.
     public func commitsByLanguage(userID: UUID, zone: String, range: DateRange) async throws -> [(language: String?, commits: Int)] {
         let rows = try await client.query(
@@ -122,11 +103,6 @@ extension ActivityRepository {
 }
 
 extension CodingTimeRepository {
-    /// Coding seconds summed over `range`'s local dates (per day the larger of heartbeats and reported, as everywhere).
-    public func codingSeconds(userID: UUID, range: DateRange) async throws -> Double {
-        try await codingTotals(userID: userID, range: range).values.reduce(0) { $0 + $1.seconds }
-    }
-
     /// Coding seconds from heartbeats between `range`'s local dates in `zone`, per local weekday (0 is Monday) and
     /// hour; intervals reaching past either end count only their part inside (as the daily totals do).
     public func codingByWeekdayHour(userID: UUID, zone: TimeZone, range: DateRange, timeout: Double) async throws -> [[Double]] {
