@@ -113,7 +113,7 @@ struct GitHubGraphQLContractTests {
         #expect(text.contains(#""merged":true"#))
         let broken = [
             "good": text, "merged-null": text.replacingOccurrences(of: #""merged":true"#, with: #""merged":null"#),
-            "not-asked": text.replacingOccurrences(of: #""merged":"#, with: #""title":"Fix it","merged":"#),
+            "not-asked": text.replacingOccurrences(of: #""merged":"#, with: #""body":"Fix it","merged":"#),
             "id-as-number": text.replacingOccurrences(of: #""fullDatabaseId":"2000000000000""#, with: #""fullDatabaseId":2000000000000"#),
         ]
         for (name, body) in broken {
@@ -128,7 +128,7 @@ struct GitHubGraphQLContractTests {
             })
         #expect(lines["good"] == " ok", "\(output)")
         #expect(lines["merged-null"]?.contains("Cannot return null for non-nullable field PullRequest.merged") == true, "\(output)")
-        #expect(lines["not-asked"]?.contains("pullRequest.title was not asked for") == true, "\(output)")
+        #expect(lines["not-asked"]?.contains("pullRequest.body was not asked for") == true, "\(output)")
         #expect(lines["id-as-number"]?.contains("BigInt cannot represent 2000000000000") == true, "\(output)")
     }
 
