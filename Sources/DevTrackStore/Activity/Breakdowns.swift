@@ -35,18 +35,20 @@ extension ActivityRepository {
     public func repositoryCounters(userID: UUID, zone: String, range: DateRange, limit: Int) async throws -> [RepositoryCounters] {
         let rows = try await client.query(
             """
-            SELECT repo,
-                   count(*) FILTER (WHERE kind = 'commit'), count(*) FILTER (WHERE kind = 'pr_opened'),
-                   count(*) FILTER (WHERE kind = 'pr_merged'), count(*) FILTER (WHERE kind = 'review'),
-                   count(*) FILTER (WHERE kind = 'issue_opened'), count(*) FILTER (WHERE kind = 'issue_closed'),
-                   count(*) FILTER (WHERE kind = 'comment')
+            SELECT repo, \(unescaped: DailyCounters.countExpressions)
             FROM activities
-            WHERE user_id = \(userID) AND repo IS NOT NULL
-              AND kind IN ('commit', 'pr_opened', 'pr_merged', 'review', 'issue_opened', 'issue_closed', 'comment')
+            WHERE user_id = \(userID) AND repo IS NOT NULL AND kind IN (\(unescaped: Self.gitHubKinds))
               AND occurred_at >= (\(range.from)::timestamp AT TIME ZONE \(zone))
               AND occurred_at < ((\(range.to) + 1)::timestamp AT TIME ZONE \(zone))
             GROUP BY repo ORDER BY count(*) DESC, repo LIMIT \(Int64(limit))
             """, logger: logger)
+        return try await Self.repositoryCounters(rows)
+    }
+
+    static let gitHubKinds = "'commit', 'pr_opened', 'pr_merged', 'review', 'issue_opened', 'issue_closed', 'comment'"
+
+    /// Rows of `repo` and `DailyCounters.countExpressions`.
+    static func repositoryCounters(_ rows: PostgresRowSequence) async throws -> [RepositoryCounters] {
         var result: [RepositoryCounters] = []
         for try await (repo, commits, prsOpened, prsMerged, reviews, issuesOpened, issuesClosed, comments) in rows.decode(
             (String, Int, Int, Int, Int, Int, Int, Int).self)
@@ -58,8 +60,6 @@ extension ActivityRepository {
         }
         return result
     }
-
-    static let gitHubKinds = "'commit', 'pr_opened', 'pr_merged', 'review', 'issue_opened', 'issue_closed', 'comment'"
 
     /// The `limit` repositories with the most contributions of all time that are known to be public: every one
     /// of their facts, of any kind, says so (a repository that was private once, or of which a source never said,
@@ -74,16 +74,7 @@ extension ActivityRepository {
             HAVING bool_and(repo_private IS FALSE) AND count(*) FILTER (WHERE kind IN (\(unescaped: Self.gitHubKinds))) > 0
             ORDER BY count(*) FILTER (WHERE kind IN (\(unescaped: Self.gitHubKinds))) DESC, repo LIMIT \(Int64(limit))
             """, logger: logger)
-        var result: [RepositoryCounters] = []
-        for try await (repo, commits, prsOpened, prsMerged, reviews, issuesOpened, issuesClosed, comments) in rows.decode(
-            (String, Int, Int, Int, Int, Int, Int, Int).self)
-        {
-            var counters = DailyCounters()
-            (counters.commits, counters.prsOpened, counters.prsMerged, counters.reviews) = (commits, prsOpened, prsMerged, reviews)
-            (counters.issuesOpened, counters.issuesClosed, counters.comments) = (issuesOpened, issuesClosed, comments)
-            result.append(RepositoryCounters(repo: repo, counters: counters))
-        }
-        return result
+        return try await Self.repositoryCounters(rows)
     }
 
     /// Commits between `range`'s local dates in `zone`, by their repository's language (nil: none known), most first.
