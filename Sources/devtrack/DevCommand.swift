@@ -17,6 +17,8 @@ struct DevCommand: AsyncParsableCommand {
     @Option(help: "Data folder (PostgreSQL cluster, keys, sample payload).") var data: String = "devtrack-data"
     @Option(help: "Ingest port (default: $DEVTRACK_INGEST_PORT or 8080).") var ingestPort: Int?
     @Option(help: "API port (default: $DEVTRACK_API_PORT or 8081).") var apiPort: Int?
+    @Flag(help: "Send ~90 days of the demo user's activity through the pipeline once the hub is up (webhooks and heartbeats).")
+    var demoData = false
 
     /// Unconsumed bytes (of message values, before compression) per raw partition at which `dev` answers 503.
     static let mockBacklogLimitBytes = 4_000_000
@@ -27,6 +29,8 @@ struct DevCommand: AsyncParsableCommand {
         var configuration = try options.load()
         if let ingestPort { configuration.ingest.port = ingestPort }
         if let apiPort { configuration.api.port = apiPort }
+        // The demo's heartbeats go back 90 days; the default age limit (30) is for editors' offline queues.
+        if demoData { configuration.coding.maxHeartbeatAgeDays = max(configuration.coding.maxHeartbeatAgeDays, DemoPlan.days + 1) }
         let logger = makeLogger("devtrack.dev")
         let dataDirectory = URL(fileURLWithPath: data).standardizedFileURL.path
         try FileManager.default.createDirectory(atPath: dataDirectory, withIntermediateDirectories: true)
@@ -85,7 +89,7 @@ struct DevCommand: AsyncParsableCommand {
         let prepared = configuration
         let demo = try await withDatabase(databaseURL, logger: logger) { database in
             try await migrator.migrate(database, logger: logger)
-            return try await prepareDemo(database: database, secretBox: secretBox, configuration: prepared)
+            return try await prepareDemo(database: database, secretBox: secretBox, configuration: prepared, codingKey: demoData)
         }
         let samplePath = "\(dataDirectory)/sample-push.json"
         let sample = Self.samplePush(login: Self.demoLogin, githubID: Self.demoGitHubID)
@@ -99,9 +103,22 @@ struct DevCommand: AsyncParsableCommand {
         let finalConfiguration = configuration
         let roles = RoleFactory(configuration: finalConfiguration, database: database, brokers: brokers, logger: logger, backlog: backlog)
         let producer = try roles.producer()
+        let (listening, whenListening) = AsyncStream<Void>.makeStream()
         let latch = ReadinessLatch(count: 2) {
             printLine(Self.banner(configuration: finalConfiguration, demo: demo, samplePath: samplePath, sample: sample))
             printLine("devtrack dev ready: ingest on :\(finalConfiguration.ingest.port), api on :\(finalConfiguration.api.port)")
+            whenListening.yield()
+            whenListening.finish()
+        }
+        if demoData, let codingKey = demo.codingKey {
+            let plan = DemoPlan.make(
+                now: Date(), login: Self.demoLogin, githubID: Self.demoGitHubID, maxBatch: configuration.coding.maxHeartbeatsPerRequest,
+                timeout: Double(configuration.coding.heartbeatTimeoutSeconds))
+            services.append(
+                DemoDataSender(
+                    plan: plan, ingestURL: configuration.publicIngestURL, apiURL: configuration.publicAPIURL, sourceURL: demo.sourceURL,
+                    sourceSecret: demo.sourceSecret, codingKey: codingKey, token: demo.token, outputPath: "\(dataDirectory)/demo-data.json",
+                    ready: listening, logger: logger))
         }
         services += [client, KafkaProducerService(producer)]
         let deliverers = try roles.deliverers(secretBox: secretBox)
@@ -121,10 +138,14 @@ struct DevCommand: AsyncParsableCommand {
         /// A custom source (issue 6's "any system"), for the second sample.
         let customURL: String
         let customSecret: String
+        /// Opens the dashboard signed in as the demo user, once.
+        let signInLink: String
+        /// For the demo data's heartbeats (made only with `--demo-data`).
+        let codingKey: String?
     }
 
     /// The demo user is GitHub's documentation account, so the sample payloads credit it.
-    func prepareDemo(database: Database, secretBox: SecretBox, configuration: HubConfiguration) async throws -> Demo {
+    func prepareDemo(database: Database, secretBox: SecretBox, configuration: HubConfiguration, codingKey: Bool) async throws -> Demo {
         var user = try await UserRepository(database).user(login: Self.demoLogin)
         if user == nil {
             user = try await UserRepository(database).createUser(login: Self.demoLogin, githubID: Self.demoGitHubID, timezone: "UTC")
@@ -133,10 +154,12 @@ struct DevCommand: AsyncParsableCommand {
         let token = try await TokenRepository(database).createToken(userID: user.id, name: "dev").1
         let (source, secret) = try await demoSource(kind: "github", userID: user.id, database: database, secretBox: secretBox)
         let (custom, customSecret) = try await demoSource(kind: "custom", userID: user.id, database: database, secretBox: secretBox)
+        let link = try await SessionRepository(database).createSignInLink(userID: user.id, lifetime: .seconds(SignInLinks.defaultMinutes * 60))
+        let key = codingKey ? try await CodingKeyRepository(database).createCodingKey(userID: user.id, name: "demo data").key : nil
         return Demo(
             token: token, sourceURL: "\(configuration.publicIngestURL)/webhooks/github/\(source.id.uuidString.lowercased())",
             sourceSecret: secret, customURL: "\(configuration.publicIngestURL)/webhooks/custom/\(custom.id.uuidString.lowercased())",
-            customSecret: customSecret)
+            customSecret: customSecret, signInLink: SignInLinks.url(apiURL: configuration.publicAPIURL, token: link), codingKey: key)
     }
 
     /// The demo user's source of `kind` and its secret, made on the first run.
@@ -159,6 +182,11 @@ struct DevCommand: AsyncParsableCommand {
         return """
 
             DevTrack Hub is starting with a demo user (\(demoLogin)).
+
+            Open the dashboard, signed in as \(demoLogin) (the link works once, for \(SignInLinks.defaultMinutes) minutes; another:
+            devtrack users sign-in-link --login \(demoLogin)):
+              \(demo.signInLink)
+
               API token:        \(demo.token)
               webhook source:   \(demo.sourceURL)
               source secret:    \(demo.sourceSecret)

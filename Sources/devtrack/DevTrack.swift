@@ -247,7 +247,7 @@ struct BrokerFaultSignals: Service {
 }
 
 struct UsersCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "users", abstract: "Manage users.", subcommands: [Create.self])
+    static let configuration = CommandConfiguration(commandName: "users", abstract: "Manage users.", subcommands: [Create.self, SignInLink.self])
 
     struct Create: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Create a user and a token; prints {\"user_id\",\"token\"}.")
@@ -271,6 +271,40 @@ struct UsersCommand: AsyncParsableCommand {
             }
             print(line.json)
         }
+    }
+}
+
+extension UsersCommand {
+    /// For a hub without an OAuth App, or a person whose GitHub sign-in is broken: a link that opens a session.
+    struct SignInLink: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "sign-in-link", abstract: "Print a one-time link that signs the user in to the dashboard (expires after --minutes).")
+        @OptionGroup var options: CommonOptions
+        @Option(help: "The user's login.") var login: String
+        @Option(help: "Minutes the link stays usable (1 to 1440).") var minutes: Int = SignInLinks.defaultMinutes
+
+        func validate() throws {
+            guard (1...1440).contains(minutes) else { throw ValidationError("--minutes must be from 1 to 1440") }
+        }
+
+        func run() async throws {
+            let configuration = try options.load()
+            let (login, minutes) = (login, minutes)
+            let token = try await withDatabase(configuration.requireDatabaseURL(), logger: makeLogger("devtrack.users")) { database in
+                guard let user = try await UserRepository(database).user(login: login) else { throw ValidationError("no user with login \(login)") }
+                return try await SessionRepository(database).createSignInLink(userID: user.id, lifetime: .seconds(minutes * 60))
+            }
+            print(SignInLinks.url(apiURL: configuration.publicAPIURL, token: token))
+        }
+    }
+}
+
+/// One-time sign-in links, as printed by `users sign-in-link` and the `dev` banner.
+enum SignInLinks {
+    static let defaultMinutes = 60
+
+    static func url(apiURL: String, token: String) -> String {
+        "\(apiURL.hasSuffix("/") ? String(apiURL.dropLast()) : apiURL)/auth/link/\(token)"
     }
 }
 

@@ -297,6 +297,8 @@ struct ProjectHome: Sendable {
     var topicsDirectory: String { "\(path)/topics" }
     /// Holds the OpenAPI document the API serves.
     var docsDirectory: String { "\(path)/docs" }
+    /// The web dashboard's files, which the API serves.
+    var webDirectory: String { "\(path)/web" }
 
     static func locate(environment: [String: String]) throws -> ProjectHome {
         if let home = environment["DEVTRACK_HOME"].nonEmpty { return ProjectHome(path: home) }

@@ -148,6 +148,10 @@ struct RoleFactory {
         try APIRoutes(database: database, secretBox: secretBox, configuration: apiConfiguration, live: live, rateLimiter: rateLimiter)
             .addRoutes(to: router)
         try OpenAPIDocumentRoutes(directory: configuration.home.docsDirectory).addRoutes(to: router)
+        try DashboardRoutes(
+            directory: configuration.home.webDirectory,
+            settings: .init(signIn: configuration.githubOAuthApp == nil ? "link" : "github", ingestURL: configuration.publicIngestURL)
+        ).addRoutes(to: router)
         router.addMethodNotAllowed()
         let logger = Logger(label: "devtrack.api")
         return Application(

@@ -12,6 +12,7 @@ import Hummingbird
 /// - `GET /auth/github/callback` checks the state, exchanges the code, reads `/user`, finds or creates the user
 ///   by GitHub id, seals the token, starts a session (HttpOnly cookie + CSRF cookie) and redirects.
 /// - `POST /auth/logout` ends the session.
+/// - `GET /auth/link/{token}` signs in by a one-time link (made by the operator's CLI, or `devtrack dev`).
 /// Every failure is a JSON error naming what went wrong, never a 500.
 struct AuthController: Sendable {
     let sessions: SessionRepository
@@ -27,6 +28,9 @@ struct AuthController: Sendable {
         router.get("/auth/github") { request, context in try await start(request) }
         router.get("/auth/github/callback") { request, context in try await callback(request) }
         router.post("/auth/logout") { request, context in try await logout(request) }
+        router.get("/auth/link/{token}") { request, context in
+            try await signInByLink(request, token: context.parameters.require("token"))
+        }
     }
 
     private func app() throws -> (GitHubOAuthApp, GitHubClient) {
@@ -129,18 +133,37 @@ struct AuthController: Sendable {
                     .conflict, code: "login_unavailable",
                     "both \(profile.login) and \(profile.login)-\(profile.id) are other users' logins on this hub: ask the operator")
             }
-            let (cookie, csrf) = try await sessions.createSession(userID: user.id, lifetime: configuration.sessionLifetime)
-            let maxAge = Int(configuration.sessionLifetime.components.seconds)
-            headers.append(
-                HTTPField(name: .setCookie, value: SessionCookies.set(SessionCookies.session, cookie, maxAge: maxAge, secure: secureCookies)))
-            headers.append(
-                HTTPField(
-                    name: .setCookie,
-                    value: SessionCookies.set(
-                        SessionCookies.csrf, csrf, maxAge: maxAge, httpOnly: false, sameSite: "Strict", secure: secureCookies)))
+            try await startSession(userID: user.id, headers: &headers)
         }
         return Response(status: .seeOther, headers: headers)
     }
+
+    /// A one-time link (`devtrack users sign-in-link`, the `devtrack dev` banner) starts a session and opens the
+    /// dashboard. Always a redirect, as a person clicked it: to `/` signed in, or to the sign-in page naming why not.
+    private func signInByLink(_ request: Request, token: String) async throws -> Response {
+        var headers: HTTPFields = [.cacheControl: "no-store", Self.referrerPolicy: "no-referrer"]
+        guard InputText.problem(token, maxBytes: 200) == nil, let userID = try await sessions.consumeSignInLink(token: token) else {
+            headers[.location] = "/sign-in?error=sign_in_link_invalid"
+            return Response(status: .seeOther, headers: headers)
+        }
+        try await startSession(userID: userID, headers: &headers)
+        headers[.location] = "/"
+        return Response(status: .seeOther, headers: headers)
+    }
+
+    /// Starts a session: the HttpOnly session cookie and the CSRF cookie the hub's pages read.
+    private func startSession(userID: UUID, headers: inout HTTPFields) async throws {
+        let (cookie, csrf) = try await sessions.createSession(userID: userID, lifetime: configuration.sessionLifetime)
+        let maxAge = Int(configuration.sessionLifetime.components.seconds)
+        headers.append(HTTPField(name: .setCookie, value: SessionCookies.set(SessionCookies.session, cookie, maxAge: maxAge, secure: secureCookies)))
+        headers.append(
+            HTTPField(
+                name: .setCookie,
+                value: SessionCookies.set(SessionCookies.csrf, csrf, maxAge: maxAge, httpOnly: false, sameSite: "Strict", secure: secureCookies)))
+    }
+
+    /// The link's token is in its path: no page it leads to passes it on.
+    static let referrerPolicy = HTTPField.Name("Referrer-Policy")!
 
     /// Ends the browser's session. Without a session cookie there is nothing to end (204 all the same); with one,
     /// the CSRF token must come along, so that no other site can sign the user out.

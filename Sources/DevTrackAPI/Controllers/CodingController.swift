@@ -37,8 +37,15 @@ struct CodingController: Sendable {
         v1.get("/coding/summary") { request, context in
             let user = try context.user
             let range = try request.dateRange(for: user, maximumDays: maxRangeDays)
+            let stack: CodingSummaryBody.Stack?
+            switch request.uri.queryParameters.get("stack") {
+            case nil: stack = nil
+            case "language": stack = .language
+            case "project": stack = .project
+            default: throw HubHTTPError.badRequest("stack must be language or project", code: "invalid_stack")
+            }
             let slices = try await codingTime.codingSlices(userID: user.id, range: range)
-            return try JSONResponse.make(CodingSummaryBody(range: range, timezone: user.timezone, slices: slices))
+            return try JSONResponse.make(CodingSummaryBody(range: range, timezone: user.timezone, slices: slices, stack: stack))
         }
     }
 }
@@ -88,6 +95,18 @@ struct CodingSummaryBody: Encodable {
     struct Day: Encodable {
         let date: String
         let seconds: Int
+        /// With `?stack=`: the day's seconds per language or project (for a stacked chart).
+        let parts: [Named]?
+    }
+    enum Stack {
+        case language, project
+
+        var name: (CodingDimensions) -> String {
+            switch self {
+            case .language: \.language
+            case .project: \.project
+            }
+        }
     }
     let timezone: String
     let from: String
@@ -101,7 +120,7 @@ struct CodingSummaryBody: Encodable {
     let branches: [Named]
     let categories: [Named]
 
-    init(range: DateRange, timezone: String, slices: [CodingSlice]) {
+    init(range: DateRange, timezone: String, slices: [CodingSlice], stack: Stack? = nil) {
         func breakdown(_ name: (CodingDimensions) -> String) -> [Named] {
             slices.totals(by: name).map { Named(name: $0.name.isEmpty ? "unknown" : $0.name, seconds: Int($0.seconds.rounded())) }
         }
@@ -110,7 +129,13 @@ struct CodingSummaryBody: Encodable {
         from = range.from.description
         to = range.to.description
         totalSeconds = Int(slices.reduce(0) { $0 + $1.seconds }.rounded())
-        daily = range.dates.map { Day(date: $0.description, seconds: Int((perDay[$0] ?? 0).rounded())) }
+        let byDay = stack.map { stack in Dictionary(grouping: slices, by: \.date).mapValues { $0.totals(by: stack.name) } } ?? [:]
+        daily = range.dates.map { date in
+            Day(
+                date: date.description, seconds: Int((perDay[date] ?? 0).rounded()),
+                parts: stack == nil
+                    ? nil : (byDay[date] ?? []).map { Named(name: $0.name.isEmpty ? "unknown" : $0.name, seconds: Int($0.seconds.rounded())) })
+        }
         projects = breakdown(\.project)
         languages = breakdown(\.language)
         editors = breakdown(\.editor)

@@ -18,7 +18,8 @@ public struct OAuthStart: Sendable, Equatable {
     }
 }
 
-/// Browser sessions (`sessions`) and the OAuth flow's one-time states (`oauth_states`).
+/// Browser sessions (`sessions`), the OAuth flow's one-time states (`oauth_states`) and one-time sign-in links
+/// (`sign_in_links`).
 public struct SessionRepository: Repository {
     let database: Database
 
@@ -101,6 +102,32 @@ extension SessionRepository {
         for try await (browserHash, verifier, linkUserID, returnTo) in rows.decode((String, ByteBuffer, UUID?, String).self) {
             return OAuthStart(browserHash: browserHash, verifierSealed: Array(buffer: verifier), linkUserID: linkUserID, returnTo: returnTo)
         }
+        return nil
+    }
+
+    /// A one-time sign-in link's token for `userID` (only its hash is stored). Expired links are cleared on the way.
+    public func createSignInLink(userID: UUID, lifetime: Duration) async throws -> String {
+        let token = Credentials.newURLSafeToken()
+        try await database.transaction { transaction in
+            try await transaction.connection.query("DELETE FROM sign_in_links WHERE expires_at < now()", logger: logger)
+            try await transaction.connection.query(
+                """
+                INSERT INTO sign_in_links (token_hash, user_id, expires_at)
+                VALUES (\(Credentials.hash(token)), \(userID), now() + make_interval(secs => \(Double(lifetime.components.seconds))))
+                """, logger: logger)
+        }
+        return token
+    }
+
+    /// The user a sign-in link is for, taking the link: at most once, and only before it expires (nil otherwise).
+    public func consumeSignInLink(token: String) async throws -> UUID? {
+        let rows = try await client.query(
+            """
+            UPDATE sign_in_links SET used_at = now()
+            WHERE token_hash = \(Credentials.hash(token)) AND used_at IS NULL AND expires_at > now()
+            RETURNING user_id
+            """, logger: logger)
+        for try await userID in rows.decode(UUID.self) { return userID }
         return nil
     }
 }
