@@ -19,14 +19,21 @@ public struct MethodNotAllowedMiddleware<Context: RequestContext>: RouterMiddlew
         path.split(separator: "/", omittingEmptySubsequences: true).map { Substring($0) }
     }
 
+    /// Segment by segment, a parameter matching any; a trailing `**` matches one or more remaining segments.
+    static func matches(_ route: [Substring?], _ path: [Substring]) -> Bool {
+        if let last = route.last, last == "**" {
+            let fixed = route.dropLast()
+            return path.count > fixed.count && zip(fixed, path).allSatisfy { $0.0 == nil || $0.0 == $0.1 }
+        }
+        return route.count == path.count && zip(route, path).allSatisfy { $0.0 == nil || $0.0 == $0.1 }
+    }
+
     public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         do {
             return try await next(request, context)
         } catch let error as HTTPError where error.status == .notFound {
             let path = Self.segments(request.uri.path)
-            let allowed = routes.filter { route in
-                route.segments.count == path.count && zip(route.segments, path).allSatisfy { $0.0 == nil || $0.0 == $0.1 }
-            }.flatMap(\.methods)
+            let allowed = routes.filter { Self.matches($0.segments, path) }.flatMap(\.methods)
             guard !allowed.isEmpty else { throw error }
             let methods = Array(Set(allowed)).sorted().joined(separator: ", ")
             throw HubHTTPError(

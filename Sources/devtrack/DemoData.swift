@@ -40,7 +40,7 @@ struct DemoPlan: Sendable {
     var heartbeatBatches: [(machine: String, heartbeats: [Heartbeat])] = []
     var days: [LocalDate: Day] = [:]
 
-    static let days = 90
+    static let defaultDays = 90
     static let repositories: [(name: String, language: String, weight: Int)] = [
         ("octo-org/dashboard", "TypeScript", 5), ("octo-org/api", "Go", 4), ("Codertocat/hello-devtrack", "Swift", 3),
         ("Codertocat/dotfiles", "Shell", 1),
@@ -56,7 +56,7 @@ struct DemoPlan: Sendable {
     ]
 
     /// The plan for the `days` days ending `now` (UTC), for the user `login` (GitHub id `githubID`).
-    static func make(now: Date, login: String, githubID: Int64, maxBatch: Int, timeout: Double) -> DemoPlan {
+    static func make(days: Int = defaultDays, now: Date, login: String, githubID: Int64, maxBatch: Int, timeout: Double) -> DemoPlan {
         var plan = DemoPlan()
         let today = LocalDate(now, in: .gmt)
         var heartbeats: [Heartbeat] = []

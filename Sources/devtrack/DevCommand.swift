@@ -19,6 +19,11 @@ struct DevCommand: AsyncParsableCommand {
     @Option(help: "API port (default: $DEVTRACK_API_PORT or 8081).") var apiPort: Int?
     @Flag(help: "Send ~90 days of the demo user's activity through the pipeline once the hub is up (webhooks and heartbeats).")
     var demoData = false
+    @Option(help: "Days of demo data, ending today (1 to 366).") var demoDays: Int = DemoPlan.defaultDays
+
+    func validate() throws {
+        guard (1...366).contains(demoDays) else { throw ValidationError("--demo-days must be from 1 to 366") }
+    }
 
     /// Unconsumed bytes (of message values, before compression) per raw partition at which `dev` answers 503.
     static let mockBacklogLimitBytes = 4_000_000
@@ -29,8 +34,8 @@ struct DevCommand: AsyncParsableCommand {
         var configuration = try options.load()
         if let ingestPort { configuration.ingest.port = ingestPort }
         if let apiPort { configuration.api.port = apiPort }
-        // The demo's heartbeats go back 90 days; the default age limit (30) is for editors' offline queues.
-        if demoData { configuration.coding.maxHeartbeatAgeDays = max(configuration.coding.maxHeartbeatAgeDays, DemoPlan.days + 1) }
+        // The demo's heartbeats go back --demo-days (90); the default age limit (30) is for editors' offline queues.
+        if demoData { configuration.coding.maxHeartbeatAgeDays = max(configuration.coding.maxHeartbeatAgeDays, demoDays + 1) }
         let logger = makeLogger("devtrack.dev")
         let dataDirectory = URL(fileURLWithPath: data).standardizedFileURL.path
         try FileManager.default.createDirectory(atPath: dataDirectory, withIntermediateDirectories: true)
@@ -112,7 +117,8 @@ struct DevCommand: AsyncParsableCommand {
         }
         if demoData, let codingKey = demo.codingKey {
             let plan = DemoPlan.make(
-                now: Date(), login: Self.demoLogin, githubID: Self.demoGitHubID, maxBatch: configuration.coding.maxHeartbeatsPerRequest,
+                days: demoDays, now: Date(), login: Self.demoLogin, githubID: Self.demoGitHubID,
+                maxBatch: configuration.coding.maxHeartbeatsPerRequest,
                 timeout: Double(configuration.coding.heartbeatTimeoutSeconds))
             services.append(
                 DemoDataSender(

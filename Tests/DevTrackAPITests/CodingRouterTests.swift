@@ -4,6 +4,8 @@ import DevTrackTestSupport
 import Foundation
 import Testing
 
+@testable import DevTrackAPI
+
 /// `CodingController`: coding keys (`/coding/keys`) and `/coding/summary`.
 @Suite(.timeLimit(.minutes(2)))
 struct CodingRouterTests {
@@ -86,6 +88,83 @@ struct CodingRouterTests {
             #expect(daily.compactMap { $0["date"] as? String } == ["2024-03-01", "2024-03-02", "2024-03-03"])
             #expect(daily.allSatisfy { $0["seconds"] as? Int == 0 })
             #expect(summary.value("projects", as: [Any].self)?.isEmpty == true)
+        }
+    }
+
+    /// `?stack=language|project`: each day's seconds split for a stacked chart, adding up to the day's total.
+    @Test func theCodingSummaryStacksEachDayByLanguageOrProject() async throws {
+        try await APIRouterTest.run { api in
+            func beats(_ start: String, count: Int, every step: Double = 60, project: String, language: String) -> [Heartbeat] {
+                let first = Timestamps.parse(start)!.timeIntervalSince1970
+                return (0..<count).map {
+                    Heartbeat(
+                        time: first + Double($0) * step, entity: "\(project)/\(language).file", project: project, language: language, editor: "vim")
+                }
+            }
+            // 2024-03-04: hub in Swift, then hub in Python, then docs without a language; 2024-03-05: site in Swift.
+            let heartbeats =
+                beats("2024-03-04T10:00:00Z", count: 11, project: "hub", language: "Swift")
+                + beats("2024-03-04T10:11:00Z", count: 6, project: "hub", language: "Python")
+                + beats("2024-03-04T12:00:00Z", count: 3, every: 100, project: "docs", language: "")
+                + beats("2024-03-05T09:00:00Z", count: 31, project: "site", language: "Swift")
+            _ = try await api.store.database.transaction {
+                try await api.store.codingTime.applyHeartbeats([api.user.id: heartbeats], timeout: 900, on: $0)
+            }
+            let range = "from=2024-03-03&to=2024-03-05"
+            let plain = try await api.call(.get, "/api/v1/coding/summary?\(range)")
+            let plainDaily = try #require(plain.value("daily", as: [[String: Any]].self), "\(plain)")
+            #expect(plainDaily.allSatisfy { Set($0.keys) == ["date", "seconds"] }, "no parts without stack: \(plain)")
+            let seconds = plainDaily.compactMap { $0["seconds"] as? Int }
+            #expect(seconds.count == 3 && seconds[0] == 0 && seconds[1] > 0 && seconds[2] > 0, "\(plain)")
+
+            for (stack, expected) in [
+                ("language", [[String](), ["Swift", "Python", "unknown"], ["Swift"]]), ("project", [[], ["hub", "docs"], ["site"]]),
+            ] {
+                let summary = try await api.call(.get, "/api/v1/coding/summary?\(range)&stack=\(stack)")
+                #expect(summary.status == .ok, "\(summary)")
+                let daily = try #require(summary.value("daily", as: [[String: Any]].self), "\(summary)")
+                #expect(daily.count == 3)
+                for (index, day) in daily.enumerated() {
+                    #expect(Set(day.keys) == ["date", "seconds", "parts"], "\(day)")
+                    let parts = try #require(day["parts"] as? [[String: Any]], "\(day)")
+                    #expect(parts.allSatisfy { Set($0.keys) == ["name", "seconds"] }, "\(parts)")
+                    #expect(parts.compactMap { $0["name"] as? String } == expected[index], "\(stack), \(day["date"] ?? ""): most first → \(parts)")
+                    let partSeconds = parts.compactMap { $0["seconds"] as? Int }
+                    #expect(partSeconds == partSeconds.sorted(by: >) && partSeconds.allSatisfy { $0 > 0 }, "\(parts)")
+                    #expect(partSeconds.reduce(0, +) == day["seconds"] as? Int, "\(stack), \(day["date"] ?? ""): the parts add up → \(day)")
+                    #expect(day["seconds"] as? Int == seconds[index], "the same day total as without stack")
+                }
+                #expect(summary.value("total_seconds", as: Int.self) == plain.value("total_seconds", as: Int.self))
+                #expect(summary.value("languages", as: [Any].self)?.count == 3 && summary.value("projects", as: [Any].self)?.count == 3)
+            }
+            let languages = try await api.call(.get, "/api/v1/coding/summary?\(range)&stack=language")
+            #expect(
+                (languages.value("daily.1.parts", as: [[String: Any]].self) ?? []).compactMap { $0["seconds"] as? Int } == [660, 300, 200],
+                "Swift 10:00–10:11, Python 10:11–10:16, docs 12:00–12:03:20 → \(languages)")
+        }
+    }
+
+    @Test func stackedPartsAddUpToTheDayWhateverTheirFractions() {
+        // 100.6 + 100.6 = 201.2 → a day of 201: rounding each part on its own would give 202.
+        let parts = CodingSummaryBody.parts([("Swift", 100.6), ("Go", 100.6)], summingTo: 201)
+        #expect(parts.map(\.seconds).reduce(0, +) == 201 && parts.map(\.name) == ["Swift", "Go"], "\(parts)")
+        // Three parts of 0.4 (a day of 1 s): the second left over goes to one of them, none goes negative.
+        let small = CodingSummaryBody.parts([("a", 0.4), ("b", 0.4), ("c", 0.4)], summingTo: 1)
+        #expect(small.map(\.seconds).sorted() == [0, 0, 1], "\(small)")
+        let exact = CodingSummaryBody.parts([("a", 660), ("b", 300)], summingTo: 960)
+        #expect(exact.map(\.seconds) == [660, 300])
+        #expect(CodingSummaryBody.parts([], summingTo: 0).isEmpty)
+    }
+
+    @Test func anUnknownStackIsRefused() async throws {
+        try await APIRouterTest.run { api in
+            for value in ["", "Language", "PROJECT", "editor", "languages", "language,project", "language%00", "%20language", "project+"] {
+                let response = try await api.call(.get, "/api/v1/coding/summary?stack=\(value)")
+                expectBadRequest(response, "invalid_stack", naming: "stack", "stack=\(value)")
+            }
+            // Given twice, the first counts (Hummingbird's `queryParameters.get`).
+            let repeated = try await api.call(.get, "/api/v1/coding/summary?stack=language&stack=editor")
+            #expect(repeated.status == .ok && repeated.value("daily.0.parts", as: [Any].self) != nil, "\(repeated)")
         }
     }
 }

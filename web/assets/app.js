@@ -173,7 +173,11 @@ async function route() {
   } catch (error) {
     if (error?.name !== 'AbortError') replace(root, failure(error));
   }
-  if (!leave.signal.aborted && document.activeElement === document.body) main.focus({ preventScroll: true });
+  if (leave.signal.aborted) return;
+  // A link into a part of a page (/settings#coding-keys): that part, once the page has drawn it.
+  const target = location.hash.length > 1 ? document.getElementById(decodeURIComponent(location.hash.slice(1))) : null;
+  if (target) target.scrollIntoView();
+  else if (document.activeElement === document.body) main.focus({ preventScroll: true });
 }
 
 // Same-origin links move within the page; /auth/ and /api/ ones (sign-in, downloads) are real navigations.
@@ -183,8 +187,10 @@ document.addEventListener('click', event => {
   const url = new URL(link.href, location.href);
   if (url.origin !== location.origin || link.target || link.hasAttribute('download')) return;
   if (url.pathname.startsWith('/auth/') || url.pathname.startsWith('/api/')) return;
+  // A link to a part of this same page (#coding-keys) is the browser's to follow.
+  if (url.pathname === location.pathname && url.search === location.search && url.hash) return;
   event.preventDefault();
-  if (url.pathname + url.search !== location.pathname + location.search) navigate(url.pathname + url.search);
+  if (url.pathname + url.search !== location.pathname + location.search) navigate(url.pathname + url.search + url.hash);
 });
 window.addEventListener('popstate', route);
 

@@ -129,12 +129,13 @@ struct CodingSummaryBody: Encodable {
         from = range.from.description
         to = range.to.description
         totalSeconds = Int(slices.reduce(0) { $0 + $1.seconds }.rounded())
-        let byDay = stack.map { stack in Dictionary(grouping: slices, by: \.date).mapValues { $0.totals(by: stack.name) } } ?? [:]
+        let byDay =
+            stack.map { stack in
+                Dictionary(grouping: slices, by: \.date).mapValues { $0.totals(by: { stack.name($0).isEmpty ? "unknown" : stack.name($0) }) }
+            } ?? [:]
         daily = range.dates.map { date in
-            Day(
-                date: date.description, seconds: Int((perDay[date] ?? 0).rounded()),
-                parts: stack == nil
-                    ? nil : (byDay[date] ?? []).map { Named(name: $0.name.isEmpty ? "unknown" : $0.name, seconds: Int($0.seconds.rounded())) })
+            let seconds = Int((perDay[date] ?? 0).rounded())
+            return Day(date: date.description, seconds: seconds, parts: stack == nil ? nil : Self.parts(byDay[date] ?? [], summingTo: seconds))
         }
         projects = breakdown(\.project)
         languages = breakdown(\.language)
@@ -142,6 +143,21 @@ struct CodingSummaryBody: Encodable {
         machines = breakdown(\.machine)
         branches = breakdown(\.branch)
         categories = breakdown(\.category)
+    }
+
+    /// Whole seconds that add up to the day's (rounded) total: each part rounded down, then the seconds left
+    /// go to the parts with the largest remainders (ties to the larger part, as listed).
+    static func parts(_ totals: [(name: String, seconds: Double)], summingTo total: Int) -> [Named] {
+        var whole = totals.map { Int($0.seconds.rounded(.down)) }
+        let byRemainder = totals.indices.sorted {
+            totals[$0].seconds - Double(whole[$0]) > totals[$1].seconds - Double(whole[$1])
+        }
+        var left = total - whole.reduce(0, +)
+        for index in byRemainder where left > 0 {
+            whole[index] += 1
+            left -= 1
+        }
+        return totals.indices.map { Named(name: totals[$0].name, seconds: whole[$0]) }
     }
 
     enum CodingKeys: String, CodingKey {

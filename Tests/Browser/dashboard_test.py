@@ -1,0 +1,431 @@
+#!/usr/bin/env python3
+"""The web dashboard in a real browser: headless Chromium driven by selenium, against `devtrack dev --demo-data`.
+
+Usage: Tests/Browser/dashboard_test.py [path/to/devtrack]   (scripts/browser-tests runs it; scripts/test runs that)
+
+One hub for the whole run (private PostgreSQL, mock Kafka, every role), filled with a year of demo activity through
+the real pipeline; the demo writes what it sent, day by day, to demo-data.json, and the tests compare the pages with
+it. In order: sign in with the banner's one-time link; the overview's numbers equal the demo's; every page draws
+without a console error, in light and dark, at desktop and phone width (screenshots in
+.build/test-artifacts/dashboard/); a goal made in the form appears; a signed webhook sent from here moves the commit
+count and brings a notification with no reload; a new time zone moves the calendar; signing out ends the session.
+Throughout, the Content-Security-Policy holds (no console error, no violation) and the browser asks no other origin.
+Prints the first load's size (asserted under 150 KB) and the time to a drawn calendar (a figure, not asserted).
+"""
+
+import hashlib
+import hmac
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+import urllib.request
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import Select, WebDriverWait
+
+ROOT = Path(__file__).resolve().parents[2]
+ARTIFACTS = ROOT / ".build" / "test-artifacts" / "dashboard"
+DEMO_DAYS = 365
+BUDGET_BYTES = 150_000
+WAIT = 20
+
+
+def free_ports(count):
+    sockets = [socket.socket() for _ in range(count)]
+    for sock in sockets:
+        sock.bind(("127.0.0.1", 0))
+    ports = [sock.getsockname()[1] for sock in sockets]
+    for sock in sockets:
+        sock.close()
+    return ports
+
+
+class Hub:
+    """`devtrack dev --demo-data` in a fresh data folder, and what its banner says."""
+
+    def __init__(self, binary):
+        self.work = Path(tempfile.mkdtemp(prefix="devtrack-browser."))
+        os.chmod(self.work, 0o755)  # as root, the private PostgreSQL runs as postgres and must reach its folder
+        ingest_port, api_port = free_ports(2)
+        self.api = f"http://127.0.0.1:{api_port}"
+        self.binary = binary
+        environment = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "KAFKA_BROKERS")}
+        environment.update(DEVTRACK_HOME=str(ROOT), LOG_LEVEL="warning")
+        self.output = open(self.work / "hub.out", "w+")  # both closed by stop()
+        self.log = open(self.work / "hub.log", "w")
+        self.process = subprocess.Popen(
+            [binary, "dev", "--data", str(self.work / "data"), "--ingest-port", str(ingest_port), "--api-port", str(api_port),
+             "--demo-data", "--demo-days", str(DEMO_DAYS)],
+            stdout=self.output, stderr=self.log, env=environment)
+        banner = self.wait_for(r"demo data ready", timeout=300)
+        self.sign_in_link = re.search(r"(http://\S+/auth/link/\S+)", banner).group(1)
+        self.token = re.search(r"API token:\s+(\S+)", banner).group(1)
+        self.source_url = re.search(r"webhook source:\s+(\S+)", banner).group(1)
+        self.source_secret = re.search(r"source secret:\s+(\S+)", banner).group(1)
+        self.demo = json.loads((self.work / "data" / "demo-data.json").read_text())
+        self.database_url = re.search(r"DATABASE_URL=(\S+)", banner).group(1)
+
+    def new_sign_in_link(self):
+        """Another one-time link, as an operator makes one."""
+        result = subprocess.run(
+            [self.binary, "users", "sign-in-link", "--login", "Codertocat"], capture_output=True, text=True, timeout=60,
+            env={**os.environ, "DEVTRACK_HOME": str(ROOT), "DATABASE_URL": self.database_url,
+                 "DEVTRACK_API_PUBLIC_URL": self.api})
+        assert result.returncode == 0, result.stderr
+        return result.stdout.strip()
+
+    def post_json(self, path, body):
+        request = urllib.request.Request(self.api + path, data=json.dumps(body).encode(), method="POST", headers={
+            "Authorization": f"Bearer {self.token}", "Content-Type": "application/json"})
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return json.load(response)
+
+    def wait_for(self, pattern, timeout):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            self.output.seek(0)
+            text = self.output.read()
+            if re.search(pattern, text):
+                return text
+            if self.process.poll() is not None:
+                raise RuntimeError(f"devtrack dev exited ({self.process.returncode}): {text[-2000:]}")
+            time.sleep(0.25)
+        raise TimeoutError(f"no '{pattern}' from devtrack dev within {timeout} s (see {self.work}/hub.out, hub.log)")
+
+    def get(self, path):
+        request = urllib.request.Request(self.api + path, headers={"Authorization": f"Bearer {self.token}"})
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return json.load(response)
+
+    def push(self, commits=1):
+        """A signed push of `commits` new commits by the demo user, now, to the demo source; 202 expected."""
+        now = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        shas = [hashlib.sha1(f"browser-{time.time_ns()}-{i}".encode()).hexdigest() for i in range(commits)]
+        body = json.dumps({
+            "ref": "refs/heads/main", "before": "0" * 40, "after": shas[-1], "created": False, "deleted": False,
+            "commits": [{"id": sha, "distinct": True, "message": "Pushed by the browser test", "timestamp": now,
+                         "author": {"name": "Codertocat", "email": "c@example.com", "username": "Codertocat"}} for sha in shas],
+            "repository": {"full_name": "Codertocat/hello-devtrack", "language": "Swift", "private": False},
+            "sender": {"login": "Codertocat", "id": 21031067, "type": "User"}}).encode()
+        signature = "sha256=" + hmac.new(self.source_secret.encode(), body, hashlib.sha256).hexdigest()
+        request = urllib.request.Request(self.source_url, data=body, method="POST", headers={
+            "Content-Type": "application/json", "X-GitHub-Event": "push", "X-GitHub-Delivery": f"browser-{shas[0]}",
+            "X-Hub-Signature-256": signature})
+        with urllib.request.urlopen(request, timeout=10) as response:
+            assert response.status == 202, response.status
+
+    def stop(self):
+        self.output.close()
+        self.log.close()
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                subprocess.run([self.binary, "postgres", "stop", "--data", str(self.work / "data")], capture_output=True)
+
+
+def start_browser(width=1280, height=1000):
+    options = webdriver.ChromeOptions()
+    for argument in ["--headless=new", "--no-sandbox", "--disable-dev-shm-usage", f"--window-size={width},{height}",
+                     "--disable-gpu", "--lang=en-US"]:
+        options.add_argument(argument)
+    options.binary_location = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL", "performance": "ALL"})
+    return webdriver.Chrome(service=Service(os.environ.get("CHROMEDRIVER", "/usr/bin/chromedriver")), options=options)
+
+
+class DashboardTests(unittest.TestCase):
+    hub = None
+    browser = None
+
+    @classmethod
+    def setUpClass(cls):
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        cls.hub = Hub(BINARY)
+        cls.browser = start_browser()
+
+    @classmethod
+    def tearDownClass(cls):
+        if cls.browser:
+            cls.browser.quit()
+        if cls.hub:
+            cls.hub.stop()
+
+    # Helpers
+
+    def wait(self, condition, message, timeout=WAIT):
+        """Until `condition(browser)` is truthy; fails with `message` (and a screenshot) otherwise."""
+        try:
+            return WebDriverWait(self.browser, timeout, poll_frequency=0.1).until(lambda browser: condition(browser))
+        except Exception as error:
+            self.shot("failure")
+            raise AssertionError(f"{message} (within {timeout} s; screenshot failure.png)") from error
+
+    def element(self, selector, timeout=WAIT):
+        return self.wait(lambda browser: first(browser, selector), f"no element {selector}", timeout)
+
+    def value(self, selector):
+        return int(float(self.element(selector).get_attribute("data-value")))
+
+    def shot(self, name):
+        self.browser.save_screenshot(str(ARTIFACTS / f"{name}.png"))
+
+    def open(self, path):
+        """Moves within the page as a person would (a link in the navigation), or loads it when no link leads there."""
+        links = self.browser.find_elements(By.CSS_SELECTOR, f'#nav a[href="{path}"]')
+        if links:
+            links[0].click()
+        else:
+            self.browser.get(self.hub.api + path)
+        self.wait(lambda browser: browser.execute_script("return location.pathname") == path.split("?")[0], f"not on {path}")
+
+    def assert_clean(self, allowed=()):
+        """No console error and no CSP violation since the last check; every request went to the hub itself."""
+        problems = [entry["message"] for entry in self.browser.get_log("browser")
+                    if entry["level"] == "SEVERE" and not any(text in entry["message"] for text in allowed)]
+        self.assertEqual(problems, [], "console errors")
+        for entry in self.browser.get_log("performance"):
+            message = json.loads(entry["message"])["message"]
+            if message["method"] == "Network.requestWillBeSent":
+                url = message["params"]["request"]["url"]
+                self.assertTrue(url.startswith(self.hub.api) or url.startswith("data:"), f"a request to another origin: {url}")
+
+    def sign_in(self):
+        """Signed in already (the tests run in order), or through a link the CLI makes (a test run on its own)."""
+        self.browser.get(self.hub.api + "/")
+        self.wait(lambda browser: first(browser, "#sign-out") or browser.execute_script("return location.pathname") == "/sign-in",
+                  "neither signed in nor on the sign-in page")
+        if not first(self.browser, "#sign-out"):
+            self.browser.get(self.hub.new_sign_in_link())
+            self.element("#sign-out")
+        self.browser.get_log("browser")  # the 401 of the signed-out check is expected
+
+    def demo_sum(self, field, start, end):
+        return sum(day.get(field, 0) for when, day in self.hub.demo["days"].items() if start <= when <= end)
+
+    # The tests, in order (unittest sorts them by name)
+
+    def test_1_sign_in_with_the_one_time_link_and_see_the_demo_numbers(self):
+        self.browser.get(self.hub.sign_in_link)
+        self.wait(lambda browser: browser.execute_script("return location.pathname") == "/", "the link did not lead to the overview")
+        today = datetime.now(timezone.utc).date().isoformat()
+        self.assertEqual(self.element("#overview-today").get_attribute("data-date"), today)
+        self.element("#overview-calendar svg.calendar")
+        monday = (datetime.fromisoformat(today) - timedelta(days=datetime.fromisoformat(today).weekday())).date().isoformat()
+        periods = {"today": today, "week": monday, "month": today[:8] + "01"}
+        for period, start in periods.items():
+            for field in ["commits", "prs_opened", "prs_merged", "reviews", "issues_opened", "coding_seconds"]:
+                with self.subTest(period=period, field=field):
+                    self.assertEqual(self.value(f'[data-period="{period}"] [data-field="{field}"]'), self.demo_sum(field, start, today))
+        year_start = (datetime.fromisoformat(today) - timedelta(days=364)).date().isoformat()
+        contributions = sum(self.demo_sum(field, year_start, today) for field in ["commits", "prs_opened", "reviews", "issues_opened"])
+        self.assertEqual(self.value("#calendar-total"), contributions)
+        cells = self.browser.find_elements(By.CSS_SELECTOR, "svg.calendar rect.day")
+        self.assertEqual(len(cells), 365)
+        self.assertEqual(cells[-1].get_attribute("data-date"), today)
+        # The demo is active every one of its last 12 days (and every day it has data for counts as active).
+        active = set(self.hub.demo["days"])
+        streak, day = 0, datetime.fromisoformat(today).date()
+        if day.isoformat() not in active:
+            day -= timedelta(days=1)
+        while day.isoformat() in active:
+            streak, day = streak + 1, day - timedelta(days=1)
+        self.assertGreaterEqual(streak, 12)
+        self.assertEqual(self.value("#streak-current"), streak)
+        self.assertEqual(len(self.browser.find_elements(By.CSS_SELECTOR, "#overview-goals [data-goal-id]")), 3)
+        self.shot("overview")
+        self.assert_clean()
+
+    def test_2_first_load_budget(self):
+        self.sign_in()
+        self.browser.get(self.hub.api + "/")
+        self.element("#overview-calendar svg.calendar")
+        entries = self.browser.execute_script("""
+            const files = [location.href, ...performance.getEntriesByType('resource').map(entry => entry.name)
+              .filter(name => !new URL(name).pathname.startsWith('/api/'))];
+            const calendar = performance.getEntriesByName('calendar-rendered')[0];
+            return {files, calendar: calendar ? calendar.startTime : null};""")
+        # Sizes as served (the browser's own figures are 0 for files it revalidated with a 304).
+        sizes = {}
+        for url in entries["files"]:
+            with urllib.request.urlopen(url, timeout=10) as response:
+                sizes[url] = len(response.read())
+        total = sum(sizes.values())
+        print(f"\nfirst load of the overview: {total:,} bytes of HTML, CSS, JavaScript and icon in {len(sizes)} files; "
+              f"calendar drawn {entries['calendar']:.0f} ms after navigation ({DEMO_DAYS} days of data)", file=sys.stderr)
+        self.assertLess(total, BUDGET_BYTES)
+        self.assertIsNotNone(entries["calendar"])
+        self.assert_clean()
+
+    def test_3_every_page_draws_cleanly_in_light_and_dark(self):
+        self.sign_in()
+        pages = {"coding": "/coding", "goals": "/goals", "notifications": "/notifications", "settings": "/settings",
+                 "leaderboard": "/leaderboard", "profile": "/u/Codertocat"}
+        for name, path in pages.items():
+            with self.subTest(page=name):
+                self.open(path)
+                self.element(f"#page-{name}")
+                self.wait(lambda browser: not first(browser, f"#page-{name} .loading"), f"{name} still loading")
+                errors = [error.text for error in self.browser.find_elements(By.CSS_SELECTOR, f"#page-{name} .error") if error.is_displayed()]
+                self.assertEqual(errors, [], f"{name} shows an error")
+                self.shot(name)
+                self.assert_clean()
+        self.open("/")
+        self.element("#theme-toggle").click()
+        self.wait(lambda browser: browser.execute_script("return document.documentElement.dataset.theme") == "dark", "no dark theme")
+        self.element("#overview-calendar svg.calendar")
+        self.shot("overview-dark")
+        self.element("#theme-toggle").click()
+        self.browser.set_window_size(390, 900)
+        try:
+            self.browser.get(self.hub.api + "/")
+            self.element("#overview-calendar svg.calendar")
+            width = self.browser.execute_script("return document.documentElement.scrollWidth")
+            self.assertLessEqual(width, 390, "the overview is wider than a phone")
+            self.shot("overview-phone")
+        finally:
+            self.browser.set_window_size(1280, 1000)
+        self.assert_clean()
+
+    def test_4_create_a_goal_and_see_it(self):
+        self.sign_in()
+        self.open("/goals")
+        form = self.element("#goal-form")
+        today_commits = self.hub.get("/api/v1/metrics/summary?from={0}&to={0}".format(
+            datetime.now(timezone.utc).date().isoformat()))["commits"]
+        title = "One more commit today"
+        # An invalid target first: the API's message appears next to the form, and nothing is lost.
+        fill_in(form, "title", title)
+        fill_in(form, "target", "0")
+        select(form, "unit", "commits")
+        select(form, "period", "daily")
+        form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+        self.wait(lambda browser: "target" in (first(browser, "#goal-form .error, #goal-form .field-error") or Empty()).text,
+                  "no validation message naming the target")
+        self.assertEqual(form.find_element(By.NAME, "title").get_attribute("value"), title)
+        fill_in(form, "target", str(today_commits + 1))
+        form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+        goal = self.wait(lambda browser: next((item for item in browser.find_elements(By.CSS_SELECTOR, "#goals-list [data-goal-id]")
+                                               if title in item.text), None), "the new goal is not listed")
+        self.assertEqual(int(goal.get_attribute("data-target")), today_commits + 1)
+        self.assertEqual(int(goal.get_attribute("data-current")), today_commits)
+        self.shot("goals-created")
+        self.assert_clean(allowed=["400 (Bad Request)"])
+
+    def test_5_a_webhook_moves_the_numbers_and_brings_a_notification_without_reload(self):
+        self.sign_in()
+        today = datetime.now(timezone.utc).date().isoformat()
+        commits = self.hub.get(f"/api/v1/metrics/summary?from={today}&to={today}")["commits"]
+        goal = "The next commit, live"
+        self.hub.post_json("/api/v1/goals", {"title": goal, "target": commits + 1, "unit": "commits", "period": "daily"})
+        self.open("/")
+        before = self.value('[data-period="today"] [data-field="commits"]')
+        self.assertEqual(before, commits)
+        unread = int(first(self.browser, "#unread-count").text) if first(self.browser, "#unread-count") else 0
+        self.wait(lambda browser: browser.execute_script("return document.documentElement.dataset.live") == "open", "no live stream")
+        self.browser.execute_script("window.notReloaded = true")
+        self.hub.push(commits=1)
+        self.wait(lambda browser: self.value('[data-period="today"] [data-field="commits"]') == before + 1,
+                  f"today's commits did not move from {before} to {before + 1}")
+        # The push completes the goal: its notification arrives by the stream.
+        self.wait(lambda browser: first(browser, "#unread-count") and int(first(browser, "#unread-count").text) > unread,
+                  "the unread count did not grow")
+        self.wait(lambda browser: any(goal in toast.text for toast in browser.find_elements(By.CSS_SELECTOR, ".toast")),
+                  "no toast for the completed goal")
+        self.assertTrue(self.browser.execute_script("return window.notReloaded === true"), "the page was reloaded")
+        self.shot("live-update")
+        self.open("/notifications")
+        self.wait(lambda browser: any(goal in item.text for item in
+                                      browser.find_elements(By.CSS_SELECTOR, "#notifications-list [data-notification-id]")),
+                  "the notification is not in the list")
+        self.assert_clean()
+
+    def test_6_a_new_time_zone_moves_the_calendar(self):
+        self.sign_in()
+        now = datetime.now(timezone.utc)
+        # A zone whose date differs from UTC's right now: a day ahead late in the UTC day, a day behind early in it.
+        zone = "Pacific/Kiritimati" if now.hour >= 12 else "Pacific/Pago_Pago"
+        expected_today = now.astimezone(ZoneInfo(zone)).date().isoformat()
+        self.assertNotEqual(expected_today, now.date().isoformat())
+        self.open("/settings")
+        field = self.element("#timezone")
+        if field.tag_name == "select":
+            Select(field).select_by_value(zone)
+        else:
+            field.clear()
+            field.send_keys(zone)
+        self.element("#save-profile").click()
+        self.wait(lambda browser: self.hub.get("/api/v1/me")["timezone"] == zone, "the zone was not saved")
+        self.open("/")
+        self.wait(lambda browser: (first(browser, "#overview-today") or Empty()).get_attribute("data-date") == expected_today,
+                  f"the overview's today is not {expected_today}")
+        self.wait(lambda browser: (first(browser, "svg.calendar rect.day:last-of-type") or Empty()).get_attribute("data-date") == expected_today,
+                  f"the calendar does not end on {expected_today}")
+        cells = self.browser.find_elements(By.CSS_SELECTOR, "svg.calendar rect.day")
+        start = (datetime.fromisoformat(expected_today) - timedelta(days=364)).date().isoformat()
+        server = self.hub.get(f"/api/v1/metrics/daily?from={start}&to={expected_today}")
+        self.assertEqual(server["timezone"], zone)
+        by_date = {day["date"]: day["commits"] + day["prs_opened"] + day["reviews"] + day["issues_opened"] for day in server["days"]}
+        shown = {cell.get_attribute("data-date"): int(cell.get_attribute("data-count")) for cell in cells}
+        self.assertEqual(shown, by_date)
+        self.shot("overview-moved-zone")
+        self.assert_clean()
+
+    def test_7_sign_out_ends_the_session(self):
+        self.sign_in()
+        self.open("/")
+        self.element("#sign-out").click()
+        self.wait(lambda browser: browser.execute_script("return location.pathname") == "/sign-in", "not on the sign-in page")
+        self.browser.get(self.hub.api + "/settings")
+        self.wait(lambda browser: browser.execute_script("return location.pathname") == "/sign-in", "settings open without a session")
+        self.shot("sign-in")
+        self.browser.get(self.hub.sign_in_link)
+        self.element("#sign-in-error")  # the link worked once
+        self.assert_clean(allowed=["401 (Unauthorized)"])
+
+
+class Empty:
+    text = ""
+
+    def get_attribute(self, name):
+        return None
+
+
+def first(browser, selector):
+    found = browser.find_elements(By.CSS_SELECTOR, selector)
+    return found[0] if found else None
+
+
+def fill_in(form, name, text):
+    field = form.find_element(By.NAME, name)
+    field.clear()
+    field.send_keys(text)
+
+
+def select(form, name, value):
+    field = form.find_element(By.NAME, name)
+    if field.tag_name == "select":
+        Select(field).select_by_value(value)
+    else:
+        field.clear()
+        field.send_keys(value)
+
+
+BINARY = str(Path(sys.argv.pop(1)).resolve()) if len(sys.argv) > 1 and not sys.argv[1].startswith("-") else str(ROOT / ".build/debug/devtrack")
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
