@@ -34,6 +34,23 @@ public enum GoalUnit: Sendable, Hashable, CustomStringConvertible {
         }
     }
 
+    /// `count` of the unit as a person reads it ("120 minutes of coding"), for notifications.
+    public func phrase(_ count: Int) -> String {
+        let one = count == 1
+        let noun =
+            switch self {
+            case .commits: one ? "commit" : "commits"
+            case .prsOpened: one ? "pull request opened" : "pull requests opened"
+            case .prsMerged: one ? "pull request merged" : "pull requests merged"
+            case .reviews: one ? "review" : "reviews"
+            case .issuesClosed: one ? "issue closed" : "issues closed"
+            case .codingMinutes: one ? "minute of coding" : "minutes of coding"
+            case .activeDays: one ? "active day" : "active days"
+            case .custom(let kind): one ? "\(kind) event" : "\(kind) events"
+            }
+        return "\(count) \(noun)"
+    }
+
     /// The activity fact kind counted, for units that count facts.
     public var factKind: String? {
         switch self {

@@ -44,9 +44,9 @@ public struct NotificationIntent: Codable, Sendable, Equatable {
     /// `goal.completed`, once per goal and period.
     public static func goalCompleted(userID: UUID, goalID: UUID, title: String, target: Int, unit: GoalUnit, window: GoalWindow) -> NotificationIntent
     {
-        NotificationIntent(
-            userID: userID, type: "goal.completed", title: "Goal completed: \(title)",
-            body: "You reached \(target) \(unit) for \(window.start == window.end ? window.start.description : "\(window.start) – \(window.end)").",
+        let when = window.start == window.end ? window.start.description : "\(window.start) – \(window.end)"
+        return NotificationIntent(
+            userID: userID, type: "goal.completed", title: "Goal completed: \(title)", body: "You reached \(unit.phrase(target)) for \(when).",
             data: [
                 "goal_id": goalID.uuidString.lowercased(), "period_start": window.start.description,
                 "period_end": window.end.description, "target": String(target), "unit": unit.description,

@@ -32,6 +32,7 @@ from zoneinfo import ZoneInfo
 
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
@@ -170,7 +171,8 @@ class DashboardTests(unittest.TestCase):
     def wait(self, condition, message, timeout=WAIT):
         """Until `condition(browser)` is truthy; fails with `message` (and a screenshot) otherwise."""
         try:
-            return WebDriverWait(self.browser, timeout, poll_frequency=0.1).until(lambda browser: condition(browser))
+            return WebDriverWait(self.browser, timeout, poll_frequency=0.1, ignored_exceptions=[StaleElementReferenceException]).until(
+                lambda browser: condition(browser))
         except Exception as error:
             self.shot("failure")
             raise AssertionError(f"{message} (within {timeout} s; screenshot failure.png)") from error
@@ -179,7 +181,11 @@ class DashboardTests(unittest.TestCase):
         return self.wait(lambda browser: first(browser, selector), f"no element {selector}", timeout)
 
     def value(self, selector):
-        return int(float(self.element(selector).get_attribute("data-value")))
+        """An element's data-value, read in one step in the page (live updates replace elements at any time)."""
+        self.element(selector)
+        text = self.browser.execute_script("return document.querySelector(arguments[0])?.dataset.value ?? null", selector)
+        self.assertIsNotNone(text, f"{selector} has no data-value")
+        return int(float(text))
 
     def shot(self, name):
         self.browser.save_screenshot(str(ARTIFACTS / f"{name}.png"))
@@ -284,6 +290,22 @@ class DashboardTests(unittest.TestCase):
                 self.assertEqual(errors, [], f"{name} shows an error")
                 self.shot(name)
                 self.assert_clean()
+        # The public pages show the demo user, who made the profile public and joined the board. Scores are the
+        # scheduler's work (a tick a minute): wait for the API to list the user, then look at the page.
+        deadline = time.monotonic() + 150
+        while self.hub.get("/api/v1/leaderboard?metric=commits&period=week").get("me") is None:
+            self.assertLess(time.monotonic(), deadline, "the demo user is not on the leaderboard after 150 s")
+            time.sleep(1)
+        self.open("/leaderboard")
+        row = self.element('#leaderboard-table tr[data-login="Codertocat"]')
+        self.assertEqual(row.get_attribute("data-rank"), "1")
+        week = (datetime.now(timezone.utc).date() - timedelta(days=6)).isoformat()
+        self.assertEqual(int(row.get_attribute("data-value")), self.demo_sum("commits", week, "9999-12-31"))
+        self.open("/u/Codertocat")
+        self.element("#profile-summary")
+        self.wait(lambda browser: all(image.get_attribute("naturalWidth") not in (None, "0")
+                                      for image in browser.find_elements(By.CSS_SELECTOR, "#profile-cards img")),
+                  "a card image did not load")
         self.open("/")
         self.element("#theme-toggle").click()
         self.wait(lambda browser: browser.execute_script("return document.documentElement.dataset.theme") == "dark", "no dark theme")

@@ -120,6 +120,10 @@ struct LeaderboardRouterTests {
             #expect(outsider.isNull("me"), "a signed-in user without a place: null: \(outsider)")
             let bad = try await api.send(.get, "/api/v1/leaderboard", authorization: "Bearer dtk_not-a-token")
             #expect(bad.status == .unauthorized, "a credential presented is checked: \(bad)")
+            // A signed-out browser still sends its ended session's cookie: it sees the public board, as a visitor.
+            let stale = try await api.send(
+                .get, "/api/v1/leaderboard?metric=commits&period=week", authorization: nil, headers: [.cookie: "devtrack_session=dts_ended"])
+            #expect(stale.status == .ok && stale.json?["me"] == nil && !Self.ranking(stale).isEmpty, "\(stale)")
         }
     }
 

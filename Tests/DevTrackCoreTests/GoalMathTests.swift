@@ -9,6 +9,16 @@ struct GoalMathTests {
         return "\(window.start)…\(window.end)"
     }
 
+    @Test func aCompletedGoalSaysItsUnitInWords() {
+        #expect(GoalUnit.codingMinutes.phrase(120) == "120 minutes of coding")
+        #expect(GoalUnit.prsMerged.phrase(1) == "1 pull request merged")
+        #expect(GoalUnit.custom("deploy").phrase(3) == "3 deploy events")
+        let intent = NotificationIntent.goalCompleted(
+            userID: UUID(), goalID: UUID(), title: "Code", target: 120, unit: .codingMinutes,
+            window: GoalMath.window(.daily, containing: date("2026-12-01"), created: date("2026-01-01"), deadline: nil))
+        #expect(intent.body == "You reached 120 minutes of coding for 2026-12-01.")
+    }
+
     @Test func isoWeeksStartOnMondayAcrossAYearChange() {
         // 2024-12-30 is the Monday of ISO week 2025-W01, which ends on Sunday 2025-01-05.
         #expect(window(.weekly, "2025-01-01") == "2024-12-30…2025-01-05")

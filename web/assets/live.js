@@ -10,6 +10,10 @@ export class LiveStream {
     this.handlers = new Map();
     this.closed = false;
     this.connect();
+    // A page kept in the back-forward cache would hold its stream open: over HTTP/1.1 a browser has six
+    // connections per host, and a few such pages would leave the current one waiting for its requests.
+    window.addEventListener('pagehide', () => this.source.close());
+    window.addEventListener('pageshow', event => { if (event.persisted && !this.closed) this.connect(); });
   }
 
   connect() {

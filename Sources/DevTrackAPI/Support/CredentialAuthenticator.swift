@@ -10,7 +10,8 @@ import HummingbirdAuth
 /// must also carry the session's CSRF token in `X-CSRF-Token` (a page of another site can make the browser
 /// send the cookie, but cannot read the token). Anything else is 401 (403 for the CSRF check) with the
 /// documented body before a handler runs, and before any body is read. On public routes (`required` false) a
-/// request without any credential goes on anonymously; a credential that is presented is checked all the same.
+/// request without any credential goes on anonymously, and so does one with an ended session's cookie; a bearer token
+/// that is presented is checked all the same.
 struct CredentialAuthenticator: AuthenticatorMiddleware {
     typealias Context = APIRequestContext
     let tokens: TokenRepository
@@ -35,6 +36,8 @@ struct CredentialAuthenticator: AuthenticatorMiddleware {
         guard let authenticated = try await sessions.authenticate(sessionCookie: cookie),
             case .session(_, let csrfHash) = authenticated.credential
         else {
+            // A browser keeps an ended session's cookie until it expires: on a public page that is a visitor, not a caller.
+            guard required else { return nil }
             throw HubHTTPError.unauthorized("the session has ended or expired: sign in again", code: "invalid_session")
         }
         if ![.get, .head, .options].contains(request.method) {
