@@ -62,7 +62,7 @@ struct DemoPlan: Sendable {
         var heartbeats: [Heartbeat] = []
         for offset in (0..<days).reversed() {
             let date = today.adding(days: -offset)
-            var random = SplitMix64(seed: date.description.stableHash)
+            var random = SeededRandom(seed: date.description.stableHash)
             let start = date.startOfDay(in: .gmt).timeIntervalSince1970
             // Today only up to a few minutes ago: nothing in the future, and the hub's clock is ours.
             let latest = min(start + 86_399, now.timeIntervalSince1970 - 300)
@@ -77,16 +77,16 @@ struct DemoPlan: Sendable {
             }
 
             // Commits, in pushes of one to three to one repository.
-            var commitsLeft = random.int(1...(weekend ? 3 : 8))
+            var commitsLeft = random.int(in: 1...(weekend ? 3 : 8))
             var push = 0
             while commitsLeft > 0 {
-                let count = min(commitsLeft, random.int(1...3))
+                let count = min(commitsLeft, random.int(in: 1...3))
                 commitsLeft -= count
                 let repository = random.weighted(repositories)
                 let commits = (0..<count).map { index in
                     (
                         sha: Self.sha("\(date)/push\(push)/\(index)"),
-                        message: messages[random.int(0...(messages.count - 1))], time: time(8, 20)
+                        message: messages[random.int(in: 0...(messages.count - 1))], time: time(8, 20)
                     )
                 }.sorted { $0.time < $1.time }
                 plan.deliveries.append(
@@ -99,7 +99,7 @@ struct DemoPlan: Sendable {
                 let repository = random.weighted(repositories)
                 let id = Int64(date.daysSinceEpoch) * 10 + 1
                 let opened = time(9, 14)
-                let title = messages[random.int(0...(messages.count - 1))]
+                let title = messages[random.int(in: 0...(messages.count - 1))]
                 plan.deliveries.append(
                     Delivery(
                         event: "pull_request", id: "demo-\(date)-pr-opened",
@@ -114,7 +114,7 @@ struct DemoPlan: Sendable {
                     day.prsMerged += 1
                 }
             }
-            for review in 0..<(weekend ? 0 : random.int(0...2)) {
+            for review in 0..<(weekend ? 0 : random.int(in: 0...2)) {
                 let repository = random.weighted(repositories)
                 let id = Int64(date.daysSinceEpoch) * 10 + 2 + Int64(review)
                 plan.deliveries.append(
@@ -142,7 +142,7 @@ struct DemoPlan: Sendable {
             // Coding: one to three sessions, a heartbeat every 60–150 s (well inside the 15-minute gap rule), at whole
             // seconds so that the expected totals need no rounding.
             var dayBeats: [String: [Heartbeat]] = [:]
-            for session in 0..<random.int(1...3) {
+            for session in 0..<random.int(in: 1...3) {
                 let repository = random.weighted(repositories)
                 let machine = session == 0 ? "laptop" : random.chance(0.5) ? "laptop" : "desk"
                 let editor = editors[random.chance(0.7) ? 0 : 1]
@@ -150,7 +150,7 @@ struct DemoPlan: Sendable {
                 let end = min(latest, beat + random.between(20, 110) * 60)
                 let project = String(repository.name.split(separator: "/").last ?? "")
                 while beat < end {
-                    let file = "/home/\(login.lowercased())/\(project)/src/file\(random.int(1...12)).\(extensionOf(repository.language))"
+                    let file = "/home/\(login.lowercased())/\(project)/src/file\(random.int(in: 1...12)).\(extensionOf(repository.language))"
                     dayBeats[machine, default: []].append(
                         Heartbeat(
                             time: beat.rounded(), entity: file, project: project, branch: "main", language: repository.language,
@@ -176,7 +176,7 @@ struct DemoPlan: Sendable {
 
     /// A commit id made of the text's hash: 40 hex digits, the same on every run.
     static func sha(_ text: String) -> String {
-        var random = SplitMix64(seed: text.stableHash)
+        var random = SeededRandom(seed: text.stableHash)
         return (0..<5).map { _ in String(format: "%08x", UInt32(truncatingIfNeeded: random.next())) }.joined()
     }
 
@@ -262,31 +262,14 @@ struct DemoPlan: Sendable {
     }
 }
 
-/// A small, seedable generator (SplitMix64): the plan must be the same on every machine and run.
-struct SplitMix64 {
-    var state: UInt64
-
-    init(seed: UInt64) { state = seed }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
-    mutating func unit() -> Double { Double(next() >> 11) / Double(1 << 53) }
-    mutating func chance(_ probability: Double) -> Bool { unit() < probability }
-    mutating func between(_ low: Double, _ high: Double) -> Double { low + unit() * (high - low) }
-    mutating func int(_ range: ClosedRange<Int>) -> Int { range.lowerBound + Int(next() % UInt64(range.count)) }
-
-    mutating func weighted<T>(_ items: [(name: String, language: String, weight: T)]) -> (name: String, language: String, weight: T)
-    where T: BinaryInteger {
-        let total = items.reduce(0) { $0 + Int($1.weight) }
-        var pick = int(0...(total - 1))
+extension SeededRandom {
+    /// One of the demo's repositories, by weight.
+    fileprivate mutating func weighted(
+        _ items: [(name: String, language: String, weight: Int)]
+    ) -> (name: String, language: String, weight: Int) {
+        var pick = int(in: 0...(items.reduce(0) { $0 + $1.weight } - 1))
         for item in items {
-            pick -= Int(item.weight)
+            pick -= item.weight
             if pick < 0 { return item }
         }
         return items[0]

@@ -20,8 +20,20 @@ struct DemoDataSender: Service {
     let ready: AsyncStream<Void>
     let logger: Logger
 
+    /// Stops sending when the hub shuts down (the rest can be sent by the next run: nothing counts twice).
     func run() async throws {
+        do {
+            try await cancelWhenGracefulShutdown { try await sendPlan() }
+        } catch where Task.isShuttingDownGracefully {
+            printLine("demo data: stopped before all of it was sent; the next run sends the rest")
+            return
+        }
+        try await gracefulShutdown()
+    }
+
+    private func sendPlan() async throws {
         for await _ in ready { break }
+        try Task.checkCancellation()
         let hosts = [ingestURL, apiURL].compactMap { URLComponents(string: $0)?.host }
         let client = try OutboundHTTPClient(allowList: Set(hosts), timeout: .seconds(30))
         let started = ContinuousClock.now
@@ -52,9 +64,10 @@ struct DemoDataSender: Service {
             while try await group.next() != nil {
                 sent += 1
                 if sent >= nextReport, sent < total {
-                    printLine("demo data: \(sent * 100 / total)% sent")
+                    printLine("demo data: \(sent) of \(total) requests sent")
                     nextReport += total / 4
                 }
+                try Task.checkCancellation()
                 if let request = iterator.next() { group.addTask { try await send(request, client: client) } }
             }
         }
@@ -67,12 +80,12 @@ struct DemoDataSender: Service {
                 + "\(plan.days.count) active days, \(totals.commits) commits, \(totals.prsOpened) PRs opened (\(totals.prsMerged) merged), "
                 + "\(totals.reviews) reviews, \(totals.issuesOpened) issues opened, \(totals.codingSeconds / 3600) h of coding "
                 + "(details in \(outputPath))")
-        try await gracefulShutdown()
     }
 
     /// One request, retried while the hub says "later" (503 with Retry-After: the mock cluster's backlog).
     private func send(_ request: OutboundRequest, client: OutboundHTTPClient) async throws {
         for attempt in 1...60 {
+            try Task.checkCancellation()
             let response = try await client.post(request)
             if (200..<300).contains(response.status) { return }
             guard response.status == 503 || response.status == 429, attempt < 60 else {

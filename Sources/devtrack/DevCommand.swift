@@ -115,6 +115,15 @@ struct DevCommand: AsyncParsableCommand {
             whenListening.yield()
             whenListening.finish()
         }
+        services += [client, KafkaProducerService(producer)]
+        let deliverers = try roles.deliverers(secretBox: secretBox)
+        services += deliverers
+        services += try RoleFactory.workerNames.map { try roles.worker(named: $0, producer: producer, handoffs: deliverers) }
+        services.append(roles.scheduler(producer: producer))
+        services.append(try roles.githubSync(producer: producer, secretBox: secretBox))
+        services.append(roles.ingest(producer: producer, secretBox: secretBox) { await latch.arrive() })
+        services.append(try roles.api(secretBox: secretBox) { await latch.arrive() })
+        // Last, so that it is the first to stop: its requests need ingest and the API up.
         if demoData, let codingKey = demo.codingKey {
             let plan = DemoPlan.make(
                 days: demoDays, now: Date(), login: Self.demoLogin, githubID: Self.demoGitHubID,
@@ -126,14 +135,6 @@ struct DevCommand: AsyncParsableCommand {
                     sourceSecret: demo.sourceSecret, codingKey: codingKey, token: demo.token, outputPath: "\(dataDirectory)/demo-data.json",
                     ready: listening, logger: logger))
         }
-        services += [client, KafkaProducerService(producer)]
-        let deliverers = try roles.deliverers(secretBox: secretBox)
-        services += deliverers
-        services += try RoleFactory.workerNames.map { try roles.worker(named: $0, producer: producer, handoffs: deliverers) }
-        services.append(roles.scheduler(producer: producer))
-        services.append(try roles.githubSync(producer: producer, secretBox: secretBox))
-        services.append(roles.ingest(producer: producer, secretBox: secretBox) { await latch.arrive() })
-        services.append(try roles.api(secretBox: secretBox) { await latch.arrive() })
         try await runServiceGroup(services, logger: logger)
     }
 

@@ -316,9 +316,15 @@ class DashboardTests(unittest.TestCase):
         try:
             self.browser.get(self.hub.api + "/")
             self.element("#overview-calendar svg.calendar")
-            width = self.browser.execute_script("return document.documentElement.scrollWidth")
-            self.assertLessEqual(width, 390, "the overview is wider than a phone")
             self.shot("overview-phone")
+            for name, path in {"overview": "/", **pages}.items():
+                with self.subTest(page=name, width=390):
+                    self.open(path)
+                    self.element(f"#page-{name}")
+                    self.wait(lambda browser: not first(browser, f"#page-{name} .loading"), f"{name} still loading")
+                    width = self.browser.execute_script("return document.documentElement.scrollWidth")
+                    self.assertLessEqual(width, 390, f"{name} is wider than a phone: {width} px")
+            self.shot("settings-phone")
         finally:
             self.browser.set_window_size(1280, 1000)
         self.assert_clean()
@@ -401,6 +407,7 @@ class DashboardTests(unittest.TestCase):
         start = (datetime.fromisoformat(expected_today) - timedelta(days=364)).date().isoformat()
         server = self.hub.get(f"/api/v1/metrics/daily?from={start}&to={expected_today}")
         self.assertEqual(server["timezone"], zone)
+        self.assertEqual(self.hub.get("/api/v1/metrics/summary")["to"], expected_today, "the server's today in the zone")
         by_date = {day["date"]: day["commits"] + day["prs_opened"] + day["reviews"] + day["issues_opened"] for day in server["days"]}
         shown = {cell.get_attribute("data-date"): int(cell.get_attribute("data-count")) for cell in cells}
         self.assertEqual(shown, by_date)

@@ -17,7 +17,7 @@ struct GitHubSignInEndToEndTests {
     ) -> FakeGitHub.History {
         var random = SeededRandom(seed: seed)
         let now = Date()
-        func when() -> Date { now.addingTimeInterval(-Double(random.next(in: 3600...(360 * 86_400)))) }
+        func when() -> Date { now.addingTimeInterval(-Double(random.int(in: 3600...(360 * 86_400)))) }
         let repositories = (0..<12).map { index in
             FakeGitHub.Repo(nameWithOwner: "octo-\(seed)/project-\(index)", isPrivate: index == 3, language: ["Swift", "Go", nil][index % 3])
         }
@@ -25,14 +25,14 @@ struct GitHubSignInEndToEndTests {
         let history = FakeGitHub.History(
             repositories: repositories,
             commits: (0..<commits).map { index in
-                let repo = index % 3 == 0 ? 0 : Int(random.next(in: 1...11))
+                let repo = index % 3 == 0 ? 0 : Int(random.int(in: 1...11))
                 return FakeGitHub.Commit(
-                    sha: Hex.encode((0..<20).map { _ in UInt8(random.next(in: 0...255)) }), repo: repositories[repo].nameWithOwner, date: when())
+                    sha: Hex.encode((0..<20).map { _ in UInt8(random.int(in: 0...255)) }), repo: repositories[repo].nameWithOwner, date: when())
             },
             pullRequests: (0..<pullRequests).map { index in
                 let created = when()
                 let merged =
-                    index % 3 != 0 ? min(created.addingTimeInterval(Double(random.next(in: 600...(3 * 86_400)))), now.addingTimeInterval(-60)) : nil
+                    index % 3 != 0 ? min(created.addingTimeInterval(Double(random.int(in: 600...(3 * 86_400)))), now.addingTimeInterval(-60)) : nil
                 return FakeGitHub.PullRequest(
                     id: idBase + Int64(index), repo: repositories[index % 12].nameWithOwner, createdAt: created, mergedAt: merged)
             },
@@ -354,23 +354,5 @@ extension GitHubSignInEndToEndTests {
                 #expect(!resumed.contains("needs_reauth"))
             }
         }
-    }
-}
-
-/// A small deterministic generator (SplitMix64), so a failing history can be regenerated from its seed.
-struct SeededRandom {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
-    mutating func next(in range: ClosedRange<Int>) -> Int {
-        range.lowerBound + Int(next() % UInt64(range.count))
     }
 }

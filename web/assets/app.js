@@ -1,6 +1,7 @@
 // The dashboard's shell: who is signed in, the navigation, a router over the History API, the live stream,
 // and toasts. Each page is a module in pages/ exporting `title`, `signIn` ('required' | 'optional') and
-// `render(context)`; the context carries what a page needs and is torn down when the page is left.
+// `render(context)`; the context carries what a page needs and is torn down when the page is left. Live events:
+// 'notification', 'metrics.updated', 'goal.progress', and 'reconnected' (the stream was away: read again).
 
 import { api, ApiError } from './api.js';
 import { h, replace, failure } from './dom.js';
@@ -44,80 +45,118 @@ async function whoAmI() {
   }
 }
 
+/** Where the sign-in page sends people back to: this page, query included. */
+function signInPath() {
+  return `/sign-in?return_to=${encodeURIComponent(location.pathname + location.search)}`;
+}
+
+/** The navigation and the account corner: drawn when who is signed in changes, updated in place otherwise. */
 function renderNav() {
-  const nav = document.getElementById('nav');
-  const path = location.pathname;
   const links = state.me ? NAV : [['/leaderboard', 'Leaderboard']];
-  replace(nav, h('ul', null, links.map(([href, label]) => h('li', null,
-    h('a', { href, 'aria-current': path === href ? 'page' : null },
-      label, href === '/notifications' && state.unread > 0
-        ? h('span', { class: 'badge', id: 'unread-count', 'aria-label': `${state.unread} unread` }, String(state.unread)) : null)))));
-  const account = document.getElementById('account');
-  replace(account,
-    h('button', { type: 'button', class: 'ghost', id: 'theme-toggle', 'aria-label': 'Switch light or dark', onclick: toggleTheme },
-      document.documentElement.dataset.theme === 'dark' ? '☀' : '☾'),
+  replace(document.getElementById('nav'), h('ul', null, links.map(([href, label]) => h('li', null,
+    h('a', { href }, label, href === '/notifications' ? h('span', { class: 'badge', id: 'unread-count' }) : null)))));
+  replace(document.getElementById('account'),
+    h('button', { type: 'button', class: 'ghost', id: 'theme-toggle', 'aria-label': 'Switch light or dark', onclick: toggleTheme }),
     state.me
       ? [h('span', { class: 'who' }, state.me.login),
         h('button', { type: 'button', class: 'ghost', id: 'sign-out', onclick: signOut }, 'Sign out')]
-      : h('a', { class: 'button', href: `/sign-in?return_to=${encodeURIComponent(location.pathname)}` }, 'Sign in'));
+      : h('a', { class: 'button', id: 'sign-in-link', href: signInPath() }, 'Sign in'));
+  updateNav();
+}
+
+function updateNav() {
+  for (const link of document.querySelectorAll('#nav a')) {
+    if (link.getAttribute('href') === location.pathname) link.setAttribute('aria-current', 'page');
+    else link.removeAttribute('aria-current');
+  }
+  const badge = document.getElementById('unread-count');
+  if (badge) {
+    badge.hidden = state.unread <= 0;
+    badge.textContent = String(state.unread);
+    badge.setAttribute('aria-label', `${state.unread} unread`);
+  }
+  const toggle = document.getElementById('theme-toggle');
+  if (toggle) toggle.textContent = document.documentElement.dataset.theme === 'dark' ? '☀' : '☾';
+  document.getElementById('sign-in-link')?.setAttribute('href', signInPath());
 }
 
 function toggleTheme() {
   const next = document.documentElement.dataset.theme === 'dark' ? 'light' : 'dark';
   document.documentElement.dataset.theme = next;
-  localStorage.setItem('devtrack-theme', next);
-  renderNav();
+  try {
+    localStorage.setItem('devtrack-theme', next);
+  } catch {
+    // Storage blocked: the choice lasts for this page only.
+  }
+  updateNav();
 }
 
+/** Ends the session; the page changes only once the hub has ended it (a refusal is shown, not hidden). */
 async function signOut() {
   try {
-    await fetch('/auth/logout', { method: 'POST', headers: { 'X-CSRF-Token': csrf() }, credentials: 'same-origin' });
-  } finally {
-    state.live?.close();
-    state.live = null;
-    state.me = null;
-    navigate('/sign-in');
+    await api.post('/auth/logout');
+  } catch (error) {
+    if (!(error instanceof ApiError && error.status === 401)) {
+      toast(`Not signed out: ${error.message}`, 'error');
+      return;
+    }
   }
-}
-
-function csrf() {
-  const match = document.cookie.split(';').map(part => part.trim()).find(part => part.startsWith('devtrack_csrf='));
-  return match ? decodeURIComponent(match.slice('devtrack_csrf='.length)) : '';
+  state.live?.close();
+  state.live = null;
+  state.me = null;
+  navigate('/sign-in');
 }
 
 /** Unread notifications, shown in the navigation; pages that change it call this. */
-export function setUnread(count) {
+function setUnread(count) {
   state.unread = count;
-  const badge = document.getElementById('unread-count');
-  if (badge && count > 0) {
-    badge.textContent = String(count);
-    badge.setAttribute('aria-label', `${count} unread`);
-  } else {
-    renderNav();
-  }
+  updateNav();
 }
 
-export function navigate(path, { replace: replaceEntry = false } = {}) {
+function navigate(path, { replace: replaceEntry = false } = {}) {
   if (replaceEntry) history.replaceState(null, '', path);
   else history.pushState(null, '', path);
   route();
+}
+
+async function refreshUnread() {
+  try {
+    setUnread((await api.get('/api/v1/notifications', { limit: 1 })).unread_count);
+  } catch {
+    // The badge is a convenience: the notifications page shows the error, if it persists.
+  }
 }
 
 function startLive() {
   if (state.live || !state.me) return;
   state.live = new LiveStream('/api/v1/stream');
   state.live.on('notification', data => {
-    setUnread(state.unread + 1);
+    if (data.id) setUnread(state.unread + 1);
+    else refreshUnread(); // a notification too large for the stream comes as {}: count again
     toast(data.title ?? 'New notification');
   });
+  // After a reconnect, what happened meanwhile was not streamed: count again (pages re-read on 'reconnected').
+  state.live.on('reconnected', refreshUnread);
   state.live.on('signed-out', () => {
     state.me = null;
     state.live = null;
-    navigate(`/sign-in?return_to=${encodeURIComponent(location.pathname)}`, { replace: true });
+    navigate(signInPath(), { replace: true });
   });
 }
 
+/** The path and query on screen: a change of the #fragment alone moves within the page, it does not redraw it. */
+let routed = null;
+
 async function route() {
+  routed = location.pathname + location.search;
+  try {
+    await draw();
+  } catch (error) {
+    replace(document.getElementById('main'), failure(error));
+  }
+}
+
+async function draw() {
   state.leave?.abort();
   const leave = new AbortController();
   state.leave = leave;
@@ -131,35 +170,38 @@ async function route() {
       replace(main, failure(error));
       return;
     }
+    renderNav();
     if (state.me) {
-      try {
-        setUnread((await api.get('/api/v1/notifications', { limit: 1 })).unread_count);
-      } catch {
-        // The badge is a convenience: the notifications page shows the error, if it persists.
-      }
+      await refreshUnread();
       startLive();
     }
+  } else if (document.getElementById('sign-out') ? !state.me : state.me) {
+    renderNav();
   }
-  renderNav();
-  if (!match) {
+  updateNav();
+  const params = {};
+  try {
+    (match?.route.params ?? []).forEach((name, index) => { params[name] = decodeURIComponent(match.found[index + 1]); });
+  } catch {
+    params.invalid = true; // a malformed %-escape: no such page
+  }
+  if (!match || params.invalid) {
     document.title = 'Not found · DevTrack Hub';
     replace(main, h('div', { class: 'panel' }, h('h1', null, 'Not found'),
       h('p', null, 'There is no page at ', h('code', null, path), '. '), h('a', { href: '/' }, 'Back to the overview')));
     return;
   }
-  const params = {};
-  (match.route.params ?? []).forEach((name, index) => { params[name] = decodeURIComponent(match.found[index + 1]); });
   const module = await import(`./pages/${match.route.page}.js`);
   if (leave.signal.aborted) return;
   if (module.signIn === 'required' && !state.me) {
-    navigate(`/sign-in?return_to=${encodeURIComponent(location.pathname + location.search)}`, { replace: true });
+    navigate(signInPath(), { replace: true });
     return;
   }
   document.title = `${typeof module.title === 'function' ? module.title(params) : module.title} · DevTrack Hub`;
   const root = h('div', { class: 'page', id: `page-${match.route.page}` });
   replace(main, root);
   const context = {
-    root, params, query: new URLSearchParams(location.search), me: state.me, api, navigate, toast, setUnread,
+    root, params, query: new URLSearchParams(location.search), me: state.me, api, navigate, toast, setUnread, signOut,
     signal: leave.signal,
     /** Subscribes to a live event type for as long as the page is on screen. */
     live(type, handler) {
@@ -192,8 +234,15 @@ document.addEventListener('click', event => {
   event.preventDefault();
   if (url.pathname + url.search !== location.pathname + location.search) navigate(url.pathname + url.search + url.hash);
 });
-window.addEventListener('popstate', route);
+window.addEventListener('popstate', () => {
+  if (location.pathname + location.search !== routed) route();
+});
 
-const savedTheme = localStorage.getItem('devtrack-theme');
+let savedTheme = null;
+try {
+  savedTheme = localStorage.getItem('devtrack-theme');
+} catch {
+  // Storage blocked (a privacy setting): follow the system's preference.
+}
 document.documentElement.dataset.theme = savedTheme ?? (matchMedia('(prefers-color-scheme: dark)').matches ? 'dark' : 'light');
 route();

@@ -37,23 +37,29 @@ export function isoWeekday(date) {
   return (weekday(date) + 6) % 7;
 }
 
-export function month(date) {
+function month(date) {
   return Number(date.slice(5, 7));
 }
 
-/** Every date from `from` to `to`, both included. */
-export function range(from, to) {
-  const dates = [];
-  for (let day = from; day <= to; day = addDays(day, 1)) dates.push(day);
-  return dates;
-}
-
-/** Today in an IANA zone at `now` (a Date), as the server computes it for that zone. */
+/**
+ * Today in an IANA zone at `now` (a Date), as the server computes it for that zone. A zone this browser does not
+ * know (its time zone data is older than the server's) falls back to UTC rather than breaking the page.
+ */
 export function todayIn(zone, now = new Date()) {
-  const parts = new Intl.DateTimeFormat('en-CA', { timeZone: zone, year: 'numeric', month: '2-digit', day: '2-digit' })
-    .formatToParts(now);
+  let format;
+  try {
+    format = new Intl.DateTimeFormat('en-CA', { timeZone: zone, year: 'numeric', month: '2-digit', day: '2-digit' });
+  } catch {
+    format = new Intl.DateTimeFormat('en-CA', { timeZone: 'UTC', year: 'numeric', month: '2-digit', day: '2-digit' });
+  }
+  const parts = format.formatToParts(now);
   const get = type => parts.find(part => part.type === type).value;
   return `${get('year')}-${get('month')}-${get('day')}`;
+}
+
+/** The date of an instant (an ISO 8601 timestamp from the API) in a zone: the day it counts on there. */
+export function dateIn(iso, zone) {
+  return todayIn(zone, new Date(iso));
 }
 
 /**

@@ -22,11 +22,26 @@ function assign(element, props, isSVG) {
       Object.assign(element.style, value);
     } else if (key === 'dataset') {
       Object.assign(element.dataset, value);
+    } else if ((key === 'href' || key === 'src') && safeUrl(value) === null) {
+      // A link from API data that is neither this hub's path nor http(s) (javascript:, data:) is not made.
+      continue;
     } else if (!isSVG && key in element && typeof value !== 'string') {
       element[key] = value;
     } else {
       element.setAttribute(key, value === true ? '' : String(value));
     }
+  }
+}
+
+/** `text` as a URL a page may link to: a path, query or fragment of this hub, or http(s); else null. */
+export function safeUrl(text) {
+  const value = String(text);
+  if (/^[/?#]/.test(value) && !value.startsWith('//') && !value.includes('\\')) return value;
+  try {
+    const url = new URL(value);
+    return url.protocol === 'https:' || url.protocol === 'http:' ? url.href : null;
+  } catch {
+    return null;
   }
 }
 
@@ -83,4 +98,139 @@ export async function fill(element, load) {
     if (error?.name === 'AbortError') return;
     replace(element, failure(error));
   }
+}
+
+/**
+ * For a view that loads again when its controls change (a range, a toggle, a filter): each call gives a signal that
+ * aborts the previous one's request, and the page's own, so an answer arriving late never draws over a newer one.
+ */
+export function latest(pageSignal) {
+  let current = null;
+  return () => {
+    current?.abort();
+    current = new AbortController();
+    return AbortSignal.any([pageSignal, current.signal]);
+  };
+}
+
+/**
+ * A form's error box: show(error) writes the API's message and marks the field it names (the error code
+ * `invalid_<name>`, or the message's first word, a field name as the API writes them) aria-invalid; clear() undoes it.
+ * `aliases` maps other names the API uses to the form's field names.
+ */
+export function formErrors(form, box, aliases = {}) {
+  box.setAttribute('role', 'alert');
+  box.classList.add('error');
+  box.hidden = true;
+  const clear = () => {
+    box.hidden = true;
+    box.textContent = '';
+    for (const field of form.querySelectorAll('[aria-invalid="true"]')) {
+      field.removeAttribute('aria-invalid');
+      field.removeAttribute('aria-describedby');
+    }
+  };
+  const show = error => {
+    clear();
+    box.textContent = error?.message ?? String(error);
+    box.hidden = false;
+    if (!box.id) box.id = `${form.id || 'form'}-error`;
+    const fromCode = /^invalid_(.+)$/.exec(error?.code ?? '')?.[1];
+    const fromMessage = /^([a-z_]+)\b/.exec(error?.message ?? '')?.[1];
+    for (const name of [fromCode, fromMessage].filter(Boolean).map(name => aliases[name] ?? name)) {
+      const field = form.elements.namedItem(name);
+      if (field && 'setAttribute' in field) {
+        field.setAttribute('aria-invalid', 'true');
+        field.setAttribute('aria-describedby', box.id);
+        break;
+      }
+    }
+  };
+  return { show, clear };
+}
+
+/**
+ * Buttons of which one is chosen (aria-pressed), updated in place so keyboard focus stays where it was.
+ * `options` = [[value, text]]; `onChange(value)` runs when another one is chosen.
+ */
+export function toggleGroup(label, options, current, onChange) {
+  const group = h('div', { class: 'toggle-group', role: 'group', 'aria-label': label });
+  const buttons = options.map(([value, text]) => h('button', {
+    type: 'button', class: 'ghost', 'data-value': value,
+    onclick: () => {
+      if (value === current) return;
+      current = value;
+      mark();
+      onChange(value);
+    },
+  }, text));
+  const mark = () => buttons.forEach(button => {
+    const on = button.dataset.value === current;
+    button.setAttribute('aria-pressed', String(on));
+    button.classList.toggle('ghost', !on);
+  });
+  mark();
+  group.append(...buttons);
+  return group;
+}
+
+/**
+ * A button that asks once more before `work()` ("Delete" → "Confirm: delete" for `ms`), and shows the
+ * outcome: the label comes back after a failure, and the failure goes to `onError`.
+ */
+export function confirmButton(label, work, { onError, ms = 5000 } = {}) {
+  let armed = null;
+  const button = h('button', { type: 'button', class: 'danger' }, label);
+  const reset = () => {
+    clearTimeout(armed);
+    armed = null;
+    button.textContent = label;
+    button.disabled = false;
+  };
+  button.addEventListener('click', async () => {
+    if (!armed) {
+      button.textContent = `Confirm: ${label.toLowerCase()}`;
+      armed = setTimeout(reset, ms);
+      return;
+    }
+    clearTimeout(armed);
+    button.disabled = true;
+    try {
+      await work();
+    } catch (error) {
+      onError?.(error);
+    } finally {
+      if (button.isConnected) reset();
+    }
+  });
+  return button;
+}
+
+/**
+ * "Load more" under a list: `next(cursor)` resolves to {items, next_cursor}; `append(items)` adds them and returns
+ * the first new element (focused, so the keyboard does not fall back to the page's top). Returns {element, reset}.
+ */
+export function pager({ id, next, append }) {
+  const element = h('div', { class: 'pager', id });
+  let cursor = null;
+  const button = h('button', { type: 'button', class: 'ghost' }, 'Load more');
+  const show = () => replace(element, cursor ? button : null);
+  button.addEventListener('click', async () => {
+    button.disabled = true;
+    button.textContent = 'Loading…';
+    try {
+      const page = await next(cursor);
+      cursor = page.next_cursor ?? null;
+      const first = append(page.items);
+      show();
+      (first ?? button).focus?.();
+    } catch (error) {
+      if (error?.name === 'AbortError') return;
+      replace(element, button, failure(error));
+    } finally {
+      button.disabled = false;
+      button.textContent = 'Load more';
+    }
+  });
+  return { element, reset(nextCursor) { cursor = nextCursor ?? null; show(); } };
 }

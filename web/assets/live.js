@@ -1,6 +1,7 @@
 // One EventSource on /api/v1/stream for the whole page: the hub sends `notification`, `metrics.updated` and
-// `goal.progress`; pages subscribe while they are on screen. The browser reconnects by itself after a drop;
-// when it gives up, a 401 from /api/v1/me means the session ended ('signed-out'), anything else a hiccup.
+// `goal.progress`; pages subscribe while they are on screen. The browser reconnects by itself after a drop
+// ('reconnected' then tells pages to read again); when it gives up, a 401 from /api/v1/me means the session
+// ended ('signed-out'), anything else a hiccup.
 
 const TYPES = ['notification', 'metrics.updated', 'goal.progress'];
 
@@ -9,6 +10,7 @@ export class LiveStream {
     this.url = url;
     this.handlers = new Map();
     this.closed = false;
+    this.opened = false;
     this.connect();
     // A page kept in the back-forward cache would hold its stream open: over HTTP/1.1 a browser has six
     // connections per host, and a few such pages would leave the current one waiting for its requests.
@@ -32,7 +34,9 @@ export class LiveStream {
     }
     source.addEventListener('open', () => {
       document.documentElement.dataset.live = 'open';
-      this.emit('open', null);
+      // Events while the stream was away are not replayed: whoever shows live data reads it again.
+      if (this.opened) this.emit('reconnected', null);
+      this.opened = true;
     });
     source.addEventListener('error', () => {
       document.documentElement.dataset.live = 'closed';

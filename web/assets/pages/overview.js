@@ -21,8 +21,9 @@ const KIND_NAMES = {
 };
 
 export async function render({ root, api, live, signal }) {
+  // Asked again rather than taken from the shell: the zone may have changed in Settings since sign-in.
   const me = await api.get('/api/v1/me', undefined, { signal });
-  const today = todayIn(me.timezone);
+  const today = () => todayIn(me.timezone);
   const parts = {
     periods: h('section', { class: 'panel', id: 'overview-periods', 'aria-live': 'polite' }),
     streak: h('section', { class: 'panel', id: 'overview-streak', 'aria-live': 'polite' }),
@@ -33,13 +34,13 @@ export async function render({ root, api, live, signal }) {
   };
   root.append(
     h('div', { class: 'spread' }, h('h1', null, `Hello, ${me.login}`),
-      h('span', { class: 'muted', id: 'overview-today', 'data-date': today }, `${shortDate(today)} · ${me.timezone}`)),
+      h('span', { class: 'muted', id: 'overview-today', 'data-date': today() }, `${shortDate(today())} · ${me.timezone}`)),
     parts.periods, h('div', { class: 'grid' }, parts.streak, parts.goals), parts.calendar,
     h('div', { class: 'grid' }, parts.achievements, parts.activity));
 
   const load = {
     metrics: () => loadMetrics(api, today, parts, signal),
-    goals: () => fill(parts.goals, () => goalsPanel(api, today, signal)),
+    goals: () => fill(parts.goals, () => goalsPanel(api, me.timezone, signal)),
     achievements: () => fill(parts.achievements, () => achievementsPanel(api, signal)),
     activity: () => fill(parts.activity, () => activityPanel(api, signal)),
   };
@@ -59,10 +60,13 @@ export async function render({ root, api, live, signal }) {
   };
   live('metrics.updated', () => soon('metrics', 'activity', 'goals'));
   live('goal.progress', () => soon('goals'));
-  live('notification', data => { if (data.type === 'achievement.unlocked') soon('achievements'); });
+  live('notification', data => { if (data.type === 'achievement.unlocked' || !data.type) soon('achievements'); });
+  live('reconnected', () => soon(...Object.keys(load)));
 }
 
-async function loadMetrics(api, today, parts, signal) {
+async function loadMetrics(api, todayNow, parts, signal) {
+  // Today is asked each time: a page left open past midnight moves on to the new day.
+  const today = todayNow();
   try {
     const from = addDays(today, -364);
     const [daily, streak] = await Promise.all([
@@ -76,7 +80,7 @@ async function loadMetrics(api, today, parts, signal) {
     if (performance.getEntriesByName('calendar-rendered').length === 0) performance.mark('calendar-rendered');
   } catch (error) {
     if (error?.name === 'AbortError') return;
-    replace(parts.periods, failure(error));
+    for (const part of [parts.periods, parts.streak, parts.calendar]) replace(part, failure(error));
   }
 }
 
@@ -117,8 +121,8 @@ function streakPanel(streak, today) {
   return [
     h('h2', null, 'Streak'),
     h('dl', { class: 'stats' },
-      h('div', null, h('dt', null, 'Current streak'), h('dd', { id: 'streak-current', 'data-value': streak.current }, plural(streak.current, 'day'))),
-      h('div', null, h('dt', null, 'Longest streak'), h('dd', { id: 'streak-longest', 'data-value': streak.longest }, plural(streak.longest, 'day')))),
+      [['current', 'Current streak'], ['longest', 'Longest streak']].map(([key, label]) => h('div', null, h('dt', null, label),
+        h('dd', { id: `streak-${key}`, 'data-value': streak[key] }, plural(streak[key], 'day'))))),
     streak.current > 0 && streak.current_start
       ? h('p', { class: 'muted' }, `Since ${shortDate(streak.current_start, year)}`) : null,
     streak.longest > 0 && streak.longest_start
@@ -141,7 +145,7 @@ function calendarPanel(days, today) {
   ];
 }
 
-async function goalsPanel(api, today, signal) {
+async function goalsPanel(api, zone, signal) {
   const { goals } = await api.get('/api/v1/goals', undefined, { signal });
   if (goals.length === 0) {
     return [h('h2', null, 'Goals'), empty('No goals yet.', h('a', { class: 'button', href: '/goals' }, 'Create a goal'))];
@@ -151,10 +155,11 @@ async function goalsPanel(api, today, signal) {
     h('ul', { class: 'plain' }, goals.slice(0, 6).map(goal => {
       const done = goal.percent >= 100;
       const end = goal.period === 'once' ? goal.deadline : goal.period_end;
+      const today = todayIn(goal.timezone ?? zone); // a goal counts in its own zone, if it has one
       return h('li', { 'data-goal-id': goal.id, 'data-current': goal.current, 'data-target': goal.target },
         h('div', { class: 'spread' }, h('strong', null, goal.title),
           h('span', { class: done ? 'ok' : 'muted' }, `${count(goal.current)} / ${count(goal.target)}`)),
-        progress(goal.percent, `${goal.title}: ${Math.round(goal.percent)}%`),
+        progress(goal.percent, `${goal.title}: ${Math.floor(goal.percent)}%`),
         h('span', { class: 'hint' }, done ? 'Reached ✓' : end ? timeLeft(daysBetween(today, end)) : 'No deadline'));
     })),
   ];

@@ -19,7 +19,7 @@ export async function render({ root, query, me, navigate }) {
   const error = query.get('error');
   root.append(panel(null,
     h('h1', null, 'Sign in to DevTrack Hub'),
-    error ? h('div', { class: 'error', role: 'alert', id: 'sign-in-error' }, ERRORS[error] ?? `Sign-in failed (${error}).`) : null,
+    error ? h('div', { class: 'error', role: 'alert', id: 'sign-in-error' }, ERRORS[error] ?? 'Sign-in failed. Try again.') : null,
     method === 'github'
       ? [h('p', null, 'Your commits, pull requests, reviews and coding time in one place, from your GitHub account and your editor.'),
         h('a', { class: 'button', id: 'sign-in-github', href: `/auth/github?return_to=${encodeURIComponent(returnTo)}` },
@@ -31,7 +31,10 @@ export async function render({ root, query, me, navigate }) {
     h('p', { class: 'muted' }, 'Public profiles and the ', h('a', { href: '/leaderboard' }, 'leaderboard'), ' need no sign-in.')));
 }
 
-/** Only a path of this hub, as the server's return_to rule. */
+/** Only a path of this hub (the server's return_to rule): no other origin, however the browser would read it. */
 function safePath(path) {
-  return path && path.startsWith('/') && !path.startsWith('//') && !path.includes('\\') && !path.startsWith('/sign-in') ? path : '/';
+  if (!path || !path.startsWith('/') || path.length > 500 || /[\u0000-\u001F\u007F-\u009F\\]/.test(path)) return '/';
+  const url = new URL(path, location.origin);
+  if (url.origin !== location.origin || url.pathname.startsWith('/sign-in')) return '/';
+  return url.pathname + url.search + url.hash;
 }
