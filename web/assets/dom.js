@@ -118,7 +118,10 @@ export function latest(pageSignal) {
  * `invalid_<name>`, or the message's first word, a field name as the API writes them) aria-invalid; clear() undoes it.
  * `aliases` maps other names the API uses to the form's field names.
  */
+let formErrorBoxes = 0;
+
 export function formErrors(form, box, aliases = {}) {
+  if (!box.id) box.id = `form-error-${++formErrorBoxes}`;
   box.setAttribute('role', 'alert');
   box.classList.add('error');
   box.hidden = true;
@@ -134,7 +137,6 @@ export function formErrors(form, box, aliases = {}) {
     clear();
     box.textContent = error?.message ?? String(error);
     box.hidden = false;
-    if (!box.id) box.id = `${form.id || 'form'}-error`;
     const fromCode = /^invalid_(.+)$/.exec(error?.code ?? '')?.[1];
     const fromMessage = /^([a-z_]+)\b/.exec(error?.message ?? '')?.[1];
     for (const name of [fromCode, fromMessage].filter(Boolean).map(name => aliases[name] ?? name)) {
@@ -142,6 +144,7 @@ export function formErrors(form, box, aliases = {}) {
       if (field && 'setAttribute' in field) {
         field.setAttribute('aria-invalid', 'true');
         field.setAttribute('aria-describedby', box.id);
+        field.focus?.(); // the keyboard goes where the correction is
         break;
       }
     }
@@ -213,13 +216,16 @@ export function confirmButton(label, work, { onError, ms = 5000 } = {}) {
 export function pager({ id, next, append }) {
   const element = h('div', { class: 'pager', id });
   let cursor = null;
+  let generation = 0; // bumped by reset(): an answer to an older list is dropped
   const button = h('button', { type: 'button', class: 'ghost' }, 'Load more');
   const show = () => replace(element, cursor ? button : null);
   button.addEventListener('click', async () => {
     button.disabled = true;
     button.textContent = 'Loading…';
+    const asked = generation;
     try {
       const page = await next(cursor);
+      if (asked !== generation) return;
       cursor = page.next_cursor ?? null;
       const first = append(page.items);
       show();
@@ -232,5 +238,5 @@ export function pager({ id, next, append }) {
       button.textContent = 'Load more';
     }
   });
-  return { element, reset(nextCursor) { cursor = nextCursor ?? null; show(); } };
+  return { element, reset(nextCursor) { generation += 1; cursor = nextCursor ?? null; show(); } };
 }

@@ -56,3 +56,22 @@ export const KIND_LABELS = {
   commits: 'Commits', prs_opened: 'PRs opened', prs_merged: 'PRs merged', reviews: 'Reviews',
   issues_opened: 'Issues opened', issues_closed: 'Issues closed', comments: 'Comments', coding_seconds: 'Coding time',
 };
+
+/** Date and minute with the zone's abbreviation ("Dec 5, 2026, 11:00 AM GMT+14"). */
+const MINUTE = { year: 'numeric', month: 'short', day: 'numeric', hour: 'numeric', minute: '2-digit', timeZoneName: 'short' };
+
+/**
+ * An instant from the API as a date and time in the user's zone (the browser's, if it does not know that zone);
+ * `style` is Intl.DateTimeFormat's. Empty for a value that is not a time.
+ */
+export function instant(iso, zone, style = MINUTE) {
+  const time = new Date(iso);
+  if (Number.isNaN(time.getTime())) return '';
+  let format;
+  try {
+    format = new Intl.DateTimeFormat('en-US', { ...style, timeZone: zone });
+  } catch {
+    format = new Intl.DateTimeFormat('en-US', style);
+  }
+  return format.format(time);
+}

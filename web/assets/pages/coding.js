@@ -1,8 +1,7 @@
 // Coding time from editor heartbeats: a range, the time per day stacked by language or project, the top
 // projects, languages, editors and machines, and when in the week the user codes.
 
-import { ApiError } from '../api.js';
-import { h, replace, empty, failure, loading } from '../dom.js';
+import { h, replace, empty, failure, loading, latest, toggleGroup } from '../dom.js';
 import { stackedBars, hourGrid } from '../charts.js';
 import { addDays, todayIn } from '../dates.js';
 import { duration, plural, shortDate } from '../format.js';
@@ -16,20 +15,8 @@ const TOP = 7; // the CSS has 8 series colours: 7 names and "Other"
 const TABLES = [['projects', 'Top projects', 'Project'], ['languages', 'Languages', 'Language'],
   ['editors', 'Editors', 'Editor'], ['machines', 'Machines', 'Machine']];
 
-/** Buttons of which one is pressed; `onChange(value)` when another is chosen. */
-function toggle(label, options, current, onChange) {
-  const group = h('div', { class: 'row', role: 'group', 'aria-label': label });
-  const draw = () => replace(group, options.map(([value, text]) => h('button', {
-    type: 'button', class: value === current ? null : 'ghost', 'aria-pressed': String(value === current), 'data-value': value,
-    onclick: () => { if (value !== current) { current = value; draw(); onChange(value); } },
-  }, text)));
-  draw();
-  return group;
-}
-
-/** The top names of the range as series, the rest summed into "Other"; null when the days carry no parts. */
-export function stackSeries(daily) {
-  if (!daily.some(day => Array.isArray(day.parts))) return null;
+/** The top names of the range as series, the rest summed into "Other". */
+function stackSeries(daily) {
   const totals = new Map();
   for (const day of daily) {
     for (const part of day.parts ?? []) totals.set(part.name, (totals.get(part.name) ?? 0) + part.seconds);
@@ -81,17 +68,14 @@ function summaryStats(summary) {
 
 function chart(summary, stack) {
   const labels = summary.daily.map(day => day.date);
-  const stacked = stackSeries(summary.daily);
-  const series = stacked ?? [{ name: 'Coding time', values: summary.daily.map(day => day.seconds), total: summary.total_seconds }];
-  const label = `Coding time per day from ${summary.from} to ${summary.to}` + (stacked ? `, by ${stack}` : '') +
-    `: ${duration(summary.total_seconds)} in total`;
+  const series = stackSeries(summary.daily);
+  const label = `Coding time per day from ${summary.from} to ${summary.to}, by ${stack}: ${duration(summary.total_seconds)} in total`;
   return [
     h('div', null, stackedBars(labels, series, duration, { label })),
     h('ul', { class: 'legend', id: 'coding-legend', 'aria-label': 'Legend' }, series.map((part, index) => h('li',
       { 'data-name': part.name, 'data-seconds': part.total },
       h('span', { class: ['swatch', part.other ? 'series-other' : `series-${index % 8}`], 'aria-hidden': 'true' }),
       `${part.name} · ${duration(part.total)}`))),
-    stacked ? null : h('p', { class: 'hint' }, 'This hub does not split the days by language or project yet.'),
   ];
 }
 
@@ -139,7 +123,7 @@ export async function render({ root, query, me, api, live, signal }) {
   }, `${value} days`)));
   const stats = h('div', { 'aria-live': 'polite' }, loading());
   const bars = h('div', null);
-  const stackToggle = toggle('Stack the days', STACKS, stack, value => {
+  const stackToggle = toggleGroup('Stack the days', STACKS, stack, value => {
     stack = value;
     const url = new URL(location.href);
     url.searchParams.set('stack', value);
@@ -153,6 +137,10 @@ export async function render({ root, query, me, api, live, signal }) {
   });
   const breakdowns = h('div', { class: 'grid', id: 'coding-breakdowns' }, tables.map(table => table.section));
   const hourBody = h('div', { 'aria-live': 'polite' }, loading());
+  const hourToggle = toggleGroup('Show', [['coding', 'Coding time'], ['contributions', 'Contributions']], metric, value => {
+    metric = value;
+    if (hourly) replace(hourBody, hours(hourly, metric));
+  });
   let hourly = null;
 
   replace(root,
@@ -161,30 +149,20 @@ export async function render({ root, query, me, api, live, signal }) {
       h('div', { class: 'spread' }, h('h2', null, `Time per day · last ${days} days`), stackToggle), stats, bars),
     breakdowns,
     h('section', { class: 'panel', id: 'coding-hours' },
-      h('div', { class: 'spread' }, h('h2', null, 'When you code'), toggle('Show', [['coding', 'Coding time'], ['contributions', 'Contributions']],
-        metric, value => { metric = value; if (hourly) replace(hourBody, hours(hourly, metric)); })),
-      hourBody));
+      h('div', { class: 'spread' }, h('h2', null, 'When you code'), hourToggle), hourBody));
 
+  // Each load aborts the one before it (a toggle pressed twice, a live reload): a late answer never draws.
+  const summarySignal = latest(signal);
+  const hoursSignal = latest(signal);
   const cache = new Map(); // stack → summary, so the toggle does not ask twice
-  async function summaryFor(wanted, fresh) {
-    if (!fresh && cache.has(wanted)) return cache.get(wanted);
-    let summary;
-    try {
-      summary = await api.get('/api/v1/coding/summary', { from, to, stack: wanted }, { signal });
-    } catch (error) {
-      // A hub that predates `stack` and refuses it: ask again without it (the chart is then unstacked).
-      if (!(error instanceof ApiError && error.status === 400 && /stack/.test(error.code + error.message))) throw error;
-      summary = await api.get('/api/v1/coding/summary', { from, to }, { signal });
-    }
-    cache.set(wanted, summary);
-    return summary;
-  }
 
   async function loadSummary(fresh = false) {
+    const wanted = stack;
+    const mine = summarySignal();
     if (!fresh) replace(bars, loading());
-    let summary;
+    let summary = fresh ? undefined : cache.get(wanted);
     try {
-      summary = await summaryFor(stack, fresh);
+      summary ??= await api.get('/api/v1/coding/summary', { from, to, stack: wanted }, { signal: mine });
     } catch (error) {
       if (error?.name === 'AbortError') return;
       replace(stats, failure(error));
@@ -192,7 +170,9 @@ export async function render({ root, query, me, api, live, signal }) {
       tables.forEach(table => replace(table.body, failure(error)));
       return;
     }
-    stackToggle.hidden = summary.total_seconds === 0 || !stackSeries(summary.daily);
+    cache.set(wanted, summary);
+    if (mine.aborted) return;
+    stackToggle.hidden = summary.total_seconds === 0;
     breakdowns.hidden = summary.total_seconds === 0; // nothing to break down: the connect steps say what to do
     replace(stats, summaryStats(summary));
     for (const table of tables) {
@@ -204,24 +184,26 @@ export async function render({ root, query, me, api, live, signal }) {
       bars.append(connectHelp());
       return;
     }
-    replace(bars, chart(summary, stack));
+    replace(bars, chart(summary, wanted));
   }
 
   async function loadHours() {
     try {
-      hourly = await api.get('/api/v1/metrics/hourly', { from, to }, { signal });
+      hourly = await api.get('/api/v1/metrics/hourly', { from, to }, { signal: hoursSignal() });
       replace(hourBody, hours(hourly, metric));
     } catch (error) {
       if (error?.name !== 'AbortError') replace(hourBody, failure(error));
     }
   }
 
-  // New heartbeats or facts: read again quietly, at most every few seconds.
+  // New heartbeats or facts (or a stream that was away): read again quietly, at most every few seconds.
   let timer = null;
-  live('metrics.updated', () => {
+  const reload = () => {
     clearTimeout(timer);
     timer = setTimeout(() => { cache.clear(); loadSummary(true); loadHours(); }, 3000);
-  });
+  };
+  live('metrics.updated', reload);
+  live('reconnected', reload);
   signal.addEventListener('abort', () => clearTimeout(timer));
 
   await Promise.all([loadSummary(), loadHours()]);

@@ -1,9 +1,9 @@
 // Goals (progress, history, create / edit / delete, live progress), the achievement catalogue, and
 // streak freezes. Forms send what was typed and show the API's own validation message beside them.
 
-import { h, s, replace, empty, failure, loading, fill } from '../dom.js';
+import { h, s, replace, empty, failure, loading, fill, latest, formErrors, toggleGroup, confirmButton } from '../dom.js';
 import { progress } from '../charts.js';
-import { addDays, daysBetween, todayIn, MONTHS } from '../dates.js';
+import { addDays, daysBetween, todayIn, dateIn, MONTHS } from '../dates.js';
 import { count, shortDate, timeLeft, plural } from '../format.js';
 
 export const title = 'Goals & achievements';
@@ -42,28 +42,6 @@ function options(list, current) {
   return list.map(([value, text]) => h('option', { value, selected: value === current }, text));
 }
 
-/** A form's error area: the API's message, and aria-invalid on the field it names (by code or first word). */
-function showError(form, error) {
-  const box = form.querySelector('.form-error');
-  replace(box, error?.message ?? String(error));
-  const name = /^invalid_([a-z]+)$/.exec(error?.code ?? '')?.[1] ?? /^([a-z]+)\b/.exec(error?.message ?? '')?.[1];
-  let input = name ? form.elements.namedItem(name) : null;
-  if (name === 'unit' && form.elements.unit?.value === 'custom') input = form.elements.kind;
-  if (input instanceof HTMLElement) {
-    input.setAttribute('aria-invalid', 'true');
-    input.setAttribute('aria-describedby', box.id);
-    input.focus();
-  }
-}
-
-function clearError(form) {
-  replace(form.querySelector('.form-error'));
-  for (const input of form.querySelectorAll('[aria-invalid]')) {
-    input.removeAttribute('aria-invalid');
-    input.removeAttribute('aria-describedby');
-  }
-}
-
 /** Sets a charts.progress() bar to `percent` without replacing it, so live updates move the bar in place. */
 function setBar(svg, percent, label) {
   const value = Math.max(0, Math.min(100, percent));
@@ -78,8 +56,10 @@ export async function render({ root, me, api, live, signal }) {
   const today = todayIn(me.timezone);
   const year = Number(today.slice(0, 4));
   const zones = Intl.supportedValuesOf?.('timeZone') ?? [];
+  if (!zones.includes('UTC')) zones.unshift('UTC'); // Intl lists the named zones only
   const items = new Map(); // goal id → item
   const status = h('p', { id: 'goals-status', class: 'hint', 'aria-live': 'polite' });
+  const problem = h('div');
   const list = h('ul', { class: 'plain', id: 'goals-list' });
   const none = empty('No goals yet. Set one below, for example 10 commits a week or 30 coding minutes a day.');
   const summary = h('span', { class: 'muted' });
@@ -88,7 +68,7 @@ export async function render({ root, me, api, live, signal }) {
     none.hidden = goals.length > 0;
     summary.textContent = goals.length ? `${plural(goals.length, 'goal')} · ${count(goals.filter(reached).length)} reached` : '';
   };
-  const zoneToday = zone => { try { return todayIn(zone); } catch { return today; } };
+  const zoneOf = goal => goal.timezone ?? me.timezone;
   const reached = goal => goal.current >= goal.target || Boolean(goal.completed_at);
 
   function goalItem(goal) {
@@ -97,23 +77,38 @@ export async function render({ root, me, api, live, signal }) {
     const bar = progress(0, '');
     const numbers = h('p', { class: 'spread goal-numbers' });
     const region = h('div', { class: 'goal-detail', id: `goal-detail-${goal.id}` });
+    const failed = h('div');
     const li = h('li', { class: 'goal', dataset: { goalId: goal.id } }, head, bar, numbers);
+    // A mode change aborts the history read under way; a live change aborts the re-read before it.
+    const detail = latest(signal);
+    const reread = latest(signal);
     const buttons = {};
     const open = mode => {
       item.mode = item.mode === mode ? null : mode;
+      const mine = detail();
       for (const [name, button] of Object.entries(buttons)) button.setAttribute('aria-expanded', String(item.mode === name));
-      if (item.mode === 'history') fill(region, () => history(item.goal));
+      if (item.mode === 'history') showHistory(item, region, mine);
       else if (item.mode === 'edit') replace(region, editForm(item)).querySelector('input').focus();
-      else if (item.mode === 'delete') replace(region, confirmDelete(item)).querySelector('.ghost').focus();
       else replace(region);
     };
-    for (const [mode, text] of [['history', 'History'], ['edit', 'Edit'], ['delete', 'Delete']]) {
+    for (const [mode, text] of [['history', 'History'], ['edit', 'Edit']]) {
       buttons[mode] = h('button', {
-        type: 'button', class: mode === 'delete' ? 'danger' : 'ghost', 'aria-expanded': 'false', 'aria-controls': region.id,
+        type: 'button', class: 'ghost', 'aria-expanded': 'false', 'aria-controls': region.id,
         'aria-describedby': `goal-title-${goal.id}`, 'data-action': mode, onclick: () => open(mode),
       }, text);
     }
-    li.append(h('div', { class: 'row goal-actions' }, Object.values(buttons)), region);
+    const remove = confirmButton('Delete', async () => {
+      replace(failed);
+      await api.delete(`/api/v1/goals/${item.goal.id}`);
+      li.remove();
+      items.delete(item.goal.id);
+      tally();
+      status.textContent = `Deleted “${item.goal.title}” and its history.`;
+      list.focus();
+    }, { onError: error => replace(failed, failure(error)) });
+    remove.dataset.action = 'delete';
+    remove.setAttribute('aria-describedby', `goal-title-${goal.id}`);
+    li.append(h('div', { class: 'row goal-actions' }, Object.values(buttons), remove), failed, region);
     item.li = li;
     // Closing puts focus back on the button that opened the form, not on the page's start.
     item.close = () => { const from = buttons[item.mode]; open(item.mode); from?.focus(); };
@@ -121,13 +116,13 @@ export async function render({ root, me, api, live, signal }) {
       item.goal = next;
       const done = reached(next);
       const unit = unitLabel(next.unit);
-      const left = next.deadline ? daysBetween(zoneToday(next.timezone), next.deadline) : null;
+      const left = next.deadline ? daysBetween(todayIn(zoneOf(next)), next.deadline) : null;
       const bounds = span(next.period_start, next.period_end, year);
       const when = next.period === 'once' ? `since ${shortDate(next.period_start, year)}${next.deadline ? '' : ' · no deadline'}`
         : next.period === 'daily' ? 'today' : `this ${next.period === 'weekly' ? 'week' : 'month'}: ${bounds}`;
       replace(head, h('h3', { id: `goal-title-${next.id}` }, next.title), h('span', { class: 'row' },
         h('span', { class: 'tag' }, PERIOD_TAGS[next.period] ?? next.period),
-        next.timezone !== me.timezone ? h('span', { class: 'tag' }, next.timezone) : null,
+        next.timezone && next.timezone !== me.timezone ? h('span', { class: 'tag' }, next.timezone) : null,
         done ? h('span', { class: 'tag ok' }, '✓ Reached') : null));
       const raw = { current: String(next.current), target: String(next.target), percent: String(next.percent) };
       Object.assign(li.dataset, raw);
@@ -137,14 +132,40 @@ export async function render({ root, me, api, live, signal }) {
         h('span', { class: 'goal-value', dataset: raw }, `${count(next.current)} / ${count(next.target)} ${unit} · ${Math.floor(next.percent)}%`),
         h('span', { class: left !== null && left < 0 && !done ? 'muted' : null },
           when, left !== null ? ` · due ${shortDate(next.deadline, year)} (${timeLeft(left)})` : '',
-          next.completed_at ? ` · reached ${shortDate(next.completed_at.slice(0, 10), year)}` : ''));
+          next.completed_at ? ` · reached ${shortDate(dateIn(next.completed_at, zoneOf(next)), year)}` : ''));
+    };
+    // A live change: exact progress moves the bar at once; what the event cannot tell (when the goal was reached,
+    // the bounds of a new period) is read again.
+    item.update = async change => {
+      const mine = reread();
+      const goal = item.goal;
+      const target = change.target ?? goal.target;
+      if (!Number.isInteger(change.progress)) return item.set(await api.get(`/api/v1/goals/${goal.id}`, null, { signal: mine }));
+      const completedAt = change.completed === false ? null : goal.completed_at;
+      item.set({ ...goal, current: change.progress, target, percent: percentOf(change.progress, target), completed_at: completedAt });
+      // A "once" goal past its deadline has no next period to read.
+      const ended = todayIn(zoneOf(goal)) > goal.period_end && !(goal.period === 'once' && goal.deadline);
+      if ((change.completed === true && !completedAt) || ended) {
+        item.set(await api.get(`/api/v1/goals/${goal.id}`, null, { signal: mine }));
+      }
     };
     item.set(goal);
     return item;
   }
 
-  async function history(goal) {
-    const { history: rows } = await api.get(`/api/v1/goals/${goal.id}/history`, null, { signal });
+  async function showHistory(item, region, mine) {
+    replace(region, loading());
+    try {
+      const node = await history(item.goal, mine);
+      // Edit (or Close) pressed meanwhile: the region is no longer the history's.
+      if (item.mode === 'history' && !mine.aborted) replace(region, node);
+    } catch (error) {
+      if (error?.name !== 'AbortError' && item.mode === 'history') replace(region, failure(error));
+    }
+  }
+
+  async function history(goal, mine) {
+    const { history: rows } = await api.get(`/api/v1/goals/${goal.id}/history`, null, { signal: mine });
     if (!rows.length) return empty(`No finished period yet: the current one ends on ${shortDate(goal.period_end, year)}.`);
     const label = row => goal.period === 'monthly'
       ? `${MONTHS[Number(row.period_start.slice(5, 7)) - 1]} ${row.period_start.slice(0, 4)}` : span(row.period_start, row.period_end, year);
@@ -160,7 +181,7 @@ export async function render({ root, me, api, live, signal }) {
 
   function editForm(item) {
     const { goal } = item;
-    const error = h('div', { class: 'error form-error', id: `goal-edit-error-${goal.id}`, role: 'alert' });
+    const box = h('div', { id: `goal-edit-error-${goal.id}` });
     const save = h('button', { type: 'submit' }, 'Save');
     const form = h('form', { class: 'goal-edit', novalidate: true, 'aria-label': `Edit ${goal.title}` },
       field('Title', h('input', { name: 'title', value: goal.title, maxlength: '200', required: true })),
@@ -169,16 +190,17 @@ export async function render({ root, me, api, live, signal }) {
         goal.deadline ? 'It can move, not go away.' : 'Optional.'),
       field('Time zone', h('input', { name: 'timezone', value: goal.timezone, list: 'goal-zones', autocomplete: 'off' })),
       h('p', { class: 'hint' }, `The unit (${unitLabel(goal.unit)}) and period cannot change: create a new goal for that.`),
-      error, h('div', { class: 'row' }, save, h('button', { type: 'button', class: 'ghost', onclick: item.close }, 'Cancel')));
+      box, h('div', { class: 'row' }, save, h('button', { type: 'button', class: 'ghost', onclick: item.close }, 'Cancel')));
+    const errors = formErrors(form, box);
     form.addEventListener('submit', async event => {
       event.preventDefault();
-      clearError(form);
+      errors.clear();
       const data = Object.fromEntries(new FormData(form));
       const body = {};
       if (data.title !== goal.title) body.title = data.title;
       // An empty target would read as "unchanged" (null): say what the API says of a bad one.
       const bad = { code: 'invalid_target', message: 'target must be a whole number from 1 to 1000000000' };
-      if (data.target.trim() === '') return showError(form, bad);
+      if (data.target.trim() === '') return errors.show(bad);
       if (Number(data.target) !== goal.target) body.target = Number(data.target);
       if (data.deadline && data.deadline !== goal.deadline) body.deadline = data.deadline;
       if (data.timezone.trim() && data.timezone.trim() !== goal.timezone) body.timezone = data.timezone.trim();
@@ -190,7 +212,7 @@ export async function render({ root, me, api, live, signal }) {
         status.textContent = `Saved “${item.goal.title}”.`;
         tally();
       } catch (failed) {
-        showError(form, failed);
+        errors.show(failed);
       } finally {
         save.disabled = false;
       }
@@ -198,28 +220,8 @@ export async function render({ root, me, api, live, signal }) {
     return form;
   }
 
-  function confirmDelete(item) {
-    const result = h('div', { 'aria-live': 'polite' });
-    const yes = h('button', { type: 'button', class: 'danger', 'data-action': 'confirm-delete', onclick: async () => {
-      yes.disabled = true;
-      try {
-        await api.delete(`/api/v1/goals/${item.goal.id}`);
-        item.li.remove();
-        items.delete(item.goal.id);
-        tally();
-        status.textContent = `Deleted “${item.goal.title}”.`;
-        list.focus();
-      } catch (error) {
-        yes.disabled = false;
-        replace(result, failure(error));
-      }
-    } }, 'Delete goal');
-    return [h('p', null, `Delete “${item.goal.title}” and its history? This cannot be undone.`),
-      h('div', { class: 'row' }, yes, h('button', { type: 'button', class: 'ghost', onclick: item.close }, 'Cancel')), result];
-  }
-
   function newGoalForm() {
-    const error = h('div', { class: 'error form-error', id: 'goal-form-error', role: 'alert' });
+    const box = h('div', { id: 'goal-form-error' });
     const kind = h('input', { name: 'kind', placeholder: 'deploy', autocomplete: 'off', maxlength: '64' });
     const kindField = field('Custom event type', kind, 'The type of a custom source’s events: deploy counts custom:deploy.');
     kindField.hidden = true;
@@ -236,10 +238,12 @@ export async function render({ root, me, api, live, signal }) {
         field('Deadline', h('input', { name: 'deadline', type: 'date', min: today }), 'Optional; a “once” goal runs until it.'),
         field('Time zone', h('input', { name: 'timezone', list: 'goal-zones', autocomplete: 'off', placeholder: me.timezone }),
           'Optional; days follow yours.')),
-      error, h('div', { class: 'row' }, create));
+      box, h('div', { class: 'row' }, create));
+    // A refused "unit" of a custom goal is the event type typed in its own field (read when the error comes).
+    const errors = formErrors(form, box, { get unit() { return unit.value === 'custom' ? 'kind' : 'unit'; } });
     form.addEventListener('submit', async event => {
       event.preventDefault();
-      clearError(form);
+      errors.clear();
       const data = Object.fromEntries(new FormData(form));
       const body = {
         title: data.title, target: data.target === '' ? null : Number(data.target), period: data.period,
@@ -255,7 +259,7 @@ export async function render({ root, me, api, live, signal }) {
         add(goal);
         status.textContent = `Created “${goal.title}”.`;
       } catch (failed) {
-        showError(form, failed);
+        errors.show(failed);
       } finally {
         create.disabled = false;
       }
@@ -270,19 +274,30 @@ export async function render({ root, me, api, live, signal }) {
     tally();
   }
 
+  // The list read again (a live change it cannot apply, a reconnect): the newest read wins.
+  const listSignal = latest(signal);
   async function loadGoals() {
-    const { goals } = await api.get('/api/v1/goals', null, { signal });
-    const seen = new Set(goals.map(goal => goal.id));
-    for (const [id, item] of items) if (!seen.has(id)) { item.li.remove(); items.delete(id); }
-    for (const goal of goals) items.has(goal.id) ? items.get(goal.id).set(goal) : add(goal);
-    tally();
+    const mine = listSignal();
+    const known = new Set(items.keys()); // a goal created while this read is under way stays
+    try {
+      const { goals } = await api.get('/api/v1/goals', null, { signal: mine });
+      const seen = new Set(goals.map(goal => goal.id));
+      for (const [id, item] of items) if (known.has(id) && !seen.has(id)) { item.li.remove(); items.delete(id); }
+      for (const goal of goals) items.has(goal.id) ? items.get(goal.id).set(goal) : add(goal);
+      tally();
+      replace(problem);
+      if (!list.isConnected) replace(goalsBody, list, none);
+    } catch (error) {
+      if (error?.name === 'AbortError') return;
+      replace(list.isConnected ? problem : goalsBody, failure(error));
+    }
   }
 
   const goalsBody = h('div', null, loading());
   replace(root,
     h('h1', null, 'Goals & achievements'),
     h('datalist', { id: 'goal-zones' }, zones.map(zone => h('option', { value: zone }))),
-    h('section', { class: 'panel', id: 'goals' }, h('div', { class: 'spread' }, h('h2', null, 'Goals'), summary), status, goalsBody),
+    h('section', { class: 'panel', id: 'goals' }, h('div', { class: 'spread' }, h('h2', null, 'Goals'), summary), status, problem, goalsBody),
     h('section', { class: 'panel', id: 'goal-new' }, h('h2', null, 'New goal'), newGoalForm()),
     h('section', { class: 'panel', id: 'achievements' }, h('h2', null, 'Achievements'), h('div', { 'data-part': 'body' }, loading())),
     h('section', { class: 'panel', id: 'streak-freezes' }, h('h2', null, 'Streak freezes'), h('div', { 'data-part': 'body' }, loading())));
@@ -290,26 +305,19 @@ export async function render({ root, me, api, live, signal }) {
 
   // Live: exact progress moves the bar; without it (or with an empty payload) the goals are read again.
   live('goal.progress', async data => {
+    const changes = Array.isArray(data?.goals) ? data.goals : null;
+    if (!changes || changes.some(change => !items.has(change.id))) return loadGoals();
     try {
-      if (!Array.isArray(data?.goals)) return await loadGoals();
-      for (const change of data.goals) {
-        const item = items.get(change.id);
-        if (!item) return await loadGoals();
-        if (Number.isInteger(change.progress)) {
-          const target = change.target ?? item.goal.target;
-          item.set({ ...item.goal, current: change.progress, target, percent: percentOf(change.progress, target) });
-        } else {
-          item.set(await api.get(`/api/v1/goals/${change.id}`, null, { signal }));
-        }
-      }
+      await Promise.all(changes.map(change => items.get(change.id).update(change)));
       tally();
     } catch (error) {
       if (error?.name !== 'AbortError') status.textContent = `Live update failed: ${error.message}`;
     }
   });
+  live('reconnected', loadGoals);
 
   await Promise.all([
-    fill(goalsBody, async () => { await loadGoals(); return [list, none]; }),
+    loadGoals(),
     fill(root.querySelector('#achievements [data-part]'), () => achievements(api, me, signal)),
     fill(root.querySelector('#streak-freezes [data-part]'), () => freezes(api, today, year, signal)),
   ]);
@@ -346,14 +354,8 @@ async function achievements(api, me, signal) {
     h('h3', null, by === 'tier' ? key[0].toUpperCase() + key.slice(1) : METRICS[key] ?? key,
       h('span', { class: 'muted' }, ` · ${list.filter(item => item.unlocked).length} / ${list.length}`)),
     h('ul', { class: 'achievement-list' }, list.map(card)))));
-  let by = 'metric';
-  const switcher = h('div', { class: 'row', role: 'group', 'aria-label': 'Group achievements' });
-  const drawSwitcher = () => replace(switcher, [['metric', 'By metric'], ['tier', 'By tier']].map(([value, text]) => h('button', {
-    type: 'button', class: value === by ? null : 'ghost', 'aria-pressed': String(value === by),
-    onclick: () => { by = value; drawSwitcher(); draw(by); },
-  }, text)));
-  drawSwitcher();
-  draw(by);
+  const switcher = toggleGroup('Group achievements', [['metric', 'By metric'], ['tier', 'By tier']], 'metric', draw);
+  draw('metric');
   return [
     h('div', { class: 'spread' }, h('p', { id: 'achievements-count', dataset: { unlocked: String(data.unlocked_count), total: String(data.total) } },
       `${count(data.unlocked_count)} of ${count(data.total)} unlocked`), switcher),
@@ -371,15 +373,16 @@ async function freezes(api, today, year, signal) {
     : empty('No frozen days. Freeze a day you missed to keep your streak alive (a few per month, 2 by default).'));
   let dates = (await api.get('/api/v1/streak/freezes', null, { signal })).freezes;
   drawList(dates);
-  const error = h('div', { class: 'error form-error', id: 'freeze-form-error', role: 'alert' });
+  const box = h('div', { id: 'freeze-form-error' });
   const done = h('p', { class: 'hint', 'aria-live': 'polite' });
   const button = h('button', { type: 'submit' }, 'Freeze day');
   const form = h('form', { class: 'inline', id: 'freeze-form', novalidate: true },
     field('Day', h('input', { name: 'date', type: 'date', value: addDays(today, -1), min: addDays(today, -30), max: addDays(today, 30) })),
-    button, error);
+    button, box);
+  const errors = formErrors(form, box);
   form.addEventListener('submit', async event => {
     event.preventDefault();
-    clearError(form);
+    errors.clear();
     const date = form.elements.date.value;
     button.disabled = true;
     try {
@@ -389,7 +392,7 @@ async function freezes(api, today, year, signal) {
       dates = (await api.get('/api/v1/streak/freezes', null, { signal })).freezes;
       drawList(dates);
     } catch (failed) {
-      if (failed?.name !== 'AbortError') showError(form, failed);
+      if (failed?.name !== 'AbortError') errors.show(failed);
     } finally {
       button.disabled = false;
     }

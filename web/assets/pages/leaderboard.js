@@ -1,7 +1,7 @@
 // The hub's leaderboard: one metric over a rolling period (optionally one language), in cursor pages.
 // The pickers live in the URL query (shareable, kept on reload); a signed-in caller also sees their own place.
 
-import { h, replace, empty, failure, loading } from '../dom.js';
+import { h, replace, empty, loading, latest, formErrors, pager } from '../dom.js';
 import { count, duration, plural } from '../format.js';
 
 export const title = 'Leaderboard';
@@ -32,7 +32,6 @@ export async function render(context) {
     period: pick(context.query.get('period'), PERIODS, 'week'),
     language: (context.query.get('language') ?? '').trim(),
   };
-  const state = { cursor: null };
   const signInLink = text => h('a', { href: `/sign-in?return_to=${encodeURIComponent(location.pathname + location.search)}` }, text);
 
   const select = (name, label, choices) => h('label', null, label,
@@ -46,9 +45,10 @@ export async function render(context) {
   });
   const languageField = h('label', null, 'Language', languageInput,
     h('span', { class: 'hint', id: 'leaderboard-language-hint' }, 'Commits and coding time only'));
-  const formError = h('div', { 'aria-live': 'assertive' });
+  const formError = h('div', { id: 'leaderboard-error' });
   const form = h('form', { class: 'inline', id: 'leaderboard-form', 'aria-label': 'Leaderboard options', onsubmit: apply },
     metricField, periodField, languageField, h('button', { type: 'submit' }, 'Show'));
+  const errors = formErrors(form, formError);
   const metricSelect = metricField.querySelector('select');
   const periodSelect = periodField.querySelector('select');
   metricSelect.addEventListener('change', apply);
@@ -57,19 +57,35 @@ export async function render(context) {
   const status = h('p', { class: 'muted', id: 'leaderboard-status', 'aria-live': 'polite' });
   const mine = h('div', { id: 'leaderboard-me' });
   const body = h('div', { id: 'leaderboard-body' });
-  const more = h('div', { class: 'row', id: 'leaderboard-more' });
+  // Each new query aborts the one before (a metric changed twice) and any "Load more" of it: its cursor is stale.
+  const nextQuery = latest(signal);
+  let current = signal;
+  const more = pager({
+    id: 'leaderboard-more',
+    next: async cursor => {
+      const board = await fetchBoard(cursor, current);
+      return { items: board.entries.map(entry => row(entry, board.metric)), next_cursor: board.next_cursor };
+    },
+    append: rows => {
+      const tbody = body.querySelector('tbody');
+      const seen = new Set([...tbody.rows].map(tr => tr.dataset.login));
+      const fresh = rows.filter(tr => !seen.has(tr.dataset.login));
+      tbody.append(...fresh);
+      status.textContent = `Showing ${plural(tbody.rows.length, 'person', 'people')}.`;
+      return fresh[0]?.querySelector('a');
+    },
+  });
 
   replace(root,
     h('section', { class: 'panel', id: 'leaderboard', 'aria-labelledby': 'leaderboard-heading' },
       h('h1', { id: 'leaderboard-heading' }, 'Leaderboard'),
       h('p', { class: 'hint' }, 'People on this hub with a public profile who chose to be listed. Scores update about once a minute.'),
-      form, formError, mine, status, body, more));
+      form, formError, mine, status, body, more.element));
 
   function syncFields() {
     const streak = picked.metric === 'current_streak';
     periodSelect.disabled = streak; // the streak is what it is today: the API ignores the period
     languageInput.disabled = !WITH_LANGUAGE.has(picked.metric);
-    languageInput.removeAttribute('aria-invalid');
   }
 
   function params(cursor) {
@@ -82,8 +98,8 @@ export async function render(context) {
   }
 
   // A signed-out browser's stale session cookie is read as no credential by the hub: no retry needed.
-  function fetchBoard(cursor) {
-    return api.get('/api/v1/leaderboard', params(cursor), { signal });
+  function fetchBoard(cursor, asked) {
+    return api.get('/api/v1/leaderboard', params(cursor), { signal: asked });
   }
 
   function apply(event) {
@@ -148,44 +164,16 @@ export async function render(context) {
       h('tbody'));
   }
 
-  function pager() {
-    if (!state.cursor) return replace(more);
-    replace(more, h('button', { type: 'button', class: 'ghost', id: 'leaderboard-load-more', onclick: loadMore }, 'Load more'));
-  }
-
-  async function loadMore(event) {
-    const button = event.currentTarget;
-    button.disabled = true;
-    button.textContent = 'Loading…';
-    try {
-      const board = await fetchBoard(state.cursor);
-      const tbody = body.querySelector('tbody');
-      const before = tbody.rows.length;
-      const seen = new Set([...tbody.rows].map(tr => tr.dataset.login));
-      for (const entry of board.entries) if (!seen.has(entry.login)) tbody.append(row(entry, board.metric));
-      state.cursor = board.next_cursor;
-      status.textContent = `Showing ${plural(tbody.rows.length, 'person', 'people')}.`;
-      pager();
-      const first = tbody.rows[before]?.querySelector('a');
-      if (first) first.focus();
-      else more.querySelector('button')?.focus();
-    } catch (error) {
-      if (error?.name === 'AbortError') return;
-      button.disabled = false;
-      button.textContent = 'Load more';
-      replace(more, button, failure(error));
-    }
-  }
-
   async function load() {
+    const asked = nextQuery();
+    current = asked;
     syncFields();
-    replace(formError);
+    errors.clear();
     replace(body, loading());
-    replace(more);
+    more.reset(null);
     status.textContent = '';
     try {
-      const board = await fetchBoard(undefined);
-      state.cursor = board.next_cursor;
+      const board = await fetchBoard(undefined, asked);
       showMine(board);
       if (board.entries.length === 0) {
         status.textContent = `Nobody is listed yet (${describe()}).`;
@@ -200,13 +188,11 @@ export async function render(context) {
       for (const entry of board.entries) tbody.append(row(entry, board.metric));
       replace(body, ranking);
       status.textContent = `Showing ${plural(board.entries.length, 'person', 'people')}.`;
-      pager();
+      more.reset(board.next_cursor);
     } catch (error) {
       if (error?.name === 'AbortError') return;
       replace(body);
-      replace(formError, failure(error));
-      // "language …" names the field: mark it so a screen reader lands on what to fix.
-      if (/^language\b/.test(error?.message ?? '')) languageInput.setAttribute('aria-invalid', 'true');
+      errors.show(error); // "language …" marks that field, so a screen reader lands on what to fix
       replace(mine);
     }
   }

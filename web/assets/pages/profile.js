@@ -2,12 +2,11 @@
 // shows it), and the user's README cards as images in the page's theme.
 
 import { h, replace, panel, empty, failure, loading } from '../dom.js';
+import { dateIn } from '../dates.js';
 import { count, duration, shortDate, plural, KIND_LABELS } from '../format.js';
 
 export const title = params => params.login;
 export const signIn = 'optional';
-
-const COUNTERS = ['commits', 'prs_opened', 'prs_merged', 'reviews', 'issues_opened', 'issues_closed', 'comments', 'coding_seconds'];
 
 function percent(share) {
   return `${(share * 100).toFixed(share < 0.1 ? 1 : 0)}%`;
@@ -37,8 +36,8 @@ function summaryPanel(summary) {
     h('table', null,
       h('thead', null, h('tr', null, h('th', { scope: 'col' }, 'Counter'),
         periods.map(([, label]) => h('th', { scope: 'col', class: 'number' }, label)))),
-      h('tbody', null, COUNTERS.map(kind => h('tr', { dataset: { kind } },
-        h('th', { scope: 'row' }, KIND_LABELS[kind]),
+      h('tbody', null, Object.entries(KIND_LABELS).map(([kind, label]) => h('tr', { dataset: { kind } },
+        h('th', { scope: 'row' }, label),
         periods.map(([period]) => {
           const value = summary[period]?.[kind] ?? 0;
           return h('td', { class: 'number', dataset: { period, value: String(value) } },
@@ -64,7 +63,7 @@ function streakPanel(streak, today) {
     streak.first_contribution ? h('p', { class: 'muted' }, 'Contributing since ', date(streak.first_contribution, year), '.') : null);
 }
 
-function achievementsPanel(achievements, year) {
+function achievementsPanel(achievements, year, zone) {
   return h('section', { class: 'panel', id: 'profile-achievements', 'aria-labelledby': 'profile-achievements-h' },
     h('h2', { id: 'profile-achievements-h' }, 'Achievements'),
     achievements.length === 0
@@ -72,7 +71,7 @@ function achievementsPanel(achievements, year) {
       : h('ul', { class: 'plain' }, achievements.map(achievement => h('li', { class: 'spread', dataset: { achievementId: achievement.id } },
         h('span', null, h('span', { class: `tier-${achievement.tier}`, 'aria-hidden': 'true' }, '★ '), achievement.title,
           ' ', h('span', { class: 'tag' }, achievement.tier)),
-        h('time', { class: 'muted', datetime: achievement.unlocked_at }, shortDate(achievement.unlocked_at.slice(0, 10), year))))));
+        h('time', { class: 'muted', datetime: achievement.unlocked_at }, shortDate(dateIn(achievement.unlocked_at, zone), year))))));
 }
 
 function languageTable(id, heading, rows, valueLabel, value, raw, note) {
@@ -97,7 +96,7 @@ function repositoriesPanel(repositories) {
     repositories.length === 0
       ? empty('No public repository counted yet.')
       : h('table', null,
-        h('thead', null, h('tr', null, h('th', { scope: 'col' }, 'Repository'), h('th', { scope: 'col', class: 'number' }, 'Commits'),
+        h('thead', null, h('tr', null, h('th', { scope: 'col' }, 'Repository'), h('th', { scope: 'col', class: 'number' }, KIND_LABELS.commits),
           h('th', { scope: 'col', class: 'number' }, 'Total'))),
         h('tbody', null, repositories.map(repo => h('tr', { dataset: { repo: repo.repo, value: String(repo.total) } },
           h('td', { class: 'mono' }, repo.repo), h('td', { class: 'number' }, count(repo.commits)),
@@ -155,14 +154,15 @@ function view(profile, context) {
   const parts = [
     has('summary') ? summaryPanel(profile.summary) : null,
     has('streak') ? streakPanel(profile.streak, profile.today) : null,
-    has('achievements') ? achievementsPanel(profile.achievements, year) : null,
+    has('achievements') ? achievementsPanel(profile.achievements, year, profile.timezone) : null,
     has('languages')
-      ? languageTable('profile-languages', 'Languages', profile.languages, 'Commits', row => count(row.commits), row => row.commits,
+      ? languageTable('profile-languages', 'Languages', profile.languages, KIND_LABELS.commits, row => count(row.commits), row => row.commits,
         h('p', { class: 'hint' }, 'Commits by their repository\'s language, all time.'))
       : null,
     has('repositories') ? repositoriesPanel(profile.repositories) : null,
     has('coding')
-      ? languageTable('profile-coding', 'Coding time', profile.coding.languages, 'Time', row => duration(row.seconds), row => row.seconds,
+      ? languageTable('profile-coding', KIND_LABELS.coding_seconds, profile.coding.languages, 'Time', row => duration(row.seconds),
+        row => row.seconds,
         h('p', { id: 'profile-coding-total', dataset: { value: String(profile.coding.coding_seconds) } },
           h('strong', null, duration(profile.coding.coding_seconds)), ' in the last 30 days, by the editor\'s language.'))
       : null,

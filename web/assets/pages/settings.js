@@ -1,8 +1,8 @@
 // Settings: one panel per concern (profile, Discord, coding keys, webhooks, sources, tokens, GitHub accounts),
 // each reachable by its hash. Secrets the API shows once are shown once here too, in a .secret box.
 
-import { h, replace, empty, fill } from '../dom.js';
-import { ago, count } from '../format.js';
+import { h, replace, empty, fill, formErrors, confirmButton } from '../dom.js';
+import { ago, count, instant } from '../format.js';
 
 export const title = 'Settings';
 export const signIn = 'required';
@@ -21,21 +21,21 @@ const PANELS = { profile: 'Profile', discord: 'Discord', 'coding-keys': 'Coding 
   tokens: 'API tokens', accounts: 'GitHub accounts' };
 
 let seq = 0;
-const when = iso => new Date(iso).toLocaleString([], { dateStyle: 'medium', timeStyle: 'short' });
-const day = iso => new Date(iso).toLocaleDateString([], { dateStyle: 'medium' });
 const since = iso => (iso ? ago(iso) : 'never');
 const words = text => text.replace(/_/g, ' ');
 const cells = (...values) => values.map(value => h('td', null, value));
 const tag = (text, cls) => h('span', { class: ['tag', cls] }, text);
 const hint = (...text) => h('p', { class: 'hint' }, ...text);
 const note = () => h('p', { class: 'hint', role: 'status', 'aria-live': 'polite' });
-const live = () => h('div', { 'aria-live': 'polite' });
+const status = () => h('div', { 'aria-live': 'polite' });
 const val = (form, name) => form.elements[name].value.trim();
 const picked = (form, name) => [...form.querySelectorAll(`[name="${name}"]:checked`)].map(input => input.value);
 const field = (label, input, text) => h('label', null, label, input, text ? h('span', { class: 'hint' }, text) : null);
 const input = (name, props) => h('input', { name, autocomplete: 'off', ...props });
 const options = (pairs, selected) => pairs.map(([value, label]) => h('option', { value, selected: value === selected }, label));
 
+
+/** An instant in the user's zone (the browser's, for a zone it does not know yet). */
 function say(out, text, kind = 'hint') {
   out.className = kind === 'error' ? 'field-error' : kind;
   out.textContent = text;
@@ -58,46 +58,23 @@ async function guard(control, work, fail) {
   }
 }
 
-const button = (label, out, work, cls = 'ghost') => h('button', {
-  type: 'button', class: cls, onclick: ({ currentTarget: target }) => guard(target, () => work(target), error => say(out, error.message, 'error')),
+const button = (label, out, work) => h('button', {
+  type: 'button', class: 'ghost', onclick: ({ currentTarget: target }) => guard(target, work, error => say(out, error.message, 'error')),
 }, label);
 
-// Destructive actions ask twice: the first click arms the button for five seconds.
-function confirmed(label, out, work) {
-  let armed = 0;
-  return button(label, out, async target => {
-    if (!armed) {
-      target.textContent = `Confirm: ${label.toLowerCase()}`;
-      say(out, 'Click again to confirm.');
-      armed = setTimeout(() => { armed = 0; target.textContent = label; }, 5000);
-      return;
-    }
-    clearTimeout(armed);
-    armed = 0;
-    await work();
-  }, 'danger');
-}
+// Destructive actions ask twice (confirmButton); a refusal is said in `out`.
+const confirmed = (label, out, work) => confirmButton(label, work, { onError: error => say(out, error.message, 'error') });
 
-// A form whose 400 shows under it, marking the field it names (`invalid_<name>`, or a message starting with it).
+// A form whose 400 shows under it, marking the field it names (formErrors; a source's "mapping" is its preset).
 function form(children, label, submit, { id, cls } = {}) {
-  const out = live();
+  const box = h('div', { id: `settings-error-${++seq}` });
   const send = h('button', { type: 'submit', id }, label);
   const element = h('form', { class: cls, novalidate: true, onsubmit: event => {
     event.preventDefault();
-    replace(out);
-    for (const each of element.elements) ['aria-invalid', 'aria-describedby'].forEach(name => each.removeAttribute(name));
-    guard(send, () => submit(element), error => {
-      const errorId = `settings-error-${++seq}`;
-      replace(out, h('p', { class: 'error', id: errorId, role: 'alert' }, error.message));
-      const named = /^invalid_(.+)$/.exec(error.code ?? '')?.[1]?.replace(/^mapping$/, 'preset');
-      for (const each of element.elements) {
-        if (each.name && (each.name === named || error.message.startsWith(`${each.name} `))) {
-          each.setAttribute('aria-invalid', 'true');
-          each.setAttribute('aria-describedby', errorId);
-        }
-      }
-    });
-  } }, children, h('div', { class: 'row' }, send), out);
+    errors.clear();
+    guard(send, () => submit(element), errors.show);
+  } }, children, h('div', { class: 'row' }, send), box);
+  const errors = formErrors(element, box, { mapping: 'preset' });
   return element;
 }
 
@@ -127,12 +104,12 @@ function secret(label, value, ...more) {
     snippet(null, value, true), ...more);
 }
 
-// A list that reloads itself; `render(item, refresh)` draws a row, `nothing` says what to do next.
-function collection(load, render, nothing) {
-  const list = live();
+// A list that reloads itself; `drawItem(item, refresh)` draws a row, `nothing` says what to do next.
+function collection(load, drawItem, nothing) {
+  const list = status();
   const refresh = () => fill(list, async () => {
     const items = await load();
-    return items.length ? h('ul', { class: 'plain' }, items.map(item => render(item, refresh))) : empty(nothing);
+    return items.length ? h('ul', { class: 'plain' }, items.map(item => drawItem(item, refresh))) : empty(nothing);
   });
   return { list, refresh };
 }
@@ -156,8 +133,11 @@ function log(headings, load, cells) {
   return element;
 }
 
-export async function render({ root, me, api, signal }) {
+export async function render({ root, me, api, signal, signOut }) {
   const get = (path, query) => api.get(path, query, { signal });
+  // Times read in the user's zone, as it is now (a saved profile may change it).
+  const when = iso => instant(iso, me.timezone);
+  const day = iso => instant(iso, me.timezone, { dateStyle: 'medium' });
   const login = encodeURIComponent(me.login);
   const state = {};
   const patch = async body => { state.settings = await api.patch('/api/v1/settings', body); };
@@ -230,27 +210,27 @@ export async function render({ root, me, api, signal }) {
 
   // ---- Discord
   const discordForm = () => {
-    const status = live();
+    const standing = status();
     const out = note();
     const test = note();
     const draw = () => {
       const s = state.settings;
-      replace(status, hint(s.discord_webhook_url ? ['Sending to ', h('code', { class: 'snippet' }, s.discord_webhook_url)] : 'No webhook set.'),
+      replace(standing, hint(s.discord_webhook_url ? ['Sending to ', h('code', { class: 'snippet' }, s.discord_webhook_url)] : 'No webhook set.'),
         s.discord_disabled_reason && h('p', { class: 'error' }, `Stopped: ${s.discord_disabled_reason}. Set the URL again to resume.`),
         Date.parse(s.discord_muted_until) > Date.now() && h('div', { class: 'row' }, `Muted until ${when(s.discord_muted_until)}.`,
           button('Unmute', out, async () => { await patch({ discord_muted_until: null }); draw(); })));
     };
     draw();
-    return [status, form([
+    return [standing, form([
       field('Webhook URL', input('discord_webhook_url', { type: 'url', placeholder: 'https://discord.com/api/webhooks/…' }),
         'Discord: channel settings → Integrations → Webhooks. Empty keeps the current one.'),
-      checks('Send to Discord', 'discord_opt_outs', Object.fromEntries(DISCORD.map(type => [type, EVENTS[type]])),
+      checks('Send to Discord', 'discord_sent', Object.fromEntries(DISCORD.map(type => [type, EVENTS[type]])),
         DISCORD.filter(type => !state.settings.discord_opt_outs.includes(type))),
       field('Mute', h('select', { name: 'discord_muted_until' },
         options([['', 'Don’t change'], ['1', 'For an hour'], ['8', 'For 8 hours'], ['24', 'For a day'], ['168', 'For a week']]))),
     ], 'Save Discord settings', async element => {
       // The boxes say what is sent; the API keeps what is not.
-      const sent = picked(element, 'discord_opt_outs');
+      const sent = picked(element, 'discord_sent');
       const body = { discord_opt_outs: DISCORD.filter(type => !sent.includes(type)) };
       const hours = Number(val(element, 'discord_muted_until'));
       if (val(element, 'discord_webhook_url')) body.discord_webhook_url = val(element, 'discord_webhook_url');
@@ -279,7 +259,14 @@ export async function render({ root, me, api, signal }) {
     : field('Your hub’s ingest URL', ingestField, 'Where editors reach the hub’s ingest server; it fills in the lines below.'));
   ingest.listeners.push(drawIngest);
   drawIngest();
-  const keyShown = live();
+  // The ~/.wakatime.cfg lines of the key shown last, kept up to date with the ingest URL (one listener for all keys).
+  const shownKey = { key: null, code: null };
+  const drawConfig = () => {
+    if (shownKey.code) shownKey.code.textContent = `[settings]\napi_url = ${apiUrl()}\napi_key = ${shownKey.key}`;
+  };
+  ingestField.addEventListener('input', drawConfig);
+  ingest.listeners.push(drawConfig);
+  const keyShown = status();
   const keys = collection(async () => (await get('/api/v1/coding/keys')).keys, (key, refresh) => {
     const out = note();
     return row({ keyId: key.id }, key.name, [h('code', null, key.hint)], del('Delete', out, `/api/v1/coding/keys/${key.id}`, refresh),
@@ -289,19 +276,17 @@ export async function render({ root, me, api, signal }) {
     const key = await api.post('/api/v1/coding/keys', { name: val(element, 'name') });
     element.reset();
     const cfg = snippet(['Paste into ', h('code', null, '~/.wakatime.cfg'), ':'], '');
-    const update = () => { cfg.code.textContent = `[settings]\napi_url = ${apiUrl()}\napi_key = ${key.key}`; };
-    update();
-    ingestField.addEventListener('input', update);
-    ingest.listeners.push(update);
+    Object.assign(shownKey, { key: key.key, code: cfg.code });
+    drawConfig();
     replace(keyShown, secret(`Coding key “${key.name}”`, key.key, cfg));
     keys.refresh();
   }, { cls: 'inline' });
 
   // ---- Outbound webhooks
-  const hookShown = live();
+  const hookShown = status();
   const hooks = collection(async () => (await get('/api/v1/webhooks')).webhooks, (hook, refresh) => {
     const out = note();
-    const shown = live();
+    const shown = status();
     const path = `/api/v1/webhooks/${hook.id}`;
     const deliveries = log(['When', 'Event', 'Status', 'Attempts', 'Last answer', ''],
       async () => (await get(`${path}/deliveries`, { limit: 20 })).deliveries, d => h('tr', { dataset: { deliveryId: d.id, status: d.status } },
@@ -334,7 +319,7 @@ export async function render({ root, me, api, signal }) {
   });
 
   // ---- Inbound sources
-  const sourceShown = live();
+  const sourceShown = status();
   const instructions = ({ kind, url }) => (kind === 'github'
     ? [hint('In GitHub: the repository’s (or organization’s) Settings → Webhooks → Add webhook.'), snippet('Payload URL', url, true),
       hint('Content type: ', h('code', null, 'application/json'), '. Secret: the one above. Events: “Send me everything”.')]
@@ -346,7 +331,7 @@ export async function render({ root, me, api, signal }) {
     return list;
   }, function item(source, refresh) {
     const out = note();
-    const shown = live();
+    const shown = status();
     const path = `/api/v1/sources/${source.id}`;
     const deliveries = log(['Received', 'Status', 'Facts', 'Bytes', 'Signature', 'Error'],
       async () => (await get(`${path}/deliveries`, { limit: 20 })).deliveries,
@@ -388,7 +373,7 @@ export async function render({ root, me, api, signal }) {
   });
 
   // ---- API tokens
-  const tokenShown = live();
+  const tokenShown = status();
   const tokens = collection(async () => (await get('/api/v1/tokens')).tokens, (token, refresh) => {
     const out = note();
     const expiry = token.expires_at ? `${token.expired ? 'expired' : 'expires'} ${when(token.expires_at)}` : 'never expires';
@@ -426,7 +411,7 @@ export async function render({ root, me, api, signal }) {
   };
   const accounts = collection(async () => (await get('/api/v1/accounts')).accounts, (account, refresh) => {
     const out = note();
-    const sync = live();
+    const sync = status();
     fill(sync, async () => syncText(await get(`/api/v1/accounts/${account.id}/sync`)));
     return row({ accountId: account.id }, account.login, [account.primary && tag('sign-up account'),
       account.status !== 'active' && tag(account.status === 'needs_reauth' ? 'needs reconnecting' : 'no token', 'warn')],
@@ -448,10 +433,10 @@ export async function render({ root, me, api, signal }) {
   const discordBody = h('div');
 
   replace(root,
-    h('div', { class: 'spread' }, h('h1', null, 'Settings'), h('button', {
-      type: 'button', class: 'ghost', id: 'settings-sign-out', onclick: () => document.getElementById('sign-out')?.click(),
-    }, 'Sign out')),
-    // The shell's router ignores same-page links, so these scroll themselves.
+    h('div', { class: 'spread' }, h('h1', null, 'Settings'),
+      h('button', { type: 'button', class: 'ghost', id: 'settings-sign-out', onclick: () => signOut() }, 'Sign out')),
+    // The shell leaves same-page #links to the browser, which would add a history entry per click and leave focus
+    // where it was: these replace the hash instead and move focus to the panel's heading.
     h('nav', { class: 'toc', 'aria-label': 'Settings sections' }, h('ul', null, Object.entries(PANELS).map(([id, label]) => h('li', null,
       h('a', { href: `#${id}`, onclick: event => { event.preventDefault(); history.replaceState(null, '', `#${id}`); reveal(`#${id}`); } },
         label))))),
