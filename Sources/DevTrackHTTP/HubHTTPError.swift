@@ -134,13 +134,35 @@ public struct JSONErrorMiddleware<Context: RequestContext>: RouterMiddleware {
     }
 }
 
+/// `/readyz`'s answer.
+struct ReadinessBody: Encodable {
+    let status: String
+    let checks: [String: String]
+}
+
+/// One thing a role needs to do its work, as `/readyz` reports it: `problem` nil when it is fine.
+public struct ReadinessCheck: Sendable, Equatable {
+    public let name: String
+    public let problem: String?
+
+    public init(_ name: String, problem: String?) {
+        self.name = name
+        self.problem = problem
+    }
+}
+
 extension Router {
-    /// `/healthz` (the process is up) and `/readyz` (its dependencies answer, per `ready`).
-    public func addHealthRoutes(ready: @escaping @Sendable () async -> Bool) {
+    /// `/healthz` (the process is up) and `/readyz`: `{"status":"ready"|"not ready","checks":{name: "ok" or why}}`,
+    /// 503 when any check has a problem, so a load balancer stops sending work the role cannot do.
+    public func addHealthRoutes(checks: @escaping @Sendable () async -> [ReadinessCheck]) {
         get("/healthz") { _, _ in try JSONResponse.make(["status": "ok"]) }
         get("/readyz") { _, _ in
-            if await ready() { return try JSONResponse.make(["status": "ready"]) }
-            return try JSONResponse.make(["status": "not ready"], status: .serviceUnavailable)
+            let results = await checks()
+            let ready = results.allSatisfy { $0.problem == nil }
+            let body = ReadinessBody(
+                status: ready ? "ready" : "not ready",
+                checks: Dictionary(results.map { ($0.name, $0.problem ?? "ok") }, uniquingKeysWith: { first, _ in first }))
+            return try JSONResponse.make(body, status: ready ? .ok : .serviceUnavailable)
         }
     }
 }

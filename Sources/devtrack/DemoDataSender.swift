@@ -24,7 +24,8 @@ struct DemoDataSender: Service {
     func run() async throws {
         do {
             try await cancelWhenGracefulShutdown { try await sendPlan() }
-        } catch  where Task.isShuttingDownGracefully {
+        } catch {
+            guard Task.isShuttingDownGracefully else { throw error }
             printLine("demo data: stopped before all of it was sent; the next run sends the rest")
             return
         }

@@ -122,12 +122,14 @@ struct IngestCommand: AsyncParsableCommand {
 
     func run() async throws {
         let logger = makeLogger("devtrack.ingest")
-        try await runServiceGroup(try services(logger: logger), logger: logger)
+        let configuration = try options.load()  // once: it also bootstraps logging
+        try await requireCurrentSchema(configuration, logger: logger)
+        try await runServiceGroup(try services(configuration, logger: logger), logger: logger)
     }
 
     // Built synchronously: Swift 6.3's optimizer crashes splitting an async run() that builds these inline.
-    private func services(logger: Logger) throws -> [any Service] {
-        var configuration = try options.load()
+    private func services(_ loaded: HubConfiguration, logger: Logger) throws -> [any Service] {
+        var configuration = loaded
         if let port { configuration.ingest.port = port }
         let (host, port) = (configuration.ingest.host, configuration.ingest.port)
         let client = PostgresClient(configuration: try configuration.requireDatabaseURL().clientConfiguration(), backgroundLogger: logger)
@@ -149,12 +151,14 @@ struct APICommand: AsyncParsableCommand {
 
     func run() async throws {
         let logger = makeLogger("devtrack.api")
-        try await runServiceGroup(try services(logger: logger), logger: logger)
+        let configuration = try options.load()  // once: it also bootstraps logging
+        try await requireCurrentSchema(configuration, logger: logger)
+        try await runServiceGroup(try services(configuration, logger: logger), logger: logger)
     }
 
     // Built synchronously: Swift 6.3's optimizer crashes splitting an async run() that builds these inline.
-    private func services(logger: Logger) throws -> [any Service] {
-        var configuration = try options.load()
+    private func services(_ loaded: HubConfiguration, logger: Logger) throws -> [any Service] {
+        var configuration = loaded
         if let port { configuration.api.port = port }
         let (host, port) = (configuration.api.host, configuration.api.port)
         let client = PostgresClient(configuration: try configuration.requireDatabaseURL().clientConfiguration(), backgroundLogger: logger)
@@ -175,6 +179,7 @@ struct WorkerCommand: AsyncParsableCommand {
     func run() async throws {
         let configuration = try options.load()
         let logger = makeLogger("devtrack.worker")
+        try await requireCurrentSchema(configuration, logger: logger)
         let client = PostgresClient(configuration: try configuration.requireDatabaseURL().clientConfiguration(), backgroundLogger: logger)
         let database = Database(client: client, logger: logger)
         let roles = RoleFactory(configuration: configuration, database: database, brokers: try configuration.requireKafkaBrokers(), logger: logger)
@@ -195,11 +200,12 @@ struct GitHubSyncCommand: AsyncParsableCommand {
 
     func run() async throws {
         let logger = makeLogger("devtrack.github-sync")
-        try await runServiceGroup(try services(logger: logger), logger: logger)
+        let configuration = try options.load()  // once: it also bootstraps logging
+        try await requireCurrentSchema(configuration, logger: logger)
+        try await runServiceGroup(try services(configuration, logger: logger), logger: logger)
     }
 
-    private func services(logger: Logger) throws -> [any Service] {
-        let configuration = try options.load()
+    private func services(_ configuration: HubConfiguration, logger: Logger) throws -> [any Service] {
         let client = PostgresClient(configuration: try configuration.requireDatabaseURL().clientConfiguration(), backgroundLogger: logger)
         let roles = RoleFactory(
             configuration: configuration, database: Database(client: client, logger: logger), brokers: try configuration.requireKafkaBrokers(),

@@ -14,12 +14,13 @@ struct SchedulerCommand: AsyncParsableCommand {
 
     func run() async throws {
         let logger = makeLogger("devtrack.scheduler")
-        try await runServiceGroup(try services(logger: logger), logger: logger)
+        let configuration = try options.load()  // once: it also bootstraps logging
+        try await requireCurrentSchema(configuration, logger: logger)
+        try await runServiceGroup(try services(configuration, logger: logger), logger: logger)
     }
 
     // Built synchronously: Swift 6.3's optimizer crashes splitting an async run() that builds these inline.
-    private func services(logger: Logger) throws -> [any Service] {
-        let configuration = try options.load()
+    private func services(_ configuration: HubConfiguration, logger: Logger) throws -> [any Service] {
         let client = PostgresClient(configuration: try configuration.requireDatabaseURL().clientConfiguration(), backgroundLogger: logger)
         let roles = RoleFactory(
             configuration: configuration, database: Database(client: client, logger: logger),

@@ -90,7 +90,7 @@ struct RoleFactory {
     func ingest(producer: KafkaProducer, secretBox: SecretBox, onRunning: @escaping @Sendable () async -> Void) -> any Service {
         let router = Router()
         router.middlewares.add(JSONErrorMiddleware())
-        router.addHealthRoutes(ready: readiness)
+        router.addHealthRoutes(checks: readiness)
         GitHubWebhookIngest(
             producer: producer, database: database, secretBox: secretBox,
             configuration: IngestConfiguration(
@@ -126,7 +126,7 @@ struct RoleFactory {
     func api(secretBox: SecretBox, onRunning: @escaping @Sendable () async -> Void) throws -> any Service {
         let router = Router(context: APIRequestContext.self)
         router.middlewares.add(JSONErrorMiddleware())
-        router.addHealthRoutes(ready: readiness)
+        router.addHealthRoutes(checks: readiness)
         let live = LiveEventsHub(database: database, logger: Logger(label: "devtrack.api.live"))
         let rateLimiter = PublicRateLimiter(
             limits: PublicRateLimits(
@@ -197,8 +197,30 @@ struct RoleFactory {
             maxBatch: configuration.workers.maxBatch(for: name), backlog: backlog)
     }
 
-    var readiness: @Sendable () async -> Bool {
-        { [database] in await database.isReachable() }
+    /// What `/readyz` checks: PostgreSQL answers (within 2 s, so a probe never hangs on a pool that cannot connect)
+    /// and its schema is this build's.
+    var readiness: @Sendable () async -> [ReadinessCheck] {
+        let (database, logger) = (database, logger)
+        // The migrations this build expects; the role has read `schema/` already, so this only fails if it went away.
+        let migrator = try? Migrator(directory: configuration.home.schemaDirectory)
+        return {
+            guard let migrator else { return [ReadinessCheck("schema", problem: "this build's schema/ folder cannot be read")] }
+            do {
+                let applied = try await Deadline.run(.seconds(2)) { try await migrator.appliedVersion(database, logger: logger) }
+                let behind = applied < migrator.latestVersion
+                return [
+                    ReadinessCheck("postgresql", problem: nil),
+                    ReadinessCheck(
+                        "schema",
+                        problem: behind ? "at version \(applied), this build needs \(migrator.latestVersion): run `devtrack migrate`" : nil),
+                ]
+            } catch {
+                return [
+                    ReadinessCheck("postgresql", problem: "unreachable: \(error)"),
+                    ReadinessCheck("schema", problem: "unknown while PostgreSQL does not answer"),
+                ]
+            }
+        }
     }
 }
 
@@ -249,4 +271,21 @@ func makeLogger(_ label: String) -> Logger {
     var logger = Logger(label: label)
     logger.logLevel = ProcessInfo.processInfo.environment["LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .info
     return logger
+}
+
+/// Refuses to start a role against a schema older than this build (`devtrack migrate` first): it would fail on
+/// every write that needs a newer table. A database that does not answer within 10 s is left to the role, which
+/// waits for it, and to `/readyz`, which reports it.
+func requireCurrentSchema(_ configuration: HubConfiguration, logger: Logger) async throws {
+    let migrator = try Migrator(directory: configuration.home.schemaDirectory)
+    let url = try configuration.requireDatabaseURL()
+    do {
+        try await Deadline.run(.seconds(10)) {
+            try await withDatabase(url, logger: logger) { database in try await migrator.requireCurrent(database, logger: logger) }
+        }
+    } catch let failure as Migrator.Failure {
+        throw failure
+    } catch {
+        logger.warning("could not check the schema version: \(error); /readyz reports it until PostgreSQL answers")
+    }
 }

@@ -56,8 +56,21 @@ struct DatabaseOutageEndToEndTests {
                 }
             }
             try await stream(for: 5)
+            for url in [hub.ingestURL, hub.apiURL] {
+                let ready = try await hub.request("GET", "\(url)/readyz")
+                #expect(ready.status == 200 && ready.text.contains(#""postgresql":"ok""#), "\(url): \(ready.status) \(ready.text)")
+            }
             await postgres.stop()
-            try await stream(for: 30)
+            try await stream(for: 15)
+            // Both servers say why they cannot do their work, in time (a probe never waits for the pool).
+            for url in [hub.ingestURL, hub.apiURL] {
+                let started = ContinuousClock.now
+                let ready = try await hub.request("GET", "\(url)/readyz")
+                #expect(ready.status == 503 && ready.text.contains(#""status":"not ready""#), "\(url): \(ready.status) \(ready.text)")
+                #expect(ready.text.contains(#""postgresql":"unreachable"#), "\(url) names PostgreSQL: \(ready.text)")
+                #expect(ContinuousClock.now - started < .seconds(4), "\(url) answered /readyz in \(ContinuousClock.now - started)")
+            }
+            try await stream(for: 15)
             try await postgres.start(logger: logger)
             let back = ContinuousClock.now
             try await stream(for: 5)
@@ -78,6 +91,11 @@ struct DatabaseOutageEndToEndTests {
             #expect(
                 try await hub.summary(token: user.token, from: today.adding(days: -1).description, to: today.adding(days: 1).description)["commits"]
                     == accepted)
+            // Ready again once each process's pool has reconnected (its retries back off, so this may lag the workers).
+            for url in [hub.ingestURL, hub.apiURL] {
+                let ready = try await eventually(within: 60, { try await hub.request("GET", "\(url)/readyz") }, until: { $0.status == 200 })
+                #expect(ready.text.contains(#""status":"ready""#), "ready again: \(url): \(ready.text)")
+            }
             for topic in [Topics.githubEvents, Topics.activity, Topics.notifications] {
                 #expect(try await hub.topicValues(Topics.deadLetter(of: topic)).isEmpty, "nothing dead-lettered on \(topic)")
             }

@@ -96,7 +96,7 @@ struct HostileIngestEndToEndTests {
             // A poison fact straight onto Kafka (what validation cannot see: a zone stored before validation existed).
             let dave = try await hub.createUser(login: "dave", githubID: 4)
             let week = (from: LocalDate(Date(), in: .gmt).adding(days: -3).description, to: LocalDate(Date(), in: .gmt).adding(days: 3).description)
-            try await psql(hub, "UPDATE users SET timezone = 'UTC+0530' WHERE login = 'dave'")
+            try await hub.psql("UPDATE users SET timezone = 'UTC+0530' WHERE login = 'dave'")
             let fact = ActivityFact(
                 id: "commit:dave-1", userID: UUID(uuidString: dave.id)!, kind: .commit, occurredAt: Date().addingTimeInterval(-60),
                 repo: "dave/app", language: "Swift", source: "e2e")
@@ -148,7 +148,7 @@ struct HostileIngestEndToEndTests {
             #expect(try await hub.summary(token: dave.token, from: week.from, to: week.to)["commits"] == 0)
 
             // Fixed, then replayed: counted once, although several workers of the topic dead-lettered it.
-            try await psql(hub, "UPDATE users SET timezone = 'UTC' WHERE login = 'dave'")
+            try await hub.psql("UPDATE users SET timezone = 'UTC' WHERE login = 'dave'")
             let replay = try await hub.run(["dlq", "replay", Topics.activity])
             #expect(replay.code == 0 && replay.output.contains("1 message(s) replayed"), "\(replay.output)")
             let daves = try await eventually(
@@ -190,14 +190,6 @@ struct HostileIngestEndToEndTests {
                 if count <= 0 { return Date().timeIntervalSince(started) }
             }
         }
-    }
-
-    func psql(_ hub: HubUnderTest, _ sql: String) async throws {
-        let process = try RunningProcess(
-            name: "psql", executable: "/usr/bin/psql", arguments: [hub.environment["DATABASE_URL"] ?? "", "-v", "ON_ERROR_STOP=1", "-c", sql],
-            environment: hub.environment, logPath: "\(hub.directory)/psql-\(UUID().uuidString.prefix(6)).log")
-        let code = try await process.waitForExit(timeout: 30)
-        guard code == 0 else { throw HarnessError("psql failed: \(process.output)") }
     }
 
     /// One message onto a topic with kcat, as any producer could.

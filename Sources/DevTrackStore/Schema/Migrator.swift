@@ -82,6 +82,11 @@ public struct Migrator: Sendable {
         }
     }
 
+    /// The newest migration the database has (0 for a database never migrated).
+    public func appliedVersion(_ database: Database, logger: Logger) async throws -> Int {
+        try await database.client.withConnection { try await Self.ensureTable($0, logger: logger) }.max() ?? 0
+    }
+
     /// Refuses to run against a database whose schema is older than this build.
     public func requireCurrent(_ database: Database, logger: Logger) async throws {
         let applied = try await database.client.withConnection { try await Self.ensureTable($0, logger: logger) }
