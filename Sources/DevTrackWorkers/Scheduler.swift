@@ -12,8 +12,25 @@ import ServiceLifecycle
 /// published, then recorded: a crash in between re-sends the same dedupe key. And the leaderboard's scores, for
 /// users whose numbers changed and for every listed user of a zone that reached a new local date.
 public struct Scheduler: Service {
+    /// How long logs are kept (`scheduler.retention`).
+    public struct Retention: Sendable {
+        public var deliveryLog: Duration
+        public var readNotifications: Duration
+
+        public init(deliveryLog: Duration, readNotifications: Duration) {
+            self.deliveryLog = deliveryLog
+            self.readNotifications = readNotifications
+        }
+
+        public static let standard = Retention(deliveryLog: .seconds(45 * 86_400), readNotifications: .seconds(90 * 86_400))
+    }
+
     let goals: GoalRepository
     let largePayloads: LargePayloadRepository
+    let sources: SourceRepository
+    let outbox: OutboxRepository
+    let notifications: NotificationRepository
+    let retention: Retention
     let scheduler: SchedulerRepository
     let leaderboard: LeaderboardRepository
     let intents: IntentPublisher
@@ -21,9 +38,16 @@ public struct Scheduler: Service {
     let logger: Logger
     let clock: @Sendable () -> Date
 
-    public init(database: Database, producer: KafkaProducer, interval: Duration, logger: Logger, clock: @escaping @Sendable () -> Date = Date.init) {
+    public init(
+        database: Database, producer: KafkaProducer, interval: Duration, retention: Retention = .standard, logger: Logger,
+        clock: @escaping @Sendable () -> Date = Date.init
+    ) {
         self.goals = GoalRepository(database)
         self.largePayloads = LargePayloadRepository(database)
+        self.sources = SourceRepository(database)
+        self.outbox = OutboxRepository(database)
+        self.notifications = NotificationRepository(database)
+        self.retention = retention
         self.scheduler = SchedulerRepository(database)
         self.leaderboard = LeaderboardRepository(database)
         self.intents = IntentPublisher(producer: producer)
@@ -43,6 +67,7 @@ public struct Scheduler: Service {
                     try await sendDailySummaries()
                     try await sendWeeklySummaries()
                     try await deleteExpiredLargePayloads()
+                    try await applyRetention()
                     try await refreshLeaderboard()
                 }
                 if !ran { logger.debug("scheduler: another instance holds the lock") }
@@ -107,6 +132,31 @@ public struct Scheduler: Service {
             if count < 1000 { break }
         }
         if deleted > 0 { logger.info("scheduler: \(deleted) expired large payload(s) deleted") }
+    }
+
+    /// Deletes what is past its retention — the inbound delivery log, finished outbound deliveries with their
+    /// attempts, read notifications — at most 5,000 rows of each a tick (in batches of 1,000), so a first run on a
+    /// large backlog never holds the scheduler long; the rest goes in the next ticks. Returns the rows deleted.
+    @discardableResult
+    public func applyRetention() async throws -> (deliveryLog: Int, deliveries: Int, notifications: Int) {
+        let now = clock()
+        func cutoff(_ age: Duration) -> Date { now.addingTimeInterval(-Double(age.components.seconds)) }
+        func drain(_ delete: (Date) async throws -> Int, _ before: Date) async throws -> Int {
+            var deleted = 0
+            for _ in 0..<5 {
+                let count = try await delete(before)
+                deleted += count
+                if count < 1000 { break }
+            }
+            return deleted
+        }
+        let deliveryLog = try await drain({ try await sources.deleteDeliveryLog(before: $0) }, cutoff(retention.deliveryLog))
+        let deliveries = try await drain({ try await outbox.deleteFinishedDeliveries(before: $0) }, cutoff(retention.deliveryLog))
+        let read = try await drain({ try await notifications.deleteRead(before: $0) }, cutoff(retention.readNotifications))
+        if deliveryLog + deliveries + read > 0 {
+            logger.info("scheduler: retention deleted \(deliveryLog) inbound log rows, \(deliveries) deliveries, \(read) read notifications")
+        }
+        return (deliveryLog, deliveries, read)
     }
 
     /// One pass of the at-risk job: `streak.at_risk` from 20:00 local time for a streak of 3+ days that

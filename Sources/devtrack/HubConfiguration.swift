@@ -95,7 +95,21 @@ struct HubConfiguration: Sendable {
 
     struct SchedulerSettings: Codable, Sendable {
         var intervalSeconds: Int
-        enum CodingKeys: String, CodingKey { case intervalSeconds = "interval_seconds" }
+        var retention: Retention
+        enum CodingKeys: String, CodingKey {
+            case retention
+            case intervalSeconds = "interval_seconds"
+        }
+
+        /// How long the scheduler keeps logs (it deletes older rows in bounded batches each tick).
+        struct Retention: Codable, Sendable {
+            var deliveryLogDays: Int
+            var readNotificationDays: Int
+            enum CodingKeys: String, CodingKey {
+                case deliveryLogDays = "delivery_log_days"
+                case readNotificationDays = "read_notification_days"
+            }
+        }
     }
 
     struct Notify: Codable, Sendable {
@@ -236,6 +250,16 @@ struct HubConfiguration: Sendable {
         guard (1...SyncProgress.maxWindowDays).contains(configuration.github.sync.backfillDays) else {
             throw Failure(
                 description: "github.sync.backfill_days must be 1 to \(SyncProgress.maxWindowDays) (GitHub's contributions span at most a year)")
+        }
+        // Delivered rows and read notifications are what stops a replay of devtrack.notifications (kept 30 days) from
+        // sending or showing them again: they must outlive the topic's messages.
+        let retention = configuration.scheduler.retention
+        guard retention.deliveryLogDays > 30, retention.readNotificationDays > 30 else {
+            throw Failure(
+                description: """
+                    scheduler.retention.delivery_log_days (\(retention.deliveryLogDays)) and .read_notification_days \
+                    (\(retention.readNotificationDays)) must be over 30, the days devtrack.notifications keeps its messages
+                    """)
         }
         guard configuration.notify.deliveryLeaseSeconds > configuration.notify.deliveryTimeoutSeconds + 1 else {
             throw Failure(

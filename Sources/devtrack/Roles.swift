@@ -58,8 +58,11 @@ struct RoleFactory {
     }
 
     func scheduler(producer: KafkaProducer) -> Scheduler {
-        Scheduler(
+        let retention = configuration.scheduler.retention
+        return Scheduler(
             database: database, producer: producer, interval: .seconds(configuration.scheduler.intervalSeconds),
+            retention: Scheduler.Retention(
+                deliveryLog: .seconds(retention.deliveryLogDays * 86_400), readNotifications: .seconds(retention.readNotificationDays * 86_400)),
             logger: Logger(label: "devtrack.scheduler"))
     }
 

@@ -394,3 +394,25 @@ struct RecordDeliveryAttemptsStatement: PreparedBatchStatement {
         """
     let bindings: PostgresBindings
 }
+
+extension OutboxRepository {
+    /// Retention: removes up to `limit` finished deliveries (delivered, failed or dropped) created before `cutoff`,
+    /// with their attempts (no foreign key ties them, migration 016: in one statement); pending ones are never
+    /// removed. Returns how many.
+    public func deleteFinishedDeliveries(before cutoff: Date, limit: Int = 1000) async throws -> Int {
+        let rows = try await client.query(
+            """
+            WITH gone AS (
+                DELETE FROM outbox WHERE id IN (
+                    SELECT id FROM outbox WHERE status <> 'pending' AND created_at < \(cutoff) ORDER BY created_at LIMIT \(limit))
+                RETURNING id
+            ), attempts AS (
+                DELETE FROM delivery_attempts WHERE outbox_id IN (SELECT id FROM gone)
+            )
+            SELECT 1 FROM gone
+            """, logger: logger)
+        var count = 0
+        for try await _ in rows { count += 1 }
+        return count
+    }
+}
