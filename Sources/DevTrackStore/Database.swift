@@ -78,6 +78,13 @@ protocol Repository: Sendable {
 extension Repository {
     var client: PostgresClient { database.client }
     var logger: Logger { database.logger }
+
+    /// Runs a statement that returns one row per row it touched (`… RETURNING 1`), and counts them.
+    func rowCount(_ query: PostgresQuery) async throws -> Int {
+        var count = 0
+        for try await _ in try await client.query(query, logger: logger) { count += 1 }
+        return count
+    }
 }
 
 // MARK: - LocalDate as PostgreSQL's `date`

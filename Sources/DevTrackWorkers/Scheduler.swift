@@ -125,12 +125,8 @@ public struct Scheduler: Service {
     /// Large raw bodies are kept as long as the raw topic keeps the messages that name them (30 days); a tick
     /// deletes at most a few thousand older ones, so the lock is never held long.
     public func deleteExpiredLargePayloads(retention: TimeInterval = 30 * 86_400) async throws {
-        var deleted = 0
-        for _ in 0..<5 {
-            let count = try await largePayloads.deleteLargePayloads(before: clock().addingTimeInterval(-retention))
-            deleted += count
-            if count < 1000 { break }
-        }
+        let cutoff = clock().addingTimeInterval(-retention)
+        let deleted = try await Self.drain { try await largePayloads.deleteLargePayloads(before: cutoff) }
         if deleted > 0 { logger.info("scheduler: \(deleted) expired large payload(s) deleted") }
     }
 
@@ -140,23 +136,26 @@ public struct Scheduler: Service {
     @discardableResult
     public func applyRetention() async throws -> (deliveryLog: Int, deliveries: Int, notifications: Int) {
         let now = clock()
-        func cutoff(_ age: Duration) -> Date { now.addingTimeInterval(-Double(age.components.seconds)) }
-        func drain(_ delete: (Date) async throws -> Int, _ before: Date) async throws -> Int {
-            var deleted = 0
-            for _ in 0..<5 {
-                let count = try await delete(before)
-                deleted += count
-                if count < 1000 { break }
-            }
-            return deleted
-        }
-        let deliveryLog = try await drain({ try await sources.deleteDeliveryLog(before: $0) }, cutoff(retention.deliveryLog))
-        let deliveries = try await drain({ try await outbox.deleteFinishedDeliveries(before: $0) }, cutoff(retention.deliveryLog))
-        let read = try await drain({ try await notifications.deleteRead(before: $0) }, cutoff(retention.readNotifications))
+        let logCutoff = now.addingTimeInterval(-Double(retention.deliveryLog.components.seconds))
+        let readCutoff = now.addingTimeInterval(-Double(retention.readNotifications.components.seconds))
+        let deliveryLog = try await Self.drain { try await sources.deleteDeliveryLog(before: logCutoff) }
+        let deliveries = try await Self.drain { try await outbox.deleteFinishedDeliveries(before: logCutoff) }
+        let read = try await Self.drain { try await notifications.deleteRead(before: readCutoff) }
         if deliveryLog + deliveries + read > 0 {
             logger.info("scheduler: retention deleted \(deliveryLog) inbound log rows, \(deliveries) deliveries, \(read) read notifications")
         }
         return (deliveryLog, deliveries, read)
+    }
+
+    /// Repeats a bounded delete (batches of 1,000) at most 5 times, stopping at the first short batch.
+    private static func drain(_ deleteBatch: () async throws -> Int) async throws -> Int {
+        var deleted = 0
+        for _ in 0..<5 {
+            let count = try await deleteBatch()
+            deleted += count
+            if count < 1000 { break }
+        }
+        return deleted
     }
 
     /// One pass of the at-risk job: `streak.at_risk` from 20:00 local time for a streak of 3+ days that

@@ -254,11 +254,12 @@ struct HubConfiguration: Sendable {
         // Delivered rows and read notifications are what stops a replay of devtrack.notifications (kept 30 days) from
         // sending or showing them again: they must outlive the topic's messages.
         let retention = configuration.scheduler.retention
-        guard retention.deliveryLogDays > 30, retention.readNotificationDays > 30 else {
+        guard (31...36_500).contains(retention.deliveryLogDays), (31...36_500).contains(retention.readNotificationDays) else {
             throw Failure(
                 description: """
                     scheduler.retention.delivery_log_days (\(retention.deliveryLogDays)) and .read_notification_days \
-                    (\(retention.readNotificationDays)) must be over 30, the days devtrack.notifications keeps its messages
+                    (\(retention.readNotificationDays)) must be from 31 (over the 30 days devtrack.notifications keeps its messages) \
+                    to 36,500
                     """)
         }
         guard configuration.notify.deliveryLeaseSeconds > configuration.notify.deliveryTimeoutSeconds + 1 else {

@@ -29,14 +29,11 @@ extension LargePayloadRepository {
 
     /// Deletes up to `limit` bodies stored before `cutoff`; returns how many went.
     public func deleteLargePayloads(before cutoff: Date, limit: Int = 1000) async throws -> Int {
-        let rows = try await client.query(
+        try await rowCount(
             """
             DELETE FROM large_payloads WHERE id IN (
                 SELECT id FROM large_payloads WHERE created_at < \(cutoff) ORDER BY created_at LIMIT \(limit))
-            RETURNING id
-            """, logger: logger)
-        var count = 0
-        for try await _ in rows { count += 1 }
-        return count
+            RETURNING 1
+            """)
     }
 }

@@ -259,14 +259,11 @@ extension SourceRepository {
     /// Retention: removes up to `limit` inbound delivery-log rows processed before `cutoff`; returns how many.
     /// (Facts are deduplicated by natural id, not by this log, so an old delivery sent again still counts once.)
     public func deleteDeliveryLog(before cutoff: Date, limit: Int = 1000) async throws -> Int {
-        let rows = try await client.query(
+        try await rowCount(
             """
             DELETE FROM webhook_deliveries WHERE id IN (
                 SELECT id FROM webhook_deliveries WHERE processed_at < \(cutoff) ORDER BY processed_at LIMIT \(limit))
             RETURNING 1
-            """, logger: logger)
-        var count = 0
-        for try await _ in rows { count += 1 }
-        return count
+            """)
     }
 }

@@ -168,14 +168,11 @@ struct StoreNotificationsStatement: PreparedBatchStatement {
 extension NotificationRepository {
     /// Retention: removes up to `limit` notifications read before `cutoff` (unread ones stay); returns how many.
     public func deleteRead(before cutoff: Date, limit: Int = 1000) async throws -> Int {
-        let rows = try await client.query(
+        try await rowCount(
             """
             DELETE FROM notifications WHERE id IN (
                 SELECT id FROM notifications WHERE read_at < \(cutoff) ORDER BY read_at LIMIT \(limit))
             RETURNING 1
-            """, logger: logger)
-        var count = 0
-        for try await _ in rows { count += 1 }
-        return count
+            """)
     }
 }

@@ -400,7 +400,7 @@ extension OutboxRepository {
     /// with their attempts (no foreign key ties them, migration 016: in one statement); pending ones are never
     /// removed. Returns how many.
     public func deleteFinishedDeliveries(before cutoff: Date, limit: Int = 1000) async throws -> Int {
-        let rows = try await client.query(
+        try await rowCount(
             """
             WITH gone AS (
                 DELETE FROM outbox WHERE id IN (
@@ -410,9 +410,6 @@ extension OutboxRepository {
                 DELETE FROM delivery_attempts WHERE outbox_id IN (SELECT id FROM gone)
             )
             SELECT 1 FROM gone
-            """, logger: logger)
-        var count = 0
-        for try await _ in rows { count += 1 }
-        return count
+            """)
     }
 }
