@@ -93,7 +93,7 @@ struct GitHubPipelineEndToEndTests {
                 "push", try Fixtures.push(sha: Self.sha()), delivery: "own-4", path: "/webhooks/github/\(UUID().uuidString.lowercased())")
             #expect(unknown.status == 404)
 
-            let summary = try await eventually({ try await hub.summary(token: owner.token) }, until: { $0["commits"] == 1 })
+            let summary = try await eventually(within: 90, { try await hub.summary(token: owner.token) }, until: { $0["commits"] == 1 })
             #expect(summary["commits"] == 1)
             // The same foreign push through the hub-wide App endpoint does count for its author.
             let viaApp = try await hub.postGitHub("push", Array(try Fixtures.data("push/branch-updated.json")), delivery: "app-1")
