@@ -16,6 +16,8 @@
 7. The run keeps its own credential: a revocation (`DELETE /api/v1/tokens/{id}`) of a token made before the run
    (the banner's token, which every request uses) goes to an unknown id instead (404). Schemathesis infers a link
    from `GET /api/v1/tokens` to it on its own; revoking that token would turn the rest of the run into 401s.
+8. The run keeps its own account: a deletion (`DELETE /api/v1/me`) whose confirmation names the demo user goes with
+   another login instead, and is refused (400 `confirmation_mismatch`) as a mistyped login is.
 """
 
 import atexit
@@ -108,6 +110,8 @@ def map_case(context, case):
         sid, seed = (case.path_parameters or {}).get("sourceID"), (case.path_parameters, case.body, case.headers)
         if sid not in SOURCES and is_uuid(sid) and live and pick(seed, 4):
             case.path_parameters["sourceID"] = live[pick(seed, len(live))]
+    if op == "deleteMe" and isinstance(case.body, dict) and str(case.body.get("confirm_login", "")).strip().lower() == LOGIN.lower():
+        case.body["confirm_login"] = "not-" + LOGIN  # 8: the run's own account stays
     login = (case.path_parameters or {}).get("login")
     if op in PUBLIC_OPS and LOGIN and not negative(case) and login not in (LOGIN, LOGIN.lower()) and pick((login, case.query), 4):
         case.path_parameters["login"] = LOGIN if pick(login, 2) else LOGIN.lower()  # 6: the demo user, in either case
@@ -376,6 +380,8 @@ def documented_refusal(case, status, code, message):
             return not isinstance(json.loads(body.get("payload", "")), dict)
         except ValueError:
             return True
+    if op == "deleteMe" and code == "confirmation_mismatch":  # only the user's own login deletes (never sent: see 8)
+        return str(body.get("confirm_login", "")).strip().lower() != LOGIN.lower()
     if op in RECEIVE and status == 410 and code == "source_disabled":
         return True  # state: the source was disabled (PATCH enabled: false) earlier in the run
     if op == "updateSource" and code == "invalid_mapping" and "authors" in body and not (body.get("preset") or body.get("mapping")):

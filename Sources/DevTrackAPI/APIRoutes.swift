@@ -66,6 +66,11 @@ public struct APIRoutes: Sendable {
         ).addRoutes(to: v1)
         TokensController(tokens: TokenRepository(database), maxTokensPerUser: configuration.maxTokensPerUser).addRoutes(to: v1)
         AccountsController(accounts: GitHubAccountRepository(database), syncState: GitHubSyncRepository(database)).addRoutes(to: v1)
+        ExportController(exports: ExportRepository(database)).addRoutes(to: v1)
+        MeController(
+            accounts: AccountRepository(database), publicProfiles: publicProfiles,
+            secureCookies: configuration.signIn.secureCookies
+        ).addRoutes(to: v1)
         // Without sign-in: what users made public, each request counted against its address's allowance.
         let open = router.group("/api/v1")
         let publicRoutes = PublicProfileController(

@@ -85,6 +85,13 @@ extension Repository {
         for try await _ in try await client.query(query, logger: logger) { count += 1 }
         return count
     }
+
+    /// The same, inside the caller's transaction.
+    func rowCount(_ query: PostgresQuery, on transaction: DatabaseTransaction) async throws -> Int {
+        var count = 0
+        for try await _ in try await transaction.connection.query(query, logger: logger) { count += 1 }
+        return count
+    }
 }
 
 // MARK: - LocalDate as PostgreSQL's `date`

@@ -16,10 +16,13 @@ public struct Scheduler: Service {
     public struct Retention: Sendable {
         public var deliveryLog: Duration
         public var readNotifications: Duration
+        /// Nil: raw heartbeats are kept (coding time is computed from them; it stays when they go).
+        public var heartbeats: Duration?
 
-        public init(deliveryLog: Duration, readNotifications: Duration) {
+        public init(deliveryLog: Duration, readNotifications: Duration, heartbeats: Duration? = nil) {
             self.deliveryLog = deliveryLog
             self.readNotifications = readNotifications
+            self.heartbeats = heartbeats
         }
 
         public static let standard = Retention(deliveryLog: .seconds(45 * 86_400), readNotifications: .seconds(90 * 86_400))
@@ -30,6 +33,8 @@ public struct Scheduler: Service {
     let sources: SourceRepository
     let outbox: OutboxRepository
     let notifications: NotificationRepository
+    let accounts: AccountRepository
+    let codingTime: CodingTimeRepository
     let retention: Retention
     let scheduler: SchedulerRepository
     let leaderboard: LeaderboardRepository
@@ -47,6 +52,8 @@ public struct Scheduler: Service {
         self.sources = SourceRepository(database)
         self.outbox = OutboxRepository(database)
         self.notifications = NotificationRepository(database)
+        self.accounts = AccountRepository(database)
+        self.codingTime = CodingTimeRepository(database)
         self.retention = retention
         self.scheduler = SchedulerRepository(database)
         self.leaderboard = LeaderboardRepository(database)
@@ -68,6 +75,7 @@ public struct Scheduler: Service {
                     try await sendWeeklySummaries()
                     try await deleteExpiredLargePayloads()
                     try await applyRetention()
+                    try await sweepDeletedAccounts()
                     try await refreshLeaderboard()
                 }
                 if !ran { logger.debug("scheduler: another instance holds the lock") }
@@ -131,20 +139,51 @@ public struct Scheduler: Service {
     }
 
     /// Deletes what is past its retention — the inbound delivery log, finished outbound deliveries with their
-    /// attempts, read notifications — at most 5,000 rows of each a tick (in batches of 1,000), so a first run on a
-    /// large backlog never holds the scheduler long; the rest goes in the next ticks. Returns the rows deleted.
+    /// attempts, read notifications, raw heartbeats when a retention is set for them — at most 5,000 rows of each a tick
+    /// (in batches of 1,000), so a first run on a large backlog never holds the scheduler long; the rest goes in the next
+    /// ticks. Returns the rows deleted.
     @discardableResult
-    public func applyRetention() async throws -> (deliveryLog: Int, deliveries: Int, notifications: Int) {
+    public func applyRetention() async throws -> RetentionPass {
         let now = clock()
         let logCutoff = now.addingTimeInterval(-Double(retention.deliveryLog.components.seconds))
         let readCutoff = now.addingTimeInterval(-Double(retention.readNotifications.components.seconds))
-        let deliveryLog = try await Self.drain { try await sources.deleteDeliveryLog(before: logCutoff) }
-        let deliveries = try await Self.drain { try await outbox.deleteFinishedDeliveries(before: logCutoff) }
-        let read = try await Self.drain { try await notifications.deleteRead(before: readCutoff) }
-        if deliveryLog + deliveries + read > 0 {
-            logger.info("scheduler: retention deleted \(deliveryLog) inbound log rows, \(deliveries) deliveries, \(read) read notifications")
+        var pass = RetentionPass()
+        pass.deliveryLog = try await Self.drain { try await sources.deleteDeliveryLog(before: logCutoff) }
+        pass.deliveries = try await Self.drain { try await outbox.deleteFinishedDeliveries(before: logCutoff) }
+        pass.notifications = try await Self.drain { try await notifications.deleteRead(before: readCutoff) }
+        if let kept = retention.heartbeats {
+            let cutoff = now.timeIntervalSince1970 - Double(kept.components.seconds)
+            pass.heartbeats = try await Self.drain { try await codingTime.deleteHeartbeats(before: cutoff) }
         }
-        return (deliveryLog, deliveries, read)
+        if pass.total > 0 {
+            logger.info(
+                """
+                scheduler: retention deleted \(pass.deliveryLog) inbound log rows, \(pass.deliveries) deliveries, \
+                \(pass.notifications) read notifications, \(pass.heartbeats) heartbeats
+                """)
+        }
+        return pass
+    }
+
+    /// What one retention pass deleted.
+    public struct RetentionPass: Sendable, Equatable {
+        public var deliveryLog = 0
+        public var deliveries = 0
+        public var notifications = 0
+        public var heartbeats = 0
+        var total: Int { deliveryLog + deliveries + notifications + heartbeats }
+    }
+
+    /// How long after an account's deletion the scheduler still looks for rows written under it by transactions that
+    /// began before it (a worker's batch takes seconds at most; ten minutes leaves room for a PostgreSQL stall).
+    public static let deletedAccountSweepWindow: TimeInterval = 600
+
+    /// Deletes what was written under recently deleted accounts since their deletion (see `AccountRepository`).
+    @discardableResult
+    public func sweepDeletedAccounts() async throws -> Int {
+        let swept = try await accounts.sweepDeletedAccounts(settledBefore: clock().addingTimeInterval(-Self.deletedAccountSweepWindow))
+        if swept > 0 { logger.info("scheduler: \(swept) row(s) written under deleted accounts removed") }
+        return swept
     }
 
     /// Repeats a bounded delete (batches of 1,000) at most 5 times, stopping at the first short batch.

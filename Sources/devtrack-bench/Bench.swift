@@ -17,7 +17,7 @@ struct Bench: AsyncParsableCommand {
         commandName: "devtrack-bench", abstract: "Benchmark helpers for scripts/bench.",
         subcommands: [
             BareHMAC.self, WrkScript.self, Freshness.self, HeartbeatWrkScript.self, CodingFreshness.self, CustomWrkScript.self, CustomFreshness.self,
-            WorkerThroughput.self, DeliveryThroughput.self,
+            WorkerThroughput.self, DeliveryThroughput.self, ExportMemory.self,
         ])
 }
 

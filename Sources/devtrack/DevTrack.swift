@@ -253,7 +253,8 @@ struct BrokerFaultSignals: Service {
 }
 
 struct UsersCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "users", abstract: "Manage users.", subcommands: [Create.self, SignInLink.self])
+    static let configuration = CommandConfiguration(
+        commandName: "users", abstract: "Manage users.", subcommands: [Create.self, SignInLink.self, Delete.self])
 
     struct Create: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Create a user and a token; prints {\"user_id\",\"token\"}.")
@@ -301,6 +302,40 @@ extension UsersCommand {
                 return try await SessionRepository(database).createSignInLink(userID: user.id, lifetime: .seconds(minutes * 60))
             }
             print(SignInLinks.url(apiURL: configuration.publicAPIURL, token: token))
+        }
+    }
+}
+
+extension UsersCommand {
+    /// What `DELETE /api/v1/me` does, for an operator (a user who cannot sign in, a request by mail).
+    struct Delete: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Delete a user and every row of theirs; prints what went from the tables without foreign keys, as JSON.",
+            discussion: """
+                Their raw events stay in Kafka until its retention ends; replayed or late ones are dropped, since no source, key or \
+                user matches them any more.
+                """)
+        @OptionGroup var options: CommonOptions
+        @Option(help: "The user's login.") var login: String
+        @Option(help: "The same login again, to confirm.") var confirm: String
+
+        func validate() throws {
+            guard confirm.lowercased() == login.lowercased() else { throw ValidationError("--confirm must repeat --login") }
+        }
+
+        func run() async throws {
+            let configuration = try options.load()
+            let login = login
+            let deletion = try await withDatabase(configuration.requireDatabaseURL(), logger: makeLogger("devtrack.users")) { database in
+                guard let user = try await UserRepository(database).user(login: login) else { throw ValidationError("no user with login \(login)") }
+                guard let deletion = try await AccountRepository(database).deleteAccount(userID: user.id) else {
+                    throw ValidationError("no user with login \(login)")
+                }
+                return deletion
+            }
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = .sortedKeys
+            print(String(decoding: try encoder.encode(deletion), as: UTF8.self))
         }
     }
 }

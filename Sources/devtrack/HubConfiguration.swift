@@ -105,9 +105,12 @@ struct HubConfiguration: Sendable {
         struct Retention: Codable, Sendable {
             var deliveryLogDays: Int
             var readNotificationDays: Int
+            /// Nil (the default): raw heartbeats are kept.
+            var heartbeatDays: Int?
             enum CodingKeys: String, CodingKey {
                 case deliveryLogDays = "delivery_log_days"
                 case readNotificationDays = "read_notification_days"
+                case heartbeatDays = "heartbeat_days"
             }
         }
     }
@@ -261,6 +264,18 @@ struct HubConfiguration: Sendable {
                     (\(retention.readNotificationDays)) must be from 31 (over the 30 days devtrack.notifications keeps its messages) \
                     to 36,500
                     """)
+        }
+        // A heartbeat may arrive up to coding.max_heartbeat_age_days late, and its local day is then recomputed from the stored
+        // heartbeats: they must all still be there.
+        if let days = retention.heartbeatDays {
+            let oldest = configuration.coding.maxHeartbeatAgeDays
+            guard days > oldest + 1, days <= 36_500 else {
+                throw Failure(
+                    description: """
+                        scheduler.retention.heartbeat_days (\(days)) must exceed coding.max_heartbeat_age_days (\(oldest)) by more than a \
+                        day (a late heartbeat's day is recomputed from the stored ones), and be at most 36,500
+                        """)
+            }
         }
         guard configuration.notify.deliveryLeaseSeconds > configuration.notify.deliveryTimeoutSeconds + 1 else {
             throw Failure(

@@ -62,7 +62,8 @@ struct RoleFactory {
         return Scheduler(
             database: database, producer: producer, interval: .seconds(configuration.scheduler.intervalSeconds),
             retention: Scheduler.Retention(
-                deliveryLog: .seconds(retention.deliveryLogDays * 86_400), readNotifications: .seconds(retention.readNotificationDays * 86_400)),
+                deliveryLog: .seconds(retention.deliveryLogDays * 86_400), readNotifications: .seconds(retention.readNotificationDays * 86_400),
+                heartbeats: retention.heartbeatDays.map { .seconds($0 * 86_400) }),
             logger: Logger(label: "devtrack.scheduler"))
     }
 

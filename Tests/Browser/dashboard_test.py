@@ -8,7 +8,9 @@ the real pipeline; the demo writes what it sent, day by day, to demo-data.json, 
 it. In order: sign in with the banner's one-time link; the overview's numbers equal the demo's; every page draws
 without a console error, in light and dark, at desktop and phone width (screenshots in
 .build/test-artifacts/dashboard/); a goal made in the form appears; a signed webhook sent from here moves the commit
-count and brings a notification with no reload; a new time zone moves the calendar; signing out ends the session.
+count and brings a notification with no reload; a new time zone moves the calendar; signing out ends the session; an
+export made on Settings downloads whole (its end line's counts are the page's); a second user, made with the CLI,
+deletes their account on Settings and its sign-in stops working (the demo user is left alone).
 Throughout, the Content-Security-Policy holds (no console error, no violation) and the browser asks no other origin.
 Prints the first load's size (asserted under 150 KB) and the time to a drawn calendar (a figure, not asserted).
 """
@@ -25,6 +27,7 @@ import sys
 import tempfile
 import time
 import unittest
+import urllib.error
 import urllib.request
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -78,20 +81,41 @@ class Hub:
         self.demo = json.loads((self.work / "data" / "demo-data.json").read_text())
         self.database_url = re.search(r"DATABASE_URL=(\S+)", banner).group(1)
 
-    def new_sign_in_link(self):
-        """Another one-time link, as an operator makes one."""
-        result = subprocess.run(
-            [self.binary, "users", "sign-in-link", "--login", "Codertocat"], capture_output=True, text=True, timeout=60,
+    def cli(self, *arguments):
+        """`devtrack …` as an operator runs it beside the hub: same database (the banner's DATABASE_URL), same public URL."""
+        return subprocess.run(
+            [self.binary, *arguments], capture_output=True, text=True, timeout=60,
             env={**os.environ, "DEVTRACK_HOME": str(ROOT), "DATABASE_URL": self.database_url,
                  "DEVTRACK_API_PUBLIC_URL": self.api})
+
+    def new_sign_in_link(self, login="Codertocat"):
+        """Another one-time link, as an operator makes one."""
+        result = self.cli("users", "sign-in-link", "--login", login)
         assert result.returncode == 0, result.stderr
         return result.stdout.strip()
 
-    def post_json(self, path, body):
+    def create_user(self, login, github_id):
+        """Another user, as an operator makes one: {"user_id", "token"}, the token being that user's own."""
+        result = self.cli("users", "create", "--login", login, "--github-id", str(github_id))
+        assert result.returncode == 0, result.stderr
+        return json.loads(result.stdout)
+
+    def post_json(self, path, body, token=None):
         request = urllib.request.Request(self.api + path, data=json.dumps(body).encode(), method="POST", headers={
-            "Authorization": f"Bearer {self.token}", "Content-Type": "application/json"})
+            "Authorization": f"Bearer {token or self.token}", "Content-Type": "application/json"})
         with urllib.request.urlopen(request, timeout=10) as response:
             return json.load(response)
+
+    def answer(self, method, path, token, body=None):
+        """(status, JSON body) of a call with `token`, a refusal included (no exception for 4xx)."""
+        data = None if body is None else json.dumps(body).encode()
+        request = urllib.request.Request(self.api + path, data=data, method=method, headers={
+            "Authorization": f"Bearer {token}", "Content-Type": "application/json", "Accept": "application/json"})
+        try:
+            with urllib.request.urlopen(request, timeout=10) as response:
+                return response.status, json.loads(response.read() or b"null")
+        except urllib.error.HTTPError as error:
+            return error.code, json.loads(error.read() or b"null")
 
     def wait_for(self, pattern, timeout):
         deadline = time.monotonic() + timeout
@@ -424,6 +448,98 @@ class DashboardTests(unittest.TestCase):
         self.shot("sign-in")
         self.browser.get(self.hub.sign_in_link)
         self.element("#sign-in-error")  # the link worked once
+        self.assert_clean(allowed=["401 (Unauthorized)"])
+
+    def test_8_export_my_data_and_download_it_whole(self):
+        self.sign_in()
+        self.open("/settings")
+        self.element("#export-data").click()
+        link = self.element("#export-download", timeout=60)
+        self.assertIsNotNone(link.get_attribute("download"), "the link is not a download")
+        self.assertRegex(link.get_attribute("href"), r"/api/v1/export/[0-9a-f-]{36}/download$")
+        self.assertIn("The link works until", self.element("#export-result").text)
+        # What the page listed, in its order: [section, rows, the text shown].
+        listed = self.browser.execute_script("""return [...document.querySelectorAll('#export-rows [data-section]')]
+            .map(item => [item.dataset.section, Number(item.dataset.rows), item.textContent])""")
+        rows = {section: count for section, count, _ in listed}
+        self.assertEqual(len(rows), len(listed), "a section listed twice")
+        for section, count, text in listed:
+            self.assertEqual(text, f"{count:,} {section.replace('_', ' ')}")
+        self.assertGreater(rows.get("facts", 0), 0, f"the demo user's export has no facts: {rows}")
+        self.browser.execute_script("arguments[0].scrollIntoView({block: 'center'})", link)
+        self.shot("settings-export")
+        # The download, fetched by the page with its session; read there, so that only the parts cross to the test.
+        self.browser.set_script_timeout(120)
+        got = self.browser.execute_async_script("""
+            const done = arguments[arguments.length - 1];
+            fetch(arguments[0], {credentials: 'same-origin'}).then(async response => {
+              const lines = (await response.text()).replace(/\\n$/, '').split('\\n');
+              const parse = line => { try { return JSON.parse(line); } catch { return undefined; } };
+              const middle = lines.slice(1, -1);
+              const types = {};
+              for (const line of middle) { const type = String(parse(line)?.type); types[type] = (types[type] ?? 0) + 1; }
+              done({status: response.status, count: lines.length, first: parse(lines[0]), last: parse(lines.at(-1)),
+                    middle: middle.length, unparsed: middle.filter(line => typeof parse(line) !== 'object').length, types});
+            }).catch(error => done({status: 0, error: String(error)}));""", link.get_attribute("href"))
+        self.assertEqual(got["status"], 200, got)
+        self.assertGreaterEqual(got["count"], 2, "no first and last line")
+        self.assertIsInstance(got["first"], dict, "the first line is not a JSON object")
+        self.assertNotEqual(got["first"].get("type"), "end", "the first line is the end line")
+        self.assertIsInstance(got["last"], dict, "the last line is not a JSON object: the download was cut off")
+        self.assertEqual(got["last"].get("type"), "end", f"the last line is not the end line: {got['last']}")
+        self.assertEqual(got["last"].get("rows"), rows, "the end line's counts are not the ones the page listed")
+        self.assertEqual(got["unparsed"], 0, "lines that are not JSON objects")
+        self.assertEqual(got["middle"], sum(rows.values()), f"lines between the first and the last, by type: {got['types']}")
+        self.assert_clean()
+
+    def test_9_delete_an_account_through_the_page(self):
+        # A user of its own: the demo user, whom every other test reads, stays.
+        login = "Octoleaver"
+        made = self.hub.create_user(login, github_id=990_000_001)
+        self.hub.post_json("/api/v1/goals", {"title": "Something to delete", "target": 3, "unit": "commits", "period": "daily"},
+                           token=made["token"])
+        # A wrong confirmation is refused by the API, and nothing goes.
+        status, body = self.hub.answer("DELETE", "/api/v1/me", made["token"], {"confirm_login": "Codertocat"})
+        self.assertEqual((status, body["error"]["code"]), (400, "confirmation_mismatch"), body)
+        self.assertIn("confirm_login", body["error"]["message"])
+        self.assertEqual(self.hub.answer("GET", "/api/v1/me", made["token"])[0], 200)
+        # A fresh cookie state, signed in as that user.
+        self.browser.get(self.hub.api + "/sign-in")
+        self.browser.delete_all_cookies()
+        self.browser.get(self.hub.new_sign_in_link(login))
+        self.wait(lambda browser: (first(browser, "#account .who") or Empty()).text == login, f"not signed in as {login}")
+        session = self.browser.get_cookie("devtrack_session")
+        self.assertIsNotNone(session, "no session cookie")
+        self.open("/settings")
+        field = self.element("#confirm-login")
+        button = self.element("#delete-account")
+        self.assertIn(f"({login})", self.element("#delete-account-form label").text)
+        self.assertFalse(button.is_enabled(), "deleting is possible before the login is typed")
+        field.send_keys("Codertocat")
+        self.assertFalse(button.is_enabled(), "another login enables deleting")
+        field.clear()
+        field.send_keys(login.lower())  # the login in any case
+        self.wait(lambda browser: button.is_enabled(), "typing the login does not enable deleting")
+        self.browser.execute_script("arguments[0].scrollIntoView({block: 'center'})", button)
+        self.shot("settings-delete")
+        button.click()
+        self.wait(lambda browser: browser.execute_script("return location.pathname + location.search") == "/sign-in?deleted=1",
+                  "not on /sign-in?deleted=1 after deleting")
+        self.assertEqual(self.element("#sign-in-deleted").text, "Your account and its data were deleted.")
+        self.assertFalse((self.browser.get_cookie("devtrack_session") or {}).get("value"), "the session cookie stays")
+        self.shot("sign-in-deleted")
+        # The old session, sent again, is refused: the hub ended it, not just the browser's cookie.
+        self.browser.add_cookie({key: session[key] for key in ("name", "value", "path", "httpOnly", "sameSite") if key in session})
+        status = self.browser.execute_async_script("""const done = arguments[arguments.length - 1];
+            fetch('/api/v1/me', {credentials: 'same-origin'}).then(response => done(response.status), error => done(String(error)));""")
+        self.assertEqual(status, 401, "the deleted user's session still answers")
+        self.browser.get(self.hub.api + "/settings")
+        self.wait(lambda browser: browser.execute_script("return location.pathname") == "/sign-in", "settings open for a deleted user")
+        self.assertEqual(self.hub.answer("GET", "/api/v1/me", made["token"])[0], 401, "the deleted user's API token still works")
+        link = self.hub.cli("users", "sign-in-link", "--login", login)
+        self.assertNotEqual(link.returncode, 0, "the CLI still finds the deleted user")
+        self.assertEqual(self.hub.get("/api/v1/me")["login"], "Codertocat", "the demo user went too")
+        self.browser.delete_all_cookies()
         self.assert_clean(allowed=["401 (Unauthorized)"])
 
 

@@ -10,7 +10,7 @@ struct APIRoutingRouterTests {
         try await APIRouterTest.run { api in
             let id = UUID().uuidString.lowercased()
             for (method, path, allow) in [
-                (HTTPRequest.Method.delete, "/api/v1/me", "GET"), (.put, "/api/v1/goals/\(id)", "DELETE, GET, PATCH"),
+                (HTTPRequest.Method.put, "/api/v1/me", "DELETE, GET"), (.put, "/api/v1/goals/\(id)", "DELETE, GET, PATCH"),
                 (.get, "/api/v1/notifications/read-all", "POST"), (.put, "/api/v1/settings", "GET, PATCH"),
                 (.get, "/api/v1/webhooks/\(id)/test", "POST"), (.delete, "/api/v1/streak/freezes", "GET, POST"),
             ] {

@@ -199,6 +199,17 @@ final class HubUnderTest: @unchecked Sendable {
         guard code == 0 else { throw HarnessError("psql failed: \(process.output)") }
     }
 
+    /// One query's rows, as psql prints them unaligned (`|` between columns, a line per row).
+    func query(_ sql: String) async throws -> [String] {
+        let process = try RunningProcess(
+            name: "psql", executable: "/usr/bin/psql",
+            arguments: [environment["DATABASE_URL"] ?? "", "-v", "ON_ERROR_STOP=1", "-At", "-c", sql],
+            environment: environment, logPath: "\(directory)/psql-\(UUID().uuidString.prefix(6)).log")
+        let code = try await process.waitForExit(timeout: 30)
+        guard code == 0 else { throw HarnessError("psql failed: \(process.output)") }
+        return process.output.split(separator: "\n").map(String.init)
+    }
+
     /// `devtrack users create`: returns the user's id and token.
     func createUser(login: String, githubID: Int64, timezone: String = "UTC") async throws -> (id: String, token: String) {
         let result = try await run(["users", "create", "--login", login, "--github-id", String(githubID), "--timezone", timezone])

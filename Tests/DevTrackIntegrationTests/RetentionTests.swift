@@ -94,4 +94,72 @@ struct RetentionTests {
             await producer.shutdown()
         }
     }
+
+    /// Raw heartbeats past `heartbeat_days` go; the coding time computed from them stays, also through a later
+    /// time-zone change, which rebuilds only the days whose heartbeats are all still there.
+    @Test func heartbeatRetentionKeepsCodingTimeAndAZoneChangeRebuildsOnlyWholeDays() async throws {
+        try await TestDatabase.shared.withFreshStore { store, _ in
+            let cluster = try KafkaMockCluster(brokers: 1, logger: logger)
+            let producer = try KafkaProducer(configuration: KafkaConfiguration(bootstrapServers: cluster.bootstrapServers), logger: logger)
+            let user = try await store.users.createUser(login: "coder", githubID: 77, timezone: "UTC")
+            let other = try await store.users.createUser(login: "keeps", githubID: 78, timezone: "UTC")
+            let now = Date()
+            // 1,200 heartbeats a minute apart from 12:00 UTC, 60 days ago (20 h, into the next UTC day), and ten 10 days ago.
+            let oldStart = LocalDate(now.addingTimeInterval(-60 * 86_400), in: .gmt).startOfDay(in: .gmt).timeIntervalSince1970 + 12 * 3600
+            let recentStart = LocalDate(now.addingTimeInterval(-10 * 86_400), in: .gmt).startOfDay(in: .gmt).timeIntervalSince1970 + 12 * 3600
+            func beats(from start: Double, count: Int) -> [Heartbeat] {
+                (0..<count).map {
+                    Heartbeat(
+                        time: start + Double($0) * 60, entity: "a.swift", type: "file", category: "coding", project: "p", branch: "main",
+                        language: "Swift", editor: "vim", machine: "laptop", isWrite: false)
+                }
+            }
+            _ = try await store.database.transaction { transaction in
+                try await store.codingTime.applyHeartbeats(
+                    [
+                        user.id: beats(from: oldStart, count: 1200) + beats(from: recentStart, count: 10),
+                        other.id: beats(from: recentStart, count: 5),
+                    ],
+                    timeout: 900, on: transaction)
+            }
+            func coding() async throws -> [String: Double] {
+                var days: [String: Double] = [:]
+                for try await (day, seconds) in try await store.client.query(
+                    "SELECT day::text, sum(seconds) FROM coding_daily WHERE user_id = \(user.id) GROUP BY day", logger: logger
+                ).decode((String, Double).self) { days[day] = seconds }
+                return days
+            }
+            func heartbeats(_ id: UUID) async throws -> Int {
+                var count = 0
+                for try await n in try await store.client.query("SELECT count(*) FROM heartbeats WHERE user_id = \(id)", logger: logger)
+                    .decode(Int.self)
+                { count = n }
+                return count
+            }
+            let before = try await coding()
+            let oldDay = LocalDate(Date(timeIntervalSince1970: oldStart), in: .gmt)
+            #expect(before["\(oldDay)"] == 12 * 3600 && before["\(oldDay.adding(days: 1))"] == 8 * 3600 - 60, "\(before)")
+
+            let scheduler = Scheduler(
+                database: store.database, producer: producer, interval: .seconds(60),
+                retention: .init(deliveryLog: .seconds(45 * 86_400), readNotifications: .seconds(90 * 86_400), heartbeats: .seconds(40 * 86_400)),
+                logger: logger)
+            let first = try await scheduler.applyRetention()
+            #expect(first.heartbeats == 1200, "in two batches of 1,000 and 200: \(first)")
+            #expect(try await heartbeats(user.id) == 10, "only what is past 40 days")
+            #expect(try await heartbeats(other.id) == 5)
+            #expect(try await coding() == before, "coding time stays")
+            #expect(try await scheduler.applyRetention().heartbeats == 0)
+
+            // Tokyo is 9 h ahead: the recent day's 10 minutes stay on one local day; the old days keep their UTC buckets.
+            _ = try await store.users.updateTimezone(userID: user.id, timezone: "Asia/Tokyo")
+            let after = try await coding()
+            #expect(
+                after["\(oldDay)"] == before["\(oldDay)"] && after["\(oldDay.adding(days: 1))"] == before["\(oldDay.adding(days: 1))"], "\(after)")
+            let recentDay = LocalDate(Date(timeIntervalSince1970: recentStart), in: TimeZone(identifier: "Asia/Tokyo")!)
+            #expect(abs((after["\(recentDay)"] ?? 0) - 9 * 60) < 0.001, "nine one-minute gaps (the last heartbeat adds none): \(after)")
+            #expect(after.count == 3, "\(after)")
+            await producer.shutdown()
+        }
+    }
 }

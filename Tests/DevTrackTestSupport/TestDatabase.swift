@@ -132,6 +132,7 @@ public struct TestStore: Sendable {
     public var outbox: OutboxRepository { OutboxRepository(database) }
     public var discord: DiscordSettingsRepository { DiscordSettingsRepository(database) }
     public var webhookEndpoints: WebhookEndpointRepository { WebhookEndpointRepository(database) }
+    public var accounts: AccountRepository { AccountRepository(database) }
 }
 
 /// Runs `body` while `client` runs, then stops it.

@@ -21,7 +21,7 @@ struct AuthController: Sendable {
     let configuration: SignInConfiguration
     let github: GitHubClient?
 
-    var secureCookies: Bool { configuration.publicURL.lowercased().hasPrefix("https://") }
+    var secureCookies: Bool { configuration.secureCookies }
     var callbackURL: String { "\(configuration.publicURL)/auth/github/callback" }
 
     func addRoutes(to router: Router<APIRequestContext>) {
@@ -229,6 +229,9 @@ public struct SignInConfiguration: Sendable {
         self.stateLifetime = stateLifetime
         self.github = github
     }
+
+    /// Cookies are marked Secure when the hub is served over https (a loopback development hub uses http).
+    var secureCookies: Bool { publicURL.lowercased().hasPrefix("https://") }
 }
 
 /// The operator's GitHub OAuth App and where GitHub is.

@@ -12,9 +12,6 @@ struct MetricsController: Sendable {
     let maxRangeDays: Int
 
     func addRoutes(to v1: RouterGroup<APIRequestContext>) {
-        v1.get("/me") { _, context in
-            try JSONResponse.make(MeBody(try context.user))
-        }
         v1.get("/metrics/daily") { request, context in
             let user = try context.user
             let range = try request.dateRange(for: user, maximumDays: maxRangeDays)
@@ -51,23 +48,6 @@ struct MetricsController: Sendable {
                 today: today)
             return try JSONResponse.make(streak)
         }
-    }
-}
-
-struct MeBody: Encodable {
-    let id: String
-    let login: String
-    let githubID: Int64?
-    let timezone: String
-    enum CodingKeys: String, CodingKey {
-        case id, login, timezone
-        case githubID = "github_id"
-    }
-    init(_ user: UserRecord) {
-        id = user.id.uuidString.lowercased()
-        login = user.login
-        githubID = user.githubID
-        timezone = user.timezone
     }
 }
 

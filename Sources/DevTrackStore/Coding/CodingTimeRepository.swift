@@ -70,11 +70,46 @@ extension CodingTimeRepository {
     }
 
     /// Rebuilds all of a user's `coding_daily` in `zone` (after a time-zone change).
+    /// Where retention deleted old heartbeats, only the local days after the horizon's are rebuilt (the days before keep
+    /// the coding time they had: the heartbeats to rebucket them are gone).
     func recomputeAllCoding(userID: UUID, zone: TimeZone, timeout: Double, on transaction: DatabaseTransaction) async throws {
         let connection = transaction.connection
-        let beats = try await heartbeats(userID: userID, from: -.infinity, to: .infinity, on: transaction)
-        try await connection.query("DELETE FROM coding_daily WHERE user_id = \(userID)", logger: logger)
-        try await insertCoding(CodingDurations.slices(beats, timeout: timeout, timeZone: zone), userID: userID, on: transaction)
+        var keptFrom: Double?
+        for try await time in try await connection.query(
+            "SELECT kept_from FROM heartbeat_horizons WHERE user_id = \(userID)", logger: logger
+        ).decode(Double.self) { keptFrom = time }
+        guard let keptFrom else {
+            let beats = try await heartbeats(userID: userID, from: -.infinity, to: .infinity, on: transaction)
+            try await connection.query("DELETE FROM coding_daily WHERE user_id = \(userID)", logger: logger)
+            try await insertCoding(CodingDurations.slices(beats, timeout: timeout, timeZone: zone), userID: userID, on: transaction)
+            return
+        }
+        let firstWholeDay = LocalDate(Date(timeIntervalSince1970: keptFrom), in: zone).adding(days: 1)
+        let beats = try await heartbeats(userID: userID, from: keptFrom, to: .infinity, on: transaction)
+        try await connection.query("DELETE FROM coding_daily WHERE user_id = \(userID) AND day >= \(firstWholeDay)", logger: logger)
+        let slices = CodingDurations.slices(beats, timeout: timeout, timeZone: zone).filter { $0.date >= firstWholeDay }
+        try await insertCoding(slices, userID: userID, on: transaction)
+    }
+
+    /// Deletes up to `limit` heartbeats older than `cutoff` (Unix seconds), the oldest of each user first, and notes for
+    /// each user touched that heartbeats before `cutoff` may be gone. One index range per user (the primary key's), so
+    /// heartbeats need no index by time alone, which every insert would pay for.
+    public func deleteHeartbeats(before cutoff: Double, limit: Int = 1000) async throws -> Int {
+        try await rowCount(
+            """
+            WITH doomed AS (
+                SELECT h.user_id, h.time, h.entity FROM users u CROSS JOIN LATERAL (
+                    SELECT user_id, time, entity FROM heartbeats WHERE user_id = u.id AND time < \(cutoff) ORDER BY time LIMIT \(limit)
+                ) h LIMIT \(limit)
+            ), gone AS (
+                DELETE FROM heartbeats h USING doomed d WHERE h.user_id = d.user_id AND h.time = d.time AND h.entity = d.entity
+                RETURNING h.user_id
+            ), horizon AS (
+                INSERT INTO heartbeat_horizons AS o (user_id, kept_from) SELECT DISTINCT user_id, \(cutoff)::double precision FROM gone
+                ON CONFLICT (user_id) DO UPDATE SET kept_from = greatest(o.kept_from, EXCLUDED.kept_from)
+            )
+            SELECT 1 FROM gone
+            """)
     }
 
     private func heartbeats(userID: UUID, from: Double, to: Double, on transaction: DatabaseTransaction) async throws -> [Heartbeat] {

@@ -166,11 +166,16 @@ extension SourceRepository {
     }
 
     /// Deletes the user's source (its facts stay: they happened); false when there is no such source.
+    /// Deletes the source and its delivery log.
     public func deleteSource(userID: UUID, id: UUID) async throws -> Bool {
-        let rows = try await client.query(
-            "DELETE FROM webhook_sources WHERE user_id = \(userID) AND id = \(id) RETURNING id", logger: logger)
-        for try await _ in rows { return true }
-        return false
+        try await database.transaction { transaction -> Bool in
+            let rows = try await transaction.connection.query(
+                "DELETE FROM webhook_sources WHERE user_id = \(userID) AND id = \(id) RETURNING id", logger: logger)
+            var deleted = false
+            for try await _ in rows { deleted = true }
+            if deleted { _ = try await deleteDeliveryLog(sourceIDs: [id.uuidString.lowercased()], on: transaction) }
+            return deleted
+        }
     }
 
     /// The source's inbound deliveries, newest first.
@@ -213,7 +218,8 @@ extension SourceRepository {
         try await database.transaction { try await recordInboundDeliveries(batch, on: $0) }
     }
 
-    /// Records outcomes idempotently (a redelivered message updates its row).
+    /// Records outcomes idempotently (a redelivered message updates its row). Outcomes of a source that no longer
+    /// exists are not kept: nobody can read them, and its owner may have deleted their account.
     public func recordInboundDeliveries(_ batch: [DeliveryOutcome], on transaction: DatabaseTransaction) async throws {
         let connection = transaction.connection
         // One row per delivery: a batch may hold the same delivery twice (GitHub's redeliver button), and
@@ -230,6 +236,7 @@ extension SourceRepository {
                         \(outcomes.map(\.status.rawValue)), \(outcomes.map { Int64($0.facts) }), \(outcomes.map { $0.error ?? "" }),
                         \(outcomes.map { $0.receivedAt ?? Date() }), \(outcomes.map { $0.bytes ?? -1 }), \(outcomes.map { $0.signature ?? "" }))
                 AS t(s, d, e, st, f, er, r, b, sg)
+            WHERE s !~ \(unescaped: uuidPattern) OR EXISTS (SELECT 1 FROM webhook_sources w WHERE w.id = CASE WHEN s ~ \(unescaped: uuidPattern) THEN s::uuid END)
             ON CONFLICT (direction, source, delivery_id) DO UPDATE
             SET status = EXCLUDED.status, facts = EXCLUDED.facts, error = EXCLUDED.error, processed_at = now(),
                 received_at = coalesce(EXCLUDED.received_at, webhook_deliveries.received_at),
@@ -266,4 +273,22 @@ extension SourceRepository {
             RETURNING 1
             """)
     }
+
+    /// The ids (canonical text, as the delivery log names them) of a user's sources.
+    func sourceIDs(userID: UUID, on transaction: DatabaseTransaction) async throws -> [String] {
+        var ids: [String] = []
+        let rows = try await transaction.connection.query("SELECT id::text FROM webhook_sources WHERE user_id = \(userID)", logger: logger)
+        for try await id in rows.decode(String.self) { ids.append(id) }
+        return ids
+    }
+
+    /// The inbound delivery log of these sources (their owner's account is being deleted: the log has no foreign key).
+    func deleteDeliveryLog(sourceIDs: [String], on transaction: DatabaseTransaction) async throws -> Int {
+        guard !sourceIDs.isEmpty else { return 0 }
+        return try await rowCount(
+            "DELETE FROM webhook_deliveries WHERE direction = 'inbound' AND source = ANY(\(sourceIDs)) RETURNING 1", on: transaction)
+    }
 }
+
+/// A canonical source id as the delivery log spells it (lowercase); anything else there is the hub-wide endpoint's.
+private let uuidPattern = "'^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$'"

@@ -84,6 +84,12 @@ extension LeaderboardRepository {
         try await removeScores(userIDs: [userID], on: transaction)
     }
 
+    /// Takes a user whose account is being deleted off every board, and off the list of users to recompute.
+    func removeUser(_ userID: UUID, on transaction: DatabaseTransaction) async throws {
+        try await removeScores(userIDs: [userID], on: transaction)
+        try await transaction.connection.query("DELETE FROM leaderboard_changes WHERE user_id = \(userID)", logger: logger)
+    }
+
     /// Deletes these users' scores and takes them out of their boards' bucket counts.
     func removeScores(userIDs: [UUID], on transaction: DatabaseTransaction) async throws {
         try await transaction.connection.query(

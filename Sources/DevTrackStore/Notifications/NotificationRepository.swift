@@ -175,4 +175,9 @@ extension NotificationRepository {
             RETURNING 1
             """)
     }
+
+    /// Every notification of a user (their account is being deleted: the table has no foreign key).
+    func deleteAll(userID: UUID, on transaction: DatabaseTransaction) async throws -> Int {
+        try await rowCount("DELETE FROM notifications WHERE user_id = \(userID) RETURNING 1", on: transaction)
+    }
 }

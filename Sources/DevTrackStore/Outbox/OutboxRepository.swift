@@ -412,4 +412,18 @@ extension OutboxRepository {
             SELECT 1 FROM gone
             """)
     }
+
+    /// Every delivery of a user, pending or not, with its attempts (their account is being deleted: neither table has a
+    /// foreign key). A deliverer holding one of them finds it gone when it records the attempt, which then changes nothing.
+    func deleteAll(userID: UUID, on transaction: DatabaseTransaction) async throws -> Int {
+        try await rowCount(
+            """
+            WITH gone AS (
+                DELETE FROM outbox WHERE user_id = \(userID) RETURNING id
+            ), attempts AS (
+                DELETE FROM delivery_attempts WHERE outbox_id IN (SELECT id FROM gone)
+            )
+            SELECT 1 FROM gone
+            """, on: transaction)
+    }
 }

@@ -1,8 +1,9 @@
-// Settings: one panel per concern (profile, Discord, coding keys, webhooks, sources, tokens, GitHub accounts),
+// Settings: one panel per concern (profile, Discord, coding keys, webhooks, sources, tokens, GitHub accounts, your data),
 // each reachable by its hash. Secrets the API shows once are shown once here too, in a .secret box.
 
 import { h, replace, empty, fill, formErrors, confirmButton } from '../dom.js';
 import { ago, count, instant } from '../format.js';
+import { dataPanel } from './settings-data.js';
 
 export const title = 'Settings';
 export const signIn = 'required';
@@ -18,7 +19,7 @@ const DISCORD = Object.keys(EVENTS).slice(0, 8);
 const SECTIONS = { summary: 'Summary (stats card, badges)', streak: 'Streak (streak card)', achievements: 'Achievements',
   languages: 'Languages (languages card)', repositories: 'Repositories (public ones only)', coding: 'Coding time by language' };
 const PANELS = { profile: 'Profile', discord: 'Discord', 'coding-keys': 'Coding keys', webhooks: 'Webhooks', sources: 'Sources',
-  tokens: 'API tokens', accounts: 'GitHub accounts' };
+  tokens: 'API tokens', accounts: 'GitHub accounts', data: 'Your data' };
 
 let seq = 0;
 const since = iso => (iso ? ago(iso) : 'never');
@@ -449,7 +450,8 @@ export async function render({ root, me, api, signal, signOut }) {
     panel('tokens', 'For scripts and other systems calling the API.', tokenForm, tokenShown, tokens.list),
     panel('accounts', 'The activity of every linked account counts for you.', accounts.list,
       canLink ? h('a', { class: 'button ghost', href: `/auth/github?link=true&${back}` }, 'Link another GitHub account')
-        : hint('Linking another account needs GitHub sign-in, which this hub has not set up.')));
+        : hint('Linking another account needs GitHub sign-in, which this hub has not set up.')),
+    panel('data', 'Take a copy of everything the hub holds about you, or leave it.', dataPanel({ me, api, signal })));
 
   await Promise.all([
     fill(profileBody, async () => { await settingsLoad; return profileForm(); }),

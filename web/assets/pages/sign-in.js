@@ -1,4 +1,5 @@
-// Sign-in: GitHub's OAuth flow when the operator configured an OAuth App, else one-time links.
+// Sign-in: GitHub's OAuth flow when the operator configured an OAuth App, else one-time links. Settings sends people
+// here with ?deleted=1 once their account is deleted, and the auth routes with ?error=CODE when a sign-in failed.
 
 import { h, panel } from '../dom.js';
 
@@ -17,8 +18,10 @@ export async function render({ root, query, me, navigate }) {
   const method = document.querySelector('meta[name="devtrack-sign-in"]')?.content;
   const returnTo = safePath(query.get('return_to'));
   const error = query.get('error');
+  const deleted = query.get('deleted') === '1';
   root.append(panel(null,
     h('h1', null, 'Sign in to DevTrack Hub'),
+    deleted ? h('p', { class: 'ok', role: 'status', id: 'sign-in-deleted' }, 'Your account and its data were deleted.') : null,
     error ? h('div', { class: 'error', role: 'alert', id: 'sign-in-error' }, ERRORS[error] ?? 'Sign-in failed. Try again.') : null,
     method === 'github'
       ? [h('p', null, 'Your commits, pull requests, reviews and coding time in one place, from your GitHub account and your editor.'),
