@@ -77,7 +77,7 @@ struct AccountDeletionEndToEndTests {
 
                 // Everything has arrived: both on the leaderboard, the leaver's first commit delivered to their endpoint.
                 _ = try await eventually(within: 90, { try await hub.summary(token: leaver.token) }, until: { $0["commits"] == 1 })
-                _ = try await eventually(within: 60, { receiver.requests(to: hook) }, until: { !$0.isEmpty })
+                _ = try await eventually(within: 120, { receiver.requests(to: hook) }, until: { !$0.isEmpty })
                 let board = try await eventually(
                     within: 30, { try await hub.request("GET", hub.apiURL + "/api/v1/leaderboard?metric=commits&period=all") },
                     until: { (($0.json?["entries"] as? [[String: Any]]) ?? []).count == 2 })

@@ -90,8 +90,8 @@ struct HostileAPIInputEndToEndTests {
             #expect(try await hub.request("GET", hub.apiURL + "/healthz").status == 200, "the hub still answers")
 
             // A served path asked with another method: 405 with Allow, on both servers; an unknown path stays 404.
-            let wrongMethod = try await hub.request("DELETE", hub.apiURL + "/api/v1/me", headers: ["Authorization": "Bearer \(user.token)"])
-            #expect(wrongMethod.status == 405 && wrongMethod.headers["allow"] == "GET", "\(wrongMethod.status) \(wrongMethod.headers)")
+            let wrongMethod = try await hub.request("PUT", hub.apiURL + "/api/v1/me", headers: ["Authorization": "Bearer \(user.token)"])
+            #expect(wrongMethod.status == 405 && wrongMethod.headers["allow"] == "DELETE, GET", "\(wrongMethod.status) \(wrongMethod.headers)")
             #expect((wrongMethod.json?["error"] as? [String: Any])?["code"] as? String == "method_not_allowed")
             let wrongGoalMethod = try await hub.request("PUT", hub.apiURL + "/api/v1/goals/\(UUID().uuidString)")
             #expect(wrongGoalMethod.status == 405 && wrongGoalMethod.headers["allow"] == "DELETE, GET, PATCH", "\(wrongGoalMethod.headers)")
