@@ -24,6 +24,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
         // Already there through hummingbird; named for the HTTP request parts a connection guard reads.
         .package(url: "https://github.com/apple/swift-nio-extras.git", from: "1.35.2"),
+        // Operators' metrics: the swift-metrics API everywhere, exposed in Prometheus' text format on each role's ops listener.
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
     ],
     targets: [
         // librdkafka (Debian's librdkafka-dev), including the mock cluster API.
@@ -38,6 +41,7 @@ let package = Package(
             dependencies: [
                 "CRdKafka",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
@@ -91,6 +95,7 @@ let package = Package(
             name: "DevTrackWorkers",
             dependencies: [
                 "DevTrackCore", "DevTrackStore", "Kafka",
+                .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
@@ -130,6 +135,7 @@ let package = Package(
             name: "DevTrackDelivery",
             dependencies: [
                 "DevTrackCore", "DevTrackStore", "DevTrackOutbound",
+                .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
@@ -143,12 +149,25 @@ let package = Package(
                 .product(name: "HummingbirdAuth", package: "hummingbird-auth"),
             ]
         ),
+        // What operators watch: the Prometheus registry behind swift-metrics, and each role's ops listener (`/metrics`,
+        // `/healthz`, `/readyz`) with the figures read when it is scraped (process, PostgreSQL connections, consumer lag,
+        // the outbox).
+        .target(
+            name: "DevTrackOps",
+            dependencies: [
+                "DevTrackCore", "DevTrackStore", "DevTrackHTTP", "Kafka",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
         // CLI wiring: one subcommand per role.
         .executableTarget(
             name: "devtrack",
             dependencies: [
                 "DevTrackCore", "DevTrackStore", "DevTrackLocalCluster", "DevTrackIngest", "DevTrackWorkers", "DevTrackDelivery", "DevTrackOutbound",
-                "DevTrackAPI", "DevTrackGitHub", "DevTrackGitHubSync", "Kafka",
+                "DevTrackAPI", "DevTrackGitHub", "DevTrackGitHubSync", "DevTrackOps", "Kafka",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),

@@ -3,6 +3,7 @@ import DevTrackOutbound
 import DevTrackStore
 import Foundation
 import Logging
+import Metrics
 import ServiceLifecycle
 import Synchronization
 
@@ -52,6 +53,7 @@ struct AttemptRunner: Sendable {
             }
             try await log.record(
                 DeliveryAttemptResult(delivery, outcome: outcome, statusCode: statusCode, latency: ContinuousClock.now - started, error: error))
+            Self.count(delivery, outcome)
             if case .failed = outcome { logger.warning("\(delivery.channel) delivery \(delivery.id) failed for good: \(error ?? "")") }
         } catch {
             logger.error("\(delivery.channel) delivery \(delivery.id): cannot record the attempt: \(error)")
@@ -62,9 +64,21 @@ struct AttemptRunner: Sendable {
     func giveUp(_ delivery: ClaimedDelivery, _ reason: String) async {
         do {
             try await log.record(DeliveryAttemptResult(delivery, outcome: .failed, statusCode: nil, latency: .zero, error: reason))
+            Self.count(delivery, .failed)
         } catch {
             logger.error("\(delivery.channel) delivery \(delivery.id): cannot record the attempt: \(error)")
         }
+    }
+
+    /// `devtrack_deliveries_total{channel,outcome}`: attempts recorded, by what became of them (delivered, retry, failed).
+    static func count(_ delivery: ClaimedDelivery, _ outcome: AttemptOutcome) {
+        let name: String
+        switch outcome {
+        case .delivered: name = "delivered"
+        case .retry: name = "retry"
+        case .failed: name = "failed"
+        }
+        Counter(label: "devtrack_deliveries_total", dimensions: [("channel", delivery.channel), ("outcome", name)]).increment()
     }
 
     func retryOrGiveUp(_ delivery: ClaimedDelivery, _ reason: String) -> (AttemptOutcome, String?) {

@@ -3,6 +3,7 @@ import DevTrackOutbound
 import DevTrackStore
 import Foundation
 import Logging
+import Metrics
 import ServiceLifecycle
 import Synchronization
 
@@ -49,6 +50,8 @@ public final class OutboxDeliverer: Service, DeliveryHandoff, Sendable {
     let maxWaiting: Int
     let pollInterval: Duration
     let claimSpacing = Duration.milliseconds(20)
+    /// Destinations waiting out a hold they asked for (a rate limit, failures): `devtrack_outbox_held_destinations{channel}`.
+    let heldDestinations: Gauge
     public let lease: Duration
     private let state = Mutex(State())
     /// Rung when a slot frees up or deliveries are handed off: the loop then acts without waiting for a poll.
@@ -95,6 +98,7 @@ public final class OutboxDeliverer: Service, DeliveryHandoff, Sendable {
         self.maxWaiting = maxWaiting ?? maxConcurrent * 8
         self.pollInterval = pollInterval
         self.lease = lease
+        self.heldDestinations = Gauge(label: "devtrack_outbox_held_destinations", dimensions: [("channel", channel.name)])
     }
 
     public var channel: String { deliveryChannel.name }
@@ -247,7 +251,9 @@ public final class OutboxDeliverer: Service, DeliveryHandoff, Sendable {
         let (unavailable, limit) = state.withLock { state -> (Set<String>, Int) in
             let now = ContinuousClock.now
             guard !state.paused(at: now), state.waiting.isEmpty else { return ([], 0) }
-            return (state.unavailable(at: now), maxConcurrent - state.running - state.reserved.count)
+            let unavailable = state.unavailable(at: now)
+            heldDestinations.record(state.heldUntil.count)
+            return (unavailable, maxConcurrent - state.running - state.reserved.count)
         }
         guard limit > 0 else { return ([], false) }
         do {

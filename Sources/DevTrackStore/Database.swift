@@ -71,6 +71,19 @@ public enum StoreError: Error, CustomStringConvertible, Equatable {
 }
 
 /// Every repository reads through its `Database`; these spare each of them the same two lines.
+extension Database {
+    /// This process's connections by state, as PostgreSQL sees them (for the ops listener's pool figures).
+    public func connectionStates() async throws -> [String: Int] {
+        var states: [String: Int] = [:]
+        let rows = try await client.query(
+            """
+            SELECT coalesce(state, 'unknown'), count(*)::bigint FROM pg_stat_activity WHERE application_name = \(DatabaseURL.applicationName) GROUP BY 1
+            """, logger: logger)
+        for try await (state, count) in rows.decode((String, Int).self) { states[state] = count }
+        return states
+    }
+}
+
 protocol Repository: Sendable {
     var database: Database { get }
 }

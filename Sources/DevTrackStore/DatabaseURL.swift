@@ -67,10 +67,18 @@ public struct DatabaseURL: Sendable, CustomStringConvertible {
                 host: host, port: port, username: username, password: password, database: database,
                 tls: requireTLS ? .require(.makeClientConfiguration()) : .disable)
         }
-        configuration.options.maximumConnections = 20
+        configuration.options.maximumConnections = Self.maximumConnections
         // Prepared statements (`PreparedBatchStatement`) are planned for their actual arguments every time: a
         // generic plan made while the outbox was nearly empty would otherwise stay in use as it grows.
-        configuration.options.additionalStartupParameters = [("plan_cache_mode", "force_custom_plan")]
+        configuration.options.additionalStartupParameters = [
+            ("plan_cache_mode", "force_custom_plan"), ("application_name", Self.applicationName),
+        ]
         return configuration
     }
+
+    /// Connections a pool opens at most.
+    public static let maximumConnections = 20
+
+    /// What this process's connections are called in `pg_stat_activity`: the ops listener counts its own there.
+    public static let applicationName = "devtrack-\(ProcessInfo.processInfo.processIdentifier)"
 }

@@ -3,6 +3,7 @@ import DevTrackStore
 import Foundation
 import Kafka
 import Logging
+import Metrics
 import ServiceLifecycle
 
 /// What a worker does with one batch. Bad message content it recognises goes to the dead-letter topic from
@@ -57,6 +58,7 @@ public struct BatchWorker: Service {
     let maxBacklogBytes: Int
     /// Told about every commit (the embedded default's gauge of what ingest may still accept).
     let backlog: KafkaBacklog?
+    let metrics: WorkerMetrics
 
     public init(
         name: String, consumer: KafkaConsumer, handler: any BatchHandler, producer: KafkaProducer, logger: Logger,
@@ -72,6 +74,7 @@ public struct BatchWorker: Service {
         self.retry = retry
         self.maxBacklogMessages = max(4 * maxBatch, 1000)
         self.maxBacklogBytes = maxBacklogBytes
+        self.metrics = WorkerMetrics(worker: name)
     }
 
     public func run() async throws {
@@ -168,6 +171,7 @@ public struct BatchWorker: Service {
             })
         while let batch = await lane.next(maxMessages: maxBatch) {
             let poisoned: [PoisonedMessage<KafkaMessage>]
+            let started = ContinuousClock.now
             do {
                 poisoned = try await isolation.run(batch) { part in
                     await gate.enter()
@@ -182,6 +186,7 @@ public struct BatchWorker: Service {
             } catch {
                 return  // closed or shutting down during a retry: the batch is redelivered
             }
+            metrics.applied(batch.count, poisoned: poisoned.count, in: ContinuousClock.now - started)
             if !poisoned.isEmpty {
                 let letters = poisoned.map { DeadLetter(message: $0.message, reason: $0.reason, attempts: $0.attempts) }
                 guard await deadLetter(letters, lane: lane) else { return }
@@ -226,6 +231,7 @@ public struct BatchWorker: Service {
         do {
             try await consumer.commit(offsets: offsets)
             backlog?.committed(offsets)
+            metrics.lastCommit.record(Date().timeIntervalSince1970)
         } catch {
             // A rebalance conflict is benign: the next owner gets the messages again and our writes are
             // idempotent. Anything else is tried again with the next commit.
@@ -325,5 +331,40 @@ public struct DeadLetters: Sendable {
             }
             try await group.waitForAll()
         }
+    }
+}
+
+/// A worker's figures for operators, labelled by worker name: batches and messages applied, messages dead-lettered, how
+/// long a batch took (retries included), and when it last committed offsets.
+struct WorkerMetrics: Sendable {
+    let batches: Counter
+    let messages: Counter
+    let deadLetters: Counter
+    let duration: Timer
+    let lastCommit: Gauge
+
+    init(worker: String) {
+        let label = [("worker", worker)]
+        batches = Counter(label: "devtrack_worker_batches_total", dimensions: label)
+        messages = Counter(label: "devtrack_worker_messages_total", dimensions: label)
+        deadLetters = Counter(label: "devtrack_worker_dead_letters_total", dimensions: label)
+        duration = Timer(label: "devtrack_worker_batch_duration_seconds", dimensions: label, preferredDisplayUnit: .seconds)
+        lastCommit = Gauge(label: "devtrack_worker_last_commit_timestamp_seconds", dimensions: label)
+    }
+
+    func applied(_ count: Int, poisoned: Int, in elapsed: Duration) {
+        batches.increment()
+        messages.increment(by: count)
+        if poisoned > 0 { deadLetters.increment(by: poisoned) }
+        duration.recordNanoseconds(elapsed.nanoseconds)
+    }
+}
+
+extension Duration {
+    /// Whole nanoseconds, saturating (what swift-metrics' timers take).
+    var nanoseconds: Int64 {
+        let (seconds, attoseconds) = components
+        let (whole, overflow) = seconds.multipliedReportingOverflow(by: 1_000_000_000)
+        return overflow ? .max : whole.addingReportingOverflow(attoseconds / 1_000_000_000).partialValue
     }
 }

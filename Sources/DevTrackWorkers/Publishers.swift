@@ -1,6 +1,7 @@
 import DevTrackCore
 import Foundation
 import Kafka
+import Metrics
 
 /// Sends messages keyed by user id and returns once Kafka has all of them.
 struct UserKeyedPublisher: Sendable {
@@ -49,5 +50,9 @@ public struct IntentPublisher: Sendable {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         try await publisher.publish(intents, userID: \.userID, encoder: encoder)
+        // `devtrack_intents_published_total{type}`: what the workers and the scheduler asked to notify (types are a fixed set).
+        for (type, count) in Dictionary(grouping: intents, by: \.type).mapValues(\.count) {
+            Counter(label: "devtrack_intents_published_total", dimensions: [("type", type)]).increment(by: count)
+        }
     }
 }

@@ -3,6 +3,7 @@ import DevTrackStore
 import Foundation
 import Kafka
 import Logging
+import Metrics
 import ServiceLifecycle
 
 /// `devtrack scheduler`: timed jobs. Several may run for availability; each tick runs only where the
@@ -79,8 +80,10 @@ public struct Scheduler: Service {
                     try await refreshLeaderboard()
                 }
                 if !ran { logger.debug("scheduler: another instance holds the lock") }
+                Self.tick(ran ? "ran" : "skipped")
             } catch {
                 logger.error("scheduler tick failed (retried next tick): \(error)")
+                Self.tick("failed")
             }
             do {
                 try await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) }
@@ -88,6 +91,11 @@ public struct Scheduler: Service {
                 return
             }
         }
+    }
+
+    /// `devtrack_scheduler_ticks_total{outcome}`: ran (this instance held the lock), skipped (another did), failed.
+    static func tick(_ outcome: String) {
+        Counter(label: "devtrack_scheduler_ticks_total", dimensions: [("outcome", outcome)]).increment()
     }
 
     /// Recomputes the leaderboard scores of changed users, `batch` at a time, at most `maxBatches` batches a tick

@@ -1,5 +1,7 @@
 import CRdKafka
+import Dispatch
 import Logging
+import Metrics
 import Synchronization
 
 /// A message to produce. `key` and `value` are raw bytes; `value == nil` produces a tombstone.
@@ -56,6 +58,7 @@ public final class KafkaProducer: Sendable {
     private let handle: SendableHandle
     private let executor: BlockingExecutor
     private let state = ProducerState()
+    private let metrics = ProduceMetrics()
     private let logger: Logger
 
     private final class ProducerState: Sendable {
@@ -132,16 +135,22 @@ public final class KafkaProducer: Sendable {
         }
         guard accepted else { throw KafkaError(.closed, "producer is shut down") }
         defer { state.withLock { $0.inFlight -= 1 } }
+        let started = DispatchTime.now().uptimeNanoseconds
+        let (duration, errors) = metrics.of(topic: message.topic)
         do {
-            return try await withCheckedThrowingContinuation { continuation in
+            let report = try await withCheckedThrowingContinuation { continuation in
                 let box = DeliveryBox(topic: message.topic, continuation: continuation)
                 if let error = enqueue(message, box: box) {
                     continuation.resume(throwing: error)
                 }
             }
+            duration.recordNanoseconds(Int64(DispatchTime.now().uptimeNanoseconds - started))
+            return report
         } catch let error as KafkaError {
+            errors.increment()
             throw error
         } catch {
+            errors.increment()
             throw KafkaError(.produce, "\(error)")
         }
     }
@@ -248,4 +257,22 @@ struct SendableHandle: @unchecked Sendable {
 func withOptionalBytes<R>(_ bytes: [UInt8]?, _ body: (UnsafeRawPointer?, Int) -> R) -> R {
     guard let bytes else { return body(nil, 0) }
     return bytes.withUnsafeBytes { body($0.baseAddress, $0.count) }
+}
+
+/// Produce latency (until the broker's acknowledgement) and failures per topic: `kafka_produce_duration_seconds`,
+/// `kafka_produce_errors_total`. The metrics of a topic are made once and kept (topics are a small fixed set).
+private final class ProduceMetrics: Sendable {
+    private let byTopic = Mutex<[String: (duration: Timer, errors: Counter)]>([:])
+
+    func of(topic: String) -> (duration: Timer, errors: Counter) {
+        byTopic.withLock { byTopic in
+            if let metrics = byTopic[topic] { return metrics }
+            let metrics = (
+                Timer(label: "kafka_produce_duration_seconds", dimensions: [("topic", topic)], preferredDisplayUnit: .seconds),
+                Counter(label: "kafka_produce_errors_total", dimensions: [("topic", topic)])
+            )
+            byTopic[topic] = metrics
+            return metrics
+        }
+    }
 }

@@ -20,6 +20,7 @@ struct DevCommand: AsyncParsableCommand {
     @Flag(help: "Send ~90 days of the demo user's activity through the pipeline once the hub is up (webhooks and heartbeats).")
     var demoData = false
     @Option(help: "Days of demo data, ending today (1 to 366).") var demoDays: Int = DemoPlan.defaultDays
+    @OptionGroup var opsOptions: OpsOptions
 
     func validate() throws {
         guard (1...366).contains(demoDays) else { throw ValidationError("--demo-days must be from 1 to 366") }
@@ -115,6 +116,7 @@ struct DevCommand: AsyncParsableCommand {
             whenListening.yield()
             whenListening.finish()
         }
+        if let ops = roles.ops(port: opsOptions.opsPort, reading: [.outbox, .consumerLag]) { services.append(ops) }
         services += [client, KafkaProducerService(producer)]
         let deliverers = try roles.deliverers(secretBox: secretBox)
         services += deliverers

@@ -1,5 +1,6 @@
 import ArgumentParser
 import DevTrackCore
+import DevTrackOps
 import DevTrackStore
 import Foundation
 import Kafka
@@ -43,6 +44,7 @@ struct CommonOptions: ParsableArguments {
 
     func load() throws -> HubConfiguration {
         DevTrack.bootstrapLogging()
+        OpsMetrics.bootstrap()
         var configuration = try HubConfiguration.load(configFile: config)
         if let databaseURL { configuration.databaseURL = databaseURL }
         if let kafkaBrokers { configuration.kafkaBrokers = kafkaBrokers }
@@ -119,6 +121,7 @@ struct IngestCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "ingest", abstract: "HTTP server for GitHub webhooks; produces to raw topics.")
     @OptionGroup var options: CommonOptions
     @Option(help: "Port (default: $DEVTRACK_INGEST_PORT or 8080).") var port: Int?
+    @OptionGroup var ops: OpsOptions
 
     func run() async throws {
         let logger = makeLogger("devtrack.ingest")
@@ -140,7 +143,7 @@ struct IngestCommand: AsyncParsableCommand {
         let ingest = roles.ingest(producer: producer, secretBox: try configuration.requireSecretBox()) {
             logger.info("ingest listening on \(host):\(port)")
         }
-        return [client, KafkaProducerService(producer), ingest]
+        return present(roles.ops(port: ops.opsPort, reading: []), client, KafkaProducerService(producer), ingest)
     }
 }
 
@@ -148,6 +151,7 @@ struct APICommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "api", abstract: "HTTP query API for web clients.")
     @OptionGroup var options: CommonOptions
     @Option(help: "Port (default: $DEVTRACK_API_PORT or 8081).") var port: Int?
+    @OptionGroup var ops: OpsOptions
 
     func run() async throws {
         let logger = makeLogger("devtrack.api")
@@ -166,7 +170,7 @@ struct APICommand: AsyncParsableCommand {
         let api = try roles.api(secretBox: try configuration.requireSecretBox()) {
             logger.info("api listening on \(host):\(port)")
         }
-        return [client, api]
+        return present(roles.ops(port: ops.opsPort, reading: []), client, api)
     }
 }
 
@@ -175,6 +179,7 @@ struct WorkerCommand: AsyncParsableCommand {
         commandName: "worker", abstract: "Kafka consumer groups: \(RoleFactory.workerNames.joined(separator: ", ")).")
     @OptionGroup var options: CommonOptions
     @Argument(help: "Workers to run (default: all).") var names: [String] = []
+    @OptionGroup var ops: OpsOptions
 
     func run() async throws {
         let configuration = try options.load()
@@ -185,7 +190,8 @@ struct WorkerCommand: AsyncParsableCommand {
         let roles = RoleFactory(configuration: configuration, database: database, brokers: try configuration.requireKafkaBrokers(), logger: logger)
         let producer = try roles.producer()
         let chosen = names.isEmpty ? RoleFactory.workerNames : names
-        var services: [any Service] = [client, KafkaProducerService(producer)]
+        var services = present(roles.ops(port: ops.opsPort, reading: chosen.contains("notify") ? [.outbox] : []), client)
+        services.append(KafkaProducerService(producer))
         let deliverers = chosen.contains("notify") ? try roles.deliverers(secretBox: try configuration.requireSecretBox()) : []
         services += deliverers
         services += try chosen.map { try roles.worker(named: $0, producer: producer, handoffs: deliverers) }
@@ -197,6 +203,7 @@ struct GitHubSyncCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "github-sync", abstract: "Polls GitHub's API for linked accounts' history; produces activity facts.")
     @OptionGroup var options: CommonOptions
+    @OptionGroup var ops: OpsOptions
 
     func run() async throws {
         let logger = makeLogger("devtrack.github-sync")
@@ -211,7 +218,8 @@ struct GitHubSyncCommand: AsyncParsableCommand {
             configuration: configuration, database: Database(client: client, logger: logger), brokers: try configuration.requireKafkaBrokers(),
             logger: logger)
         let producer = try roles.producer()
-        return [client, KafkaProducerService(producer), try roles.githubSync(producer: producer, secretBox: try configuration.requireSecretBox())]
+        let sync = try roles.githubSync(producer: producer, secretBox: try configuration.requireSecretBox())
+        return present(roles.ops(port: ops.opsPort, reading: []), client, KafkaProducerService(producer), sync)
     }
 }
 

@@ -177,7 +177,15 @@ struct HubConfiguration: Sendable {
         }
     }
 
+    /// Each role's ops listener (`/metrics`, `/healthz`, `/readyz`), apart from the public routes. Off without a port; a
+    /// process running one role takes its port from `--ops-port` or `$DEVTRACK_OPS_PORT`.
+    struct Ops: Codable, Sendable {
+        var host: String
+        var port: Int?
+    }
+
     struct File: Codable, Sendable {
+        var ops: Ops
         var ingest: Ingest
         var api: API
         var kafka: Kafka
@@ -188,6 +196,7 @@ struct HubConfiguration: Sendable {
         var github: GitHub
     }
 
+    var ops: Ops
     var ingest: Ingest
     var api: API
     var kafka: Kafka
@@ -232,12 +241,14 @@ struct HubConfiguration: Sendable {
             throw Failure(description: "configuration (\(defaultsPath) and overrides) is incomplete or of the wrong type: \(error)")
         }
         var configuration = HubConfiguration(
-            ingest: file.ingest, api: file.api, kafka: file.kafka, workers: file.workers, coding: file.coding, scheduler: file.scheduler,
+            ops: file.ops, ingest: file.ingest, api: file.api, kafka: file.kafka, workers: file.workers, coding: file.coding,
+            scheduler: file.scheduler,
             notify: file.notify, github: file.github,
             databaseURL: environment["DATABASE_URL"].nonEmpty, kafkaBrokers: environment["KAFKA_BROKERS"].nonEmpty,
             githubAppSecret: environment["DEVTRACK_GITHUB_APP_SECRET"].nonEmpty,
             encryptionKey: environment["DEVTRACK_ENCRYPTION_KEY"].nonEmpty, home: home)
         if let port = environment["DEVTRACK_INGEST_PORT"].flatMap(Int.init) { configuration.ingest.port = port }
+        if let port = environment["DEVTRACK_OPS_PORT"].flatMap(Int.init) { configuration.ops.port = port }
         if let port = environment["DEVTRACK_API_PORT"].flatMap(Int.init) { configuration.api.port = port }
         if let host = environment["DEVTRACK_INGEST_HOST"].nonEmpty { configuration.ingest.host = host }
         if let host = environment["DEVTRACK_API_HOST"].nonEmpty { configuration.api.host = host }

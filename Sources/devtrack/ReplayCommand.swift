@@ -11,6 +11,7 @@ struct SchedulerCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "scheduler", abstract: "Timed jobs (goal deadline reminders); one instance works at a time (PostgreSQL advisory lock).")
     @OptionGroup var options: CommonOptions
+    @OptionGroup var ops: OpsOptions
 
     func run() async throws {
         let logger = makeLogger("devtrack.scheduler")
@@ -26,7 +27,8 @@ struct SchedulerCommand: AsyncParsableCommand {
             configuration: configuration, database: Database(client: client, logger: logger),
             brokers: try configuration.requireKafkaBrokers(), logger: logger)
         let producer = try roles.producer()
-        return [client, KafkaProducerService(producer), roles.scheduler(producer: producer)]
+        let scheduler = roles.scheduler(producer: producer)
+        return present(roles.ops(port: ops.opsPort, reading: [.consumerLag]), client, KafkaProducerService(producer), scheduler)
     }
 }
 

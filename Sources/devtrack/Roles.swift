@@ -93,6 +93,8 @@ struct RoleFactory {
 
     func ingest(producer: KafkaProducer, secretBox: SecretBox, onRunning: @escaping @Sendable () async -> Void) -> any Service {
         let router = Router()
+        // Outermost, so that it sees each answer's final status (JSONErrorMiddleware turns errors into answers).
+        router.middlewares.add(MetricsMiddleware())
         router.middlewares.add(JSONErrorMiddleware())
         router.addHealthRoutes(checks: readiness)
         GitHubWebhookIngest(
@@ -129,6 +131,7 @@ struct RoleFactory {
 
     func api(secretBox: SecretBox, onRunning: @escaping @Sendable () async -> Void) throws -> any Service {
         let router = Router(context: APIRequestContext.self)
+        router.middlewares.add(MetricsMiddleware())
         router.middlewares.add(JSONErrorMiddleware())
         router.addHealthRoutes(checks: readiness)
         let live = LiveEventsHub(database: database, logger: Logger(label: "devtrack.api.live"))
@@ -202,8 +205,31 @@ struct RoleFactory {
     }
 
     /// What `/readyz` checks: PostgreSQL answers (within 2 s, so a probe never hangs on a pool that cannot connect)
-    /// and its schema is this build's.
+    /// and its schema is this build's; and, for a role that produces or consumes (it knows the brokers), that a broker
+    /// answers a metadata request within 2 s.
     var readiness: @Sendable () async -> [ReadinessCheck] {
+        let database = databaseReadiness
+        guard !brokers.isEmpty else { return database }
+        let (brokers, logger) = (brokers, logger)
+        return {
+            async let checks = database()
+            var kafka = ReadinessCheck("kafka", problem: nil)
+            do {
+                let admin = try KafkaAdmin(configuration: KafkaConfiguration(bootstrapServers: brokers), logger: logger, requestTimeout: .seconds(2))
+                do {
+                    _ = try await admin.topicPartitionCounts()
+                } catch {
+                    kafka = ReadinessCheck("kafka", problem: "no broker answers: \(error)")
+                }
+                await admin.close()
+            } catch {
+                kafka = ReadinessCheck("kafka", problem: "no client: \(error)")
+            }
+            return await checks + [kafka]
+        }
+    }
+
+    private var databaseReadiness: @Sendable () async -> [ReadinessCheck] {
         let (database, logger) = (database, logger)
         // The migrations this build expects; the role has read `schema/` already, so this only fails if it went away.
         let migrator = try? Migrator(directory: configuration.home.schemaDirectory)

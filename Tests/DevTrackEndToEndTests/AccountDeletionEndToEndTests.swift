@@ -39,6 +39,12 @@ struct AccountDeletionEndToEndTests {
                 // The leaver's data in every part of the hub: a source and a push through it, a coding key and heartbeats,
                 // a goal, a webhook endpoint (the achievement's delivery), a public profile on the leaderboard, a freeze, a
                 // token and a browser session. The stayer's push comes through the hub-wide endpoint.
+                // The endpoint first: the first commit's achievement is delivered to it.
+                let hook = "300000000000000001"
+                #expect(
+                    try await call(
+                        "POST", "/api/v1/webhooks", #"{"name": "CI", "url": "\#(base)/api/webhooks/\#(hook)/t", "events": ["achievement.unlocked"]}"#
+                    ).status == 201)
                 let source = try await call("POST", "/api/v1/sources", #"{"kind":"github"}"#)
                 let sourceURL = try #require(source.json?["url"] as? String)
                 let sourceID = try #require(source.json?["id"] as? String)
@@ -59,11 +65,6 @@ struct AccountDeletionEndToEndTests {
                 #expect(try await heartbeats(key) == 201)
                 #expect(
                     try await call("POST", "/api/v1/goals", #"{"title": "Ship", "target": 5, "unit": "commits", "period": "weekly"}"#).status == 201)
-                let hook = "300000000000000001"
-                #expect(
-                    try await call(
-                        "POST", "/api/v1/webhooks", #"{"name": "CI", "url": "\#(base)/api/webhooks/\#(hook)/t", "events": ["achievement.unlocked"]}"#
-                    ).status == 201)
                 for token in [leaver.token, stayer.token] {
                     #expect(
                         try await call("PATCH", "/api/v1/settings", #"{"is_public": true, "leaderboard_opt_in": true}"#, token: token).status == 200)
@@ -77,7 +78,17 @@ struct AccountDeletionEndToEndTests {
 
                 // Everything has arrived: both on the leaderboard, the leaver's first commit delivered to their endpoint.
                 _ = try await eventually(within: 90, { try await hub.summary(token: leaver.token) }, until: { $0["commits"] == 1 })
-                _ = try await eventually(within: 120, { receiver.requests(to: hook) }, until: { !$0.isEmpty })
+                do {
+                    _ = try await eventually(within: 120, { receiver.requests(to: hook) }, until: { !$0.isEmpty })
+                } catch {
+                    let state = try await hub.query(
+                        """
+                        SELECT 'notification ' || type || ' ' || created_at FROM notifications
+                        UNION ALL SELECT 'outbox ' || channel || ' ' || status || ' ' || attempts || ' ' || coalesce(last_error, '') FROM outbox
+                        UNION ALL SELECT 'achievement ' || achievement_id || ' ' || unlocked_at FROM user_achievements
+                        """)
+                    throw HarnessError("\(error); rows: \(state)")
+                }
                 let board = try await eventually(
                     within: 30, { try await hub.request("GET", hub.apiURL + "/api/v1/leaderboard?metric=commits&period=all") },
                     until: { (($0.json?["entries"] as? [[String: Any]]) ?? []).count == 2 })

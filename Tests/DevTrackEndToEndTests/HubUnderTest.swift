@@ -123,8 +123,20 @@ final class HubUnderTest: @unchecked Sendable {
         try await ingest.waitForLine(containing: "ingest listening")
     }
 
+    /// Starts a role, with its ops listener on a port the system picks (`opsURL(of:)` reads it from the log).
     func start(_ name: String, _ arguments: [String]) throws -> RunningProcess {
-        try RunningProcess(name: name, executable: Self.binary, arguments: arguments, environment: environment, logPath: "\(directory)/\(name).log")
+        try RunningProcess(
+            name: name, executable: Self.binary, arguments: arguments + ["--ops-port", "0"], environment: environment,
+            logPath: "\(directory)/\(name).log")
+    }
+
+    /// The base URL of a role's ops listener (`/metrics`, `/healthz`, `/readyz`).
+    func opsURL(of process: RunningProcess) async throws -> String {
+        let line = try await process.waitForLine(containing: "ops listening on ")
+        guard let address = line.components(separatedBy: "ops listening on ").last?.split(separator: " ").first else {
+            throw HarnessError("no ops address in: \(line)")
+        }
+        return "http://\(address)"
     }
 
     /// Another `api` process on a port of its own, beside the first, on the same database; returns its base URL.

@@ -426,4 +426,17 @@ extension OutboxRepository {
             SELECT 1 FROM gone
             """, on: transaction)
     }
+
+    /// Per channel: pending deliveries, and how long the oldest due one has waited (0 when none is due). Both from the
+    /// partial index of pending rows.
+    public func backlog() async throws -> [String: (pending: Int, oldestDueSeconds: Double)] {
+        let rows = try await client.query(
+            """
+            SELECT channel, count(*)::bigint, coalesce(extract(epoch FROM now() - min(next_attempt_at) FILTER (WHERE next_attempt_at <= now())), 0)::float8
+            FROM outbox WHERE status = 'pending' GROUP BY channel
+            """, logger: logger)
+        var backlog: [String: (pending: Int, oldestDueSeconds: Double)] = [:]
+        for try await (channel, pending, oldest) in rows.decode((String, Int, Double).self) { backlog[channel] = (pending, oldest) }
+        return backlog
+    }
 }
