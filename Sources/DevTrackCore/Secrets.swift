@@ -37,49 +37,95 @@ public enum Credentials {
     }
 }
 
-/// Seals secrets at rest with AES-256-GCM under the operator's encryption key.
+/// Seals secrets at rest with AES-256-GCM under the operator's current key, and opens what any of its keys sealed, so
+/// that keys can be rotated online: every process is given the new key first and the old ones after it, `devtrack keys
+/// rotate` re-seals every stored secret under the new key, and then the old keys can go.
+///
+/// A sealed value is `DTK1 ‖ key id (8 bytes) ‖ nonce ‖ ciphertext ‖ tag`, the key id being the first 8 bytes of the
+/// key's SHA-256. Values sealed before key ids (`nonce ‖ ciphertext ‖ tag`) still open: each key is tried (the tag tells
+/// the right one), and a rotation re-seals them in the new form.
 public struct SecretBox: Sendable {
-    public enum Failure: Error, CustomStringConvertible {
+    public enum Failure: Error, CustomStringConvertible, Equatable {
         case badKey(String)
         case cannotOpen
 
         public var description: String {
             switch self {
             case .badKey(let reason): "encryption key: \(reason)"
-            case .cannotOpen: "sealed secret cannot be opened with the configured encryption key"
+            case .cannotOpen: "sealed secret cannot be opened with any configured encryption key"
             }
         }
     }
 
-    private let key: SymmetricKey
+    struct Key: Sendable {
+        let id: [UInt8]
+        let symmetric: SymmetricKey
+    }
+
+    /// The first seals; all open.
+    private let keys: [Key]
+    static let marker = Array("DTK1".utf8)
+    static let keyIDBytes = 8
 
     /// `base64Key` must decode to 32 bytes (`openssl rand -base64 32`).
     public init(base64Key: String) throws(Failure) {
-        guard let data = Data(base64Encoded: base64Key.trimmingCharacters(in: .whitespacesAndNewlines)) else {
-            throw .badKey("not valid base64")
+        try self.init(base64Keys: [base64Key])
+    }
+
+    /// The current key first, then older ones still to be opened (at least one; no two alike).
+    public init(base64Keys: [String]) throws(Failure) {
+        var keys: [Key] = []
+        for (index, text) in base64Keys.enumerated() {
+            guard let data = Data(base64Encoded: text.trimmingCharacters(in: .whitespacesAndNewlines)) else {
+                throw .badKey("key \(index + 1) is not valid base64")
+            }
+            guard data.count == 32 else { throw .badKey("key \(index + 1) decodes to \(data.count) bytes, expected 32") }
+            let id = Array(SHA256.hash(data: data).prefix(Self.keyIDBytes))
+            guard !keys.contains(where: { $0.id == id }) else { throw .badKey("key \(index + 1) is given twice") }
+            keys.append(Key(id: id, symmetric: SymmetricKey(data: data)))
         }
-        guard data.count == 32 else { throw .badKey("decodes to \(data.count) bytes, expected 32") }
-        self.key = SymmetricKey(data: data)
+        guard !keys.isEmpty else { throw .badKey("no key given") }
+        self.keys = keys
     }
 
     public static func newBase64Key() -> String {
         Data(Credentials.randomBytes(32)).base64EncodedString()
     }
 
-    /// nonce ‖ ciphertext ‖ tag.
+    /// The current key's id in hex (what `devtrack keys` prints; never the key).
+    public var currentKeyID: String { Hex.encode(keys[0].id) }
+
     public func seal(_ plaintext: String) -> [UInt8] {
         // AES-GCM sealing with a fresh random nonce cannot fail for in-memory input.
-        let box = try! AES.GCM.seal(Array(plaintext.utf8), using: key)
-        return Array(box.combined!)
+        let box = try! AES.GCM.seal(Array(plaintext.utf8), using: keys[0].symmetric)
+        return Self.marker + keys[0].id + Array(box.combined!)
     }
 
     public func open(_ sealed: [UInt8]) throws(Failure) -> String {
-        do {
-            let box = try AES.GCM.SealedBox(combined: sealed)
-            return String(decoding: try AES.GCM.open(box, using: key), as: UTF8.self)
-        } catch {
-            throw .cannotOpen
+        if sealed.count > Self.marker.count + Self.keyIDBytes, sealed.starts(with: Self.marker) {
+            let id = Array(sealed[Self.marker.count..<Self.marker.count + Self.keyIDBytes])
+            if let key = keys.first(where: { $0.id == id }),
+                let text = Self.open(Array(sealed[(Self.marker.count + Self.keyIDBytes)...]), with: key.symmetric)
+            {
+                return text
+            }
         }
+        // Sealed before key ids (or by chance starting like the marker): the tag tells which key, if any, sealed it.
+        for key in keys {
+            if let text = Self.open(sealed, with: key.symmetric) { return text }
+        }
+        throw .cannotOpen
+    }
+
+    /// Whether `sealed` is not yet under the current key in the current form (a rotation re-seals it).
+    public func needsResealing(_ sealed: [UInt8]) -> Bool {
+        !(sealed.count > Self.marker.count + Self.keyIDBytes && sealed.starts(with: Self.marker + keys[0].id)
+            && Self.open(Array(sealed[(Self.marker.count + Self.keyIDBytes)...]), with: keys[0].symmetric) != nil)
+    }
+
+    private static func open(_ combined: [UInt8], with key: SymmetricKey) -> String? {
+        guard let box = try? AES.GCM.SealedBox(combined: combined), let plain = try? AES.GCM.open(box, using: key) else { return nil }
+        return String(decoding: plain, as: UTF8.self)
     }
 }
 

@@ -83,12 +83,12 @@ public final class ConsumerLagCollector: OpsCollector {
     public func collect() async {
         let kafka = KafkaConfiguration(bootstrapServers: brokers)
         do {
-            let admin = try KafkaAdmin(configuration: kafka, logger: logger)
+            let admin = try KafkaAdmin(configuration: kafka, logger: logger, requestTimeout: .seconds(2))
             let partitions = try await admin.topicPartitionCounts()
             await admin.close()
             for (group, topic) in groups {
                 guard let count = partitions[topic] else { continue }
-                let offsets = try KafkaGroupOffsets(configuration: kafka, group: group, logger: logger)
+                let offsets = try KafkaGroupOffsets(configuration: kafka, group: group, logger: logger, timeout: .seconds(2))
                 let lag = try? await offsets.lag(topics: [topic: count])
                 await offsets.close()
                 for (partition, messages) in lag ?? [:] { gauge(group: group, partition: partition).record(messages) }

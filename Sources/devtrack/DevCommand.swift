@@ -83,9 +83,9 @@ struct DevCommand: AsyncParsableCommand {
         }
 
         // Keys and secrets persist in the data folder so restarts keep working.
-        configuration.encryptionKey =
-            try configuration.encryptionKey
-            ?? persistedSecret("\(dataDirectory)/encryption.key") { SecretBox.newBase64Key() }
+        if configuration.encryptionKeys.isEmpty {
+            configuration.encryptionKeys = [try persistedSecret("\(dataDirectory)/encryption.key") { SecretBox.newBase64Key() }]
+        }
         configuration.githubAppSecret =
             try configuration.githubAppSecret
             ?? persistedSecret("\(dataDirectory)/github-app.secret") { Credentials.newWebhookSecret() }

@@ -19,7 +19,7 @@ struct DevTrack: AsyncParsableCommand {
             TopicsCommand.self, KafkaMockCommand.self, SchedulerCommand.self, GitHubSyncCommand.self, ReplayCommand.self, DLQCommand.self,
             LagCommand.self,
             PostgresCommand.self,
-            UsersCommand.self, TokensCommand.self,
+            UsersCommand.self, TokensCommand.self, KeysCommand.self,
         ])
 
     static func bootstrapLogging() {

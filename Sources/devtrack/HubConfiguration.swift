@@ -208,7 +208,8 @@ struct HubConfiguration: Sendable {
     var databaseURL: String?
     var kafkaBrokers: String?
     var githubAppSecret: String?
-    var encryptionKey: String?
+    /// The current encryption key first, then older ones still to be opened (see `SecretBox`).
+    var encryptionKeys: [String]
     /// The project folder holding `schema/`, `topics/` and `config/`.
     let home: ProjectHome
 
@@ -246,7 +247,7 @@ struct HubConfiguration: Sendable {
             notify: file.notify, github: file.github,
             databaseURL: environment["DATABASE_URL"].nonEmpty, kafkaBrokers: environment["KAFKA_BROKERS"].nonEmpty,
             githubAppSecret: environment["DEVTRACK_GITHUB_APP_SECRET"].nonEmpty,
-            encryptionKey: environment["DEVTRACK_ENCRYPTION_KEY"].nonEmpty, home: home)
+            encryptionKeys: try Self.encryptionKeys(environment), home: home)
         if let port = environment["DEVTRACK_INGEST_PORT"].flatMap(Int.init) { configuration.ingest.port = port }
         if let port = environment["DEVTRACK_OPS_PORT"].flatMap(Int.init) { configuration.ops.port = port }
         if let port = environment["DEVTRACK_API_PORT"].flatMap(Int.init) { configuration.api.port = port }
@@ -333,10 +334,31 @@ struct HubConfiguration: Sendable {
     }
 
     func requireSecretBox() throws -> SecretBox {
-        guard let encryptionKey else {
-            throw Failure(description: "no encryption key: set DEVTRACK_ENCRYPTION_KEY to 32 random bytes in base64 (openssl rand -base64 32)")
+        guard !encryptionKeys.isEmpty else {
+            throw Failure(
+                description: """
+                    no encryption key: set DEVTRACK_ENCRYPTION_KEY to 32 random bytes in base64 (openssl rand -base64 32, or devtrack \
+                    keys generate), or DEVTRACK_ENCRYPTION_KEYS / DEVTRACK_ENCRYPTION_KEY_FILE to the current key and older ones
+                    """)
         }
-        return try SecretBox(base64Key: encryptionKey)
+        return try SecretBox(base64Keys: encryptionKeys)
+    }
+
+    /// `DEVTRACK_ENCRYPTION_KEYS` (comma-separated, the current key first), else the lines of `DEVTRACK_ENCRYPTION_KEY_FILE`
+    /// (the current key first; blank lines and `#` comments skipped), else `DEVTRACK_ENCRYPTION_KEY` alone.
+    static func encryptionKeys(_ environment: [String: String]) throws -> [String] {
+        func keys(_ parts: [Substring]) -> [String] {
+            parts.map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty && !$0.hasPrefix("#") }
+        }
+        if let list = environment["DEVTRACK_ENCRYPTION_KEYS"].nonEmpty { return keys(list.split(separator: ",")) }
+        if let path = environment["DEVTRACK_ENCRYPTION_KEY_FILE"].nonEmpty {
+            do {
+                return keys(try String(contentsOfFile: path, encoding: .utf8).split(whereSeparator: \.isNewline))
+            } catch {
+                throw Failure(description: "DEVTRACK_ENCRYPTION_KEY_FILE (\(path)) cannot be read: \(error)")
+            }
+        }
+        return environment["DEVTRACK_ENCRYPTION_KEY"].nonEmpty.map { [$0] } ?? []
     }
 }
 

@@ -29,11 +29,14 @@ struct AchievementsEndToEndTests {
                 "POST", "/api/v1/goals", #"{"title": "Sprint", "target": 100, "unit": "commits", "period": "once", "deadline": "\#(today)"}"#)
             let sprintID = try #require(sprint.json?["id"] as? String)
 
-            // Seven days in a row of coding (today and the six before), five minutes a day.
+            // Seven days in a row of coding (today and the six before), five minutes a day, each day's two heartbeats on that
+            // day even just after midnight (then today's are a few minutes ahead, which ingest accepts).
             let now = Date().timeIntervalSince1970.rounded()
+            let startOfToday = today.startOfDay(in: .gmt).timeIntervalSince1970
+            let anchor = startOfToday + min(max(now - startOfToday, 400), 43_200)
             var beats: [String] = []
             for day in 0..<7 {
-                let instant = now - Double(day) * 86_400
+                let instant = anchor - Double(day) * 86_400
                 for time in [instant - 360, instant - 60] {
                     beats.append(#"{"time": \#(time), "entity": "main.swift", "language": "Swift", "project": "hub"}"#)
                 }

@@ -10,7 +10,7 @@ import Foundation
 /// `ingest`, `worker` and `api` roles, all from the built binary, on a fresh database and free ports.
 final class HubUnderTest: @unchecked Sendable {
     let directory: String
-    let environment: [String: String]
+    private(set) var environment: [String: String]
     let kafka: RunningProcess
     private(set) var ingest: RunningProcess!
     private(set) var worker: RunningProcess!
@@ -23,6 +23,7 @@ final class HubUnderTest: @unchecked Sendable {
     let appSecret = "e2e-app-secret-\(UUID().uuidString)"
     private var workerStarts = 0
     private var ingestStarts = 0
+    private var apiStarts = 1
 
     /// Where `swift build` put the `devtrack` binary: next to the test bundle, or `$DEVTRACK_BINARY`.
     static var binary: String {
@@ -114,6 +115,19 @@ final class HubUnderTest: @unchecked Sendable {
             await stop()
             throw error
         }
+    }
+
+    /// Stops ingest, the workers and the API, and starts them again with these encryption keys (the current one first),
+    /// as an operator rolls out a key rotation; the CLI run after this gets them too.
+    func restartRoles(encryptionKeys keys: [String]) async throws {
+        for process in [ingest, worker, api].compactMap({ $0 }) { await process.stop() }
+        environment["DEVTRACK_ENCRYPTION_KEY"] = nil
+        environment["DEVTRACK_ENCRYPTION_KEYS"] = keys.joined(separator: ",")
+        apiStarts += 1
+        api = try start("api-\(apiStarts)", ["api"])
+        try await api.waitForLine(containing: "api listening")
+        try await startWorker()
+        try await startIngest()
     }
 
     /// (Re)starts the ingest process on its port and waits until it listens.

@@ -1,0 +1,90 @@
+import DevTrackCore
+import DevTrackTestSupport
+import Foundation
+import Testing
+
+/// An encryption key rotated on the built binary as an operator does it: every process gets the new key first and the
+/// old one after it, `devtrack keys rotate` re-seals everything, then the old key goes — and a user's source, webhook
+/// endpoint and Discord URL keep working throughout.
+@Suite(.timeLimit(.minutes(5)))
+struct KeyRotationEndToEndTests {
+    @Test func rotatingTheKeyKeepsSourcesWebhooksAndDiscordWorking() async throws {
+        let receiver = FakeDiscord()
+        try await receiver.serving { base in
+            try await withHub { hub in
+                let user = try await hub.createUser(login: "Codertocat", githubID: 21031067)
+                func call(_ method: String, _ path: String, _ body: String? = nil) async throws -> HubUnderTest.Response {
+                    try await hub.api(method, path, body, token: user.token)
+                }
+                let source = try await call("POST", "/api/v1/sources", #"{"kind":"github"}"#)
+                let sourcePath = String(try #require(source.json?["url"] as? String).dropFirst(hub.ingestURL.count))
+                let sourceSecret = try #require(source.json?["secret"] as? String)
+                let hook = "400000000000000001"
+                let endpoint = try await call(
+                    "POST", "/api/v1/webhooks", #"{"name": "CI", "url": "\#(base)/api/webhooks/\#(hook)/t", "events": ["test"]}"#)
+                let endpointID = try #require(endpoint.json?["id"] as? String)
+                let endpointSecret = try #require(endpoint.json?["secret"] as? String)
+                let discordURL = "https://discord.com/api/webhooks/123456789012345678/\(UUID().uuidString)"
+                #expect(try await call("PATCH", "/api/v1/settings", #"{"discord_webhook_url": "\#(discordURL)"}"#).status == 200)
+
+                /// A push through the source (its secret opened by ingest), a test delivery signed with the endpoint's secret
+                /// (opened by the deliverer), and the Discord URL shown masked (opened by the API).
+                var pushes = 0
+                func everythingWorks(_ stage: String) async throws {
+                    pushes += 1
+                    let push = try Fixtures.push(sha: Hex.encode(Credentials.randomBytes(20)))
+                    let accepted = try await hub.postGitHub("push", push, delivery: "\(stage)-push", path: sourcePath, secret: sourceSecret)
+                    #expect(accepted.status == 202, "\(stage): \(accepted.text)")
+                    let expected = pushes
+                    _ = try await eventually(within: 90, { try await hub.summary(token: user.token) }, until: { $0["commits"] == expected })
+                    let before = receiver.requests(to: hook).count
+                    #expect(try await call("POST", "/api/v1/webhooks/\(endpointID)/test").status == 202, "\(stage)")
+                    let received = try await eventually(within: 60, { receiver.requests(to: hook) }, until: { $0.count == before + 1 })
+                    let last = try #require(received.last)
+                    #expect(
+                        last.header("X-Webhook-Signature") == GitHubSignature.sign(body: last.body, secret: Array(endpointSecret.utf8)), "\(stage)")
+                    let settings = try await call("GET", "/api/v1/settings")
+                    #expect(settings.json?["discord_webhook_url"] as? String == "https://discord.com/api/webhooks/123456789012345678/…", "\(stage)")
+                }
+                try await everythingWorks("before")
+
+                let old = try #require(hub.environment["DEVTRACK_ENCRYPTION_KEY"])
+                let generated = try await hub.run(["keys", "generate"])
+                let new = try #require(generated.output.split(separator: "\n").last.map(String.init))
+                #expect(Data(base64Encoded: new)?.count == 32)
+
+                // 1. Every process has the new key first: it seals with it and still opens the old.
+                try await hub.restartRoles(encryptionKeys: [new, old])
+                try await everythingWorks("both-keys")
+
+                // 2. The rotation re-seals the three secrets (and is a no-op the second time).
+                func rotate() async throws -> [String: [String: Any]] {
+                    let result = try await hub.run(["keys", "rotate"])
+                    #expect(result.code == 0, "\(result.output)")
+                    var columns: [String: [String: Any]] = [:]
+                    for line in result.output.split(separator: "\n") where line.hasPrefix("{") {
+                        let object = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+                        columns[object["column"] as? String ?? ""] = object
+                    }
+                    return columns
+                }
+                let first = try await rotate()
+                for column in ["webhook_sources.secret_sealed", "webhook_endpoints.secret_sealed", "users.discord_webhook_sealed"] {
+                    #expect(first[column]?["resealed"] as? Int == 1 && first[column]?["unreadable"] as? Int == 0, "\(column): \(first)")
+                }
+                let second = try await rotate()
+                #expect(second.values.allSatisfy { $0["resealed"] as? Int == 0 }, "\(second)")
+                #expect(second["webhook_sources.secret_sealed"]?["current"] as? Int == 1)
+
+                // 3. The old key goes: everything still opens.
+                try await hub.restartRoles(encryptionKeys: [new])
+                try await everythingWorks("new-key-only")
+
+                // Without the key a secret was sealed under, rotate says so and fails.
+                try await hub.restartRoles(encryptionKeys: [SecretBox.newBase64Key()])
+                let lost = try await hub.run(["keys", "rotate"])
+                #expect(lost.code != 0 && lost.output.contains("\"unreadable\":1"), "\(lost.output)")
+            }
+        }
+    }
+}
