@@ -178,3 +178,107 @@ private func topicResults(_ results: UnsafeMutablePointer<OpaquePointer?>?, coun
     }
     return outcome
 }
+
+extension KafkaAdmin {
+    /// Partition count and replication factor (the replicas of the first partition) of the topics that exist.
+    public func topicLayouts() async throws(KafkaError) -> [String: KafkaTopicLayout] {
+        let handle = self.handle
+        let timeout = requestTimeoutMilliseconds
+        let result: Result<[String: KafkaTopicLayout], KafkaError> = await executor.run {
+            var metadata: UnsafePointer<rd_kafka_metadata>?
+            let err = rd_kafka_metadata(handle.raw, 1, nil, &metadata, timeout)
+            guard err == RD_KAFKA_RESP_ERR_NO_ERROR, let metadata else {
+                return .failure(KafkaError(.admin, err: err, context: "metadata request"))
+            }
+            defer { rd_kafka_metadata_destroy(metadata) }
+            var layouts: [String: KafkaTopicLayout] = [:]
+            for index in 0..<Int(metadata.pointee.topic_cnt) {
+                let topic = metadata.pointee.topics[index]
+                guard topic.err == RD_KAFKA_RESP_ERR_NO_ERROR else { continue }
+                let replicas = topic.partition_cnt > 0 ? topic.partitions[0].replica_cnt : 0
+                layouts[String(cString: topic.topic)] = KafkaTopicLayout(partitions: topic.partition_cnt, replicationFactor: replicas)
+            }
+            return .success(layouts)
+        }
+        return try result.get()
+    }
+
+    /// Each topic's configuration as the brokers report it (DescribeConfigs; defaults included).
+    public func topicConfigs(_ names: [String]) async throws(KafkaError) -> [String: [String: String]] {
+        guard !names.isEmpty else { return [:] }
+        let handle = self.handle
+        let timeout = requestTimeoutMilliseconds
+        let result: Result<[String: [String: String]], KafkaError> = await executor.run {
+            var resources: [OpaquePointer?] = names.map { rd_kafka_ConfigResource_new(RD_KAFKA_RESOURCE_TOPIC, $0) }
+            defer { resources.forEach { rd_kafka_ConfigResource_destroy($0) } }
+            let queue = rd_kafka_queue_new(handle.raw)
+            defer { rd_kafka_queue_destroy(queue) }
+            rd_kafka_DescribeConfigs(handle.raw, &resources, resources.count, nil, queue)
+            guard let event = rd_kafka_queue_poll(queue, timeout + 1000) else {
+                return .failure(KafkaError(.timedOut, "DescribeConfigs got no answer"))
+            }
+            defer { rd_kafka_event_destroy(event) }
+            if rd_kafka_event_error(event) != RD_KAFKA_RESP_ERR_NO_ERROR {
+                return .failure(
+                    KafkaError(
+                        .admin, code: rd_kafka_event_error(event).rawValue,
+                        "DescribeConfigs: \(String(cString: rd_kafka_event_error_string(event)))"))
+            }
+            var count = 0
+            guard let described = rd_kafka_DescribeConfigs_result_resources(rd_kafka_event_DescribeConfigs_result(event), &count) else {
+                return .success([:])
+            }
+            var configs: [String: [String: String]] = [:]
+            for index in 0..<count {
+                guard let resource = described[index], rd_kafka_ConfigResource_error(resource) == RD_KAFKA_RESP_ERR_NO_ERROR else { continue }
+                var entryCount = 0
+                var values: [String: String] = [:]
+                if let entries = rd_kafka_ConfigResource_configs(resource, &entryCount) {
+                    for entryIndex in 0..<entryCount {
+                        guard let entry = entries[entryIndex], let name = rd_kafka_ConfigEntry_name(entry) else { continue }
+                        values[String(cString: name)] = rd_kafka_ConfigEntry_value(entry).map { String(cString: $0) } ?? ""
+                    }
+                }
+                configs[String(cString: rd_kafka_ConfigResource_name(resource))] = values
+            }
+            return .success(configs)
+        }
+        return try result.get()
+    }
+}
+
+/// A topic as the cluster has it.
+public struct KafkaTopicLayout: Sendable, Equatable {
+    public var partitions: Int32
+    public var replicationFactor: Int32
+
+    public init(partitions: Int32, replicationFactor: Int32) {
+        self.partitions = partitions
+        self.replicationFactor = replicationFactor
+    }
+}
+
+/// How a topic on the cluster differs from its specification: what `topics apply` cannot change (more partitions than
+/// asked, another replication factor) or does not change (configs), each said in words.
+public enum KafkaTopicDrift {
+    public static func differences(
+        _ specification: KafkaTopicSpecification, layout: KafkaTopicLayout?, configs: [String: String]?
+    ) -> [String] {
+        guard let layout else { return ["missing"] }
+        var found: [String] = []
+        if layout.partitions < specification.partitions {
+            found.append("\(layout.partitions) partitions, the specification asks for \(specification.partitions)")
+        } else if layout.partitions > specification.partitions {
+            found.append("\(layout.partitions) partitions, more than the specification's \(specification.partitions) (Kafka cannot shrink a topic)")
+        }
+        if layout.replicationFactor != specification.replicationFactor {
+            found.append("replication factor \(layout.replicationFactor), the specification asks for \(specification.replicationFactor)")
+        }
+        if let configs {
+            for (name, wanted) in specification.configs.sorted(by: { $0.key < $1.key }) where configs[name] != wanted {
+                found.append("\(name) is \(configs[name].map { "'\($0)'" } ?? "not set"), the specification says '\(wanted)'")
+            }
+        }
+        return found
+    }
+}

@@ -82,41 +82,6 @@ struct MigrateCommand: AsyncParsableCommand {
     }
 }
 
-struct TopicsCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "topics", abstract: "Manage Kafka topics.", subcommands: [Apply.self])
-
-    struct Apply: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(
-            abstract: "Create missing topics from topics/ and grow partition counts through the Admin API.")
-        @OptionGroup var options: CommonOptions
-
-        func run() async throws {
-            let configuration = try options.load()
-            let specifications = try TopicFile.load(directory: configuration.home.topicsDirectory)
-            let admin = try KafkaAdmin(
-                configuration: KafkaConfiguration(bootstrapServers: configuration.requireKafkaBrokers()), logger: makeLogger("devtrack.topics"))
-            do {
-                let changes = try await admin.apply(specifications)
-                await admin.close()
-                var failed = false
-                for name in changes.keys.sorted() {
-                    let change = changes[name]!
-                    if case .failed = change { failed = true }
-                    print("\(name): \(change)")
-                }
-                if failed { throw ExitCode.failure }
-            } catch let error as KafkaError {
-                await admin.close()
-                throw HubConfiguration.Failure(
-                    description: """
-                        \(error)
-                        (librdkafka's mock cluster has no CreateTopics API: `devtrack kafka-mock` and `devtrack dev` create the topics of topics/ themselves)
-                        """)
-            }
-        }
-    }
-}
-
 struct IngestCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "ingest", abstract: "HTTP server for GitHub webhooks; produces to raw topics.")
     @OptionGroup var options: CommonOptions

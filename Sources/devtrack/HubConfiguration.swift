@@ -59,11 +59,14 @@ struct HubConfiguration: Sendable {
 
     struct Kafka: Codable, Sendable {
         var mockBrokers: Int
+        /// The replication factor `topics apply` creates topics with and checks them against; nil: each topic file's (3).
+        var replicationFactor: Int?
         var producer: [String: String]
         var consumer: [String: String]
         enum CodingKeys: String, CodingKey {
             case producer, consumer
             case mockBrokers = "mock_brokers"
+            case replicationFactor = "replication_factor"
         }
     }
 

@@ -76,8 +76,11 @@ struct GitHubSignInEndToEndTests {
             let parts = calendar.dateComponents([.year, .month, .day], from: date)
             return String(format: "%04d-%02d-%02d", parts.year!, parts.month!, parts.day!)
         }
+        // To tomorrow in `zone`: the range is read in the user's own zone, which is ahead of `zone` while it is still UTC (a
+        // commit just after midnight UTC is "tomorrow" in Los Angeles). 366 days, the API's longest range.
         let response = try await hub.get(
-            "/api/v1/metrics/daily?from=\(local(today.addingTimeInterval(-364 * 86_400)))&to=\(local(today))", token: token)
+            "/api/v1/metrics/daily?from=\(local(today.addingTimeInterval(-364 * 86_400)))&to=\(local(today.addingTimeInterval(86_400)))",
+            token: token)
         guard response.status == 200, let days = response.json?["days"] as? [[String: Any]] else {
             throw HarnessError("metrics/daily: \(response.status) \(response.text)")
         }
