@@ -99,22 +99,13 @@ public final class KafkaAdmin: Sendable {
                 for (key, value) in spec.configs { rd_kafka_NewTopic_set_config(topic, key, value) }
                 newTopics.append(topic)
             }
-            let queue = rd_kafka_queue_new(handle.raw)
-            defer { rd_kafka_queue_destroy(queue) }
-            rd_kafka_CreateTopics(handle.raw, &newTopics, newTopics.count, nil, queue)
-            guard let event = rd_kafka_queue_poll(queue, timeout + 1000) else {
-                return .failure(KafkaError(.timedOut, "CreateTopics got no answer"))
+            return adminRequest(handle, "CreateTopics", timeout: timeout) {
+                rd_kafka_CreateTopics(handle.raw, &newTopics, newTopics.count, nil, $0)
+            } read: {
+                var count = 0
+                let results = rd_kafka_CreateTopics_result_topics(rd_kafka_event_CreateTopics_result($0), &count)
+                return .success(topicResults(results, count: count))
             }
-            defer { rd_kafka_event_destroy(event) }
-            if rd_kafka_event_error(event) != RD_KAFKA_RESP_ERR_NO_ERROR {
-                return .failure(
-                    KafkaError(
-                        .admin, code: rd_kafka_event_error(event).rawValue,
-                        "CreateTopics: \(String(cString: rd_kafka_event_error_string(event)))"))
-            }
-            var count = 0
-            let results = rd_kafka_CreateTopics_result_topics(rd_kafka_event_CreateTopics_result(event), &count)
-            return .success(topicResults(results, count: count))
         }
         return try result.get()
     }
@@ -132,22 +123,13 @@ public final class KafkaAdmin: Sendable {
                 }
                 requests.append(request)
             }
-            let queue = rd_kafka_queue_new(handle.raw)
-            defer { rd_kafka_queue_destroy(queue) }
-            rd_kafka_CreatePartitions(handle.raw, &requests, requests.count, nil, queue)
-            guard let event = rd_kafka_queue_poll(queue, timeout + 1000) else {
-                return .failure(KafkaError(.timedOut, "CreatePartitions got no answer"))
+            return adminRequest(handle, "CreatePartitions", timeout: timeout) {
+                rd_kafka_CreatePartitions(handle.raw, &requests, requests.count, nil, $0)
+            } read: {
+                var count = 0
+                let results = rd_kafka_CreatePartitions_result_topics(rd_kafka_event_CreatePartitions_result($0), &count)
+                return .success(topicResults(results, count: count))
             }
-            defer { rd_kafka_event_destroy(event) }
-            if rd_kafka_event_error(event) != RD_KAFKA_RESP_ERR_NO_ERROR {
-                return .failure(
-                    KafkaError(
-                        .admin, code: rd_kafka_event_error(event).rawValue,
-                        "CreatePartitions: \(String(cString: rd_kafka_event_error_string(event)))"))
-            }
-            var count = 0
-            let results = rd_kafka_CreatePartitions_result_topics(rd_kafka_event_CreatePartitions_result(event), &count)
-            return .success(topicResults(results, count: count))
         }
         return try result.get()
     }
@@ -161,6 +143,22 @@ public final class KafkaAdmin: Sendable {
         }
         executor.stop()
     }
+}
+
+/// Posts one admin request to a queue of its own (`send`), waits for its answer, and reads a successful one (`read`).
+private func adminRequest<T>(
+    _ handle: SendableHandle, _ name: String, timeout: Int32, send: (OpaquePointer?) -> Void, read: (OpaquePointer) -> Result<T, KafkaError>
+) -> Result<T, KafkaError> {
+    let queue = rd_kafka_queue_new(handle.raw)
+    defer { rd_kafka_queue_destroy(queue) }
+    send(queue)
+    guard let event = rd_kafka_queue_poll(queue, timeout + 1000) else { return .failure(KafkaError(.timedOut, "\(name) got no answer")) }
+    defer { rd_kafka_event_destroy(event) }
+    guard rd_kafka_event_error(event) == RD_KAFKA_RESP_ERR_NO_ERROR else {
+        return .failure(
+            KafkaError(.admin, code: rd_kafka_event_error(event).rawValue, "\(name): \(String(cString: rd_kafka_event_error_string(event)))"))
+    }
+    return read(event)
 }
 
 private func topicResults(_ results: UnsafeMutablePointer<OpaquePointer?>?, count: Int) -> [String: String?] {
@@ -211,37 +209,28 @@ extension KafkaAdmin {
         let result: Result<[String: [String: String]], KafkaError> = await executor.run {
             var resources: [OpaquePointer?] = names.map { rd_kafka_ConfigResource_new(RD_KAFKA_RESOURCE_TOPIC, $0) }
             defer { resources.forEach { rd_kafka_ConfigResource_destroy($0) } }
-            let queue = rd_kafka_queue_new(handle.raw)
-            defer { rd_kafka_queue_destroy(queue) }
-            rd_kafka_DescribeConfigs(handle.raw, &resources, resources.count, nil, queue)
-            guard let event = rd_kafka_queue_poll(queue, timeout + 1000) else {
-                return .failure(KafkaError(.timedOut, "DescribeConfigs got no answer"))
-            }
-            defer { rd_kafka_event_destroy(event) }
-            if rd_kafka_event_error(event) != RD_KAFKA_RESP_ERR_NO_ERROR {
-                return .failure(
-                    KafkaError(
-                        .admin, code: rd_kafka_event_error(event).rawValue,
-                        "DescribeConfigs: \(String(cString: rd_kafka_event_error_string(event)))"))
-            }
-            var count = 0
-            guard let described = rd_kafka_DescribeConfigs_result_resources(rd_kafka_event_DescribeConfigs_result(event), &count) else {
-                return .success([:])
-            }
-            var configs: [String: [String: String]] = [:]
-            for index in 0..<count {
-                guard let resource = described[index], rd_kafka_ConfigResource_error(resource) == RD_KAFKA_RESP_ERR_NO_ERROR else { continue }
-                var entryCount = 0
-                var values: [String: String] = [:]
-                if let entries = rd_kafka_ConfigResource_configs(resource, &entryCount) {
-                    for entryIndex in 0..<entryCount {
-                        guard let entry = entries[entryIndex], let name = rd_kafka_ConfigEntry_name(entry) else { continue }
-                        values[String(cString: name)] = rd_kafka_ConfigEntry_value(entry).map { String(cString: $0) } ?? ""
-                    }
+            return adminRequest(handle, "DescribeConfigs", timeout: timeout) {
+                rd_kafka_DescribeConfigs(handle.raw, &resources, resources.count, nil, $0)
+            } read: { event in
+                var count = 0
+                guard let described = rd_kafka_DescribeConfigs_result_resources(rd_kafka_event_DescribeConfigs_result(event), &count) else {
+                    return .success([:])
                 }
-                configs[String(cString: rd_kafka_ConfigResource_name(resource))] = values
+                var configs: [String: [String: String]] = [:]
+                for index in 0..<count {
+                    guard let resource = described[index], rd_kafka_ConfigResource_error(resource) == RD_KAFKA_RESP_ERR_NO_ERROR else { continue }
+                    var entryCount = 0
+                    var values: [String: String] = [:]
+                    if let entries = rd_kafka_ConfigResource_configs(resource, &entryCount) {
+                        for entryIndex in 0..<entryCount {
+                            guard let entry = entries[entryIndex], let name = rd_kafka_ConfigEntry_name(entry) else { continue }
+                            values[String(cString: name)] = rd_kafka_ConfigEntry_value(entry).map { String(cString: $0) } ?? ""
+                        }
+                    }
+                    configs[String(cString: rd_kafka_ConfigResource_name(resource))] = values
+                }
+                return .success(configs)
             }
-            return .success(configs)
         }
         return try result.get()
     }

@@ -39,6 +39,23 @@ struct TopicsCommand: AsyncParsableCommand {
         return (drift, unread)
     }
 
+    /// Runs `body` with an admin client of the configured brokers, closed after; Kafka's errors come with the mock's hint.
+    static func withAdmin<T>(_ configuration: HubConfiguration, _ body: (KafkaAdmin) async throws -> T) async throws -> T {
+        let admin = try KafkaAdmin(
+            configuration: KafkaConfiguration(bootstrapServers: configuration.requireKafkaBrokers()), logger: makeLogger("devtrack.topics"))
+        do {
+            let value = try await body(admin)
+            await admin.close()
+            return value
+        } catch let error as KafkaError {
+            await admin.close()
+            throw mockHint(error)
+        } catch {
+            await admin.close()
+            throw error
+        }
+    }
+
     static func mockHint(_ error: KafkaError) -> HubConfiguration.Failure {
         HubConfiguration.Failure(
             description: """
@@ -58,24 +75,17 @@ struct TopicsCommand: AsyncParsableCommand {
         func run() async throws {
             let configuration = try options.load()
             let specifications = try TopicsCommand.specifications(configuration, replicationFactor: replicationFactor)
-            let admin = try KafkaAdmin(
-                configuration: KafkaConfiguration(bootstrapServers: configuration.requireKafkaBrokers()), logger: makeLogger("devtrack.topics"))
-            do {
-                let changes = try await admin.apply(specifications)
-                var failed = false
-                for name in changes.keys.sorted() {
-                    let change = changes[name]!
-                    if case .failed = change { failed = true }
-                    print("\(name): \(change)")
-                }
-                let report = try await TopicsCommand.driftReport(specifications, admin: admin)
-                for line in report.drift + [report.configsUnread].compactMap({ $0 }) { print(line) }
-                await admin.close()
-                if failed { throw ExitCode.failure }
-            } catch let error as KafkaError {
-                await admin.close()
-                throw TopicsCommand.mockHint(error)
+            let (changes, report) = try await TopicsCommand.withAdmin(configuration) { admin in
+                (try await admin.apply(specifications), try await TopicsCommand.driftReport(specifications, admin: admin))
             }
+            var failed = false
+            for name in changes.keys.sorted() {
+                let change = changes[name]!
+                if case .failed = change { failed = true }
+                print("\(name): \(change)")
+            }
+            for line in report.drift + [report.configsUnread].compactMap({ $0 }) { print(line) }
+            if failed { throw ExitCode.failure }
         }
     }
 
@@ -88,16 +98,7 @@ struct TopicsCommand: AsyncParsableCommand {
         func run() async throws {
             let configuration = try options.load()
             let specifications = try TopicsCommand.specifications(configuration, replicationFactor: replicationFactor)
-            let admin = try KafkaAdmin(
-                configuration: KafkaConfiguration(bootstrapServers: configuration.requireKafkaBrokers()), logger: makeLogger("devtrack.topics"))
-            let report: (drift: [String], configsUnread: String?)
-            do {
-                report = try await TopicsCommand.driftReport(specifications, admin: admin)
-                await admin.close()
-            } catch let error as KafkaError {
-                await admin.close()
-                throw TopicsCommand.mockHint(error)
-            }
+            let report = try await TopicsCommand.withAdmin(configuration) { try await TopicsCommand.driftReport(specifications, admin: $0) }
             for line in report.drift + [report.configsUnread].compactMap({ $0 }) { print(line) }
             let checked = report.configsUnread == nil ? "" : " (partitions and replication; configs unread)"
             print(report.drift.isEmpty ? "every topic of topics/ is as specified\(checked)" : "\(report.drift.count) difference(s)")
