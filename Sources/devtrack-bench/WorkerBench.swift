@@ -15,8 +15,9 @@ import Synchronization
 /// store the facts itself, as it does in production when it is first to see them.
 struct WorkerThroughput: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "workers", abstract: "Facts/s through the goals or achievements worker on real PostgreSQL and the mock cluster.")
-    @Option(help: "goals or achievements.") var worker: String = "goals"
+        commandName: "workers", abstract: "Facts/s through the goals, achievements or metrics worker on real PostgreSQL and the mock cluster.")
+    @Option(help: "goals, achievements or metrics (which stores the facts: pushes of 1–20 commits, counts checked after).")
+    var worker: String = "goals"
     @Option var users: Int = 10_000
     @Option(help: "Goals per user.") var goals: Int = 20
     @Option(help: "Days of past activity per user (one commit a day).") var historyDays: Int = 90
@@ -32,12 +33,12 @@ struct WorkerThroughput: AsyncParsableCommand {
     func run() async throws {
         var logger = Logger(label: "bench")
         logger.logLevel = .warning
-        guard ["goals", "achievements"].contains(worker) else { throw ValidationError("--worker must be goals or achievements") }
+        guard ["goals", "achievements", "metrics"].contains(worker) else { throw ValidationError("--worker must be goals, achievements or metrics") }
         let summary = try await withBenchDatabase(databaseURL: databaseURL, keep: keepDatabase, logger: logger) { client, database in
             let seeded = ContinuousClock.now
             let userIDs = try await seed(client)
             say("seeded \(users) users × \(goals) goals, \(historyDays) days of history each, in \(format(ContinuousClock.now - seeded))")
-            return try await measure(database: database, userIDs: userIDs, logger: logger)
+            return try await measure(client: client, database: database, userIDs: userIDs, logger: logger)
         }
         say(summary)
     }
@@ -85,7 +86,7 @@ struct WorkerThroughput: AsyncParsableCommand {
         return ids
     }
 
-    private func measure(database: Database, userIDs: [UUID], logger: Logger) async throws -> String {
+    private func measure(client: PostgresClient, database: Database, userIDs: [UUID], logger: Logger) async throws -> String {
         let cluster = try KafkaMockCluster(brokers: 1, logger: logger)
         try cluster.createTopic(KafkaTopicSpecification(name: Topics.activity, partitions: 6, replicationFactor: 1))
         try cluster.createTopic(KafkaTopicSpecification(name: Topics.notifications, partitions: 1, replicationFactor: 1))
@@ -100,8 +101,23 @@ struct WorkerThroughput: AsyncParsableCommand {
         let encoder = FactCoding.encoder()
         let produced = ContinuousClock.now
         let total = facts * passes
+        // For the metrics worker, pushes: 1 to 20 commits of one user at a time, as GitHub sends them.
+        var pushes: [ActivityFact] = []
+        if worker == "metrics" {
+            while pushes.count < total {
+                let user = userIDs.randomElement()!
+                let at = now.addingTimeInterval(-Double.random(in: 0..<129_600))
+                for _ in 0..<min(Int.random(in: 1...20), total - pushes.count) {
+                    pushes.append(
+                        ActivityFact(
+                            id: "commit:bench-\(pushes.count)", userID: user, kind: .commit, occurredAt: at, repo: "bench/repo",
+                            language: languages.randomElement(), source: "bench"))
+                }
+            }
+        }
         for chunk in stride(from: 0, to: total, by: 5_000) {
             let generated = (chunk..<min(total, chunk + 5_000)).map { index in
+                if worker == "metrics" { return pushes[index] }
                 let kind = weighted[index % weighted.count]
                 return ActivityFact(
                     id: "\(kind.rawValue):bench-\(index)", userID: userIDs.randomElement()!, kind: kind,
@@ -147,9 +163,11 @@ struct WorkerThroughput: AsyncParsableCommand {
                     """)
         }
         let handler: any BatchHandler =
-            worker == "goals"
-            ? GoalsHandler(database: database, producer: producer, logger: logger)
-            : AchievementsHandler(database: database, producer: producer, logger: logger)
+            switch worker {
+            case "goals": GoalsHandler(database: database, producer: producer, logger: logger)
+            case "metrics": MetricsHandler(database: database, producer: producer, logger: logger)
+            default: AchievementsHandler(database: database, producer: producer, logger: logger)
+            }
         let timed = TimedHandler(handler, expected: total, pass: facts)
         let consumer = try KafkaConsumer(
             configuration: KafkaConfiguration(bootstrapServers: cluster.bootstrapServers, ["group.id": "bench-\(worker)"]),
@@ -179,6 +197,27 @@ struct WorkerThroughput: AsyncParsableCommand {
                 """)
         }
         lines.append("\(intents) intents published; peak RSS \(usage.ru_maxrss / 1024) MB")
+        if worker == "metrics" {
+            // Exact: every fact once, in the facts table and in the daily and all-time counters.
+            var stored = 0
+            var daily = 0
+            var totals = 0
+            let counts = try await client.query(
+                """
+                SELECT (SELECT count(*) FROM activities WHERE id LIKE 'commit:bench-%')::bigint,
+                       (SELECT coalesce(sum(commits), 0) FROM daily_stats)::bigint, (SELECT coalesce(sum(commits), 0) FROM user_totals)::bigint
+                """)
+            for try await (a, d, t) in counts.decode((Int, Int, Int).self) { (stored, daily, totals) = (a, d, t) }
+            let history = userIDs.count * historyDays
+            let exact = stored == total && daily == total + history && totals == total + history
+            lines.append(
+                "stored \(stored) of \(total) facts; daily_stats \(daily), user_totals \(totals) commits (with \(history) of history): \(exact ? "exact" : "WRONG")"
+            )
+            guard exact else {
+                say(lines.joined(separator: "\n"))
+                throw BenchFailure(description: "the metrics worker's counts are not exact")
+            }
+        }
         return lines.joined(separator: "\n")
     }
 
