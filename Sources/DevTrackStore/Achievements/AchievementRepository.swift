@@ -84,6 +84,7 @@ extension AchievementRepository {
             )
             INSERT INTO user_totals (user_id, coding_seconds)
             SELECT \(userID), sum(i.s - coalesce(p.seconds, 0)) FROM incoming i LEFT JOIN previous p ON p.day = i.day
+            WHERE EXISTS (SELECT 1 FROM users WHERE id = \(userID))
             HAVING count(*) > 0
             ON CONFLICT (user_id) DO UPDATE SET coding_seconds = user_totals.coding_seconds + EXCLUDED.coding_seconds, updated_at = now()
             """, logger: logger)
@@ -220,5 +221,10 @@ extension AchievementRepository {
             result[day, default: [:]][language] = seconds
         }
         return result
+    }
+
+    /// A user's all-time totals (their account is being deleted: the table has no foreign key).
+    func deleteTotals(userID: UUID, on transaction: DatabaseTransaction) async throws -> Int {
+        try await rowCount("DELETE FROM user_totals WHERE user_id = \(userID) RETURNING 1", on: transaction)
     }
 }

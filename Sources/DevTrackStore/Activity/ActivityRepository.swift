@@ -215,4 +215,10 @@ extension ActivityRepository {
         }
         return days
     }
+
+    /// A user's facts and daily stats (their account is being deleted: neither table has a foreign key); returns the facts.
+    func deleteAll(userID: UUID, on transaction: DatabaseTransaction) async throws -> Int {
+        try await transaction.connection.query("DELETE FROM daily_stats WHERE user_id = \(userID)", logger: logger)
+        return try await rowCount("DELETE FROM activities WHERE user_id = \(userID) RETURNING 1", on: transaction)
+    }
 }

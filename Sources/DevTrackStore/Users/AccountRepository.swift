@@ -3,8 +3,8 @@ import Foundation
 import Logging
 import PostgresNIO
 
-/// What deleting an account removed from the tables without foreign keys (everything else goes with the user's
-/// row, by `ON DELETE CASCADE`).
+/// What deleting an account removed from the notification path's tables, which have no foreign keys (facts, daily stats
+/// and totals, which have none either, go too; everything else goes with the user's row, by `ON DELETE CASCADE`).
 public struct AccountDeletion: Sendable, Equatable, Encodable {
     public let userID: UUID
     public let login: String
@@ -81,11 +81,14 @@ extension AccountRepository {
         }
     }
 
-    /// The user's rows in the tables without a foreign key to `users`, and their leaderboard counts.
+    /// The user's rows in the tables without a foreign key to `users` (facts, daily stats and totals since migration 030),
+    /// and their leaderboard counts.
     private func deleteUnreferencedRows(
         userID: UUID, sourceIDs: [String], on transaction: DatabaseTransaction
     ) async throws -> (notifications: Int, deliveries: Int, deliveryLog: Int) {
         try await LeaderboardRepository(database).removeUser(userID, on: transaction)
+        _ = try await ActivityRepository(database).deleteAll(userID: userID, on: transaction)
+        _ = try await AchievementRepository(database).deleteTotals(userID: userID, on: transaction)
         let notifications = try await NotificationRepository(database).deleteAll(userID: userID, on: transaction)
         let deliveries = try await OutboxRepository(database).deleteAll(userID: userID, on: transaction)
         let deliveryLog = try await SourceRepository(database).deleteDeliveryLog(sourceIDs: sourceIDs, on: transaction)
