@@ -51,6 +51,8 @@ public struct OpsServer: Service {
             configuration: ApplicationConfiguration(address: .hostname(host, port: port), serverName: "devtrack-ops"),
             onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? 0) },
             logger: logger)
-        try await application.runService()
+        // As a service of the role's own group (not `runService()`, whose group of its own would also take SIGTERM and
+        // end this listener first, so the role's group would see it finish unexpectedly): it stops when the role does.
+        try await application.run()
     }
 }
