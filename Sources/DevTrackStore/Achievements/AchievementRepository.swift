@@ -224,7 +224,7 @@ extension AchievementRepository {
     }
 
     /// A user's all-time totals (their account is being deleted: the table has no foreign key).
-    func deleteTotals(userID: UUID, on transaction: DatabaseTransaction) async throws -> Int {
-        try await rowCount("DELETE FROM user_totals WHERE user_id = \(userID) RETURNING 1", on: transaction)
+    func deleteTotals(userID: UUID, on transaction: DatabaseTransaction) async throws {
+        try await transaction.connection.query("DELETE FROM user_totals WHERE user_id = \(userID)", logger: logger)
     }
 }

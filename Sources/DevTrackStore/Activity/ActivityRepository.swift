@@ -216,9 +216,9 @@ extension ActivityRepository {
         return days
     }
 
-    /// A user's facts and daily stats (their account is being deleted: neither table has a foreign key); returns the facts.
-    func deleteAll(userID: UUID, on transaction: DatabaseTransaction) async throws -> Int {
+    /// A user's facts and daily stats (their account is being deleted: neither table has a foreign key).
+    func deleteAll(userID: UUID, on transaction: DatabaseTransaction) async throws {
         try await transaction.connection.query("DELETE FROM daily_stats WHERE user_id = \(userID)", logger: logger)
-        return try await rowCount("DELETE FROM activities WHERE user_id = \(userID) RETURNING 1", on: transaction)
+        try await transaction.connection.query("DELETE FROM activities WHERE user_id = \(userID)", logger: logger)
     }
 }

@@ -87,8 +87,8 @@ extension AccountRepository {
         userID: UUID, sourceIDs: [String], on transaction: DatabaseTransaction
     ) async throws -> (notifications: Int, deliveries: Int, deliveryLog: Int) {
         try await LeaderboardRepository(database).removeUser(userID, on: transaction)
-        _ = try await ActivityRepository(database).deleteAll(userID: userID, on: transaction)
-        _ = try await AchievementRepository(database).deleteTotals(userID: userID, on: transaction)
+        try await ActivityRepository(database).deleteAll(userID: userID, on: transaction)
+        try await AchievementRepository(database).deleteTotals(userID: userID, on: transaction)
         let notifications = try await NotificationRepository(database).deleteAll(userID: userID, on: transaction)
         let deliveries = try await OutboxRepository(database).deleteAll(userID: userID, on: transaction)
         let deliveryLog = try await SourceRepository(database).deleteDeliveryLog(sourceIDs: sourceIDs, on: transaction)
