@@ -296,6 +296,8 @@ extension UsersCommand {
             guard confirm.lowercased() == login.lowercased() else { throw ValidationError("--confirm must repeat --login") }
         }
 
+        /// Not optimised: Swift 6.3.1's optimiser crashes (signal 11 while splitting this coroutine) in release builds.
+        @_optimize(none)
         func run() async throws {
             let configuration = try options.load()
             let login = login
