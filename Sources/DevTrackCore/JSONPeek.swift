@@ -1,3 +1,5 @@
+import Foundation
+
 /// Reads one integer out of a JSON object without decoding the document — what ingest needs (the GitHub
 /// sender id, for the partition key) at a fraction of a full decode's cost. It checks structure (balanced
 /// brackets, terminated strings, a top-level object) but not every token: the normalize worker decodes
@@ -71,15 +73,24 @@ public enum JSONPeek {
         /// At a `"`: returns the raw bytes between the quotes (escapes left as they are).
         mutating func string() throws(Malformed) -> Slice<UnsafeBufferPointer<UInt8>> {
             let start = index + 1
-            index = start
-            while index < bytes.count {
-                switch bytes[index] {
-                case UInt8(ascii: "\\"): index += 2
-                case UInt8(ascii: "\""):
-                    index += 1
-                    return bytes[start..<(index - 1)]
-                default: index += 1
-                }
+            index = try Self.endOfString(bytes, from: start)
+            return bytes[start..<(index - 1)]
+        }
+
+        /// The index just past the quote that closes a string whose contents begin at `start`. The quote is found
+        /// with `memchr` and is the closing one when an even number of backslashes precede it (the same as reading
+        /// escapes left to right): strings are most of a webhook's bytes, and a byte-by-byte loop over them was
+        /// 15 µs of ingest's CPU per 8.8 KB delivery.
+        static func endOfString(_ bytes: UnsafeBufferPointer<UInt8>, from start: Int) throws(Malformed) -> Int {
+            guard let base = bytes.baseAddress else { throw Malformed(description: "unterminated string") }
+            var searchFrom = start
+            while searchFrom < bytes.count {
+                guard let found = memchr(base + searchFrom, Int32(UInt8(ascii: "\"")), bytes.count - searchFrom) else { break }
+                let quote = base.distance(to: found.assumingMemoryBound(to: UInt8.self))
+                var backslashes = 0
+                while quote - backslashes - 1 >= start, base[quote - backslashes - 1] == UInt8(ascii: "\\") { backslashes += 1 }
+                if backslashes % 2 == 0 { return quote + 1 }
+                searchFrom = quote + 1
             }
             throw Malformed(description: "unterminated string")
         }
@@ -100,23 +111,27 @@ public enum JSONPeek {
             return negative ? -value : value
         }
 
-        /// Skips one value of any kind, checking that brackets balance and strings end.
+        /// Skips one value of any kind, checking that brackets balance and strings end. Stops at the `,`, `}` or
+        /// `]` after the value (or the end of a top-level document).
         mutating func skipValue() throws(Malformed) {
+            guard index < bytes.count else { throw Malformed(description: "unexpected end of the document") }
             var depth = 0
-            repeat {
-                guard let byte = peek else { throw Malformed(description: "unexpected end of the document") }
-                switch byte {
-                case UInt8(ascii: "\""): _ = try string()
-                case UInt8(ascii: "{"), UInt8(ascii: "["): depth += 1; index += 1
+            var position = index
+            defer { index = position }
+            while position < bytes.count {
+                switch bytes[position] {
+                case UInt8(ascii: "\""): position = try Self.endOfString(bytes, from: position + 1)
+                case UInt8(ascii: "{"), UInt8(ascii: "["): depth += 1; position += 1
                 case UInt8(ascii: "}"), UInt8(ascii: "]"):
-                    guard depth > 0 else { return }  // the end of the enclosing container
-                    depth -= 1; index += 1
+                    if depth == 0 { return }  // the end of the enclosing container
+                    depth -= 1; position += 1
                 case UInt8(ascii: ","):
                     if depth == 0 { return }
-                    index += 1
-                default: index += 1
+                    position += 1
+                default: position += 1
                 }
-            } while depth > 0 || !(peek == UInt8(ascii: ",") || peek == UInt8(ascii: "}") || peek == UInt8(ascii: "]") || peek == nil)
+            }
+            if depth > 0 { throw Malformed(description: "unexpected end of the document") }
         }
     }
 }

@@ -1,4 +1,6 @@
 import DevTrackCore
+import DevTrackTestSupport
+import Foundation
 import Testing
 
 struct JSONPeekTests {
@@ -21,6 +23,27 @@ struct JSONPeekTests {
         #expect(try peek(#"{"sender": {"id": 1.5}}"#) == nil)
         #expect(try peek(#"{"sender": {"login": "octocat"}}"#) == nil)
         #expect(try peek(#"{"sender": [{"id": 7}]}"#) == nil)
+    }
+
+    /// A quote ends a string when an even number of backslashes come before it.
+    @Test func backslashRunsBeforeAQuoteDecideWhetherTheStringEnds() throws {
+        #expect(try peek(#"{"a": "x\\", "sender": {"id": 5}}"#) == 5, "x and an escaped backslash: the next quote closes")
+        #expect(try peek(#"{"a": "x\\\\", "sender": {"id": 6}}"#) == 6)
+        #expect(try peek(#"{"a": "x\\\"\"", "sender": {"id": 7}}"#) == 7, "a backslash, then an escaped quote")
+        #expect(try peek(#"{"a": "\"sender\": {\"id\": 9}", "sender": {"id": 8}}"#) == 8, "escaped quotes hide a decoy")
+        #expect(try peek(#"{"\\": 1, "sender": {"id": 3}}"#) == 3, "keys too")
+        for text in [#"{"a": "x\"}"#, #"{"a": "x\\\"}"#, #"{"a": "\"#] {
+            #expect(throws: JSONPeek.Malformed.self, "\(text)") { try peek(text) }
+        }
+    }
+
+    /// Every vendored GitHub body: the same sender id as a full decode.
+    @Test func everyFixtureAgreesWithAFullDecode() throws {
+        for (_, path) in try Fixtures.all() {
+            let data = try Fixtures.data(path)
+            let decoded = ((try JSONSerialization.jsonObject(with: data) as? [String: Any])?["sender"] as? [String: Any])?["id"] as? Int
+            #expect(try JSONPeek.integer(at: ["sender", "id"], in: Array(data)) == decoded.map(Int64.init), "\(path)")
+        }
     }
 
     @Test func malformedDocumentsAreRejected() {
