@@ -63,8 +63,11 @@ struct HubConfiguration: Sendable {
         var replicationFactor: Int?
         var producer: [String: String]
         var consumer: [String: String]
+        /// Laid over `consumer` for one worker: the short fetch wait of the workers on the freshness path.
+        var consumerByWorker: [String: [String: String]]
         enum CodingKeys: String, CodingKey {
             case producer, consumer
+            case consumerByWorker = "consumer_by_worker"
             case mockBrokers = "mock_brokers"
             case replicationFactor = "replication_factor"
         }

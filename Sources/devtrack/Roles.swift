@@ -257,7 +257,7 @@ struct RoleFactory {
 extension HubConfiguration {
     /// A worker's consumer settings: its group is `devtrack-{name}`.
     func consumerProperties(worker name: String) -> [String: String] {
-        var properties = kafka.consumer
+        var properties = kafka.consumer.merging(kafka.consumerByWorker[name] ?? [:]) { _, worker in worker }
         properties["group.id"] = "devtrack-\(name)"
         properties["client.id"] = "devtrack-\(name)"
         return properties
