@@ -157,6 +157,7 @@ let package = Package(
             dependencies: [
                 "DevTrackCore", "DevTrackStore", "DevTrackHTTP", "Kafka",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -200,6 +201,7 @@ let package = Package(
         .testTarget(name: "KafkaTests", dependencies: ["Kafka"]),
         // Pure logic, no I/O: the domain, and GitHub's answers read by the sync.
         .testTarget(name: "DevTrackCoreTests", dependencies: ["DevTrackCore", "DevTrackGitHub", "DevTrackTestSupport"]),
+        .testTarget(name: "DevTrackOpsTests", dependencies: ["DevTrackOps", .product(name: "Logging", package: "swift-log")]),
         // Real PostgreSQL + librdkafka's mock cluster.
         .testTarget(
             name: "DevTrackIntegrationTests",

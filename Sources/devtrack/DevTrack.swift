@@ -24,7 +24,7 @@ struct DevTrack: AsyncParsableCommand {
 
     static func bootstrapLogging() {
         LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
+            var handler = DeferredMetadataLogHandler(writingTo: StreamLogHandler.standardError(label: label))
             handler.logLevel = ProcessInfo.processInfo.environment["LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .info
             return handler
         }

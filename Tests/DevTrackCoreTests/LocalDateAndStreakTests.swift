@@ -5,6 +5,18 @@ import Testing
 struct LocalDateTests {
     func instant(_ text: String) -> Date { Timestamps.parse(text)! }
 
+    /// Written digit by digit, the same text as `String(format:)` from year 1 to 9999, and read back to the same day.
+    @Test func descriptionMatchesPrintfFromYear1To9999() {
+        let first = LocalDate("0001-01-01")!.daysSinceEpoch
+        let last = LocalDate("9999-12-31")!.daysSinceEpoch
+        for days in [first, last, 0, -1] + (0..<5_000).map({ _ in Int.random(in: first...last) }) {
+            let date = LocalDate(daysSinceEpoch: days)
+            let (year, month, day) = date.components
+            #expect(date.description == String(format: "%04d-%02d-%02d", year, month, day))
+            #expect(LocalDate(date.description) == date)
+        }
+    }
+
     @Test func parsesFormatsAndRejectsImpossibleDates() {
         #expect(LocalDate("2024-02-29")?.description == "2024-02-29")
         #expect(LocalDate("2023-02-29") == nil)
