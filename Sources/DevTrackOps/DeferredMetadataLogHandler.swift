@@ -7,10 +7,9 @@ public struct DeferredMetadataLogHandler: LogHandler {
     private var lines: StreamLogHandler
     public var metadata: Logger.Metadata = [:]
 
-    /// `lines` writes the output; its own metadata is not used (set this handler's instead).
+    /// `lines` writes the output (with its metadata provider, if any); its own metadata is not used (set this handler's).
     public init(writingTo lines: StreamLogHandler) {
         self.lines = lines
-        self.lines.metadataProvider = nil
     }
 
     public var logLevel: Logger.Level {
