@@ -81,12 +81,13 @@ let package = Package(
                 .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
             ]
         ),
-        // HTTP ingest: GitHub webhooks -> raw Kafka topics.
+        // HTTP ingest: GitHub webhooks, custom webhooks and heartbeats -> raw Kafka topics.
         .target(
             name: "DevTrackIngest",
             dependencies: [
                 "DevTrackCore", "DevTrackStore", "DevTrackHTTP", "Kafka",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdAuth", package: "hummingbird-auth"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
             ]
         ),

@@ -42,24 +42,30 @@ public struct APIRoutes: Sendable {
         ).addRoutes(to: v1)
         ActivityFeedController(activity: ActivityRepository(database)).addRoutes(to: v1)
         SourcesController(
-            sources: SourceRepository(database), secretBox: secretBox, configuration: configuration,
+            sources: SourceRepository(database), secretBox: secretBox, publicIngestURL: configuration.publicIngestURL,
+            secretRotationGrace: configuration.secretRotationGrace,
             selfClient: try OutboundHTTPClient(
                 allowList: Set([URLComponents(string: configuration.publicIngestURL)?.host].compactMap { $0 }), timeout: .seconds(10))
         ).addRoutes(to: v1)
         CodingController(codingKeys: CodingKeyRepository(database), codingTime: CodingTimeRepository(database), maxRangeDays: maxRangeDays)
             .addRoutes(to: v1)
         GoalsController(goals: GoalRepository(database)).addRoutes(to: v1)
-        StreakFreezesController(streakFreezes: StreakFreezeRepository(database), configuration: configuration).addRoutes(to: v1)
+        StreakFreezesController(streakFreezes: StreakFreezeRepository(database), freezesPerMonth: configuration.streakFreezesPerMonth)
+            .addRoutes(to: v1)
         AchievementsController(achievements: AchievementRepository(database)).addRoutes(to: v1)
         NotificationsController(notifications: NotificationRepository(database)).addRoutes(to: v1)
         SettingsController(
             users: UserRepository(database), profiles: ProfileRepository(database), publicProfiles: publicProfiles,
             discord: DiscordSettingsRepository(database),
-            secretBox: secretBox, configuration: configuration,
+            secretBox: secretBox, outboundAllowHosts: configuration.outboundAllowHosts, codingTimeout: configuration.codingTimeout,
+            profileURLTemplate: configuration.profileURLTemplate,
             outbound: try OutboundHTTPClient(allowList: configuration.outboundAllowHosts)
         ).addRoutes(to: v1)
-        WebhooksController(webhookEndpoints: WebhookEndpointRepository(database), secretBox: secretBox, configuration: configuration)
-            .addRoutes(to: v1)
+        WebhooksController(
+            webhookEndpoints: WebhookEndpointRepository(database), secretBox: secretBox, maxWebhooksPerUser: configuration.maxWebhooksPerUser,
+            secretRotationGrace: configuration.secretRotationGrace, outboundAllowHosts: configuration.outboundAllowHosts
+        )
+        .addRoutes(to: v1)
         StreamController(
             live: live, tokens: TokenRepository(database), sessions: SessionRepository(database),
             recheckInterval: configuration.streamRecheckInterval

@@ -35,6 +35,9 @@ public final class LiveEventsHub: Service, Sendable {
         return (id, stream)
     }
 
+    /// How many streams of `userID` are open in this process.
+    func subscriptions(of userID: UUID) -> Int { subscribers.withLock { $0[userID]?.count ?? 0 } }
+
     func unsubscribe(_ userID: UUID, id: UUID) {
         let continuation = subscribers.withLock { subscribers -> AsyncStream<Message>.Continuation? in
             let removed = subscribers[userID]?.removeValue(forKey: id)

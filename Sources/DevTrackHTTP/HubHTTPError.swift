@@ -91,10 +91,16 @@ public enum JSONResponse {
         buffer.writeInteger(UInt8(ascii: "\""))
     }
 
-    public static func make(_ value: some Encodable, status: HTTPResponse.Status = .ok) throws -> Response {
+    /// The hub's JSON encoding, configured here once for every answer: keys sorted (stable bodies, so stable ETags),
+    /// slashes as they are.
+    public static func encode(_ value: some Encodable) throws -> Data {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        let data = try encoder.encode(value)
+        return try encoder.encode(value)
+    }
+
+    public static func make(_ value: some Encodable, status: HTTPResponse.Status = .ok) throws -> Response {
+        let data = try encode(value)
         return Response(
             status: status,
             headers: [.contentType: "application/json; charset=utf-8"],

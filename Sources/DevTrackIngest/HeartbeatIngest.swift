@@ -31,7 +31,7 @@ public struct HeartbeatConfiguration: Sendable {
 }
 
 /// Heartbeats from IDE plugins, WakaTime-compatible so every plugin works unchanged: authenticated by a
-/// coding key (Basic, Bearer or `?api_key=`), validated item by item, and answered 201 once Kafka has the
+/// coding key (`CodingKeyAuthenticator`), validated item by item, and answered 201 once Kafka has the
 /// valid ones; each item's slot in `responses` says whether it was taken.
 public struct HeartbeatIngest: Sendable {
     let producer: KafkaProducer
@@ -50,20 +50,22 @@ public struct HeartbeatIngest: Sendable {
         self.syncLimiter = RateLimiter(limit: configuration.syncRequestsPerMinute, window: 60)
     }
 
-    public func addRoutes(to router: Router<some RequestContext>) {
-        router.post("/api/v1/heartbeats") { request, context in try await accept(request, context: context) }
-        let compat = router.group(RouterPath(configuration.compatPrefix))
+    /// Every route here sits behind `CodingKeyAuthenticator`: a handler runs only for a known coding key.
+    public func addRoutes(to router: Router<IngestRequestContext>) {
+        let keyed = router.group().add(middleware: CodingKeyAuthenticator(codingKeys: codingKeys))
+        keyed.post("/api/v1/heartbeats") { request, context in try await accept(request, context: context) }
+        let compat = keyed.group(RouterPath(configuration.compatPrefix))
         compat.post("/users/current/heartbeats") { request, context in try await accept(request, context: context) }
         compat.post("/users/current/heartbeats.bulk") { request, context in try await accept(request, context: context) }
-        compat.get("/users/current/statusbar/today") { request, _ in try await statusBar(request) }
-        compat.get("/users/current/summaries") { request, _ in try await summaries(request) }
-        router.post("/api/local-coding/sync") { request, context in try await sync(request, context: context) }
-        router.get("/api/local-coding/sync") { request, _ in try await syncedDays(request) }
+        compat.get("/users/current/statusbar/today") { _, context in try await statusBar(user: context.codingKey.user) }
+        compat.get("/users/current/summaries") { request, context in try await summaries(request, user: context.codingKey.user) }
+        keyed.post("/api/local-coding/sync") { request, context in try await sync(request, context: context) }
+        keyed.get("/api/local-coding/sync") { request, context in try await syncedDays(request, user: context.codingKey.user) }
     }
 
     /// The original DevTrack plugin's daily totals: validated, rate-limited per key, on the same topic.
-    func sync(_ request: Request, context: some RequestContext) async throws -> Response {
-        let (user, key) = try await authenticateWithKey(request)
+    func sync(_ request: Request, context: IngestRequestContext) async throws -> Response {
+        let (user, key) = (try context.codingKey.user, try context.codingKey.key)
         guard syncLimiter.allow(Credentials.hash(key)) else {
             throw HubHTTPError(
                 .tooManyRequests, code: "rate_limited",
@@ -81,8 +83,7 @@ public struct HeartbeatIngest: Sendable {
     }
 
     /// `GET /api/local-coding/sync?days=7|30|90`: the reported totals of the last days, newest first.
-    func syncedDays(_ request: Request) async throws -> Response {
-        let user = try await authenticate(request)
+    func syncedDays(_ request: Request, user: UserRecord) async throws -> Response {
         let text = request.uri.queryParameters["days"].map(String.init) ?? "7"
         guard let days = Int(text), [7, 30, 90].contains(days) else {
             throw HubHTTPError.badRequest("days must be 7, 30 or 90", code: "invalid_days")
@@ -99,8 +100,8 @@ public struct HeartbeatIngest: Sendable {
             what: "\(count) coding item(s)", logger: context.logger)
     }
 
-    func accept(_ request: Request, context: some RequestContext) async throws -> Response {
-        let user = try await authenticate(request)
+    func accept(_ request: Request, context: IngestRequestContext) async throws -> Response {
+        let user = try context.codingKey.user
         var request = request
         let body = try await request.collectBody(upTo: configuration.maxBatch * 8 * 1024)
         let items: [HeartbeatInput]
@@ -165,8 +166,7 @@ public struct HeartbeatIngest: Sendable {
     }
 
     /// Today's coding time in the user's zone, shaped as WakaTime's status bar endpoint.
-    func statusBar(_ request: Request) async throws -> Response {
-        let user = try await authenticate(request)
+    func statusBar(user: UserRecord) async throws -> Response {
         let zone = TimeZones.named(user.timezone) ?? .gmt
         let today = LocalDate(Date(), in: zone)
         let seconds = try await codingTime.codingTotals(userID: user.id, range: DateRange(from: today, to: today))[today]?.seconds ?? 0
@@ -174,41 +174,6 @@ public struct HeartbeatIngest: Sendable {
             StatusBar(
                 data: .init(
                     grandTotal: .init(seconds: seconds), range: .init(date: today.description, timezone: user.timezone))))
-    }
-
-    func authenticate(_ request: Request) async throws -> UserRecord {
-        try await authenticateWithKey(request).user
-    }
-
-    /// `Authorization: Basic base64(key)`, `Bearer key`, or `?api_key=key`. Only the key's hash is compared
-    /// (the original DevTrack also accepted an 8-character prefix of the key, which let anyone with it in).
-    func authenticateWithKey(_ request: Request) async throws -> (user: UserRecord, key: String) {
-        var key: String?
-        if let header = request.headers[.authorization] {
-            let parts = header.split(separator: " ", maxSplits: 1).map(String.init)
-            if parts.count == 2, parts[0].lowercased() == "basic" {
-                let decoded = Data(base64Encoded: parts[1]).map { String(decoding: $0, as: UTF8.self) } ?? ""
-                key = String(decoded.split(separator: ":", omittingEmptySubsequences: false).first ?? "")
-            } else if parts.count == 2, parts[0].lowercased() == "bearer" {
-                key = parts[1]
-            }
-        }
-        key = key ?? request.uri.queryParameters["api_key"].map(String.init)
-        key = key.map { ($0.hasPrefix("waka_") ? String($0.dropFirst(5)) : $0).lowercased() }
-        guard let key, !key.isEmpty else {
-            throw HubHTTPError.unauthorized("a coding key is required: Authorization: Basic base64(key), Bearer <key>, or ?api_key=")
-        }
-        let codingKeys = self.codingKeys
-        let found: UserRecord?
-        do {
-            found = try await Deadline.run(.seconds(2)) { try await codingKeys.user(codingKey: key) }
-        } catch  where error is Deadline.Exceeded || StoreFailures.classify(error) == .transient {
-            throw HubHTTPError.databaseUnavailable
-        }
-        guard let user = found else {
-            throw HubHTTPError.unauthorized("unknown or revoked coding key", code: "invalid_key")
-        }
-        return (user, key)
     }
 }
 

@@ -7,8 +7,7 @@ import Hummingbird
 /// `GET <compat>/users/current/summaries?start&end`: coding time per day shaped as WakaTime's summaries,
 /// so existing WakaTime dashboards and README widgets can read the hub.
 extension HeartbeatIngest {
-    func summaries(_ request: Request) async throws -> Response {
-        let user = try await authenticate(request)
+    func summaries(_ request: Request, user: UserRecord) async throws -> Response {
         let zoneName = request.uri.queryParameters["timezone"].map(String.init) ?? user.timezone
         let zone = TimeZones.named(zoneName) ?? TimeZones.named(user.timezone) ?? .gmt
         let today = LocalDate(Date(), in: zone)

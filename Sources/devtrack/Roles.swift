@@ -92,28 +92,17 @@ struct RoleFactory {
     }
 
     func ingest(producer: KafkaProducer, secretBox: SecretBox, onRunning: @escaping @Sendable () async -> Void) -> any Service {
-        let router = Router()
+        let router = Router(context: IngestRequestContext.self)
         // Outermost, so that it sees each answer's final status (JSONErrorMiddleware turns errors into answers).
         router.middlewares.add(MetricsMiddleware())
         router.middlewares.add(JSONErrorMiddleware())
         router.addHealthRoutes(checks: readiness)
-        GitHubWebhookIngest(
+        IngestRoutes(
             producer: producer, database: database, secretBox: secretBox,
-            configuration: IngestConfiguration(
+            webhooks: IngestConfiguration(
                 hubWebhookSecret: configuration.githubAppSecret, maxBodyBytes: configuration.ingest.maxBodyBytes,
                 sourceCacheTTL: .seconds(configuration.ingest.sourceCacheTTLSeconds)),
-            backlog: backlog
-        ).addRoutes(to: router)
-        CustomWebhookIngest(
-            producer: producer, database: database, secretBox: secretBox,
-            configuration: IngestConfiguration(
-                hubWebhookSecret: nil, maxBodyBytes: configuration.ingest.maxBodyBytes,
-                sourceCacheTTL: .seconds(configuration.ingest.sourceCacheTTLSeconds)),
-            backlog: backlog
-        ).addRoutes(to: router)
-        HeartbeatIngest(
-            producer: producer, database: database,
-            configuration: HeartbeatConfiguration(
+            heartbeats: HeartbeatConfiguration(
                 maxBatch: configuration.coding.maxHeartbeatsPerRequest,
                 maxAge: .seconds(configuration.coding.maxHeartbeatAgeDays * 86400),
                 syncRequestsPerMinute: configuration.coding.syncRequestsPerMinute),

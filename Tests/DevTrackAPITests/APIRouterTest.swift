@@ -15,6 +15,8 @@ import Testing
 struct APIRouterTest: Sendable {
     let client: any TestClientProtocol
     let store: TestStore
+    /// The live-event streams of `GET /api/v1/stream` (never run here: no PostgreSQL notifications reach it).
+    let live: LiveEventsHub
     /// Who every call is made as, unless it names another token.
     let user: APIUser
 
@@ -49,7 +51,7 @@ struct APIRouterTest: Sendable {
             router.addMethodNotAllowed()
             let user = try await APIUser.create(in: store, login: "Codertocat", githubID: 21_031_067)
             try await Application(router: router).test(.router) { client in
-                try await body(APIRouterTest(client: client, store: store, user: user))
+                try await body(APIRouterTest(client: client, store: store, live: live, user: user))
             }
         }
     }

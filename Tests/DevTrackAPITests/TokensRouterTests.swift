@@ -4,6 +4,8 @@ import Foundation
 import HTTPTypes
 import Testing
 
+@testable import DevTrackAPI
+
 /// `TokensController`: a user's API tokens (`/tokens`), and what revoking or expiring one does at once.
 @Suite(.timeLimit(.minutes(2)))
 struct TokensRouterTests {
@@ -116,7 +118,7 @@ struct TokensRouterTests {
             let created = try await api.call(.post, "/api/v1/tokens", #"{"name": "browser"}"#)
             let (id, secret) = (try #require(created.value("id", as: String.self)), try #require(created.value("token", as: String.self)))
             let stream = Task { try await api.call(.get, "/api/v1/stream", token: secret) }
-            try await Task.sleep(for: .milliseconds(500))
+            _ = try await eventually(within: 10, { api.live.subscriptions(of: api.user.id) }, until: { $0 == 1 })
             let revokedAt = ContinuousClock.now
             #expect(try await api.call(.delete, "/api/v1/tokens/\(id)").status == .noContent)
             let ended = try await withThrowingTaskGroup(of: APIResponse?.self) { group in

@@ -100,8 +100,9 @@ struct PublicProfileEndToEndTests {
             let minute = Int(Date().timeIntervalSince1970) / 60
             var first: [Int] = []
             for _ in 0..<20 { first.append(try await hub.request("GET", hub.apiURL + "/api/v1/public/nobody").status) }
-            // Both processes share their counts through PostgreSQL every 200 ms.
-            try await Task.sleep(for: .seconds(1))
+            // Both processes share their counts through PostgreSQL every 200 ms: the first one's 20 are there.
+            _ = try await eventually(
+                within: 10, { try await hub.query("SELECT coalesce(sum(requests), 0) FROM request_windows") }, until: { $0 == ["20"] })
             var other: [HubUnderTest.Response] = []
             for _ in 0..<20 { other.append(try await hub.request("GET", second.url + "/api/v1/public/nobody")) }
             try #require(Int(Date().timeIntervalSince1970) / 60 == minute, "the requests fell in one minute of the limit's clock")

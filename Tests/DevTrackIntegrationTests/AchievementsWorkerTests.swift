@@ -27,9 +27,10 @@ struct AchievementsWorkerTests {
     }
 
     /// A mock cluster with the notifications topic, a producer, and a way to read every intent so far.
-    /// `read(n)` waits (up to 20 s) for `n` intents, then a second more for any extra, and returns them all.
+    /// `read()` returns every intent published so far: the topic read up to its high watermark, which holds all of them
+    /// since a handler's `apply` returns only once its sends are acknowledged.
     func withNotifications(
-        _ body: @Sendable (TestStore, KafkaProducer, @Sendable (Int) async throws -> [NotificationIntent]) async throws -> Void
+        _ body: @Sendable (TestStore, KafkaProducer, @Sendable () async throws -> [NotificationIntent]) async throws -> Void
     ) async throws {
         try await TestDatabase.shared.withFreshStore { store, _ in
             let cluster = try KafkaMockCluster(brokers: 1, logger: logger)
@@ -39,14 +40,13 @@ struct AchievementsWorkerTests {
                 configuration: KafkaConfiguration(bootstrapServers: cluster.bootstrapServers, ["group.id": "test-reader"]),
                 topics: [Topics.notifications], logger: logger)
             let seen = IntentLog()
-            let read: @Sendable (Int) async throws -> [NotificationIntent] = { expected in
+            let read: @Sendable () async throws -> [NotificationIntent] = {
+                let high = try await consumer.watermarks(KafkaTopicPartition(topic: Topics.notifications, partition: 0)).high
                 let deadline = ContinuousClock.now + .seconds(20)
-                var quiet = 0
-                while seen.all.count < expected ? ContinuousClock.now < deadline : quiet < 5 {
-                    let batch = try await consumer.poll(maxMessages: 500, maxWait: .milliseconds(200))
-                    quiet = batch.isEmpty ? quiet + 1 : 0
-                    for message in batch {
-                        seen.append(try JSONDecoder().decode(NotificationIntent.self, from: Data(message.value ?? [])))
+                while seen.next < high {
+                    try #require(ContinuousClock.now < deadline, "read \(seen.next) of the topic's \(high) message(s) within 20 s")
+                    for message in try await consumer.poll(maxMessages: 500, maxWait: .milliseconds(200)) {
+                        seen.append(try JSONDecoder().decode(NotificationIntent.self, from: Data(message.value ?? [])), offset: message.offset)
                     }
                 }
                 return seen.all
@@ -94,7 +94,7 @@ struct AchievementsWorkerTests {
                 try await store.achievements.unlockedAchievements(userIDs: [user.id])[user.id]?.first { $0.achievementID == "first_pr_merged" })
             #expect(unlock.factID == "pr_merged:1", "records the fact that reached it")
 
-            let sent = try await intents(7)
+            let sent = try await intents()
             #expect(sent.count == 7, "six unlocks and one milestone, once each: \(sent.map(\.dedupeKey))")
             #expect(Set(sent.map(\.dedupeKey)).count == sent.count)
             #expect(sent.filter { $0.type == "streak.milestone" }.map { $0.data["days"] } == ["7"])
@@ -132,7 +132,7 @@ struct AchievementsWorkerTests {
             #expect(totals[.activeWeekends] == 1)
             #expect(totals[.languages] == 1)
             #expect(totals[.streakDays] == 1, "a coding day is an active day")
-            #expect(try await intents(1).map { $0.data["achievement_id"] } == ["coding_hours_10"])
+            #expect(try await intents().map { $0.data["achievement_id"] } == ["coding_hours_10"])
         }
     }
 
@@ -174,7 +174,7 @@ struct AchievementsWorkerTests {
             handler.partitionsChanged()
             try await send(fact("commit:5", user.id, .commit, "2024-03-20T11:00:00Z"), fact("review:3", user.id, .review, "2024-03-20T11:00:00Z"))
 
-            let sent = try await intents(2)
+            let sent = try await intents()
             #expect(
                 sent.map { $0.data["goal_id"] }.sorted { ($0 ?? "") < ($1 ?? "") }
                     == [weekly.id, reviews.id].map { $0.uuidString.lowercased() }.sorted(), "\(sent.map(\.dedupeKey))")
@@ -215,7 +215,7 @@ struct AchievementsWorkerTests {
                 clock: { Timestamps.parse("2024-03-20T20:00:00Z")! })
             #expect(try await evening.sendStreakRiskReminders() == 1)
 
-            let sent = try await intents(2)
+            let sent = try await intents()
             #expect(
                 sent.map(\.dedupeKey) == [
                     "streak.at_risk:\(kolkata.uuidString.lowercased()):2024-03-20", "streak.at_risk:\(utc.uuidString.lowercased()):2024-03-20",
@@ -252,7 +252,7 @@ struct AchievementsWorkerTests {
                 clock: { Timestamps.parse("2024-03-20T05:00:00Z")! })
             #expect(try await later.sendDailySummaries() == 1, "New York's midnight has passed")
 
-            let sent = try await intents(2)
+            let sent = try await intents()
             #expect(
                 sent.map(\.dedupeKey) == [
                     "daily.summary:\(active.id.uuidString.lowercased()):2024-03-19", "daily.summary:\(coder.id.uuidString.lowercased()):2024-03-19",
@@ -291,7 +291,7 @@ struct AchievementsWorkerTests {
             #expect(try await scheduler("2024-03-18T10:00:00Z").sendWeeklySummaries() == 0, "once per week")
             #expect(try await scheduler("2024-03-19T03:30:00Z").sendWeeklySummaries() == 0, "Tuesday")
 
-            let sent = try await intents(1)
+            let sent = try await intents()
             #expect(sent.map(\.dedupeKey) == ["weekly.summary:\(user.id.uuidString.lowercased()):2024-03-11"])
             #expect(sent.first?.body == "2 commits on 2 active days; 1 goal completed.")
         }
@@ -343,7 +343,14 @@ struct AchievementsWorkerTests {
 
 /// Intents read so far, shared with the reading closure.
 final class IntentLog: Sendable {
-    private let items = Mutex<[NotificationIntent]>([])
-    func append(_ intent: NotificationIntent) { items.withLock { $0.append(intent) } }
-    var all: [NotificationIntent] { items.withLock { $0 } }
+    private let items = Mutex<(intents: [NotificationIntent], next: Int64)>(([], 0))
+    func append(_ intent: NotificationIntent, offset: Int64) {
+        items.withLock {
+            $0.intents.append(intent)
+            $0.next = max($0.next, offset + 1)
+        }
+    }
+    var all: [NotificationIntent] { items.withLock { $0.intents } }
+    /// The offset after the last message read.
+    var next: Int64 { items.withLock { $0.next } }
 }

@@ -220,7 +220,7 @@ struct DiscordDeliveryTests {
 
     func withHandoff(
         webhooks: [String], scripts: [String: [FakeDiscord.Answer]] = [:], schedule: RetrySchedule = RetrySchedule(),
-        pollInterval: Duration, _ body: @Sendable (Handoff) async throws -> Void
+        queuedBeforeStart: [String] = [], pollInterval: Duration, _ body: @Sendable (Handoff) async throws -> Void
     ) async throws {
         try await TestDatabase.shared.withFreshStore { store, _ in
             let cluster = try KafkaMockCluster(brokers: 1, logger: logger)
@@ -243,6 +243,11 @@ struct DiscordDeliveryTests {
                 let handoff = Handoff(
                     store: store, discord: discord,
                     handler: NotifyHandler(database: store.database, producer: producer, logger: logger, handoffs: [deliverer]), users: users)
+                // Queued without a handoff, due at once: only the deliverer's own claim can send these.
+                try await Handoff(
+                    store: store, discord: discord, handler: NotifyHandler(database: store.database, producer: producer, logger: logger),
+                    users: users
+                ).notify(queuedBeforeStart.map { .streakMilestone(userID: users[$0]!, days: 7) })
                 try await withThrowingTaskGroup(of: Void.self) { group in
                     group.addTask { try await deliverer.run() }
                     try await body(handoff)
@@ -258,9 +263,11 @@ struct DiscordDeliveryTests {
     /// sent at once although this deliverer never polls, one request at a time per webhook (a second message
     /// for a webhook in the same batch waits in the outbox and goes when the first is done), each exactly once.
     @Test func freshDeliveriesAreHandedToTheDelivererLeasedAndSentOnceWithoutAPoll() async throws {
-        let (first, second) = ("100000000000000021", "100000000000000022")
-        try await withHandoff(webhooks: [first, second], pollInterval: .seconds(3600)) { hub in
-            try await Task.sleep(for: .milliseconds(200))  // its first look at the outbox is over: from now on it only wakes when rung
+        let (first, second, sentinel) = ("100000000000000021", "100000000000000022", "100000000000000023")
+        try await withHandoff(webhooks: [first, second, sentinel], queuedBeforeStart: [sentinel], pollInterval: .seconds(3600)) { hub in
+            // The sentinel was due before the start: once it arrived, the deliverer's first look at the outbox is over, and
+            // from now on it only wakes when rung.
+            _ = try await eventually(within: 20, { hub.discord.requests(to: sentinel).count }, until: { $0 == 1 })
             try await hub.notify([
                 .streakMilestone(userID: hub.users[first]!, days: 7), .streakMilestone(userID: hub.users[first]!, days: 30),
                 .streakMilestone(userID: hub.users[second]!, days: 7),
@@ -313,13 +320,11 @@ struct DiscordDeliveryTests {
             _ = try await eventually(within: 10, { hub.discord.requests(to: failing).count }, until: { $0 >= 1 })
             try await hub.notify([.streakMilestone(userID: hub.users[healthy]!, days: 7)])
             _ = try await eventually(within: 10, { hub.discord.requests(to: healthy).count }, until: { $0 == 1 })
-            try await Task.sleep(for: .milliseconds(800))  // the backoff after one failure is 1 to 2 s
-            // Left alone for the backoff after one failure (1 to 2 s): on a loaded machine the test may outlast
-            // it, so what counts is that nothing came sooner — without the hold all five go within milliseconds.
-            let requests = hub.discord.requests(to: failing)
-            for later in requests.dropFirst() {
-                #expect(later.at - requests[0].at >= .milliseconds(1000), "a request \(later.at - requests[0].at) after the first failure")
-            }
+            // The second request comes after the backoff of one failure (1 to 2 s), not milliseconds after the first as
+            // it would without the hold; the backoff after two failures is longer still.
+            let requests = try await eventually(within: 10, { hub.discord.requests(to: failing) }, until: { $0.count >= 2 })
+            #expect(requests.count == 2, "\(requests.count) requests")
+            #expect(requests[1].at - requests[0].at >= .milliseconds(1000), "a request \(requests[1].at - requests[0].at) after the first failure")
             let pending = try await hub.outbox(failing)
             #expect(pending.count == 5 && pending.allSatisfy { $0.status == "pending" })
         }

@@ -35,7 +35,7 @@ struct KafkaMockClusterTests {
             topics: [topic], logger: logger)
     }
 
-    /// Polls until `count` distinct messages arrived or the deadline passes; commits each batch.
+    /// Polls until `count` distinct messages arrived, failing when they have not by the deadline; commits each batch.
     /// Redeliveries after a rebalance are dropped (by partition and offset).
     func drain(_ consumer: KafkaConsumer, count: Int, within seconds: Double = 60) async throws -> [KafkaMessage] {
         var received: [KafkaMessage] = []
@@ -51,6 +51,7 @@ struct KafkaMockClusterTests {
             }
             received += batch.filter { seen.insert("\($0.topic)/\($0.partition)/\($0.offset)").inserted }
         }
+        try #require(received.count >= count, "\(received.count) of \(count) message(s) within \(seconds) s")
         return received
     }
 
@@ -173,7 +174,7 @@ struct KafkaMockClusterTests {
                 configuration: KafkaConfiguration(bootstrapServers: cluster.bootstrapServers, ["linger.ms": "200"]),
                 logger: logger)
             // Start 200 sends without awaiting them, then shut down: every one must be acknowledged.
-            let results = await withTaskGroup(of: Bool.self) { group in
+            let (results, underWay) = await withTaskGroup(of: Bool.self) { group in
                 for index in 0..<200 {
                     group.addTask {
                         (try? await producer.send(KafkaOutgoingMessage(topic: topic, key: Array("\(index)".utf8), value: Array("\(index)".utf8))))
@@ -183,11 +184,13 @@ struct KafkaMockClusterTests {
                 // Shut down once sends are under way (linger.ms holds them): a positive signal, not a sleep.
                 let deadline = ContinuousClock.now + .seconds(30)
                 while producer.messagesInFlight == 0, ContinuousClock.now < deadline { try? await Task.sleep(for: .milliseconds(1)) }
+                let underWay = producer.messagesInFlight > 0
                 await producer.shutdown()
                 var ok = 0
                 for await success in group where success { ok += 1 }
-                return ok
+                return (ok, underWay)
             }
+            try #require(underWay, "no send was under way within 30 s")
             let consumer = try consumer(cluster, topic: topic, group: "flush")
             let received = try await drain(consumer, count: results)
             await consumer.close()

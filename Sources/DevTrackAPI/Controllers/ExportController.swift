@@ -94,9 +94,7 @@ struct ExportController: Sendable {
 
     /// One JSON line, keys sorted.
     static func line(_ value: some Encodable) throws -> ByteBuffer {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        var buffer = ByteBuffer(bytes: try encoder.encode(value))
+        var buffer = ByteBuffer(bytes: try JSONResponse.encode(value))
         buffer.writeInteger(UInt8(ascii: "\n"))
         return buffer
     }

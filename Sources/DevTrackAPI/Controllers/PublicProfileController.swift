@@ -57,9 +57,7 @@ struct PublicProfileController: Sendable {
     static let jsonType = "application/json; charset=utf-8"
 
     static func json(_ value: some Encodable) throws -> [UInt8] {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return Array(try encoder.encode(value))
+        Array(try JSONResponse.encode(value))
     }
 }
 

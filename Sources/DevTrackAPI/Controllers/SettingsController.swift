@@ -12,7 +12,12 @@ struct SettingsController: Sendable {
     let publicProfiles: PublicProfiles
     let discord: DiscordSettingsRepository
     let secretBox: SecretBox
-    let configuration: APIConfiguration
+    /// Hosts a Discord URL may name besides discord.com (a fake Discord in tests).
+    let outboundAllowHosts: Set<String>
+    /// Gap between heartbeats that still counts as coding, for rebuilding days when the zone changes.
+    let codingTimeout: Duration
+    /// The link a test message gives for the user's profile (`{login}` is replaced).
+    let profileURLTemplate: String?
     /// For `POST /api/v1/settings/discord/test`.
     let outbound: OutboundHTTPClient
 
@@ -34,7 +39,7 @@ struct SettingsController: Sendable {
             case .absent: break
             case .null: change.sealedWebhookURL = .some(nil)
             case .value(let text):
-                guard let url = DiscordWebhookURL(text, allowHosts: configuration.outboundAllowHosts) else {
+                guard let url = DiscordWebhookURL(text, allowHosts: outboundAllowHosts) else {
                     throw HubHTTPError.badRequest(
                         "discord_webhook_url must be a Discord webhook URL (https://discord.com/api/webhooks/{id}/{token})",
                         code: "invalid_discord_webhook_url")
@@ -68,7 +73,7 @@ struct SettingsController: Sendable {
                 }
                 if requested != user.timezone {
                     let updated = try await users.updateTimezone(
-                        userID: user.id, timezone: requested, codingTimeout: Double(configuration.codingTimeout.components.seconds))
+                        userID: user.id, timezone: requested, codingTimeout: Double(codingTimeout.components.seconds))
                     timezone = updated?.timezone ?? requested
                 }
             }
@@ -93,7 +98,7 @@ struct SettingsController: Sendable {
                     userID: user.id, type: "test", title: "DevTrack test message",
                     body: "If you can read this, DevTrack can post notifications to this channel.", data: [:],
                     dedupeKey: "test:\(UUID().uuidString)"),
-                profileURL: configuration.profileURLTemplate?.replacingOccurrences(of: "{login}", with: user.login), at: Date())
+                profileURL: profileURLTemplate?.replacingOccurrences(of: "{login}", with: user.login), at: Date())
             let started = ContinuousClock.now
             let result: DiscordTestResult
             do {
@@ -126,7 +131,7 @@ struct SettingsController: Sendable {
     private func settingsBody(_ userID: UUID, timezone: String) async throws -> SettingsBody {
         let discord = try await discord.discordSettings(userID: userID) ?? DiscordSettings()
         let url = try discord.sealedWebhookURL.map { sealed throws(SecretBox.Failure) in try secretBox.open(sealed) }.flatMap {
-            DiscordWebhookURL($0, allowHosts: configuration.outboundAllowHosts)
+            DiscordWebhookURL($0, allowHosts: outboundAllowHosts)
         }
         return SettingsBody(
             timezone: timezone, discordWebhookURL: url?.masked, discordMutedUntil: discord.mutedUntil.map(Timestamps.format),

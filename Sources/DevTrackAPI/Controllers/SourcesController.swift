@@ -11,7 +11,10 @@ import Hummingbird
 struct SourcesController: Sendable {
     let sources: SourceRepository
     let secretBox: SecretBox
-    let configuration: APIConfiguration
+    /// Where senders reach ingest: the base of every source's URL.
+    let publicIngestURL: String
+    /// How long a rotated secret still verifies.
+    let secretRotationGrace: Duration
     /// For `POST /api/v1/sources/{id}/test`: the hub's own ingest, at the operator's URL (not user-controlled).
     let selfClient: OutboundHTTPClient
 
@@ -59,7 +62,7 @@ struct SourcesController: Sendable {
             let secret = newSecret(kind: source.kind)
             guard
                 let rotated = try await sources.rotateSourceSecret(
-                    userID: source.userID, sourceID: source.id, sealedSecret: secretBox.seal(secret), grace: configuration.secretRotationGrace)
+                    userID: source.userID, sourceID: source.id, sealedSecret: secretBox.seal(secret), grace: secretRotationGrace)
             else { throw HubHTTPError.notFound("no source \(source.id)") }
             return try JSONResponse.make(SourceBody(rotated, url: sourceURL(rotated), secret: secret))
         }
@@ -143,7 +146,7 @@ struct SourcesController: Sendable {
     }
 
     func sourceURL(_ source: SourceRecord) -> String {
-        "\(configuration.publicIngestURL)/webhooks/\(source.kind)/\(source.id.uuidString.lowercased())"
+        "\(publicIngestURL)/webhooks/\(source.kind)/\(source.id.uuidString.lowercased())"
     }
 
     /// Signs a sample event (type `devtrack.test`: verified, carried and logged like any other, never counted)

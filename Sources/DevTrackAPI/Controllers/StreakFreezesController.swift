@@ -7,7 +7,8 @@ import Hummingbird
 /// Streak freezes: protect a missed local day (within 30 days either side of today), a few per month.
 struct StreakFreezesController: Sendable {
     let streakFreezes: StreakFreezeRepository
-    let configuration: APIConfiguration
+    /// Freezes a user may spend in a calendar month.
+    let freezesPerMonth: Int
 
     func addRoutes(to v1: RouterGroup<APIRequestContext>) {
         v1.post("/streak/freezes") { request, context in
@@ -20,7 +21,7 @@ struct StreakFreezesController: Sendable {
             guard abs(day - today) <= 30 else {
                 throw HubHTTPError.badRequest("date must be within 30 days of today (\(today))", code: "invalid_date")
             }
-            switch try await streakFreezes.freeze(userID: user.id, day: day, allowance: configuration.streakFreezesPerMonth) {
+            switch try await streakFreezes.freeze(userID: user.id, day: day, allowance: freezesPerMonth) {
             case .added(let remaining):
                 return try JSONResponse.make(FreezeBody(date: text, remainingThisMonth: remaining), status: .created)
             case .alreadyFrozen(let remaining):

@@ -10,7 +10,11 @@ import Hummingbird
 struct WebhooksController: Sendable {
     let webhookEndpoints: WebhookEndpointRepository
     let secretBox: SecretBox
-    let configuration: APIConfiguration
+    let maxWebhooksPerUser: Int
+    /// How long a rotated secret still verifies (both are sent meanwhile).
+    let secretRotationGrace: Duration
+    /// Hosts a webhook may point at although they resolve to a private address (tests, a local receiver).
+    let outboundAllowHosts: Set<String>
 
     func addRoutes(to v1: RouterGroup<APIRequestContext>) {
         v1.post("/webhooks") { request, context in
@@ -21,11 +25,11 @@ struct WebhooksController: Sendable {
             guard
                 let endpoint = try await webhookEndpoints.createWebhookEndpoint(
                     userID: user.id, name: name, url: url, events: events, sealedSecret: secretBox.seal(secret),
-                    limit: configuration.maxWebhooksPerUser)
+                    limit: maxWebhooksPerUser)
             else {
                 throw HubHTTPError(
                     .conflict, code: "webhook_limit_reached",
-                    "a user may have at most \(configuration.maxWebhooksPerUser) webhook endpoints; delete one first")
+                    "a user may have at most \(maxWebhooksPerUser) webhook endpoints; delete one first")
             }
             return try JSONResponse.make(WebhookBody(endpoint, secret: secret), status: .created)
         }
@@ -63,7 +67,7 @@ struct WebhooksController: Sendable {
             let secret = StandardWebhooks.newSecret()
             guard
                 let rotated = try await webhookEndpoints.rotateWebhookSecret(
-                    userID: user.id, id: existing.id, sealedSecret: secretBox.seal(secret), grace: configuration.secretRotationGrace)
+                    userID: user.id, id: existing.id, sealedSecret: secretBox.seal(secret), grace: secretRotationGrace)
             else { throw HubHTTPError.notFound("no webhook \(existing.id.uuidString.lowercased())") }
             return try JSONResponse.make(WebhookBody(rotated, secret: secret))
         }
@@ -109,7 +113,7 @@ struct WebhooksController: Sendable {
         guard let text = url, let components = URLComponents(string: text), let scheme = components.scheme?.lowercased(),
             let host = components.host?.lowercased(), !host.isEmpty, components.user == nil, components.password == nil
         else { throw HubHTTPError.badRequest("url must be an absolute https URL", code: "invalid_url") }
-        let allowed = configuration.outboundAllowHosts.contains(host)
+        let allowed = outboundAllowHosts.contains(host)
         guard scheme == "https" || (scheme == "http" && allowed) else {
             throw HubHTTPError.badRequest("url must use https", code: "invalid_url")
         }

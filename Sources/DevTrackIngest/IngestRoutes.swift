@@ -1,0 +1,31 @@
+import DevTrackCore
+import DevTrackStore
+import Hummingbird
+import Kafka
+
+/// Every route of the ingest server: GitHub webhooks, custom webhooks and heartbeats, each answered only once Kafka has
+/// what it accepted. Built here once, for `devtrack ingest`, `devtrack dev` and the router tests alike.
+public struct IngestRoutes: Sendable {
+    let github: GitHubWebhookIngest
+    let custom: CustomWebhookIngest
+    let heartbeats: HeartbeatIngest
+
+    /// `webhooks` configures both webhook doors (the hub-wide GitHub App secret only matters to GitHub's).
+    public init(
+        producer: KafkaProducer, database: Database, secretBox: SecretBox, webhooks: IngestConfiguration,
+        heartbeats: HeartbeatConfiguration, backlog: KafkaBacklog? = nil
+    ) {
+        github = GitHubWebhookIngest(producer: producer, database: database, secretBox: secretBox, configuration: webhooks, backlog: backlog)
+        var customConfiguration = webhooks
+        customConfiguration.hubWebhookSecret = nil
+        custom = CustomWebhookIngest(
+            producer: producer, database: database, secretBox: secretBox, configuration: customConfiguration, backlog: backlog)
+        self.heartbeats = HeartbeatIngest(producer: producer, database: database, configuration: heartbeats, backlog: backlog)
+    }
+
+    public func addRoutes(to router: Router<IngestRequestContext>) {
+        github.addRoutes(to: router)
+        custom.addRoutes(to: router)
+        heartbeats.addRoutes(to: router)
+    }
+}
