@@ -90,7 +90,8 @@ public struct APIRoutes: Sendable {
         LeaderboardController(leaderboard: LeaderboardRepository(database), publicRoutes: publicRoutes).addRoutes(to: signedInOrNot)
         let signIn = configuration.signIn
         AuthController(
-            sessions: SessionRepository(database), accounts: GitHubAccountRepository(database), secretBox: secretBox, configuration: signIn,
+            sessions: SessionRepository(database), tokens: TokenRepository(database), accounts: GitHubAccountRepository(database),
+            secretBox: secretBox, configuration: signIn,
             github: try signIn.github.map { try GitHubClient(webURL: $0.webURL, apiURL: $0.apiURL) }
         ).addRoutes(to: router)
     }

@@ -78,9 +78,7 @@ public struct CodingSlice: Sendable, Hashable {
 /// counts nothing. Intervals are split at local midnight. The input order does not matter (heartbeats are
 /// sorted and duplicates collapse), so late and out-of-order delivery give the same totals.
 public enum CodingDurations {
-    public static let defaultTimeout: Double = 15 * 60
-
-    public static func slices(_ heartbeats: [Heartbeat], timeout: Double = defaultTimeout, timeZone: TimeZone) -> [CodingSlice] {
+    public static func slices(_ heartbeats: [Heartbeat], timeout: Double, timeZone: TimeZone) -> [CodingSlice] {
         let sorted = Set(heartbeats).sorted { ($0.time, $0.entity) < ($1.time, $1.entity) }
         var totals: [SliceKey: Double] = [:]
         for (current, next) in zip(sorted, sorted.dropFirst()) {
@@ -102,7 +100,7 @@ public enum CodingDurations {
     /// Coding seconds per local weekday (index 0 is Monday) and local hour, by the same rule as `slices`, counting only
     /// the parts of intervals inside `window` (Unix seconds). Dimensions play no part, so only the times are needed.
     public static func weekdayHourGrid(
-        times: [Double], timeout: Double = defaultTimeout, timeZone: TimeZone, within window: Range<Double>
+        times: [Double], timeout: Double, timeZone: TimeZone, within window: Range<Double>
     ) -> [[Double]] {
         var grid = Array(repeating: Array(repeating: 0.0, count: 24), count: 7)
         let sorted = Set(times).sorted()

@@ -88,8 +88,8 @@ public final class OutboxDeliverer: Service, DeliveryHandoff, Sendable {
     }
 
     public init(
-        database: Database, channel: any DeliveryChannel, logger: Logger, maxConcurrent: Int = 128, maxWaiting: Int? = nil,
-        pollInterval: Duration = .milliseconds(100), lease: Duration = .seconds(60)
+        database: Database, channel: any DeliveryChannel, logger: Logger, maxConcurrent: Int, maxWaiting: Int? = nil,
+        pollInterval: Duration = .milliseconds(100), lease: Duration
     ) {
         self.outbox = OutboxRepository(database)
         self.deliveryChannel = channel

@@ -62,7 +62,7 @@ public struct BatchWorker: Service {
 
     public init(
         name: String, consumer: KafkaConsumer, handler: any BatchHandler, producer: KafkaProducer, logger: Logger,
-        maxBatch: Int = 500, retry: RetryPolicy = RetryPolicy(), maxBacklogBytes: Int = 64 << 20, backlog: KafkaBacklog? = nil
+        maxBatch: Int, retry: RetryPolicy = RetryPolicy(), maxBacklogBytes: Int = 64 << 20, backlog: KafkaBacklog? = nil
     ) {
         self.backlog = backlog
         self.name = name

@@ -109,11 +109,11 @@ struct DeliveryThroughput: AsyncParsableCommand {
             let http = try OutboundHTTPClient(allowList: ["127.0.0.1"], timeout: .seconds(5))
             let deliverer = OutboxDeliverer(
                 database: database, channel: WebhookChannel(database: database, secretBox: box, http: http, logger: logger), logger: logger,
-                maxConcurrent: concurrency)
+                maxConcurrent: concurrency, lease: .seconds(60))
             let worker = BatchWorker(
                 name: "notify", consumer: consumer,
                 handler: NotifyHandler(database: database, producer: producer, logger: logger, handoffs: [deliverer]),
-                producer: producer, logger: logger)
+                producer: producer, logger: logger, maxBatch: 500)
             group.addTask { try await worker.run() }
             group.addTask { try await deliverer.run() }
 

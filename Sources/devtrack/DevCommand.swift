@@ -13,8 +13,10 @@ import ServiceLifecycle
 /// demo user with a token, a webhook source and a signed sample webhook to post.
 struct DevCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "dev", abstract: "Run the whole hub on the embedded default.")
+    /// Where `dev` and its `postgres` subcommands keep the private cluster and keys, relative to the working folder.
+    static let defaultDataFolder = "devtrack-data"
     @OptionGroup var options: CommonOptions
-    @Option(help: "Data folder (PostgreSQL cluster, keys, sample payload).") var data: String = "devtrack-data"
+    @Option(help: "Data folder (PostgreSQL cluster, keys, sample payload).") var data: String = DevCommand.defaultDataFolder
     @Option(help: "Ingest port (default: $DEVTRACK_INGEST_PORT or 8080).") var ingestPort: Int?
     @Option(help: "API port (default: $DEVTRACK_API_PORT or 8081).") var apiPort: Int?
     @Flag(help: "Send ~90 days of the demo user's activity through the pipeline once the hub is up (webhooks and heartbeats).")
@@ -262,7 +264,7 @@ struct PostgresCommand: AsyncParsableCommand {
 
     struct Start: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Start it (initdb the first time) and print DATABASE_URL=….")
-        @Option(help: "Data folder.") var data: String = "devtrack-data"
+        @Option(help: "Data folder.") var data: String = DevCommand.defaultDataFolder
 
         func run() async throws {
             DevTrack.bootstrapLogging()
@@ -274,7 +276,7 @@ struct PostgresCommand: AsyncParsableCommand {
 
     struct Stop: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Stop it.")
-        @Option(help: "Data folder.") var data: String = "devtrack-data"
+        @Option(help: "Data folder.") var data: String = DevCommand.defaultDataFolder
 
         func run() async throws {
             DevTrack.bootstrapLogging()

@@ -191,14 +191,14 @@ struct GitHubSyncCommand: AsyncParsableCommand {
 struct KafkaMockCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "kafka-mock", abstract: "Run librdkafka's mock cluster on loopback (with the topics of topics/) until SIGTERM.")
-    @Option(help: "Number of brokers.") var brokers: Int = 3
+    @Option(help: "Number of brokers (default: kafka.mock_brokers of the configuration, 3).") var brokers: Int?
     @Option(help: "Configuration file (default: config/devtrack.json).") var config: String?
 
     func run() async throws {
         DevTrack.bootstrapLogging()
         let configuration = try HubConfiguration.load(configFile: config)
         let logger = makeLogger("devtrack.kafka-mock")
-        let cluster = try KafkaMockCluster(brokers: brokers, logger: logger)
+        let cluster = try KafkaMockCluster(brokers: brokers ?? configuration.kafka.mockBrokers, logger: logger)
         for specification in try TopicFile.load(directory: configuration.home.topicsDirectory) {
             try cluster.createTopic(specification)
         }

@@ -138,8 +138,8 @@ struct RoleFactory {
             streamRecheckInterval: .seconds(configuration.api.streamRecheckSeconds),
             signIn: SignInConfiguration(
                 publicURL: configuration.publicAPIURL, sessionLifetime: .seconds(configuration.api.sessionDays * 86_400),
-                stateLifetime: .seconds(configuration.api.signInMinutes * 60), github: configuration.githubOAuthApp))
-        apiConfiguration.publicCacheLifetime = .seconds(configuration.api.publicCacheSeconds)
+                stateLifetime: .seconds(configuration.api.signInMinutes * 60), github: configuration.githubOAuthApp),
+            publicCacheLifetime: .seconds(configuration.api.publicCacheSeconds))
         apiConfiguration.clientAddressHeader = configuration.api.clientAddressHeader
         try APIRoutes(database: database, secretBox: secretBox, configuration: apiConfiguration, live: live, rateLimiter: rateLimiter)
             .addRoutes(to: router)

@@ -31,11 +31,12 @@ struct APIRouterTest: Sendable {
             streakFreezesPerMonth: 2, outboundAllowHosts: allowHosts, profileURLTemplate: nil, maxWebhooksPerUser: maxWebhooksPerUser,
             maxTokensPerUser: 5, streamRecheckInterval: .milliseconds(200),
             signIn: SignInConfiguration(
-                publicURL: "http://127.0.0.1:8081", sessionLifetime: .seconds(3600), stateLifetime: .seconds(600), github: github))
+                publicURL: "http://127.0.0.1:8081", sessionLifetime: .seconds(3600), stateLifetime: .seconds(600), github: github),
+            publicCacheLifetime: .seconds(60))
     }
 
     static func run(
-        configuration: APIConfiguration = configuration(), rateLimits: PublicRateLimits = PublicRateLimits(),
+        configuration: APIConfiguration = configuration(), rateLimits: PublicRateLimits = PublicRateLimits(profileRequests: 60, imageRequests: 3_000),
         _ body: @escaping @Sendable (APIRouterTest) async throws -> Void
     ) async throws {
         try await TestDatabase.shared.withFreshStore { store, _ in

@@ -23,7 +23,7 @@ struct BreakdownsRouterTests {
 
     /// The test's user lives in Tokyo (UTC+9): 2024-03-01T16:00Z is already 2024-03-02 there.
     static func seed(_ api: APIRouterTest) async throws {
-        _ = try await api.store.users.updateTimezone(userID: api.user.id, timezone: "Asia/Tokyo")
+        _ = try await api.store.users.updateTimezone(userID: api.user.id, timezone: "Asia/Tokyo", codingTimeout: 900)
         let other = try await api.newUser("other")
         func fact(_ id: String, _ user: UUID, _ kind: ActivityKind, _ at: String, _ repo: String?, _ language: String?) -> ActivityFact {
             ActivityFact(id: id, userID: user, kind: kind, occurredAt: Timestamps.parse(at)!, repo: repo, language: language, source: "github-app")
@@ -189,7 +189,7 @@ struct BreakdownsRouterTests {
 
     @Test func codingSecondsFromHeartbeatsAreSplitAtLocalHoursAndGapsAtTheTimeoutCountNothing() async throws {
         try await APIRouterTest.run { api in
-            _ = try await api.store.users.updateTimezone(userID: api.user.id, timezone: "Asia/Tokyo")
+            _ = try await api.store.users.updateTimezone(userID: api.user.id, timezone: "Asia/Tokyo", codingTimeout: 900)
             let me = api.user.id
             // Tuesday 2024-03-05, 18:50 to 19:10 in Tokyo (09:50Z to 10:10Z), a heartbeat a minute, in two files.
             try await Self.insertHeartbeats(api, user: me, Self.beats("2024-03-05T09:50:00Z", "2024-03-05T10:10:00Z"))
@@ -249,7 +249,7 @@ struct BreakdownsRouterTests {
     /// `coding_heartbeat_seconds` of `/metrics/daily`.
     @Test func theHoursOfADayAddUpToItsDailyHeartbeatSeconds() async throws {
         try await APIRouterTest.run { api in
-            _ = try await api.store.users.updateTimezone(userID: api.user.id, timezone: "Asia/Tokyo")
+            _ = try await api.store.users.updateTimezone(userID: api.user.id, timezone: "Asia/Tokyo", codingTimeout: 900)
             let times =
                 Self.beats("2024-03-04T08:00:00Z", "2024-03-04T09:30:00Z", every: 120)  // Monday 17:00 to 18:30
                 + Self.beats("2024-03-05T14:50:00Z", "2024-03-05T15:10:00Z", every: 45)  // across Tuesday's midnight

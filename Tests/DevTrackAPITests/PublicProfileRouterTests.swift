@@ -247,7 +247,7 @@ struct PublicProfileRouterTests {
     }
 
     @Test func aClientOverItsAllowanceIsToldWhenToRetry() async throws {
-        try await APIRouterTest.run(rateLimits: PublicRateLimits(profileRequests: 3)) { api in
+        try await APIRouterTest.run(rateLimits: PublicRateLimits(profileRequests: 3, imageRequests: 3_000)) { api in
             try await Self.publish(api)
             // The window is fixed (a minute from the epoch): start well inside one.
             let into = Date().timeIntervalSince1970.truncatingRemainder(dividingBy: 60)
@@ -274,7 +274,7 @@ struct PublicProfileRouterTests {
     @Test func behindAProxyTheForwardedAddressCounts() async throws {
         var configuration = APIRouterTest.configuration()
         configuration.clientAddressHeader = "X-Forwarded-For"
-        try await APIRouterTest.run(configuration: configuration, rateLimits: PublicRateLimits(profileRequests: 2)) { api in
+        try await APIRouterTest.run(configuration: configuration, rateLimits: PublicRateLimits(profileRequests: 2, imageRequests: 3_000)) { api in
             let into = Date().timeIntervalSince1970.truncatingRemainder(dividingBy: 60)
             if into > 50 { try await Task.sleep(for: .seconds(61 - into)) }
             let forwarded = HTTPField.Name("X-Forwarded-For")!

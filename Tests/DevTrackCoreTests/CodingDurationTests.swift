@@ -13,31 +13,31 @@ struct CodingDurationTests {
     func total(_ slices: [CodingSlice]) -> Double { slices.reduce(0) { $0 + $1.seconds } }
 
     @Test func gapsUnderTheTimeoutCountAndGapsAtOrOverItDoNot() {
-        #expect(total(CodingDurations.slices([beat(0), beat(899.5)], timeZone: utc)) == 899.5)
-        #expect(total(CodingDurations.slices([beat(0), beat(900)], timeZone: utc)) == 0)
-        #expect(total(CodingDurations.slices([beat(0), beat(901)], timeZone: utc)) == 0)
-        #expect(total(CodingDurations.slices([beat(0), beat(60), beat(2000), beat(2100)], timeZone: utc)) == 160)
+        #expect(total(CodingDurations.slices([beat(0), beat(899.5)], timeout: 900, timeZone: utc)) == 899.5)
+        #expect(total(CodingDurations.slices([beat(0), beat(900)], timeout: 900, timeZone: utc)) == 0)
+        #expect(total(CodingDurations.slices([beat(0), beat(901)], timeout: 900, timeZone: utc)) == 0)
+        #expect(total(CodingDurations.slices([beat(0), beat(60), beat(2000), beat(2100)], timeout: 900, timeZone: utc)) == 160)
         #expect(total(CodingDurations.slices([beat(0), beat(100)], timeout: 60, timeZone: utc)) == 0, "the timeout is configurable")
     }
 
     @Test func aHeartbeatAloneCountsNothing() {
-        #expect(CodingDurations.slices([beat(0)], timeZone: utc).isEmpty)
-        #expect(CodingDurations.slices([], timeZone: utc).isEmpty)
+        #expect(CodingDurations.slices([beat(0)], timeout: 900, timeZone: utc).isEmpty)
+        #expect(CodingDurations.slices([], timeout: 900, timeZone: utc).isEmpty)
     }
 
     @Test func timeGoesToTheEarlierHeartbeatsDimensions() {
         let slices = CodingDurations.slices(
             [
                 beat(0, project: "a", language: "Swift"), beat(120, project: "b", language: "Python"), beat(180, project: "b", language: "Python"),
-            ], timeZone: utc)
+            ], timeout: 900, timeZone: utc)
         #expect(slices.map { "\($0.dimensions.project)/\($0.dimensions.language)=\($0.seconds)" } == ["a/Swift=120.0", "b/Python=60.0"])
     }
 
     @Test func duplicatesAndOrderDoNotChangeTheResult() {
         let beats = (0..<50).map { beat(Double($0 * 37 % 1500), project: $0 % 3 == 0 ? "x" : "y", entity: "f\($0 % 4)") }
-        let sorted = CodingDurations.slices(beats.sorted { $0.time < $1.time }, timeZone: utc)
-        #expect(CodingDurations.slices(beats.shuffled(), timeZone: utc) == sorted)
-        #expect(CodingDurations.slices(beats + beats.reversed(), timeZone: utc) == sorted, "a resent batch counts once")
+        let sorted = CodingDurations.slices(beats.sorted { $0.time < $1.time }, timeout: 900, timeZone: utc)
+        #expect(CodingDurations.slices(beats.shuffled(), timeout: 900, timeZone: utc) == sorted)
+        #expect(CodingDurations.slices(beats + beats.reversed(), timeout: 900, timeZone: utc) == sorted, "a resent batch counts once")
     }
 
     @Test func intervalsAreSplitAtLocalMidnightInKolkata() throws {
@@ -47,11 +47,11 @@ struct CodingDurationTests {
         let slices = CodingDurations.slices(
             [
                 Heartbeat(time: start, entity: "a"), Heartbeat(time: start + 600, entity: "a"),
-            ], timeZone: kolkata)
+            ], timeout: 900, timeZone: kolkata)
         #expect(slices.map { "\($0.date)=\($0.seconds)" } == ["2024-03-10=300.0", "2024-03-11=300.0"])
         // In UTC the same interval is one day.
         #expect(
-            CodingDurations.slices([Heartbeat(time: start, entity: "a"), Heartbeat(time: start + 600, entity: "a")], timeZone: utc)
+            CodingDurations.slices([Heartbeat(time: start, entity: "a"), Heartbeat(time: start + 600, entity: "a")], timeout: 900, timeZone: utc)
                 .map { "\($0.date)=\($0.seconds)" } == ["2024-03-10=600.0"])
     }
 

@@ -18,7 +18,7 @@ struct WeekdayHourGridTests {
 
     /// The cells that have any time, as `"fri 19": seconds`.
     func cells(
-        _ times: [Double], _ zone: TimeZone, timeout: Double = CodingDurations.defaultTimeout,
+        _ times: [Double], _ zone: TimeZone, timeout: Double = 900,
         within window: Range<Double> = -Double.infinity..<Double.infinity
     ) -> [String: Double] {
         let grid = CodingDurations.weekdayHourGrid(times: times, timeout: timeout, timeZone: zone, within: window)

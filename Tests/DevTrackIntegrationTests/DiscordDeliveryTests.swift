@@ -55,7 +55,7 @@ struct DiscordDeliveryTests {
                     database: store.database, secretBox: box, http: try OutboundHTTPClient(allowList: ["127.0.0.1"], timeout: .seconds(1)),
                     logger: logger, schedule: RetrySchedule(maxFailures: 4, base: 0.2, cap: 1))
                 let deliverer = OutboxDeliverer(
-                    database: store.database, channel: channel, logger: logger, maxConcurrent: 8, pollInterval: .milliseconds(20))
+                    database: store.database, channel: channel, logger: logger, maxConcurrent: 8, pollInterval: .milliseconds(20), lease: .seconds(60))
                 let started = ContinuousClock.now
                 try await withThrowingTaskGroup(of: Void.self) { group in
                     group.addTask { try await deliverer.run() }
@@ -152,7 +152,7 @@ struct DiscordDeliveryTests {
                     database: store.database, secretBox: box, http: try OutboundHTTPClient(allowList: ["127.0.0.1"], timeout: .seconds(2)),
                     logger: logger)
                 let deliverer = OutboxDeliverer(
-                    database: store.database, channel: channel, logger: logger, maxConcurrent: 8, pollInterval: .milliseconds(10))
+                    database: store.database, channel: channel, logger: logger, maxConcurrent: 8, pollInterval: .milliseconds(10), lease: .seconds(60))
                 try await withThrowingTaskGroup(of: Void.self) { group in
                     group.addTask { try await deliverer.run() }
                     for behaviour in behaviours {
@@ -239,7 +239,7 @@ struct DiscordDeliveryTests {
                     database: store.database, secretBox: box, http: try OutboundHTTPClient(allowList: ["127.0.0.1"], timeout: .seconds(2)),
                     logger: logger, schedule: schedule)
                 let deliverer = OutboxDeliverer(
-                    database: store.database, channel: channel, logger: logger, maxConcurrent: 8, pollInterval: pollInterval)
+                    database: store.database, channel: channel, logger: logger, maxConcurrent: 8, pollInterval: pollInterval, lease: .seconds(60))
                 let handoff = Handoff(
                     store: store, discord: discord,
                     handler: NotifyHandler(database: store.database, producer: producer, logger: logger, handoffs: [deliverer]), users: users)

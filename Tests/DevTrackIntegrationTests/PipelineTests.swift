@@ -70,7 +70,7 @@ struct PipelineTests {
                         ]),
                     topics: [topic], logger: logger)
                 consumers.append(consumer)
-                return BatchWorker(name: name, consumer: consumer, handler: handler, producer: producer, logger: logger)
+                return BatchWorker(name: name, consumer: consumer, handler: handler, producer: producer, logger: logger, maxBatch: 500)
             }
             let workers = [
                 try worker("normalize", topic: Topics.githubEvents, NormalizeHandler(database: store.database, producer: producer, logger: logger)),

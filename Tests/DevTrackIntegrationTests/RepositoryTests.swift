@@ -57,7 +57,7 @@ struct RepositoryTests {
             }
             let range = try DateRange(from: LocalDate("2024-03-10")!, to: LocalDate("2024-03-11")!)
             #expect(try await store.activity.dailyCounters(userID: user.id, range: range).keys.map(\.description) == ["2024-03-10"])
-            let updated = try await store.users.updateTimezone(userID: user.id, timezone: "Asia/Kolkata")
+            let updated = try await store.users.updateTimezone(userID: user.id, timezone: "Asia/Kolkata", codingTimeout: 900)
             #expect(updated?.timezone == "Asia/Kolkata")
             let days = try await store.activity.dailyCounters(userID: user.id, range: range)
             #expect(days.keys.map(\.description) == ["2024-03-11"])

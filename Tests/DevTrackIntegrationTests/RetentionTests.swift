@@ -152,7 +152,7 @@ struct RetentionTests {
             #expect(try await scheduler.applyRetention().heartbeats == 0)
 
             // Tokyo is 9 h ahead: the recent day's 10 minutes stay on one local day; the old days keep their UTC buckets.
-            _ = try await store.users.updateTimezone(userID: user.id, timezone: "Asia/Tokyo")
+            _ = try await store.users.updateTimezone(userID: user.id, timezone: "Asia/Tokyo", codingTimeout: 900)
             let after = try await coding()
             #expect(
                 after["\(oldDay)"] == before["\(oldDay)"] && after["\(oldDay.adding(days: 1))"] == before["\(oldDay.adding(days: 1))"], "\(after)")

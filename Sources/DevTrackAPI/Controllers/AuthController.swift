@@ -16,6 +16,8 @@ import Hummingbird
 /// Every failure is a JSON error naming what went wrong, never a 500.
 struct AuthController: Sendable {
     let sessions: SessionRepository
+    /// Only for the authenticator's shape: the `/auth` routes take no bearer token.
+    let tokens: TokenRepository
     let accounts: GitHubAccountRepository
     let secretBox: SecretBox
     let configuration: SignInConfiguration
@@ -25,9 +27,12 @@ struct AuthController: Sendable {
     var callbackURL: String { "\(configuration.publicURL)/auth/github/callback" }
 
     func addRoutes(to router: Router<APIRequestContext>) {
-        router.get("/auth/github") { request, context in try await start(request) }
+        // Who is signed in, by the session cookie alone (a CSRF token required to sign out), for the two routes that ask.
+        let signedIn = router.group("/auth").add(
+            middleware: CredentialAuthenticator(tokens: tokens, sessions: sessions, required: false, bearerTokens: false))
+        signedIn.get("/github") { request, context in try await start(request, signedIn: context.identity) }
         router.get("/auth/github/callback") { request, context in try await callback(request) }
-        router.post("/auth/logout") { request, context in try await logout(request) }
+        signedIn.post("/logout") { request, context in try await logout(request, signedIn: context.identity) }
         router.get("/auth/link/{token}") { request, context in
             try await signInByLink(request, token: context.parameters.require("token"))
         }
@@ -42,7 +47,7 @@ struct AuthController: Sendable {
         return (app, github)
     }
 
-    private func start(_ request: Request) async throws -> Response {
+    private func start(_ request: Request, signedIn: Authenticated?) async throws -> Response {
         let (app, github) = try app()
         let query = request.uri.queryParameters
         let returnTo = try Self.validReturnTo(query.get("return_to"))
@@ -50,9 +55,7 @@ struct AuthController: Sendable {
         switch query.get("link") {
         case nil, "false": break
         case "true":
-            guard let cookie = request.cookies[SessionCookies.session]?.value,
-                let signedIn = try await sessions.authenticate(sessionCookie: cookie)
-            else {
+            guard let signedIn else {
                 throw HubHTTPError.unauthorized("linking another GitHub account needs a signed-in browser session", code: "invalid_session")
             }
             linkUserID = signedIn.user.id
@@ -165,15 +168,10 @@ struct AuthController: Sendable {
     /// The link's token is in its path: no page it leads to passes it on.
     static let referrerPolicy = HTTPField.Name("Referrer-Policy")!
 
-    /// Ends the browser's session. Without a session cookie there is nothing to end (204 all the same); with one,
-    /// the CSRF token must come along, so that no other site can sign the user out.
-    private func logout(_ request: Request) async throws -> Response {
-        if let cookie = request.cookies[SessionCookies.session]?.value, !cookie.isEmpty,
-            let signedIn = try await sessions.authenticate(sessionCookie: cookie), case .session(_, let csrfHash) = signedIn.credential
-        {
-            guard Credentials.sameHash(Credentials.hash(request.headers[SessionCookies.csrfHeader] ?? ""), csrfHash) else {
-                throw HubHTTPError.forbidden("signing out needs the devtrack_csrf cookie's value in X-CSRF-Token", code: "csrf_token_invalid")
-            }
+    /// Ends the browser's session. Without a live session there is nothing to end (204 all the same); with one, the CSRF
+    /// token must have come along (checked by `CredentialAuthenticator`), so that no other site can sign the user out.
+    private func logout(_ request: Request, signedIn: Authenticated?) async throws -> Response {
+        if signedIn != nil, let cookie = request.cookies[SessionCookies.session]?.value {
             try await sessions.endSession(cookie: cookie)
         }
         var headers = HTTPFields()

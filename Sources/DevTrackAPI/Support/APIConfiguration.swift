@@ -24,7 +24,7 @@ public struct APIConfiguration: Sendable {
     public var streamRecheckInterval: Duration
     public var signIn: SignInConfiguration
     /// How long public profiles, cards and badges are cached, in this process and by clients (`Cache-Control`).
-    public var publicCacheLifetime: Duration = .seconds(60)
+    public var publicCacheLifetime: Duration
     /// The header a reverse proxy in front writes the client's address to (`X-Forwarded-For`), for the public routes'
     /// rate limit; nil counts by the connection's peer.
     public var clientAddressHeader: String?
@@ -32,9 +32,10 @@ public struct APIConfiguration: Sendable {
     public init(
         publicIngestURL: String, maxRangeDays: Int, secretRotationGrace: Duration, codingTimeout: Duration, streakFreezesPerMonth: Int,
         outboundAllowHosts: Set<String>, profileURLTemplate: String?, maxWebhooksPerUser: Int, maxTokensPerUser: Int,
-        streamRecheckInterval: Duration, signIn: SignInConfiguration
+        streamRecheckInterval: Duration, signIn: SignInConfiguration, publicCacheLifetime: Duration
     ) {
         self.signIn = signIn
+        self.publicCacheLifetime = publicCacheLifetime
         self.maxTokensPerUser = maxTokensPerUser
         self.streamRecheckInterval = streamRecheckInterval
         self.publicIngestURL = publicIngestURL

@@ -17,9 +17,12 @@ struct CredentialAuthenticator: AuthenticatorMiddleware {
     let tokens: TokenRepository
     let sessions: SessionRepository
     var required = true
+    /// False for the browser's own routes (`/auth/…`): there only the session cookie counts, and an `Authorization`
+    /// header is ignored.
+    var bearerTokens = true
 
     func authenticate(request: Request, context: APIRequestContext) async throws -> Authenticated? {
-        if let header = request.headers[.authorization] {
+        if bearerTokens, let header = request.headers[.authorization] {
             let parts = header.split(separator: " ", maxSplits: 1)
             guard parts.count == 2, parts[0].lowercased() == "bearer" else {
                 throw HubHTTPError.unauthorized("Authorization header must be 'Bearer <token>'")

@@ -16,7 +16,7 @@ public struct PublicRateLimits: Sendable {
     /// that many addresses is not held by a per-address limit anyway), so memory and reads stay bounded.
     public var maxAddresses: Int
 
-    public init(profileRequests: Int = 60, imageRequests: Int = 3_000, window: Duration = .seconds(60), maxAddresses: Int = 100_000) {
+    public init(profileRequests: Int, imageRequests: Int, window: Duration = .seconds(60), maxAddresses: Int = 100_000) {
         (self.profileRequests, self.imageRequests, self.window, self.maxAddresses) = (profileRequests, imageRequests, window, maxAddresses)
     }
 }

@@ -3,15 +3,16 @@ import Foundation
 import Logging
 import PostgresNIO
 
-/// One day's coding time from both sources; `seconds` is what metrics and goals count.
+/// One day's coding time from both sources; `seconds` is what metrics and goals count, by `coding_days()`'s rule.
 public struct CodingDayTotals: Sendable, Equatable {
     public var heartbeatSeconds: Double
     public var reportedSeconds: Double
-    public var seconds: Double { max(heartbeatSeconds, reportedSeconds) }
+    public var seconds: Double
 
-    public init(heartbeatSeconds: Double = 0, reportedSeconds: Double = 0) {
+    public init(heartbeatSeconds: Double = 0, reportedSeconds: Double = 0, seconds: Double = 0) {
         self.heartbeatSeconds = heartbeatSeconds
         self.reportedSeconds = reportedSeconds
+        self.seconds = seconds
     }
 }
 
@@ -176,10 +177,10 @@ extension CodingTimeRepository {
     /// by the original plugin, and the day's figure, the larger of the two.
     public func codingTotals(userID: UUID, range: DateRange) async throws -> [LocalDate: CodingDayTotals] {
         let rows = try await client.query(
-            "SELECT day, heartbeat_seconds, reported_seconds FROM coding_days(\(userID), \(range.from), \(range.to))", logger: logger)
+            "SELECT day, heartbeat_seconds, reported_seconds, seconds FROM coding_days(\(userID), \(range.from), \(range.to))", logger: logger)
         var result: [LocalDate: CodingDayTotals] = [:]
-        for try await (day, heartbeats, reported) in rows.decode((LocalDate, Double, Double).self) {
-            result[day] = CodingDayTotals(heartbeatSeconds: heartbeats, reportedSeconds: reported)
+        for try await (day, heartbeats, reported, seconds) in rows.decode((LocalDate, Double, Double, Double).self) {
+            result[day] = CodingDayTotals(heartbeatSeconds: heartbeats, reportedSeconds: reported, seconds: seconds)
         }
         return result
     }

@@ -36,6 +36,19 @@ extension OutboxRepository {
             """, on: transaction)
     }
 
+    /// Every delivery to one of a user's webhook endpoints, with its attempts (the endpoint is being deleted).
+    func deleteAll(userID: UUID, webhookEndpoint id: UUID, on transaction: DatabaseTransaction) async throws {
+        _ = try await rowCount(
+            """
+            WITH gone AS (
+                DELETE FROM outbox WHERE channel = 'webhook' AND destination = \(id.uuidString.lowercased()) AND user_id = \(userID) RETURNING id
+            ), attempts AS (
+                DELETE FROM delivery_attempts WHERE outbox_id IN (SELECT id FROM gone)
+            )
+            SELECT 1 FROM gone
+            """, on: transaction)
+    }
+
     /// Per channel: pending deliveries, and how long the oldest due one has waited (0 when none is due). Both from the
     /// partial index of pending rows.
     public func backlog() async throws -> [String: (pending: Int, oldestDueSeconds: Double)] {

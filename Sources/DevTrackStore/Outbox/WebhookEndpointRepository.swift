@@ -128,15 +128,8 @@ extension WebhookEndpointRepository {
     /// Deletes the endpoint and its deliveries (with their attempts). False when there is no such endpoint.
     public func deleteWebhookEndpoint(userID: UUID, id: UUID) async throws -> Bool {
         try await database.transaction { transaction in
-            let connection = transaction.connection
-            try await connection.query(
-                """
-                WITH gone AS (
-                    DELETE FROM outbox WHERE channel = 'webhook' AND destination = \(id.uuidString.lowercased()) AND user_id = \(userID) RETURNING id
-                )
-                DELETE FROM delivery_attempts WHERE outbox_id IN (SELECT id FROM gone)
-                """, logger: logger)
-            let rows = try await connection.query(
+            try await OutboxRepository(database).deleteAll(userID: userID, webhookEndpoint: id, on: transaction)
+            let rows = try await transaction.connection.query(
                 "DELETE FROM webhook_endpoints WHERE user_id = \(userID) AND id = \(id) RETURNING 1", logger: logger)
             for try await _ in rows { return true }
             return false

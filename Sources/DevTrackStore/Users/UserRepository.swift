@@ -55,7 +55,7 @@ extension UserRepository {
     /// taken by the UPDATE orders this against the metrics worker (which locks users FOR SHARE).
     /// Coding time is recomputed from the stored heartbeats with `codingTimeout` (WakaTime's rule).
     public func updateTimezone(
-        userID: UUID, timezone: String, codingTimeout: Double = CodingDurations.defaultTimeout
+        userID: UUID, timezone: String, codingTimeout: Double
     ) async throws -> UserRecord? {
         try await database.transaction { transaction -> UserRecord? in
             let rows = try await transaction.connection.query(
