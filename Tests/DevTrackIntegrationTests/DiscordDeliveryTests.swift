@@ -55,7 +55,8 @@ struct DiscordDeliveryTests {
                     database: store.database, secretBox: box, http: try OutboundHTTPClient(allowList: ["127.0.0.1"], timeout: .seconds(1)),
                     logger: logger, schedule: RetrySchedule(maxFailures: 4, base: 0.2, cap: 1))
                 let deliverer = OutboxDeliverer(
-                    database: store.database, channel: channel, logger: logger, maxConcurrent: 8, pollInterval: .milliseconds(20), lease: .seconds(60))
+                    database: store.database, channel: channel, logger: logger, maxConcurrent: 8, pollInterval: .milliseconds(20), lease: .seconds(60)
+                )
                 let started = ContinuousClock.now
                 try await withThrowingTaskGroup(of: Void.self) { group in
                     group.addTask { try await deliverer.run() }
@@ -152,7 +153,8 @@ struct DiscordDeliveryTests {
                     database: store.database, secretBox: box, http: try OutboundHTTPClient(allowList: ["127.0.0.1"], timeout: .seconds(2)),
                     logger: logger)
                 let deliverer = OutboxDeliverer(
-                    database: store.database, channel: channel, logger: logger, maxConcurrent: 8, pollInterval: .milliseconds(10), lease: .seconds(60))
+                    database: store.database, channel: channel, logger: logger, maxConcurrent: 8, pollInterval: .milliseconds(10), lease: .seconds(60)
+                )
                 try await withThrowingTaskGroup(of: Void.self) { group in
                     group.addTask { try await deliverer.run() }
                     for behaviour in behaviours {
