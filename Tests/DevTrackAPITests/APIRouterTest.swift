@@ -78,6 +78,11 @@ struct APIRouterTest: Sendable {
         return APIResponse(status: response.status, headers: response.headers, body: Data(buffer: response.body))
     }
 
+    /// `GET path` without any credential, with `headers` (what a visitor's browser or GitHub's image proxy sends).
+    func open(_ path: String, headers: HTTPFields = [:]) async throws -> APIResponse {
+        try await send(.get, path, authorization: nil, headers: headers)
+    }
+
     /// Today in UTC, the zone of the test's user.
     static var today: LocalDate { LocalDate(Date(), in: .gmt) }
 }

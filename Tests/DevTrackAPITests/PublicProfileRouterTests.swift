@@ -295,10 +295,3 @@ struct PublicProfileRouterTests {
         }
     }
 }
-
-extension APIRouterTest {
-    /// `GET path` without any credential, with `headers`.
-    fileprivate func open(_ path: String, headers: HTTPFields = [:]) async throws -> APIResponse {
-        try await send(.get, path, authorization: nil, headers: headers)
-    }
-}

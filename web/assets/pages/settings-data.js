@@ -1,5 +1,5 @@
 // Settings → "Your data": a copy of everything the hub holds about you (an NDJSON export), and deleting the account.
-// A module of its own, imported by settings.js, which is near its size budget.
+// A module of its own, imported by settings.js.
 
 import { h, replace, failure, loading, formErrors } from '../dom.js';
 import { count, instant } from '../format.js';
