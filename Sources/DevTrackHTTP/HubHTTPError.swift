@@ -109,23 +109,26 @@ public enum JSONResponse {
 }
 
 /// Turns unexpected errors into a JSON 500 (and logs them) and Hummingbird's own HTTP errors into the
-/// same JSON shape, so every error a client sees has the documented body.
+/// same JSON shape, so every error a client sees has the documented body. It answers them itself rather than
+/// rethrowing, so that the middleware outside it (metrics) sees every answer, refusals timed like the rest.
 public struct JSONErrorMiddleware<Context: RequestContext>: RouterMiddleware {
     public init() {}
 
     public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        let refusal: HubHTTPError
         do {
             return try await next(request, context)
         } catch let error as HubHTTPError {
-            throw error
+            refusal = error
         } catch let error as HTTPError {
-            throw HubHTTPError(error.status, code: Self.code(for: error.status), error.body ?? error.status.reasonPhrase, headers: error.headers)
+            refusal = HubHTTPError(error.status, code: Self.code(for: error.status), error.body ?? error.status.reasonPhrase, headers: error.headers)
         } catch let error as HTTPResponseError where error.status == .contentTooLarge {
-            throw HubHTTPError(.contentTooLarge, code: "payload_too_large", "request body is larger than the configured limit")
+            refusal = HubHTTPError(.contentTooLarge, code: "payload_too_large", "request body is larger than the configured limit")
         } catch {
             context.logger.error("unhandled error: \(error)", metadata: ["path": "\(request.uri.path)"])
-            throw HubHTTPError(.internalServerError, code: "internal_error", "internal error")
+            refusal = HubHTTPError(.internalServerError, code: "internal_error", "internal error")
         }
+        return try refusal.response(from: request, context: context)
     }
 
     static func code(for status: HTTPResponse.Status) -> String {

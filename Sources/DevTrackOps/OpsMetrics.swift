@@ -22,12 +22,11 @@ public enum OpsMetrics {
     /// Hummingbird's `MetricsMiddleware` names, in Prometheus' spelling.
     static let hummingbirdNames = [
         "hb.requests": "http_server_requests_total",
-        "hb.request.errors": "http_server_request_errors_total",
         "http.server.request.duration": "http_server_request_duration_seconds",
         "http.server.active_requests": "http_server_active_requests",
     ]
     static let hummingbirdLabels = [
-        "http.route": "route", "http.request.method": "method", "http.response.status_code": "status", "error.type": "status",
+        "http.route": "route", "http.request.method": "method", "http.response.status_code": "status",
     ]
 
     static func renamed(_ name: String, _ labels: [(String, String)]) -> (String, [(String, String)]) {

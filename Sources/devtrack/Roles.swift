@@ -93,7 +93,7 @@ struct RoleFactory {
 
     func ingest(producer: KafkaProducer, secretBox: SecretBox, onRunning: @escaping @Sendable () async -> Void) -> any Service {
         let router = Router(context: IngestRequestContext.self)
-        // Outermost, so that it sees each answer's final status (JSONErrorMiddleware turns errors into answers).
+        // Outermost, so that it sees and times every answer with its final status (JSONErrorMiddleware answers errors itself).
         router.middlewares.add(MetricsMiddleware())
         router.middlewares.add(JSONErrorMiddleware())
         router.addHealthRoutes(checks: readiness)

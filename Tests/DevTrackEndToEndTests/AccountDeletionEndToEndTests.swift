@@ -3,8 +3,8 @@ import DevTrackTestSupport
 import Foundation
 import Testing
 
-/// Leaving the hub on the built binary: a user with data in every part of it deletes their account; no row of
-/// theirs is left in any table, the leaderboard and the other user's numbers are as if they had never been, and their
+/// Leaving the hub on the built binary: a user with data in every part of it deletes their account (and an operator
+/// deletes another with `devtrack users delete`); no row of theirs is left in any table, the leaderboard and the other user's numbers are as if they had never been, and their
 /// sources, keys and tokens are refused — also for events still in Kafka, replayed.
 @Suite(.timeLimit(.minutes(6)))
 struct AccountDeletionEndToEndTests {
@@ -110,11 +110,11 @@ struct AccountDeletionEndToEndTests {
                 let classified = Set(userTables.map { String($0.split(separator: ".")[0]) }).union(others.keys).union(Self.sharedTables)
                 #expect(allTables.subtracting(classified).isEmpty, "tables nobody said whose rows they hold: \(allTables.subtracting(classified))")
 
-                /// The leaver's rows, per table that has any.
-                func leaversRows() async throws -> [String: Int] {
+                /// A user's rows, per table that has any (`others`: the leaver's, by other keys).
+                func rows(of userID: String, others: [String: String]) async throws -> [String: Int] {
                     var parts = userTables.sorted().map { column -> String in
                         let (table, name) = (column.split(separator: ".")[0], column.split(separator: ".")[1])
-                        return "SELECT '\(table)', count(*) FROM \(table) WHERE \(name) = '\(leaver.id)'"
+                        return "SELECT '\(table)', count(*) FROM \(table) WHERE \(name) = '\(userID)'"
                     }
                     parts += others.sorted { $0.key < $1.key }.map { "SELECT '\($0.key)', count(*) FROM \($0.key) WHERE \($0.value)" }
                     var counts: [String: Int] = [:]
@@ -124,6 +124,7 @@ struct AccountDeletionEndToEndTests {
                     }
                     return counts
                 }
+                func leaversRows() async throws -> [String: Int] { try await rows(of: leaver.id, others: others) }
                 let before = try await leaversRows()
                 let expected: Set<String> = [
                     "users", "api_tokens", "sessions", "sign_in_links", "github_accounts", "webhook_sources", "webhook_deliveries", "activities",
@@ -176,6 +177,25 @@ struct AccountDeletionEndToEndTests {
                 try await hub.settled()
                 #expect(try await hub.summary(token: stayer.token, from: "2015-01-01", to: "2015-12-31")["commits"] == 1)
                 #expect(try await leaversRows() == ["account_deletions": 1], "nothing of the leaver written by the replay")
+
+                // The operator's command does the same for the stayer: it asks for the login twice, says what went, and leaves
+                // only the id for the sweep; the board is empty.
+                let unconfirmed = try await hub.run(["users", "delete", "--login", "baxterthehacker", "--confirm", "baxter"])
+                #expect(unconfirmed.code != 0 && unconfirmed.output.contains("--confirm must repeat --login"), "\(unconfirmed.output)")
+                let stayerRows = try await rows(of: stayer.id, others: [:])
+                #expect(["users", "activities", "profiles", "leaderboard_scores"].allSatisfy { stayerRows[$0] != nil }, "\(stayerRows)")
+                let removed = try await hub.run(["users", "delete", "--login", "baxterthehacker", "--confirm", "BaxterTheHacker"])
+                #expect(removed.code == 0, "\(removed.output)")
+                let summary = try #require(removed.output.split(separator: "\n").last(where: { $0.hasPrefix("{") }), "\(removed.output)")
+                #expect(summary.contains("\"login\":\"baxterthehacker\""), "\(summary)")
+                #expect(try await rows(of: stayer.id, others: [:]) == ["account_deletions": 1])
+                #expect(try await hub.get("/api/v1/me", token: stayer.token).status == 401)
+                let empty = try await eventually(
+                    within: 30, { try await hub.request("GET", hub.apiURL + "/api/v1/leaderboard?metric=commits&period=all") },
+                    until: { (($0.json?["entries"] as? [[String: Any]]) ?? []).isEmpty })
+                #expect(empty.status == 200)
+                let again = try await hub.run(["users", "delete", "--login", "baxterthehacker", "--confirm", "baxterthehacker"])
+                #expect(again.code != 0 && again.output.contains("no user with login"), "\(again.output)")
             }
         }
     }

@@ -56,14 +56,16 @@ struct DatabaseOutageEndToEndTests {
                 }
             }
             try await stream(for: 5)
-            for url in [hub.ingestURL, hub.apiURL] {
+            // The public servers' /readyz, and the ops listeners' of the worker and the scheduler.
+            let probes = [hub.ingestURL, hub.apiURL, try await hub.opsURL(of: hub.worker), try await hub.opsURL(of: hub.scheduler)]
+            for url in probes {
                 let ready = try await hub.request("GET", "\(url)/readyz")
                 #expect(ready.status == 200 && ready.text.contains(#""postgresql":"ok""#), "\(url): \(ready.status) \(ready.text)")
             }
             await postgres.stop()
             try await stream(for: 15)
-            // Both servers say why they cannot do their work, in time (a probe never waits for the pool).
-            for url in [hub.ingestURL, hub.apiURL] {
+            // Every role says why it cannot do its work, in time (a probe never waits for the pool).
+            for url in probes {
                 let started = ContinuousClock.now
                 let ready = try await hub.request("GET", "\(url)/readyz")
                 #expect(ready.status == 503 && ready.text.contains(#""status":"not ready""#), "\(url): \(ready.status) \(ready.text)")
@@ -92,7 +94,7 @@ struct DatabaseOutageEndToEndTests {
                 try await hub.summary(token: user.token, from: today.adding(days: -1).description, to: today.adding(days: 1).description)["commits"]
                     == accepted)
             // Ready again once each process's pool has reconnected (its retries back off, so this may lag the workers).
-            for url in [hub.ingestURL, hub.apiURL] {
+            for url in probes {
                 let ready = try await eventually(within: 60, { try await hub.request("GET", "\(url)/readyz") }, until: { $0.status == 200 })
                 #expect(ready.text.contains(#""status":"ready""#), "ready again: \(url): \(ready.text)")
             }
