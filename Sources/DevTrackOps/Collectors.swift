@@ -67,14 +67,19 @@ public final class PostgresCollector: OpsCollector {
 
 /// Each worker group's messages not committed yet, per partition (`devtrack_consumer_lag_messages{group,topic,partition}`),
 /// read at each scrape from the brokers' committed offsets and watermarks: the figure stays right while a worker is down,
-/// which is when it matters. Run by the scheduler role.
+/// which is when it matters. Run by the scheduler role. A read that fails leaves the last figures in place, so
+/// `devtrack_consumer_lag_read_timestamp_seconds{group}` says when each group's were read.
 public final class ConsumerLagCollector: OpsCollector {
     let brokers: String
     let groups: [(group: String, topic: String)]
     let logger: Logger
     private let gauges = Mutex<[String: Gauge]>([:])
+    private let readAt: [String: Gauge]
 
     public init(brokers: String, groups: [(group: String, topic: String)], logger: Logger) {
+        readAt = Dictionary(
+            groups.map { ($0.group, Gauge(label: "devtrack_consumer_lag_read_timestamp_seconds", dimensions: [("group", $0.group)])) },
+            uniquingKeysWith: { first, _ in first })
         self.brokers = brokers
         self.groups = groups
         self.logger = logger
@@ -91,7 +96,9 @@ public final class ConsumerLagCollector: OpsCollector {
                 let offsets = try KafkaGroupOffsets(configuration: kafka, group: group, logger: logger, timeout: .seconds(2))
                 let lag = try? await offsets.lag(topics: [topic: count])
                 await offsets.close()
-                for (partition, messages) in lag ?? [:] { gauge(group: group, partition: partition).record(messages) }
+                guard let lag else { continue }
+                for (partition, messages) in lag { gauge(group: group, partition: partition).record(messages) }
+                readAt[group]?.record(Date().timeIntervalSince1970)
             }
         } catch {
             logger.debug("ops: consumer lag not read: \(error)")

@@ -118,11 +118,21 @@ final class HubUnderTest: @unchecked Sendable {
     }
 
     /// Stops ingest, the workers and the API, and starts them again with these encryption keys (the current one first),
-    /// as an operator rolls out a key rotation; the CLI run after this gets them too.
-    func restartRoles(encryptionKeys keys: [String]) async throws {
+    /// as an operator rolls out a key rotation; the CLI run after this gets them too. `inFile`: in a key file
+    /// (`DEVTRACK_ENCRYPTION_KEY_FILE`, with a comment and a blank line as an operator might write), else in
+    /// `DEVTRACK_ENCRYPTION_KEYS`.
+    func restartRoles(encryptionKeys keys: [String], inFile: Bool = false) async throws {
         for process in [ingest, worker, api].compactMap({ $0 }) { await process.stop() }
         environment["DEVTRACK_ENCRYPTION_KEY"] = nil
-        environment["DEVTRACK_ENCRYPTION_KEYS"] = keys.joined(separator: ",")
+        environment["DEVTRACK_ENCRYPTION_KEYS"] = nil
+        environment["DEVTRACK_ENCRYPTION_KEY_FILE"] = nil
+        if inFile {
+            let path = "\(directory)/encryption-keys"
+            try Data(("# the current key first\n\n" + keys.joined(separator: "\n") + "\n").utf8).write(to: URL(fileURLWithPath: path))
+            environment["DEVTRACK_ENCRYPTION_KEY_FILE"] = path
+        } else {
+            environment["DEVTRACK_ENCRYPTION_KEYS"] = keys.joined(separator: ",")
+        }
         apiStarts += 1
         api = try start("api-\(apiStarts)", ["api"])
         try await api.waitForLine(containing: "api listening")

@@ -115,8 +115,8 @@ struct KeyRotationEndToEndTests {
                 #expect(second.values.allSatisfy { $0["resealed"] as? Int == 0 }, "\(second)")
                 #expect(second["webhook_sources.secret_sealed"]?["current"] as? Int == 2)
 
-                // 3. The old key goes: everything still opens.
-                try await hub.restartRoles(encryptionKeys: [new])
+                // 3. The old key goes (and the key now comes from a key file): everything still opens.
+                try await hub.restartRoles(encryptionKeys: [new], inFile: true)
                 try await everythingWorks("new-key-only")
                 // ... and under the new key alone, re-sealed by the rotation: the goal the third push completed.
                 _ = try await eventually(within: 60, { discordTitles() }, until: { $0.contains { $0.hasPrefix("Goal completed") } })

@@ -154,6 +154,8 @@ struct OpsMetricsEndToEndTests {
                     #expect(scheduler.sum("devtrack_scheduler_ticks_total", ["outcome": "ran"]) >= 1)
                     #expect(scheduler.sum("devtrack_consumer_lag_messages", ["group": "devtrack-normalize"]) == 0)
                     #expect(scheduler.has("devtrack_consumer_lag_messages"))
+                    let lagRead = scheduler.sum("devtrack_consumer_lag_read_timestamp_seconds", ["group": "devtrack-normalize"])
+                    #expect(abs(lagRead - Date().timeIntervalSince1970) < 60, "lag read at \(lagRead)")
 
                     // Readiness follows Kafka for the roles that use it (not the API's): brokers down, then up again.
                     hub.kafka.signal(SIGUSR1)

@@ -3,19 +3,42 @@ import Kafka
 import Logging
 import Testing
 
-/// Integration tests of our librdkafka wrapper against librdkafka's mock cluster on loopback.
+/// The cluster a test runs against: librdkafka's mock on loopback (the test command), or the real cluster
+/// `scripts/kafka-real-check` names in `DEVTRACK_REAL_KAFKA_BROKERS`.
+struct TestCluster: Sendable {
+    let bootstrapServers: String
+    /// The mock, for fault injection; nil on a real cluster.
+    let mock: KafkaMockCluster?
+
+    static let realBrokers = ProcessInfo.processInfo.environment["DEVTRACK_REAL_KAFKA_BROKERS"].flatMap { $0.isEmpty ? nil : $0 }
+    static let realReplication = Int32(ProcessInfo.processInfo.environment["DEVTRACK_REAL_KAFKA_REPLICATION"] ?? "1") ?? 1
+}
+
+/// Integration tests of our librdkafka wrapper: produce and consume, groups, rebalances, flush on shutdown, lag, admin.
+/// On librdkafka's mock cluster by default; `scripts/kafka-real-check` runs them on a real cluster too (each test's topic
+/// is new, `devtrack-test.*`, created through the Admin API there).
 @Suite(.serialized, .timeLimit(.minutes(3)))
-struct KafkaMockClusterTests {
+struct KafkaClusterTests {
     let logger = Logger(label: "kafka-tests")
 
     func withCluster(
-        partitions: Int32 = 4, _ body: (KafkaMockCluster, String) async throws -> Void
+        partitions: Int32 = 4, _ body: (TestCluster, String) async throws -> Void
     ) async throws {
+        if let brokers = TestCluster.realBrokers {
+            let topic = "devtrack-test.\(UUID().uuidString.prefix(8).lowercased())"
+            let admin = try KafkaAdmin(configuration: KafkaConfiguration(bootstrapServers: brokers), logger: logger)
+            let specification = KafkaTopicSpecification(
+                name: topic, partitions: partitions, replicationFactor: TestCluster.realReplication, configs: ["retention.ms": "3600000"])
+            _ = try await admin.apply([specification])
+            await admin.close()
+            try await body(TestCluster(bootstrapServers: brokers, mock: nil), topic)
+            return
+        }
         let cluster = try KafkaMockCluster(brokers: 3, logger: logger)
         let topic = "test.\(UUID().uuidString.prefix(8))"
         try cluster.createTopic(KafkaTopicSpecification(name: topic, partitions: partitions, replicationFactor: 3))
         do {
-            try await body(cluster, topic)
+            try await body(TestCluster(bootstrapServers: cluster.bootstrapServers, mock: cluster), topic)
         } catch {
             await cluster.shutdown()
             throw error
@@ -23,7 +46,7 @@ struct KafkaMockClusterTests {
         await cluster.shutdown()
     }
 
-    func consumer(_ cluster: KafkaMockCluster, topic: String, group: String) throws -> KafkaConsumer {
+    func consumer(_ cluster: TestCluster, topic: String, group: String) throws -> KafkaConsumer {
         try KafkaConsumer(
             configuration: KafkaConfiguration(
                 bootstrapServers: cluster.bootstrapServers,
@@ -137,22 +160,24 @@ struct KafkaMockClusterTests {
     /// A cluster that refuses every produce makes a send time out, and the producer recovers once it accepts
     /// again. (Refused with retriable errors rather than brokers taken down: librdkafka 2.0.2's mock aborts the
     /// process when a broker going down cannot re-bind its port, which once killed a whole test run.)
-    @Test func aClusterRefusingProducesMakesSendTimeOutAndRecovers() async throws {
+    @Test(.enabled(if: TestCluster.realBrokers == nil, "fault injection needs the mock cluster"))
+    func aClusterRefusingProducesMakesSendTimeOutAndRecovers() async throws {
         try await withCluster(partitions: 1) { cluster, topic in
+            let mock = try #require(cluster.mock)
             let producer = try KafkaProducer(
                 configuration: KafkaConfiguration(bootstrapServers: cluster.bootstrapServers, ["message.timeout.ms": "1500"]),
                 logger: logger)
             try await producer.send(KafkaOutgoingMessage(topic: topic, value: Array("before".utf8)))
 
             let produce: Int16 = 0
-            cluster.pushRequestErrors(apiKey: produce, errors: Array(repeating: 19, count: 10_000))  // NOT_ENOUGH_REPLICAS, retriable
+            mock.pushRequestErrors(apiKey: produce, errors: Array(repeating: 19, count: 10_000))  // NOT_ENOUGH_REPLICAS, retriable
             await #expect {
                 try await producer.send(KafkaOutgoingMessage(topic: topic, value: Array("while-down".utf8)))
             } throws: { error in
                 (error as? KafkaError)?.kind == .timedOut
             }
 
-            cluster.clearRequestErrors(apiKey: produce)
+            mock.clearRequestErrors(apiKey: produce)
             var delivered = false
             for _ in 0..<10 where !delivered {
                 delivered = (try? await producer.send(KafkaOutgoingMessage(topic: topic, value: Array("after".utf8)))) != nil
