@@ -112,6 +112,7 @@ struct ExportRouterTests {
         }
         _ = try await api.store.database.transaction { try await api.store.activity.applyFacts(facts, on: $0) }
         _ = try await api.store.sessions.createSession(userID: user, lifetime: .seconds(3600))
+        _ = try await api.store.codingKeys.createCodingKey(userID: user, name: marker)
         let (account, goal, endpoint, source, outbox) = (UUID(), UUID(), UUID(), UUID(), UUID())
         let client = api.store.client
         try await client.query(
@@ -176,7 +177,7 @@ struct ExportRouterTests {
             let id = try #require(created.value("id", as: String.self), "\(created)")
             let (header, lines, end, response) = try await Self.download(api, "/api/v1/export/\(id)/download")
             let expected = [
-                "profile": 1, "settings": 1, "linked_accounts": 2, "tokens": 1, "sessions": 1, "coding_keys": 0, "sources": 1, "webhooks": 1,
+                "profile": 1, "settings": 1, "linked_accounts": 2, "tokens": 1, "sessions": 1, "coding_keys": 1, "sources": 1, "webhooks": 1,
                 "goals": 1, "goal_history": 1, "streak_freezes": 1, "achievements": 1, "totals": 1, "daily_stats": 2, "coding_daily": 1,
                 "coding_reported": 1, "facts": 2, "heartbeats": 1, "notifications": 1, "deliveries": 1, "delivery_attempts": 1,
                 "delivery_log": 1,
@@ -203,6 +204,7 @@ struct ExportRouterTests {
             #expect(first("notifications")["title"] as? String == "mine-7f3a" && first("deliveries")["status"] as? String == "pending")
             #expect(first("delivery_attempts")["error"] as? String == "mine-7f3a" && first("delivery_log")["delivery_id"] as? String == "mine-7f3a")
             #expect(first("sources")["name"] as? String == "mine-7f3a" && first("sessions")["expires_at"] != nil)
+            #expect(first("coding_keys")["name"] as? String == "mine-7f3a")
             #expect(!response.text.contains("theirs-c21b"), "nothing of the other user's")
         }
     }

@@ -4,8 +4,9 @@ import Foundation
 import Testing
 
 /// Leaving the hub on the built binary: a user with data in every part of it deletes their account (and an operator
-/// deletes another with `devtrack users delete`); no row of theirs is left in any table, the leaderboard and the other user's numbers are as if they had never been, and their
-/// sources, keys and tokens are refused — also for events still in Kafka, replayed.
+/// deletes another with `devtrack users delete`); no row of theirs is left in any table, the leaderboard and the other
+/// user's numbers are as if they had never been, and their sources, keys and tokens are refused — also for events still
+/// in Kafka, replayed.
 @Suite(.timeLimit(.minutes(6)))
 struct AccountDeletionEndToEndTests {
     /// Tables whose rows belong to a user through another key than a user column, and how to find the leaver's.

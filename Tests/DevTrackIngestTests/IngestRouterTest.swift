@@ -87,19 +87,21 @@ struct IngestRouterTest: Sendable {
         return (source.id, secret)
     }
 
-    /// Every message on `topic` so far, read by a consumer of its own from the start.
+    /// Every message on `topic` (one partition) so far — read from the start up to its high watermark, which holds every
+    /// acknowledged send — after checking there are `count`.
     func messages(on topic: String, count: Int) async throws -> [KafkaMessage] {
         let consumer = try KafkaConsumer(
             configuration: KafkaConfiguration(
                 bootstrapServers: cluster.bootstrapServers, ["group.id": "ingest-router-\(UUID())", "auto.offset.reset": "earliest"]),
             topics: [topic], logger: Logger(label: "ingest-router-tests"))
+        let high = try await consumer.watermarks(KafkaTopicPartition(topic: topic, partition: 0)).high
         var received: [KafkaMessage] = []
         let deadline = ContinuousClock.now + .seconds(30)
-        while received.count < count, ContinuousClock.now < deadline {
+        while (received.last?.offset ?? -1) + 1 < high, ContinuousClock.now < deadline {
             received += try await consumer.poll(maxMessages: 100, maxWait: .milliseconds(200))
         }
         await consumer.close()
-        try #require(received.count == count, "\(received.count) of \(count) message(s) on \(topic) within 30 s")
+        try #require(received.count == count, "\(received.count) message(s) on \(topic), not \(count) (high watermark \(high))")
         return received
     }
 }

@@ -26,13 +26,17 @@ struct AuthController: Sendable {
     var secureCookies: Bool { configuration.secureCookies }
     var callbackURL: String { "\(configuration.publicURL)/auth/github/callback" }
 
+    /// Who is signed in, by the session cookie alone (a state-changing request must carry the CSRF token).
+    var browserSession: CredentialAuthenticator {
+        CredentialAuthenticator(tokens: tokens, sessions: sessions, required: false, bearerTokens: false)
+    }
+
     func addRoutes(to router: Router<APIRequestContext>) {
-        // Who is signed in, by the session cookie alone (a CSRF token required to sign out), for the two routes that ask.
-        let signedIn = router.group("/auth").add(
-            middleware: CredentialAuthenticator(tokens: tokens, sessions: sessions, required: false, bearerTokens: false))
-        signedIn.get("/github") { request, context in try await start(request, signedIn: context.identity) }
+        router.get("/auth/github") { request, context in try await start(request, context: context) }
         router.get("/auth/github/callback") { request, context in try await callback(request) }
-        signedIn.post("/logout") { request, context in try await logout(request, signedIn: context.identity) }
+        router.group("/auth").add(middleware: browserSession).post("/logout") { request, context in
+            try await logout(request, signedIn: context.identity)
+        }
         router.get("/auth/link/{token}") { request, context in
             try await signInByLink(request, token: context.parameters.require("token"))
         }
@@ -47,7 +51,7 @@ struct AuthController: Sendable {
         return (app, github)
     }
 
-    private func start(_ request: Request, signedIn: Authenticated?) async throws -> Response {
+    private func start(_ request: Request, context: APIRequestContext) async throws -> Response {
         let (app, github) = try app()
         let query = request.uri.queryParameters
         let returnTo = try Self.validReturnTo(query.get("return_to"))
@@ -55,7 +59,8 @@ struct AuthController: Sendable {
         switch query.get("link") {
         case nil, "false": break
         case "true":
-            guard let signedIn else {
+            // Only a link asks who is signed in: a plain sign-in reads no session (and works while PostgreSQL is slow).
+            guard let signedIn = try await browserSession.authenticate(request: request, context: context) else {
                 throw HubHTTPError.unauthorized("linking another GitHub account needs a signed-in browser session", code: "invalid_session")
             }
             linkUserID = signedIn.user.id
