@@ -6,14 +6,16 @@ import Logging
 
 /// `normalize`: raw GitHub deliveries → user-resolved activity facts on `devtrack.activity`.
 ///
-/// Per batch: decode and extract (bad ones to the DLQ), resolve users in one query, produce facts and
-/// wait for their acks, then record each delivery's outcome in PostgreSQL. The batch's offsets are
-/// committed by `BatchWorker` only after that.
+/// Per batch: decode and extract (bad ones to the DLQ), resolve users in one query, store the facts (so the API sees
+/// them one hop sooner: freshness), produce them and wait for their acks (the metrics, goals and achievements workers
+/// apply them too; storing is idempotent by the facts' ids, so whichever comes first counts them once), then record
+/// each delivery's outcome in PostgreSQL. The batch's offsets are committed by `BatchWorker` only after that.
 public struct NormalizeHandler: BatchHandler {
     let database: Database
     let sources: SourceRepository
     let accounts: GitHubAccountRepository
     let activity: FactPublisher
+    let facts: ActivityRepository
     let deadLetters: DeadLetters
     let logger: Logger
     public static let hubSource = "github-app"
@@ -23,6 +25,7 @@ public struct NormalizeHandler: BatchHandler {
         self.sources = SourceRepository(database)
         self.accounts = GitHubAccountRepository(database)
         self.activity = FactPublisher(producer: producer)
+        self.facts = ActivityRepository(database)
         self.deadLetters = DeadLetters(producer: producer)
         self.logger = logger
     }
@@ -81,10 +84,24 @@ public struct NormalizeHandler: BatchHandler {
             outcomes.append(outcome(delivery, credited.isEmpty ? .ignored : .processed, facts: credited.count, error: nil))
         }
 
+        try await store(facts)
         try await activity.publish(facts)
         try await deadLetters.send(rejected, worker: "normalize", logger: logger)
         try await database.transaction { transaction in
             try await sources.recordInboundDeliveries(outcomes, on: transaction)
+        }
+    }
+
+    /// Stores the batch's facts in one transaction. A fact PostgreSQL refuses (a user whose stored zone it does not know)
+    /// is left to the metrics worker, which dead-letters that fact alone on `devtrack.activity.dlq`; the delivery itself
+    /// is fine. Transient trouble is thrown, so the batch waits it out.
+    func store(_ facts: [ActivityFact]) async throws {
+        guard !facts.isEmpty else { return }
+        let repository = self.facts
+        do {
+            _ = try await database.transaction { try await repository.applyFacts(facts, on: $0) }
+        } catch where StoreFailures.classify(error) != .transient {
+            logger.info("normalize: \(facts.count) fact(s) left to the metrics worker: \(StoreFailures.summary(error))")
         }
     }
 
