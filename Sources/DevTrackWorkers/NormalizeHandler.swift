@@ -100,7 +100,7 @@ public struct NormalizeHandler: BatchHandler {
         let repository = self.facts
         do {
             _ = try await database.transaction { try await repository.applyFacts(facts, on: $0) }
-        } catch where StoreFailures.classify(error) != .transient {
+        } catch  where StoreFailures.classify(error) != .transient {
             logger.info("normalize: \(facts.count) fact(s) left to the metrics worker: \(StoreFailures.summary(error))")
         }
     }
