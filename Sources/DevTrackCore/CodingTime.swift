@@ -74,8 +74,8 @@ public struct CodingSlice: Sendable, Hashable {
 }
 
 /// WakaTime's duration rule: the time between two consecutive heartbeats counts, for the earlier one's
-/// project/language/editor…, while the gap is shorter than the timeout (`coding.heartbeat_timeout_seconds`, 900 as configured); a longer gap
-/// counts nothing. Intervals are split at local midnight. The input order does not matter (heartbeats are
+/// project/language/editor…, while the gap is shorter than the timeout (`coding.heartbeat_timeout_seconds`, 900
+/// as configured); a longer gap counts nothing. Intervals are split at local midnight. The input order does not matter (heartbeats are
 /// sorted and duplicates collapse), so late and out-of-order delivery give the same totals.
 public enum CodingDurations {
     public static func slices(_ heartbeats: [Heartbeat], timeout: Double, timeZone: TimeZone) -> [CodingSlice] {

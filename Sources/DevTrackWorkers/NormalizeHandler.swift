@@ -15,7 +15,8 @@ public struct NormalizeHandler: BatchHandler {
     let sources: SourceRepository
     let accounts: GitHubAccountRepository
     let activity: FactPublisher
-    let facts: ActivityRepository
+    /// Where the facts are stored (`activity` is where they are published).
+    let factStore: ActivityRepository
     let deadLetters: DeadLetters
     let logger: Logger
     public static let hubSource = "github-app"
@@ -25,7 +26,7 @@ public struct NormalizeHandler: BatchHandler {
         self.sources = SourceRepository(database)
         self.accounts = GitHubAccountRepository(database)
         self.activity = FactPublisher(producer: producer)
-        self.facts = ActivityRepository(database)
+        self.factStore = ActivityRepository(database)
         self.deadLetters = DeadLetters(producer: producer)
         self.logger = logger
     }
@@ -97,7 +98,7 @@ public struct NormalizeHandler: BatchHandler {
     /// is fine. Transient trouble is thrown, so the batch waits it out.
     func store(_ facts: [ActivityFact]) async throws {
         guard !facts.isEmpty else { return }
-        let repository = self.facts
+        let repository = factStore
         do {
             _ = try await database.transaction { try await repository.applyFacts(facts, on: $0) }
         } catch  where StoreFailures.classify(error) != .transient {
