@@ -69,7 +69,8 @@ public struct DatabaseURL: Sendable, CustomStringConvertible {
         }
         configuration.options.maximumConnections = Self.maximumConnections
         // Prepared statements (`PreparedBatchStatement`) are planned for their actual arguments every time: a
-        // generic plan made while the outbox was nearly empty would otherwise stay in use as it grows.
+        // generic plan made while a table was nearly empty stays in use as it grows (measured: the fact-storing
+        // statement's generic plan kept scanning `activities` whole, 2.1 ms per batch instead of 0.25).
         configuration.options.additionalStartupParameters = [
             ("plan_cache_mode", "force_custom_plan"), ("application_name", Self.applicationName),
         ]

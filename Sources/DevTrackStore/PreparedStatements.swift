@@ -1,9 +1,8 @@
 import PostgresNIO
 
-/// A statement the notification pipeline runs for every batch, prepared once per connection (postgres-nio
-/// keeps them per connection) so PostgreSQL parses and plans it once rather than on every batch: parsing
-/// and planning these CTEs took about a tenth of the hub's CPU at 1,500 deliveries/s. Rows come back
-/// undecoded, for the caller's `decode`.
+/// A statement the pipeline runs for every batch, prepared once per connection (postgres-nio keeps them per
+/// connection) so PostgreSQL parses it once rather than on every batch; it is still planned for its actual
+/// arguments each time (`plan_cache_mode`, `DatabaseURL`). Rows come back undecoded, for the caller's `decode`.
 protocol PreparedBatchStatement: PostgresPreparedStatement where Row == PostgresRow {
     var bindings: PostgresBindings { get }
 }

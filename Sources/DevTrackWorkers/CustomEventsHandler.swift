@@ -94,9 +94,7 @@ public struct CustomEventsHandler: BatchHandler {
 
         try await activity.publish(facts)
         try await deadLetters.send(rejected, worker: "custom", logger: logger)
-        try await database.transaction { transaction in
-            try await sources.recordInboundDeliveries(outcomes, on: transaction)
-        }
+        try await sources.recordInboundDeliveries(outcomes)
     }
 
     /// Poison the worker loop found: shown in the source's delivery log as dead-lettered, with the reason.
@@ -111,6 +109,6 @@ public struct CustomEventsHandler: BatchHandler {
                 bytes: letter.message.value?.count, signature: letter.message.header(RawEventHeaders.signature)?.stringValue)
         }
         guard !outcomes.isEmpty else { return }
-        try await database.transaction { try await sources.recordInboundDeliveries(outcomes, on: $0) }
+        try await sources.recordInboundDeliveries(outcomes)
     }
 }

@@ -50,7 +50,7 @@ public final class GoalsHandler: BatchHandler, Sendable {
         guard !facts.isEmpty else { return }
         // The metrics worker may not have stored these yet: storing them here too is harmless (a fact is
         // kept once, and only its first insertion counts in the aggregates), and progress then sees them.
-        let owners = try await database.transaction { try await activity.applyFacts(facts, on: $0) }.owners
+        let owners = try await activity.applyFacts(facts).owners
 
         let byUser = Dictionary(grouping: facts, by: \.userID)
         let stale = memory.withLock { memory in owners.filter { memory.users[$0.key]?.owner != $0.value }.map(\.key) }

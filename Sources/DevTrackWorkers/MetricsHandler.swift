@@ -4,16 +4,15 @@ import Foundation
 import Kafka
 import Logging
 
-/// `metrics`: activity facts → `activities` + `daily_stats` in one PostgreSQL transaction per batch.
-/// Duplicates collapse on the fact's natural id, so redelivery and replay never count twice.
+/// `metrics`: activity facts → `activities` + `daily_stats` in one PostgreSQL transaction per batch (none when
+/// `normalize` stored them all first). Duplicates collapse on the fact's natural id, so redelivery and replay never
+/// count twice.
 public struct MetricsHandler: BatchHandler {
-    let database: Database
     let activity: ActivityRepository
     let deadLetters: DeadLetters
     let logger: Logger
 
     public init(database: Database, producer: KafkaProducer, logger: Logger) {
-        self.database = database
         self.activity = ActivityRepository(database)
         self.deadLetters = DeadLetters(producer: producer)
         self.logger = logger
@@ -22,9 +21,7 @@ public struct MetricsHandler: BatchHandler {
     public func apply(_ batch: [KafkaMessage]) async throws {
         let (facts, rejected) = decodeFacts(batch)
         try await deadLetters.send(rejected, worker: "metrics", logger: logger)
-        let inserted = try await database.transaction { transaction in
-            try await activity.applyFacts(facts, on: transaction).inserted
-        }
+        let inserted = try await activity.applyFacts(facts).inserted
         logger.debug("metrics: batch of \(batch.count), \(inserted) new fact(s)")
     }
 }

@@ -88,9 +88,7 @@ public struct NormalizeHandler: BatchHandler {
         try await store(facts)
         try await activity.publish(facts)
         try await deadLetters.send(rejected, worker: "normalize", logger: logger)
-        try await database.transaction { transaction in
-            try await sources.recordInboundDeliveries(outcomes, on: transaction)
-        }
+        try await sources.recordInboundDeliveries(outcomes)
     }
 
     /// Stores the batch's facts in one transaction. A fact PostgreSQL refuses (a user whose stored zone it does not know)
@@ -98,9 +96,8 @@ public struct NormalizeHandler: BatchHandler {
     /// is fine. Transient trouble is thrown, so the batch waits it out.
     func store(_ facts: [ActivityFact]) async throws {
         guard !facts.isEmpty else { return }
-        let repository = factStore
         do {
-            _ = try await database.transaction { try await repository.applyFacts(facts, on: $0) }
+            try await factStore.applyFacts(facts)
         } catch  where StoreFailures.classify(error) != .transient {
             logger.info("normalize: \(facts.count) fact(s) left to the metrics worker: \(StoreFailures.summary(error))")
         }
@@ -110,7 +107,7 @@ public struct NormalizeHandler: BatchHandler {
     public func deadLettered(_ items: [DeadLetter]) async throws {
         let outcomes = items.compactMap { Self.deadLetteredOutcome($0.message, reason: $0.reason) }
         guard !outcomes.isEmpty else { return }
-        try await database.transaction { try await sources.recordInboundDeliveries(outcomes, on: $0) }
+        try await sources.recordInboundDeliveries(outcomes)
     }
 
     /// A dead-lettered delivery's log row, under the source id's canonical spelling (what the log is read by).

@@ -83,6 +83,8 @@ struct WrkScript: ParsableCommand {
 
 /// Steady load at `rate` deliveries/s from one user, and meanwhile probes from another: each probe is a
 /// new commit; its freshness is the time from its 202 to the API showing it in the probe user's summary.
+/// Load and probe run on threads of their own over kept loopback connections (`LoopbackConnection`), so the
+/// generator takes little of the CPU the hub needs; it prints what it took per delivery (`load_cpu_us`).
 struct Freshness: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Measure 202 → visible-in-API latency under steady load.")
     @Option var ingest: String
@@ -92,102 +94,122 @@ struct Freshness: AsyncParsableCommand {
     @Option(help: "A push body by the load user; its commit sha 6113728… is replaced per delivery.") var template: String
     @Option var rate: Int = 500
     @Option var seconds: Int = 20
+    @Option(help: "Connections (and threads) of the steady load.") var connections: Int = 32
 
     static let templateSHA = "6113728f27ae82c7b1a177c8d03f9e96e0adf246"
 
     func run() async throws {
-        let template = String(decoding: try Data(contentsOf: URL(fileURLWithPath: template)), as: UTF8.self)
-        let probeTemplate = template.replacingOccurrences(of: "Codertocat", with: "benchprobe")
-            .replacingOccurrences(of: "21031067", with: "990001")
-        let configuration = URLSessionConfiguration.ephemeral
-        configuration.httpMaximumConnectionsPerHost = 64
-        let session = URLSession(configuration: configuration)
-        let client = Client(session: session, ingest: ingest, api: api, secret: Array(secret.utf8))
-        let end = ContinuousClock.now + .seconds(seconds)
-
-        async let load = client.steadyLoad(template: template, rate: rate, until: end)
-        var latencies: [Double] = []
-        var seen = try await client.probeCommits(token: probeToken)
-        while ContinuousClock.now < end {
-            let accepted = try await client.post(body: client.body(template: probeTemplate))
-            guard accepted else { continue }
-            let acceptedAt = ContinuousClock.now
-            while try await client.probeCommits(token: probeToken) <= seen {
-                try await Task.sleep(for: .milliseconds(2))
-            }
-            let elapsed = ContinuousClock.now - acceptedAt
-            latencies.append(Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15)
-            seen += 1
-            try await Task.sleep(for: .milliseconds(50))
+        let text = String(decoding: try Data(contentsOf: URL(fileURLWithPath: template)), as: UTF8.self)
+        let template = Deliveries.shaSlots(text)
+        let probeTemplate = Deliveries.shaSlots(
+            text.replacingOccurrences(of: "Codertocat", with: "benchprobe").replacingOccurrences(of: "21031067", with: "990001"))
+        guard let ingestPort = URL(string: ingest)?.port, let apiPort = URL(string: api)?.port else {
+            throw ValidationError("--ingest and --api need a port")
         }
-        let (sent, failed) = try await load
+        let deliveries = Deliveries(port: UInt16(ingestPort), secret: Array(secret.utf8))
+        let end = ContinuousClock.now + .seconds(seconds)
+        let (rate, connections, probeToken) = (rate, connections, probeToken)
+
+        async let load = withTaskGroup(of: (Int, Int).self) { group in
+            let start = ContinuousClock.now
+            for lane in 0..<connections {
+                group.addTask {
+                    await LoopbackThreads.run {
+                        deliveries.steady(template: template, start: start, end: end, rate: rate, lane: lane, lanes: connections)
+                    }
+                }
+            }
+            return await group.reduce(into: (0, 0)) { $0 = ($0.0 + $1.0, $0.1 + $1.1) }
+        }
+        let probed = await LoopbackThreads.run { () -> Result<[Double], LoopbackConnection.Failure> in
+            let probe = Probe(deliveries: deliveries, api: LoopbackConnection(port: UInt16(apiPort)), token: probeToken)
+            return Result { try probe.latencies(template: probeTemplate, until: end) }
+                .mapError { $0 as? LoopbackConnection.Failure ?? .init(description: "\($0)") }
+        }
+        let (sent, failed) = await load
+        var latencies = try probed.get()
         latencies.sort()
         func percentile(_ p: Double) -> Double { latencies.isEmpty ? .nan : latencies[min(latencies.count - 1, Int(Double(latencies.count) * p))] }
         print(
             String(
-                format: "freshness: probes=%d p50_ms=%.1f p99_ms=%.1f max_ms=%.1f load_sent=%d load_rate=%.0f/s load_failed=%d",
-                latencies.count, percentile(0.50), percentile(0.99), latencies.last ?? .nan, sent, Double(sent) / Double(seconds), failed))
+                format: "freshness: probes=%d p50_ms=%.1f p99_ms=%.1f max_ms=%.1f load_sent=%d load_rate=%.0f/s load_failed=%d load_cpu_us=%d",
+                latencies.count, percentile(0.50), percentile(0.99), latencies.last ?? .nan, sent, Double(sent) / Double(seconds), failed,
+                ownCPUMicroseconds() / max(sent, 1)))
     }
 
-    struct Client: Sendable {
-        let session: URLSession
-        let ingest: String
-        let api: String
+    /// Signed push deliveries to ingest, each with a new commit sha.
+    struct Deliveries: Sendable {
+        let port: UInt16
         let secret: [UInt8]
 
-        func body(template: String) -> [UInt8] {
-            let sha = Hex.encode((0..<20).map { _ in UInt8.random(in: 0...255) })
-            return Array(template.replacingOccurrences(of: Freshness.templateSHA, with: sha).utf8)
+        /// The template's bytes and where its commit sha sits, so each delivery only overwrites those 40 bytes.
+        static func shaSlots(_ template: String) -> (bytes: [UInt8], offsets: [Int]) {
+            let bytes = Array(template.utf8)
+            let sha = Array(Freshness.templateSHA.utf8)
+            let offsets = bytes.indices.dropLast(sha.count - 1).filter { bytes[$0..<($0 + sha.count)].elementsEqual(sha) }
+            return (bytes, offsets)
         }
 
-        func post(body: [UInt8]) async throws -> Bool {
-            var request = URLRequest(url: URL(string: "\(ingest)/webhooks/github")!)
-            request.httpMethod = "POST"
-            request.setValue("application/json", forHTTPHeaderField: "Content-Type")
-            request.setValue("push", forHTTPHeaderField: "X-GitHub-Event")
-            request.setValue(UUID().uuidString, forHTTPHeaderField: "X-GitHub-Delivery")
-            request.setValue(GitHubSignature.sign(body: body, secret: secret), forHTTPHeaderField: GitHubSignature.headerName)
-            request.httpBody = Data(body)
-            let (_, response) = try await session.data(for: request)
-            return (response as? HTTPURLResponse)?.statusCode == 202
+        func request(template: (bytes: [UInt8], offsets: [Int])) -> [UInt8] {
+            let sha = Array(Hex.encode((0..<20).map { _ in UInt8.random(in: 0...255) }).utf8)
+            var body = template.bytes
+            for offset in template.offsets { body.replaceSubrange(offset..<(offset + sha.count), with: sha) }
+            return LoopbackConnection.request(
+                method: "POST", path: "/webhooks/github",
+                headers: [
+                    ("Content-Type", "application/json"), ("X-GitHub-Event", "push"), ("X-GitHub-Delivery", UUID().uuidString),
+                    (GitHubSignature.headerName, GitHubSignature.sign(body: body, secret: secret)),
+                ], body: body)
         }
 
-        func probeCommits(token: String) async throws -> Int {
-            var request = URLRequest(url: URL(string: "\(api)/api/v1/metrics/summary?from=2019-05-15&to=2019-05-15")!)
-            request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization")
-            let (data, _) = try await session.data(for: request)
-            return (try JSONSerialization.jsonObject(with: data) as? [String: Any])?["commits"] as? Int ?? 0
-        }
-
-        /// Keeps `rate` deliveries/s going (never more than 256 in flight): each tick launches however many
-        /// are due by then, so a late wake-up does not lower the rate. Returns (accepted, failed).
-        func steadyLoad(template: String, rate: Int, until end: ContinuousClock.Instant) async throws -> (Int, Int) {
-            let start = ContinuousClock.now
-            var launched = 0
-            var sent = 0
-            var failed = 0
-            try await withThrowingTaskGroup(of: Bool.self) { group in
-                var inFlight = 0
-                while ContinuousClock.now < end {
-                    let elapsed = ContinuousClock.now - start
-                    let due = Int((Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18) * Double(rate))
-                    while launched < due {
-                        if inFlight >= 256, let accepted = try await group.next() {
-                            inFlight -= 1
-                            if accepted { sent += 1 } else { failed += 1 }
-                        }
-                        let body = self.body(template: template)
-                        group.addTask { (try? await post(body: body)) ?? false }
-                        inFlight += 1
-                        launched += 1
-                    }
-                    try await Task.sleep(for: .milliseconds(5))
-                }
-                for try await accepted in group {
-                    if accepted { sent += 1 } else { failed += 1 }
-                }
+        /// One of `lanes` connections of the steady load: its deliveries are due at `start + (n × lanes + lane) / rate`,
+        /// and a late one is sent at once, so a slow answer does not lower the rate. Returns (accepted, failed).
+        func steady(
+            template: (bytes: [UInt8], offsets: [Int]), start: ContinuousClock.Instant, end: ContinuousClock.Instant, rate: Int, lane: Int, lanes: Int
+        ) -> (Int, Int) {
+            let connection = LoopbackConnection(port: port)
+            var (accepted, failed) = (0, 0)
+            var index = lane
+            while true {
+                let due = start + .seconds(Double(index) / Double(rate))
+                guard due < end else { break }
+                let wait = ContinuousClock.now.duration(to: due)
+                if wait > .zero { Thread.sleep(forTimeInterval: Double(wait.components.attoseconds) / 1e18 + Double(wait.components.seconds)) }
+                if (try? connection.send(request(template: template)).status) == 202 { accepted += 1 } else { failed += 1 }
+                index += lanes
             }
-            return (sent, failed)
+            return (accepted, failed)
+        }
+    }
+
+    /// The probe user's commits, posted one at a time, each timed until the API counts it.
+    struct Probe {
+        let deliveries: Deliveries
+        let api: LoopbackConnection
+        let token: String
+
+        func latencies(template: (bytes: [UInt8], offsets: [Int]), until end: ContinuousClock.Instant) throws -> [Double] {
+            let ingest = LoopbackConnection(port: deliveries.port)
+            var latencies: [Double] = []
+            var seen = try commits()
+            while ContinuousClock.now < end {
+                guard try ingest.send(deliveries.request(template: template)).status == 202 else { continue }
+                let acceptedAt = ContinuousClock.now
+                while try commits() <= seen { Thread.sleep(forTimeInterval: 0.002) }
+                let elapsed = ContinuousClock.now - acceptedAt
+                latencies.append(Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15)
+                seen += 1
+                Thread.sleep(forTimeInterval: 0.05)
+            }
+            return latencies
+        }
+
+        private func commits() throws -> Int {
+            let request = LoopbackConnection.request(
+                method: "GET", path: "/api/v1/metrics/summary?from=2019-05-15&to=2019-05-15", headers: [("Authorization", "Bearer \(token)")])
+            let (status, body) = try api.send(request)
+            guard status == 200 else { throw LoopbackConnection.Failure(description: "summary answered \(status)") }
+            return (try? JSONSerialization.jsonObject(with: Data(body)) as? [String: Any])?["commits"] as? Int ?? 0
         }
     }
 }
@@ -324,4 +346,13 @@ func writeWrkScript(requests: String, to path: String) throws {
 
             """
     try Data(lua.utf8).write(to: URL(fileURLWithPath: path))
+}
+
+/// CPU time (user + system) this process has used so far, in µs: the load generator shares the machine with
+/// the hub, so its own cost is printed next to the hub's.
+func ownCPUMicroseconds() -> Int {
+    var usage = rusage()
+    getrusage(RUSAGE_SELF.rawValue, &usage)
+    let seconds = usage.ru_utime.tv_sec + usage.ru_stime.tv_sec
+    return seconds * 1_000_000 + Int(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec)
 }

@@ -213,23 +213,22 @@ extension SourceRepository {
 }
 
 extension SourceRepository {
-    /// Records outcomes in a transaction of their own.
+    /// Records outcomes idempotently (a redelivered message updates its row), in one statement (atomic alone, so no
+    /// transaction around it). Outcomes of a source that no longer exists are not kept: nobody can read them, and its
+    /// owner may have deleted their account.
     public func recordInboundDeliveries(_ batch: [DeliveryOutcome]) async throws {
-        try await database.transaction { try await recordInboundDeliveries(batch, on: $0) }
+        guard let query = Self.recordingQuery(batch) else { return }
+        try await client.query(query, logger: logger)
     }
 
-    /// Records outcomes idempotently (a redelivered message updates its row). Outcomes of a source that no longer
-    /// exists are not kept: nobody can read them, and its owner may have deleted their account.
-    public func recordInboundDeliveries(_ batch: [DeliveryOutcome], on transaction: DatabaseTransaction) async throws {
-        let connection = transaction.connection
+    private static func recordingQuery(_ batch: [DeliveryOutcome]) -> PostgresQuery? {
         // One row per delivery: a batch may hold the same delivery twice (GitHub's redeliver button), and
         // ON CONFLICT cannot touch a row twice in one statement. The later outcome wins.
         var latest: [String: DeliveryOutcome] = [:]
         for outcome in batch { latest["\(outcome.source)\u{0}\(outcome.deliveryID)"] = outcome }
         let outcomes = Array(latest.values)
-        guard !outcomes.isEmpty else { return }
-        try await connection.query(
-            """
+        guard !outcomes.isEmpty else { return nil }
+        return """
             INSERT INTO webhook_deliveries (direction, source, delivery_id, event, status, facts, error, received_at, bytes, signature)
             SELECT 'inbound', s, d, e, st, f, NULLIF(er, ''), r, NULLIF(b, -1), NULLIF(sg, '')
             FROM unnest(\(outcomes.map(\.source)), \(outcomes.map(\.deliveryID)), \(outcomes.map(\.event)),
@@ -241,7 +240,7 @@ extension SourceRepository {
             SET status = EXCLUDED.status, facts = EXCLUDED.facts, error = EXCLUDED.error, processed_at = now(),
                 received_at = coalesce(EXCLUDED.received_at, webhook_deliveries.received_at),
                 bytes = coalesce(EXCLUDED.bytes, webhook_deliveries.bytes), signature = coalesce(EXCLUDED.signature, webhook_deliveries.signature)
-            """, logger: logger)
+            """
     }
 }
 
