@@ -195,7 +195,12 @@ struct Freshness: AsyncParsableCommand {
             while ContinuousClock.now < end {
                 guard try ingest.send(deliveries.request(template: template)).status == 202 else { continue }
                 let acceptedAt = ContinuousClock.now
-                while try commits() <= seen { Thread.sleep(forTimeInterval: 0.002) }
+                while try commits() <= seen {
+                    guard acceptedAt.duration(to: .now) < .seconds(30) else {
+                        throw LoopbackConnection.Failure(description: "a probe delivery was not visible in the API within 30 s")
+                    }
+                    Thread.sleep(forTimeInterval: 0.002)
+                }
                 let elapsed = ContinuousClock.now - acceptedAt
                 latencies.append(Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15)
                 seen += 1

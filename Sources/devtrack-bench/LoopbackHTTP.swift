@@ -72,7 +72,9 @@ final class LoopbackConnection {
             if name == "transfer-encoding" && value.lowercased().contains("chunked") { chunked = true }
         }
         if chunked { return (status, try readChunkedBody()) }
-        return (status, try take(length ?? 0))
+        let bodyLength = length ?? 0
+        guard bodyLength >= 0 else { throw Failure(description: "bad Content-Length") }
+        return (status, try take(bodyLength))
     }
 
     private func connect() throws {
@@ -143,7 +145,7 @@ final class LoopbackConnection {
     private func readChunkedBody() throws -> [UInt8] {
         var body: [UInt8] = []
         while true {
-            guard let size = Int(try readLine().split(separator: ";").first ?? "", radix: 16) else {
+            guard let size = Int(try readLine().split(separator: ";").first ?? "", radix: 16), size >= 0 else {
                 throw Failure(description: "bad chunk size")
             }
             if size == 0 {

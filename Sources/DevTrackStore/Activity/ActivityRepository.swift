@@ -77,7 +77,7 @@ extension ActivityRepository {
     public func applyFacts(_ facts: [ActivityFact], on transaction: DatabaseTransaction) async throws -> AppliedFacts {
         let probe = try await probeFacts(facts) { try await transaction.connection.execute($0, logger: logger) }
         guard probe.unstored > 0 else { return AppliedFacts(insertedByUser: [:], owners: probe.owners) }
-        return try await storeFacts(facts, owners: probe.owners, on: transaction)
+        return try await storeFacts(probe.stored, owners: probe.owners, on: transaction)
     }
 
     /// `applyFacts` in a transaction of its own, opened only when some facts are not stored yet: a batch another
@@ -86,15 +86,15 @@ extension ActivityRepository {
     public func applyFacts(_ facts: [ActivityFact]) async throws -> AppliedFacts {
         let probe = try await probeFacts(facts) { try await client.execute($0, logger: logger) }
         guard probe.unstored > 0 else { return AppliedFacts(insertedByUser: [:], owners: probe.owners) }
-        return try await database.transaction { try await storeFacts(facts, owners: probe.owners, on: $0) }
+        return try await database.transaction { try await storeFacts(probe.stored, owners: probe.owners, on: $0) }
     }
 
-    /// The facts' users as they are now, and how many of the facts are not stored yet.
+    /// The facts' users as they are now, the facts of kinds kept in `activities`, and how many of those are not stored yet.
     private func probeFacts<Rows: AsyncSequence<PostgresRow, any Error>>(
         _ facts: [ActivityFact], execute: (FactOwnersStatement) async throws -> Rows
-    ) async throws -> (owners: [UUID: GoalOwner], unstored: Int) {
+    ) async throws -> (owners: [UUID: GoalOwner], stored: [ActivityFact], unstored: Int) {
         let userIDs = Array(Set(facts.map(\.userID)))
-        guard !userIDs.isEmpty else { return ([:], 0) }
+        guard !userIDs.isEmpty else { return ([:], [], 0) }
         let stored = facts.filter(\.kind.isStoredActivity)
         var bindings = PostgresBindings(capacity: 3)
         bindings.append(userIDs)
@@ -108,11 +108,11 @@ extension ActivityRepository {
             owners[id] = GoalOwner(timezone: timezone, goalsRevision: revision)
             unstored += Int(missing)
         }
-        return (owners, unstored)
+        return (owners, stored, unstored)
     }
 
+    /// Runs `StoreFactsStatement` on facts of stored kinds.
     private func storeFacts(_ facts: [ActivityFact], owners: [UUID: GoalOwner], on transaction: DatabaseTransaction) async throws -> AppliedFacts {
-        let facts = facts.filter(\.kind.isStoredActivity)
         let connection = transaction.connection
         var bindings = PostgresBindings(capacity: 11)
         bindings.append(facts.map(\.id))
