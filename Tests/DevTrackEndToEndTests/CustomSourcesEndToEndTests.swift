@@ -165,7 +165,8 @@ struct CustomSourcesEndToEndTests {
                         "X-Gitlab-Token": token ?? (source.json?["secret"] as? String ?? ""),
                     ], body: body)
             }
-            #expect(try await post(pushes, try OtherFixtures.data("push.json"), token: "not-the-secret").status == 401)
+            let wrongToken = try await post(pushes, try OtherFixtures.data("push.json"), token: "not-the-secret")
+            #expect(wrongToken.status == 401 && code(wrongToken) == "signature_mismatch", "\(wrongToken.status) \(wrongToken.text)")
             #expect(try await post(pushes, try OtherFixtures.data("push.json"), uuid: "push-1").status == 202)
             #expect(try await post(pushes, try OtherFixtures.data("push.json"), uuid: "push-1").status == 202, "GitLab's retry")
             #expect(try await post(merges, try OtherFixtures.data("merge-request-merged.json")).status == 202)

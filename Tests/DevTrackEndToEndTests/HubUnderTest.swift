@@ -111,9 +111,24 @@ final class HubUnderTest: @unchecked Sendable {
                 try await githubSync?.waitForLine(containing: "github sync")
             }
             try await api.waitForLine(containing: "api listening")
+            try await waitUntilReady()
         } catch {
             await stop()
             throw error
+        }
+    }
+
+    /// Waits until ingest and the API answer `/readyz` with 200, as a load balancer would before sending traffic:
+    /// with fourteen hubs starting at once on two cores, PostgreSQL can take more than readiness's 2 s to answer
+    /// at first, and a test's first request would meet that start-up load instead of the behaviour it checks.
+    func waitUntilReady(within seconds: Double = 60) async throws {
+        for url in [ingestURL, apiURL] {
+            _ = try await eventually(
+                within: seconds, every: .milliseconds(250),
+                {
+                    let ready = try await request("GET", "\(url)/readyz")
+                    return "\(url): \(ready.status) \(ready.text)"
+                }, until: { $0.hasPrefix("\(url): 200 ") })
         }
     }
 
