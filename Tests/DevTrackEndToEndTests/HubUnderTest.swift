@@ -216,9 +216,17 @@ final class HubUnderTest: @unchecked Sendable {
                 guard result.code == 0, let line = result.output.split(separator: "\n").last(where: { $0.hasPrefix("{") }),
                     let report = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: [String: Any]],
                     report["devtrack-metrics"] != nil, report["devtrack-notify"] != nil  // every worker's group is in it
-                else { return -1 }
-                return report.values.reduce(0) { $0 + (($1["total"] as? Int) ?? 0) }
-            }, until: { $0 == 0 })
+                else { return Lag(total: -1, description: "no complete `devtrack lag` report: \(result.output.suffix(1000))") }
+                let lagging = report.compactMap { group, lag in (lag["total"] as? Int).flatMap { $0 > 0 ? (group, $0) : nil } }.sorted { $0 < $1 }
+                let total = lagging.reduce(0) { $0 + $1.1 }
+                return Lag(total: total, description: "\(total) not committed: " + lagging.map { "\($0.0) \($0.1)" }.joined(separator: ", "))
+            }, until: { $0.total == 0 })
+    }
+
+    /// What `settled()` read: the messages not committed in all, and which groups hold them (named when a wait times out).
+    struct Lag: CustomStringConvertible {
+        let total: Int
+        let description: String
     }
 
     /// `settled()`, and then every delivery to the user's endpoint sent or given up (none pending).
