@@ -34,17 +34,20 @@ struct RepositoryTests {
                 fact("commit:b", user.id, .commit, "2024-03-10T18:30:00Z"),  // 00:00 IST on the 11th
                 fact("pr_opened:1", user.id, .prOpened, "2024-03-10T10:00:00Z"),
                 fact("commit:ghost", UUID(), .commit, "2024-03-10T10:00:00Z"),  // no such user: skipped
+                fact("commit:a", user.id, .commit, "2024-03-10T18:29:59Z"),  // redelivered within the batch: counted once
             ]
             let new = try await store.database.transaction { try await store.activity.applyFacts(facts, on: $0).inserted }
             #expect(new == 3)
             let again = try await store.database.transaction { try await store.activity.applyFacts(facts, on: $0).inserted }
             #expect(again == 0, "a redelivered batch adds nothing")
+            let late = fact("commit:c", user.id, .commit, "2024-03-11T02:00:00Z")  // 07:30 IST on the 11th
+            #expect(try await store.activity.applyFacts(facts + [late]).insertedByUser == [user.id: 1], "only the fact not stored yet is new")
 
             let range = try DateRange(from: LocalDate("2024-03-10")!, to: LocalDate("2024-03-11")!)
             let days = try await store.activity.dailyCounters(userID: user.id, range: range)
             #expect(days[LocalDate("2024-03-10")!]?.commits == 1)
             #expect(days[LocalDate("2024-03-10")!]?.prsOpened == 1)
-            #expect(days[LocalDate("2024-03-11")!]?.commits == 1)
+            #expect(days[LocalDate("2024-03-11")!]?.commits == 2)
             #expect(try await store.activity.activeDays(userID: user.id).map(\.description) == ["2024-03-10", "2024-03-11"])
         }
     }
