@@ -94,7 +94,7 @@ struct RoleFactory {
     func ingest(producer: KafkaProducer, secretBox: SecretBox, onRunning: @escaping @Sendable () async -> Void) -> any Service {
         let router = Router(context: IngestRequestContext.self)
         // Outermost, so that it sees and times every answer with its final status (JSONErrorMiddleware answers errors itself).
-        router.middlewares.add(MetricsMiddleware())
+        router.middlewares.add(HTTPMetricsMiddleware())
         router.middlewares.add(JSONErrorMiddleware())
         router.addHealthRoutes(checks: readiness)
         IngestRoutes(
@@ -120,7 +120,7 @@ struct RoleFactory {
 
     func api(secretBox: SecretBox, onRunning: @escaping @Sendable () async -> Void) throws -> any Service {
         let router = Router(context: APIRequestContext.self)
-        router.middlewares.add(MetricsMiddleware())
+        router.middlewares.add(HTTPMetricsMiddleware())
         router.middlewares.add(JSONErrorMiddleware())
         router.addHealthRoutes(checks: readiness)
         let live = LiveEventsHub(database: database, logger: Logger(label: "devtrack.api.live"))
