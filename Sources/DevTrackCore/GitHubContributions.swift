@@ -203,7 +203,7 @@ public enum GitHubLinks {
         for part in link.split(separator: ",") {
             let pieces = part.split(separator: ";").map { $0.trimmingCharacters(in: .whitespaces) }
             guard pieces.count >= 2, pieces.dropFirst().contains(where: { $0 == "rel=\"next\"" }),
-                pieces[0].hasPrefix("<"), pieces[0].hasSuffix(">")
+                pieces[0].hasPrefix("<"), pieces[0].hasSuffix(">"), pieces[0].count > 2  // `<>` names no page
             else { continue }
             return String(pieces[0].dropFirst().dropLast())
         }

@@ -101,6 +101,8 @@ struct GitHubSyncLogicTests {
         #expect(GitHubLinks.next(#"<https://api.github.com/x?page=1>; rel="prev", <https://api.github.com/x?page=1>; rel="first""#) == nil)
         #expect(GitHubLinks.next(nil) == nil)
         #expect(GitHubLinks.next("garbage") == nil)
+        let empty = #"<>; rel="next", <https://api.github.com/x?page=9>; rel="next""#
+        #expect(GitHubLinks.next(empty) == "https://api.github.com/x?page=9", "an empty target is no page")
     }
 
     @Test func theAuthorizeURLCarriesStateAndTheS256Challenge() throws {
