@@ -95,6 +95,8 @@ struct Freshness: AsyncParsableCommand {
     @Option var rate: Int = 500
     @Option var seconds: Int = 20
     @Option(help: "Connections (and threads) of the steady load.") var connections: Int = 32
+    @Option(help: "Seconds of load before the first probe: the consumers' first batches after a start are not the steady state.")
+    var warmUp: Int = 2
 
     static let templateSHA = "6113728f27ae82c7b1a177c8d03f9e96e0adf246"
 
@@ -107,8 +109,8 @@ struct Freshness: AsyncParsableCommand {
             throw ValidationError("--ingest and --api need a port")
         }
         let deliveries = Deliveries(port: UInt16(ingestPort), secret: Array(secret.utf8))
-        let end = ContinuousClock.now + .seconds(seconds)
-        let (rate, connections, probeToken) = (rate, connections, probeToken)
+        let end = ContinuousClock.now + .seconds(warmUp + seconds)
+        let (rate, connections, probeToken, warmUp) = (rate, connections, probeToken, warmUp)
 
         async let load = withTaskGroup(of: (Int, Int).self) { group in
             let start = ContinuousClock.now
@@ -121,20 +123,26 @@ struct Freshness: AsyncParsableCommand {
             }
             return await group.reduce(into: (0, 0)) { $0 = ($0.0 + $1.0, $0.1 + $1.1) }
         }
-        let probed = await LoopbackThreads.run { () -> Result<[Double], LoopbackConnection.Failure> in
+        let probed = await LoopbackThreads.run { () -> Result<[Probe.Latency], LoopbackConnection.Failure> in
+            Thread.sleep(forTimeInterval: Double(warmUp))
             let probe = Probe(deliveries: deliveries, api: LoopbackConnection(port: UInt16(apiPort)), token: probeToken)
             return Result { try probe.latencies(template: probeTemplate, until: end) }
                 .mapError { $0 as? LoopbackConnection.Failure ?? .init(description: "\($0)") }
         }
         let (sent, failed) = await load
-        var latencies = try probed.get()
-        latencies.sort()
+        let probes = try probed.get()
+        let latencies = probes.map(\.milliseconds).sorted()
         func percentile(_ p: Double) -> Double { latencies.isEmpty ? .nan : latencies[min(latencies.count - 1, Int(Double(latencies.count) * p))] }
         print(
             String(
-                format: "freshness: probes=%d p50_ms=%.1f p99_ms=%.1f max_ms=%.1f load_sent=%d load_rate=%.0f/s load_failed=%d load_cpu_us=%d",
-                latencies.count, percentile(0.50), percentile(0.99), latencies.last ?? .nan, sent, Double(sent) / Double(seconds), failed,
-                ownCPUMicroseconds() / max(sent, 1)))
+                format: "freshness: probes=%d p50_ms=%.1f p99_ms=%.1f max_ms=%.1f load_sent=%d load_rate=%.0f/s load_failed=%d load_cpu_us=%d"
+                    + " warm_up_s=%d",
+                latencies.count, percentile(0.50), percentile(0.99), latencies.last ?? .nan, sent, Double(sent) / Double(warmUp + seconds), failed,
+                ownCPUMicroseconds() / max(sent, 1), warmUp))
+        // When the tail happened: periodic stalls show as evenly spaced times.
+        let slowest = probes.sorted { $0.milliseconds > $1.milliseconds }.prefix(5).sorted { $0.secondsIntoRun < $1.secondsIntoRun }
+        let described = slowest.map { String(format: "%.0f ms at %.1f s", $0.milliseconds, $0.secondsIntoRun) }
+        print("freshness slowest probes: " + described.joined(separator: ", "))
     }
 
     /// Signed push deliveries to ingest, each with a new commit sha.
@@ -188,9 +196,16 @@ struct Freshness: AsyncParsableCommand {
         let api: LoopbackConnection
         let token: String
 
-        func latencies(template: (bytes: [UInt8], offsets: [Int]), until end: ContinuousClock.Instant) throws -> [Double] {
+        struct Latency {
+            /// When the probe's delivery was accepted, from the first probe's start.
+            let secondsIntoRun: Double
+            let milliseconds: Double
+        }
+
+        func latencies(template: (bytes: [UInt8], offsets: [Int]), until end: ContinuousClock.Instant) throws -> [Latency] {
             let ingest = LoopbackConnection(port: deliveries.port)
-            var latencies: [Double] = []
+            let start = ContinuousClock.now
+            var latencies: [Latency] = []
             var seen = try commits()
             while ContinuousClock.now < end {
                 guard try ingest.send(deliveries.request(template: template)).status == 202 else { continue }
@@ -202,7 +217,11 @@ struct Freshness: AsyncParsableCommand {
                     Thread.sleep(forTimeInterval: 0.002)
                 }
                 let elapsed = ContinuousClock.now - acceptedAt
-                latencies.append(Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15)
+                let into = start.duration(to: acceptedAt)
+                latencies.append(
+                    Latency(
+                        secondsIntoRun: Double(into.components.seconds) + Double(into.components.attoseconds) / 1e18,
+                        milliseconds: Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15))
                 seen += 1
                 Thread.sleep(forTimeInterval: 0.05)
             }
