@@ -226,6 +226,7 @@ let package = Package(
             dependencies: [
                 "DevTrackAPI", "DevTrackHTTP", "DevTrackStore", "DevTrackCore", "DevTrackTestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "MetricsTestKit", package: "swift-metrics"),
             ]
         ),
         // The built `devtrack` binary over HTTP, several processes.

@@ -11,9 +11,12 @@ import Synchronization
 /// (docs/benchmarks.md). A body of known length is written right after the handler returns, so it is timed then;
 /// a stream (no length: live events, exports) is still timed to its last byte.
 public struct HTTPMetricsMiddleware<Context: RequestContext>: RouterMiddleware {
-    private let metrics = RouteMetrics()
+    private let metrics: RouteMetrics
 
-    public init() {}
+    /// - Parameter factory: where the metrics go; the process's (`MetricsSystem`, bootstrapped before routers are built) by default.
+    public init(factory: any MetricsFactory = MetricsSystem.factory) {
+        metrics = RouteMetrics(factory: factory)
+    }
 
     public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         let started = DispatchTime.now().uptimeNanoseconds
@@ -58,13 +61,16 @@ private final class RouteMetrics: Sendable {
         let status: Int
     }
 
+    private let factory: any MetricsFactory
     private let answers = Mutex<[Key: (counter: Counter, timer: Timer)]>([:])
     private let inProgress = Mutex<[HTTPRequest.Method: Meter]>([:])
+
+    init(factory: any MetricsFactory) { self.factory = factory }
 
     func active(_ method: HTTPRequest.Method) -> Meter {
         inProgress.withLock { meters in
             if let meter = meters[method] { return meter }
-            let meter = Meter(label: "http_server_active_requests", dimensions: [("method", method.rawValue)])
+            let meter = Meter(label: "http_server_active_requests", dimensions: [("method", method.rawValue)], factory: factory)
             meters[method] = meter
             return meter
         }
@@ -75,8 +81,8 @@ private final class RouteMetrics: Sendable {
             if let metrics = answers[key] { return metrics }
             let dimensions = [("route", key.route), ("method", key.method.rawValue), ("status", String(key.status))]
             let metrics = (
-                Counter(label: "http_server_requests_total", dimensions: dimensions),
-                Timer(label: "http_server_request_duration_seconds", dimensions: dimensions, preferredDisplayUnit: .seconds)
+                Counter(label: "http_server_requests_total", dimensions: dimensions, factory: factory),
+                Timer(label: "http_server_request_duration_seconds", dimensions: dimensions, preferredDisplayUnit: .seconds, factory: factory)
             )
             answers[key] = metrics
             return metrics
