@@ -72,7 +72,7 @@ public struct DatabaseURL: Sendable, CustomStringConvertible {
         // generic plan made while a table was nearly empty stays in use as it grows (measured: the fact-storing
         // statement's generic plan kept scanning `activities` whole, 2.1 ms per batch instead of 0.25). No JIT: the
         // hub's statements are short, and a batch statement whose estimate passed `jit_above_cost` spent 0.8 s
-        // compiling itself for a 40 ms execution (measured on a variant of the fact-storing statement).
+        // compiling itself for an execution of 40–90 ms without JIT (measured on a variant of the fact-storing statement).
         configuration.options.additionalStartupParameters = [
             ("plan_cache_mode", "force_custom_plan"), ("jit", "off"), ("application_name", Self.applicationName),
         ]
