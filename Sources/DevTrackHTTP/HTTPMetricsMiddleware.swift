@@ -20,31 +20,26 @@ public struct HTTPMetricsMiddleware<Context: RequestContext>: RouterMiddleware {
 
     public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         let started = DispatchTime.now().uptimeNanoseconds
-        let active = metrics.active(request.method)
+        let (metrics, active) = (self.metrics, self.metrics.active(request.method))
         active.increment()
-        let route = { (status: HTTPResponse.Status, fallback: String) in
-            RouteMetrics.Key(route: context.endpointPath ?? fallback, method: request.method, status: status.code)
+        let finish: @Sendable (HTTPResponse.Status, String) -> Void = { status, fallback in
+            metrics.answered(RouteMetrics.Key(route: context.endpointPath ?? fallback, method: request.method, status: status.code), since: started)
+            active.decrement()
         }
         var response: Response
         do {
             response = try await next(request, context)
         } catch {
-            let status = (error as? any HTTPResponseError)?.status ?? .internalServerError
-            metrics.answered(route(status, "NotFound"), since: started)
-            active.decrement()
+            finish((error as? any HTTPResponseError)?.status ?? .internalServerError, "NotFound")
             throw error
         }
-        let key = route(response.status, "Unknown")
+        let status = response.status
         if response.body.contentLength != nil {
-            metrics.answered(key, since: started)
-            active.decrement()
+            finish(status, "Unknown")
         } else {
-            let (stream, metrics) = (response.body, self.metrics)
+            let stream = response.body
             response.body = ResponseBody { writer in
-                defer {
-                    metrics.answered(key, since: started)
-                    active.decrement()
-                }
+                defer { finish(status, "Unknown") }
                 try await stream.write(writer)
             }
         }
