@@ -227,6 +227,7 @@ let package = Package(
                 "DevTrackAPI", "DevTrackHTTP", "DevTrackStore", "DevTrackCore", "DevTrackTestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "MetricsTestKit", package: "swift-metrics"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
             ]
         ),
         // The built `devtrack` binary over HTTP, several processes.

@@ -55,7 +55,7 @@ public struct CustomWebhookIngest: Sendable {
         }
         let receivedAt = clock()
         // Logged on refusal: a Content-Length is the sender's claim, kept within the log's int4 column.
-        var bytes = request.headers[.contentLength].flatMap(Int.init).map { min(max($0, 0), Int(Int32.max)) }
+        var bytes = request.headers.value(of: .contentLength).flatMap(Int.init).map { min(max($0, 0), Int(Int32.max)) }
         do {
             guard source.enabled else {
                 throw HubHTTPError(.gone, code: "source_disabled", "webhook source \(sourceID) is disabled")
@@ -87,7 +87,7 @@ public struct CustomWebhookIngest: Sendable {
                     KafkaHeader(RawEventHeaders.webhookID, deliveryID),
                     KafkaHeader(RawEventHeaders.sourceID, sourceID.uuidString.lowercased()),
                     KafkaHeader(RawEventHeaders.receivedAt, Timestamps.format(receivedAt)),
-                    KafkaHeader(RawEventHeaders.contentType, request.headers[.contentType] ?? "application/json"),
+                    KafkaHeader(RawEventHeaders.contentType, request.headers.value(of: .contentType) ?? "application/json"),
                     KafkaHeader(RawEventHeaders.signature, scheme),
                 ] + refHeaders)
             try await producer.send(message, what: "custom delivery \(deliveryID)", logger: context.logger)
@@ -95,7 +95,8 @@ public struct CustomWebhookIngest: Sendable {
         } catch let refusal as HubHTTPError {
             // Logged for the source's owner; a failure to log does not change the answer.
             // Each refusal is its own row (a refused replay must not overwrite the delivery it replays).
-            let claimed = request.headers[.webhookID].map { " (webhook-id \(InputText.sanitized($0, maxBytes: DeliveryIDs.maxBytes)))" } ?? ""
+            let claimed =
+                request.headers.value(of: .webhookID).map { " (webhook-id \(InputText.sanitized($0, maxBytes: DeliveryIDs.maxBytes)))" } ?? ""
             let outcome = DeliveryOutcome(
                 source: sourceID.uuidString.lowercased(), deliveryID: "refused:\(UUID().uuidString.lowercased())",
                 event: "custom", status: .refused, facts: 0, error: refusal.message + claimed, receivedAt: receivedAt, bytes: bytes,
@@ -117,11 +118,11 @@ public struct CustomWebhookIngest: Sendable {
     /// sent (the id is the signed `webhook-id`), else `X-Hub-Signature-256` (HMAC-SHA256 of the body under the
     /// secret's text; the id is the body's SHA-256, which the signature covers, so a re-sent body adds nothing).
     private func verify(_ headers: HTTPFields, body: [UInt8], secrets: [[UInt8]]) throws -> (id: String, scheme: String) {
-        if let signatures = headers[.webhookSignature] {
+        if let signatures = headers.value(of: .webhookSignature) {
             let keys = secrets.compactMap { StandardWebhooks.key(of: String(decoding: $0, as: UTF8.self)) }
-            let id = headers[.webhookID]
+            let id = headers.value(of: .webhookID)
             switch StandardWebhooks.verify(
-                id: id, timestamp: headers[.webhookTimestamp], signatures: signatures, body: body, keys: keys, now: clock(),
+                id: id, timestamp: headers.value(of: .webhookTimestamp), signatures: signatures, body: body, keys: keys, now: clock(),
                 tolerance: Self.timestampTolerance)
             {
             case .valid:
@@ -138,18 +139,18 @@ public struct CustomWebhookIngest: Sendable {
                 throw HubHTTPError.unauthorized("webhook-signature does not match the message under the source's secret", code: "signature_mismatch")
             }
         }
-        if let token = headers[.gitLabToken] {
+        if let token = headers.value(of: .gitLabToken) {
             // GitLab does not sign: it sends the secret itself. Compared in constant time with each secret.
             guard secrets.contains(where: { ConstantTime.equal($0, Array(token.utf8)) }) else {
                 throw HubHTTPError.unauthorized("X-Gitlab-Token is not the source's secret", code: "signature_mismatch")
             }
-            let id = headers[.gitLabEventUUID] ?? headers[.webhookID] ?? "sha256:" + Hex.sha256(body)
+            let id = headers.value(of: .gitLabEventUUID) ?? headers.value(of: .webhookID) ?? "sha256:" + Hex.sha256(body)
             if let problem = DeliveryIDs.problem(id) {
                 throw HubHTTPError.badRequest("the delivery id (X-Gitlab-Event-UUID or webhook-id) \(problem)", code: "invalid_header")
             }
             return (id, "gitlab-token")
         }
-        switch GitHubSignature.verify(body: body, header: headers[.hubSignature256], secrets: secrets) {
+        switch GitHubSignature.verify(body: body, header: headers.value(of: .hubSignature256), secrets: secrets) {
         case .valid:
             // The signature covers the body only: an id taken from an unsigned header would let the same signed
             // body be counted again under another id. So the delivery is named by what is signed.

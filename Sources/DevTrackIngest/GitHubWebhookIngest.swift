@@ -70,13 +70,13 @@ public struct GitHubWebhookIngest: Sendable {
     }
 
     func accept(_ request: Request, context: some RequestContext, secrets: [[UInt8]], sourceID: UUID?) async throws -> Response {
-        if let length = request.headers[.contentLength].flatMap(Int.init), length > configuration.maxBodyBytes {
+        if let length = request.headers.value(of: .contentLength).flatMap(Int.init), length > configuration.maxBodyBytes {
             throw tooLarge
         }
-        guard let event = request.headers[.gitHubEvent], !event.isEmpty else {
+        guard let event = request.headers.value(of: .gitHubEvent), !event.isEmpty else {
             throw HubHTTPError.badRequest("missing X-GitHub-Event header", code: "missing_header")
         }
-        guard let deliveryID = request.headers[.gitHubDelivery], !deliveryID.isEmpty else {
+        guard let deliveryID = request.headers.value(of: .gitHubDelivery), !deliveryID.isEmpty else {
             throw HubHTTPError.badRequest("missing X-GitHub-Delivery header", code: "missing_header")
         }
         if let problem = DeliveryIDs.problem(deliveryID) {
@@ -93,14 +93,14 @@ public struct GitHubWebhookIngest: Sendable {
         }
         let bytes = body.readBytes(length: body.readableBytes) ?? []
 
-        switch GitHubSignature.verify(body: bytes, header: request.headers[.hubSignature256], secrets: secrets) {
+        switch GitHubSignature.verify(body: bytes, header: request.headers.value(of: .hubSignature256), secrets: secrets) {
         case .valid: break
         case .missing: throw HubHTTPError.unauthorized("missing X-Hub-Signature-256 header", code: "signature_missing")
         case .malformed(let reason): throw HubHTTPError.unauthorized(reason, code: "signature_malformed")
         case .mismatch: throw HubHTTPError.unauthorized("X-Hub-Signature-256 does not match the body", code: "signature_mismatch")
         }
 
-        let contentType = request.headers[.contentType] ?? "application/json"
+        let contentType = request.headers.value(of: .contentType) ?? "application/json"
         let payload: [UInt8]
         if contentType.hasPrefix("application/x-www-form-urlencoded") {
             guard let field = FormEncoding.field("payload", in: bytes) else {

@@ -119,8 +119,8 @@ public struct HeartbeatIngest: Sendable {
         }
 
         let now = Date()
-        let userAgent = request.headers[.userAgent] ?? ""
-        let machine = request.headers[.machineName] ?? ""
+        let userAgent = request.headers.value(of: .userAgent) ?? ""
+        let machine = request.headers.value(of: .machineName) ?? ""
         let maxAge = Double(configuration.maxAge.components.seconds)
         var editors: [String: String] = [:]
         let results = items.map { $0.validated(now: now, maxAge: maxAge, defaultUserAgent: userAgent, machine: machine, editors: &editors) }

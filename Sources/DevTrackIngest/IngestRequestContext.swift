@@ -59,7 +59,7 @@ struct CodingKeyAuthenticator: AuthenticatorMiddleware {
 
     static func presentedKey(_ request: Request) -> String? {
         var key: String?
-        if let header = request.headers[.authorization] {
+        if let header = request.headers.value(of: .authorization) {
             let parts = header.split(separator: " ", maxSplits: 1).map(String.init)
             if parts.count == 2, parts[0].lowercased() == "basic" {
                 let decoded = Data(base64Encoded: parts[1]).map { String(decoding: $0, as: UTF8.self) } ?? ""

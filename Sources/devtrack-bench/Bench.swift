@@ -16,7 +16,8 @@ struct Bench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "devtrack-bench", abstract: "Benchmark helpers for scripts/bench.",
         subcommands: [
-            BareHMAC.self, WrkScript.self, Freshness.self, HeartbeatWrkScript.self, CodingFreshness.self, CustomWrkScript.self, CustomFreshness.self,
+            BareHMAC.self, WrkScript.self, SteadyLoad.self, Freshness.self, HeartbeatWrkScript.self, CodingFreshness.self, CustomWrkScript.self,
+            CustomFreshness.self,
             WorkerThroughput.self, DeliveryThroughput.self, ExportMemory.self,
         ])
 }
@@ -78,6 +79,44 @@ struct WrkScript: ParsableCommand {
                 """
         }
         try writeWrkScript(requests: lua, to: output)
+    }
+}
+
+/// Signed push deliveries at a fixed rate, from `--senders` users in turn: the load under which the CPU per request of
+/// servers is compared. At their top speed (wrk) a slower server also batches differently, so its CPU per request moves
+/// with its throughput; at one rate for all, only its own work differs.
+struct SteadyLoad: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "steady-load", abstract: "POST signed GitHub deliveries at a fixed rate; print how many were accepted.")
+    @Option var port: Int
+    @Option(help: "The hub-wide GitHub App secret.") var secret: String
+    @Option(help: "A push body by Codertocat (sender id 21031067); its commit sha 6113728… is replaced per delivery.") var template: String
+    @Option var rate: Int = 5_000
+    @Option var seconds: Int = 10
+    @Option(help: "Connections (and threads).") var connections: Int = 32
+    @Option(help: "Senders the deliveries come from, one per connection in turn (they spread over partitions).") var senders: Int = 64
+
+    func run() async throws {
+        let text = String(decoding: try Data(contentsOf: URL(fileURLWithPath: template)), as: UTF8.self)
+        let deliveries = Freshness.Deliveries(port: UInt16(port), secret: Array(secret.utf8))
+        let (rate, connections, senders) = (rate, connections, max(1, senders))
+        let start = ContinuousClock.now
+        let end = start + .seconds(seconds)
+        let (accepted, failed) = await withTaskGroup(of: (Int, Int).self) { group in
+            for lane in 0..<connections {
+                let template = Freshness.Deliveries.shaSlots(text.replacingOccurrences(of: "21031067", with: String(21_031_067 + lane % senders)))
+                group.addTask {
+                    await LoopbackThreads.run {
+                        deliveries.steady(template: template, start: start, end: end, rate: rate, lane: lane, lanes: connections)
+                    }
+                }
+            }
+            return await group.reduce(into: (0, 0)) { $0 = ($0.0 + $1.0, $0.1 + $1.1) }
+        }
+        print(
+            String(
+                format: "steady load: accepted=%d failed=%d rate=%.0f/s load_cpu_us=%d", accepted, failed,
+                Double(accepted + failed) / Double(seconds), ownCPUMicroseconds() / max(accepted + failed, 1)))
     }
 }
 
