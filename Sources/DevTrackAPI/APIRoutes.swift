@@ -92,7 +92,7 @@ public struct APIRoutes: Sendable {
         AuthController(
             sessions: SessionRepository(database), tokens: TokenRepository(database), accounts: GitHubAccountRepository(database),
             secretBox: secretBox, configuration: signIn,
-            github: try signIn.github.map { try GitHubClient(webURL: $0.webURL, apiURL: $0.apiURL) }
+            github: try signIn.github.map { try GitHubClient(webURL: $0.webURL, apiURL: $0.apiURL) }, publicRoutes: publicRoutes
         ).addRoutes(to: router)
     }
 }

@@ -38,6 +38,8 @@ struct HubConfiguration: Sendable {
         var publicCacheSeconds: Int
         var publicRequestsPerMinute: Int
         var imageRequestsPerMinute: Int
+        /// Starts of a GitHub sign-in per client address per minute.
+        var signInRequestsPerMinute: Int
         /// Behind a reverse proxy: the header it writes the client's address to; nil counts by the connection's peer.
         var clientAddressHeader: String?
         enum CodingKeys: String, CodingKey {
@@ -45,6 +47,7 @@ struct HubConfiguration: Sendable {
             case publicCacheSeconds = "public_cache_seconds"
             case publicRequestsPerMinute = "public_requests_per_minute"
             case imageRequestsPerMinute = "image_requests_per_minute"
+            case signInRequestsPerMinute = "sign_in_requests_per_minute"
             case streakFreezesPerMonth = "streak_freezes_per_month"
             case publicURL = "public_url"
             case maxTokensPerUser = "max_tokens_per_user"

@@ -126,7 +126,8 @@ struct RoleFactory {
         let live = LiveEventsHub(database: database, logger: Logger(label: "devtrack.api.live"))
         let rateLimiter = PublicRateLimiter(
             limits: PublicRateLimits(
-                profileRequests: configuration.api.publicRequestsPerMinute, imageRequests: configuration.api.imageRequestsPerMinute),
+                profileRequests: configuration.api.publicRequestsPerMinute, imageRequests: configuration.api.imageRequestsPerMinute,
+                signInRequests: configuration.api.signInRequestsPerMinute),
             windows: RequestWindowRepository(database), logger: Logger(label: "devtrack.api.rate-limit"))
         var apiConfiguration = APIConfiguration(
             publicIngestURL: configuration.publicIngestURL, maxRangeDays: configuration.api.maxRangeDays,

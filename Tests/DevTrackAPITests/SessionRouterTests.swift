@@ -1,3 +1,4 @@
+import DevTrackAPI
 import DevTrackCore
 import DevTrackTestSupport
 import Foundation
@@ -172,6 +173,32 @@ struct SessionRouterTests {
             let response = try await api.send(.get, "/auth/link/\(valid)", authorization: nil)
             #expect(response.status == .seeOther && response.headers[.location] == "/", "\(response.headers)")
             #expect(cookies(response)["devtrack_session"] != nil, "\(response.headers)")
+        }
+    }
+
+    /// Each start writes a one-time state before anyone is known: an address gets `api.sign_in_requests_per_minute`.
+    @Test func startsOfASignInAreLimitedPerAddress() async throws {
+        let app = GitHubOAuthApp(
+            clientID: "Iv1.bench", clientSecret: "secret", webURL: "http://127.0.0.1:1", apiURL: "http://127.0.0.1:1", scopes: "read:user")
+        let configuration = APIRouterTest.configuration(github: app)
+        try await APIRouterTest.run(
+            configuration: configuration, rateLimits: PublicRateLimits(profileRequests: 60, imageRequests: 60, signInRequests: 2)
+        ) { api in
+            // The window is fixed (a minute from the epoch): start well inside one.
+            let into = Date().timeIntervalSince1970.truncatingRemainder(dividingBy: 60)
+            if into > 50 { try await Task.sleep(for: .seconds(61 - into)) }
+            for _ in 0..<2 {
+                let started = try await api.send(.get, "/auth/github", authorization: nil)
+                #expect(
+                    started.status == .found && started.headers[.location]?.hasPrefix("http://127.0.0.1:1/login/oauth/authorize") == true,
+                    "\(started)")
+            }
+            let refused = try await api.send(.get, "/auth/github?return_to=/settings", authorization: nil)
+            expectError(refused, .tooManyRequests, "rate_limited", "third start")
+            let retryAfter = try #require(refused.headers[.retryAfter].flatMap { Int($0) }, "\(refused.headers)")
+            #expect((1...60).contains(retryAfter) && refused.headers[.setCookie] == nil, "\(refused.headers)")
+            let profile = try await api.open("/api/v1/public/Codertocat")
+            #expect(profile.status != .tooManyRequests, "sign-ins have an allowance of their own: \(profile)")
         }
     }
 

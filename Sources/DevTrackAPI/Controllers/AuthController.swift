@@ -8,7 +8,8 @@ import Hummingbird
 
 /// Signing in with GitHub (an OAuth App's web flow, with PKCE) and out, outside `/api/v1`:
 /// - `GET /auth/github` sends the browser to GitHub with a one-time `state` bound to this browser by a cookie;
-///   `?link=true` (signed in by cookie) links a further GitHub account instead of signing in.
+///   `?link=true` (signed in by cookie) links a further GitHub account instead of signing in. Each start is counted
+///   against the client's address (it writes the state before anyone is known).
 /// - `GET /auth/github/callback` checks the state, exchanges the code, reads `/user`, finds or creates the user
 ///   by GitHub id, seals the token, starts a session (HttpOnly cookie + CSRF cookie) and redirects.
 /// - `POST /auth/logout` ends the session.
@@ -22,6 +23,8 @@ struct AuthController: Sendable {
     let secretBox: SecretBox
     let configuration: SignInConfiguration
     let github: GitHubClient?
+    /// Counts each start of a sign-in against its client address (`api.sign_in_requests_per_minute`).
+    let publicRoutes: PublicProfileController
 
     var secureCookies: Bool { configuration.secureCookies }
     var callbackURL: String { "\(configuration.publicURL)/auth/github/callback" }
@@ -53,6 +56,7 @@ struct AuthController: Sendable {
 
     private func start(_ request: Request, context: APIRequestContext) async throws -> Response {
         let (app, github) = try app()
+        try await publicRoutes.limit(request, context, .signIn)
         let query = request.uri.queryParameters
         let returnTo = try Self.validReturnTo(query.get("return_to"))
         var linkUserID: UUID?

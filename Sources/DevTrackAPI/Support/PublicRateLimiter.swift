@@ -11,13 +11,19 @@ public struct PublicRateLimits: Sendable {
     /// Cards, badges and shields.io endpoints: GitHub's image proxy fetches README images from few addresses, so
     /// this is higher.
     public var imageRequests: Int
+    /// Starts of a GitHub sign-in (`GET /auth/github`): each writes a one-time state to PostgreSQL before anyone is
+    /// known, so a client cannot fill the table.
+    public var signInRequests: Int
     public var window: Duration
     /// Addresses one process counts per window at most; beyond, new ones are admitted uncounted (an attacker with
     /// that many addresses is not held by a per-address limit anyway), so memory and reads stay bounded.
     public var maxAddresses: Int
 
-    public init(profileRequests: Int, imageRequests: Int, window: Duration = .seconds(60), maxAddresses: Int = 100_000) {
-        (self.profileRequests, self.imageRequests, self.window, self.maxAddresses) = (profileRequests, imageRequests, window, maxAddresses)
+    public init(
+        profileRequests: Int, imageRequests: Int, signInRequests: Int = 30, window: Duration = .seconds(60), maxAddresses: Int = 100_000
+    ) {
+        (self.profileRequests, self.imageRequests, self.signInRequests) = (profileRequests, imageRequests, signInRequests)
+        (self.window, self.maxAddresses) = (window, maxAddresses)
     }
 }
 
@@ -48,7 +54,7 @@ struct WindowCount: Sendable, Equatable {
 /// what they admit in about a second, and a database outage leaves each counting alone. Runs as a service beside
 /// the HTTP server.
 public final class PublicRateLimiter: Service, Sendable {
-    public enum Kind: String, Sendable { case profile, image }
+    public enum Kind: String, Sendable { case profile, image, signIn = "sign-in" }
 
     static let staleAfter = 1.0
     let limits: PublicRateLimits
@@ -67,7 +73,12 @@ public final class PublicRateLimiter: Service, Sendable {
         let instant = now.timeIntervalSince1970
         let (start, end) = window(at: instant)
         let key = Self.bucket(kind: kind, address: ClientAddress.bucket(of: address), start: start)
-        let limit = kind == .profile ? limits.profileRequests : limits.imageRequests
+        let limit =
+            switch kind {
+            case .profile: limits.profileRequests
+            case .image: limits.imageRequests
+            case .signIn: limits.signInRequests
+            }
         let needsRead: Bool? = counts.withLock { table in
             if table[key] == nil {
                 guard table.count < limits.maxAddresses else { return nil }
