@@ -82,9 +82,9 @@ struct WrkScript: ParsableCommand {
     }
 }
 
-/// Signed push deliveries at a fixed rate, from `--senders` users in turn: the load under which the CPU per request of
-/// servers is compared. At their top speed (wrk) a slower server also batches differently, so its CPU per request moves
-/// with its throughput; at one rate for all, only its own work differs.
+/// Signed push deliveries at a fixed rate, each connection as a user of its own (so they spread over partitions): the
+/// load under which the CPU per request of servers is compared. At their top speed (wrk) a slower server also batches
+/// differently, so its CPU per request moves with its throughput; at one rate for all, only its own work differs.
 struct SteadyLoad: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "steady-load", abstract: "POST signed GitHub deliveries at a fixed rate; print how many were accepted.")
@@ -93,18 +93,17 @@ struct SteadyLoad: AsyncParsableCommand {
     @Option(help: "A push body by Codertocat (sender id 21031067); its commit sha 6113728… is replaced per delivery.") var template: String
     @Option var rate: Int = 5_000
     @Option var seconds: Int = 10
-    @Option(help: "Connections (and threads).") var connections: Int = 32
-    @Option(help: "Senders the deliveries come from, one per connection in turn (they spread over partitions).") var senders: Int = 64
+    @Option(help: "Connections (and threads), each sending as a user of its own.") var connections: Int = 32
 
     func run() async throws {
         let text = String(decoding: try Data(contentsOf: URL(fileURLWithPath: template)), as: UTF8.self)
         let deliveries = Freshness.Deliveries(port: UInt16(port), secret: Array(secret.utf8))
-        let (rate, connections, senders) = (rate, connections, max(1, senders))
+        let (rate, connections) = (rate, connections)
         let start = ContinuousClock.now
         let end = start + .seconds(seconds)
         let (accepted, failed) = await withTaskGroup(of: (Int, Int).self) { group in
             for lane in 0..<connections {
-                let template = Freshness.Deliveries.shaSlots(text.replacingOccurrences(of: "21031067", with: String(21_031_067 + lane % senders)))
+                let template = Freshness.Deliveries.shaSlots(text.replacingOccurrences(of: "21031067", with: String(21_031_067 + lane)))
                 group.addTask {
                     await LoopbackThreads.run {
                         deliveries.steady(template: template, start: start, end: end, rate: rate, lane: lane, lanes: connections)

@@ -182,7 +182,7 @@ struct SessionRouterTests {
             clientID: "Iv1.bench", clientSecret: "secret", webURL: "http://127.0.0.1:1", apiURL: "http://127.0.0.1:1", scopes: "read:user")
         let configuration = APIRouterTest.configuration(github: app)
         try await APIRouterTest.run(
-            configuration: configuration, rateLimits: PublicRateLimits(profileRequests: 60, imageRequests: 60, signInRequests: 2)
+            configuration: configuration, rateLimits: PublicRateLimits(profileRequests: 1, imageRequests: 60, signInRequests: 2)
         ) { api in
             // The window is fixed (a minute from the epoch): start well inside one.
             let into = Date().timeIntervalSince1970.truncatingRemainder(dividingBy: 60)
