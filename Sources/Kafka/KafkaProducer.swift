@@ -96,12 +96,11 @@ public final class KafkaProducer: Sendable {
                 let box = Unmanaged<DeliveryBox>.fromOpaque(opaque).takeRetainedValue()
                 let err = message.pointee.err
                 if err == RD_KAFKA_RESP_ERR_NO_ERROR {
-                    box.continuation.resume(
-                        returning: KafkaDeliveryReport(
-                            topic: box.topic, partition: message.pointee.partition, offset: message.pointee.offset))
+                    box.complete(
+                        .success(KafkaDeliveryReport(topic: box.topic, partition: message.pointee.partition, offset: message.pointee.offset)))
                 } else {
                     let kind: KafkaError.Kind = err == RD_KAFKA_RESP_ERR__MSG_TIMED_OUT ? .timedOut : .deliveryFailed
-                    box.continuation.resume(throwing: KafkaError(kind, err: err, context: "delivery to \(box.topic)"))
+                    box.complete(.failure(KafkaError(kind, err: err, context: "delivery to \(box.topic)")))
                 }
             }
         }
@@ -128,30 +127,34 @@ public final class KafkaProducer: Sendable {
     ///   partition...), `.closed` after `shutdown()`.
     @discardableResult
     public func send(_ message: KafkaOutgoingMessage) async throws(KafkaError) -> KafkaDeliveryReport {
+        let result = await withCheckedContinuation { continuation in
+            send(message) { continuation.resume(returning: $0) }
+        }
+        return try result.get()
+    }
+
+    /// Produces one message and calls `completion` once with the broker's answer, on librdkafka's poll thread (so it
+    /// must be quick and must not block): for callers outside Swift concurrency, such as a NIO channel handler, that would
+    /// otherwise pay a task's suspension and resumption per message. Errors as for the `async` form.
+    public func send(_ message: KafkaOutgoingMessage, completion: @escaping @Sendable (Result<KafkaDeliveryReport, KafkaError>) -> Void) {
         let accepted = state.withLock { state -> Bool in
             if state.closed { return false }
             state.inFlight += 1
             return true
         }
-        guard accepted else { throw KafkaError(.closed, "producer is shut down") }
-        defer { state.withLock { $0.inFlight -= 1 } }
+        guard accepted else { return completion(.failure(KafkaError(.closed, "producer is shut down"))) }
         let started = DispatchTime.now().uptimeNanoseconds
         let (duration, errors) = metrics.of(topic: message.topic)
-        do {
-            let report = try await withCheckedThrowingContinuation { continuation in
-                let box = DeliveryBox(topic: message.topic, continuation: continuation)
-                if let error = enqueue(message, box: box) {
-                    continuation.resume(throwing: error)
-                }
+        let box = DeliveryBox(topic: message.topic) { [state] result in
+            state.withLock { $0.inFlight -= 1 }
+            switch result {
+            case .success: duration.recordNanoseconds(Int64(DispatchTime.now().uptimeNanoseconds - started))
+            case .failure: errors.increment()
             }
-            duration.recordNanoseconds(Int64(DispatchTime.now().uptimeNanoseconds - started))
-            return report
-        } catch let error as KafkaError {
-            errors.increment()
-            throw error
-        } catch {
-            errors.increment()
-            throw KafkaError(.produce, "\(error)")
+            completion(result)
+        }
+        if let error = enqueue(message, box: box) {
+            box.complete(.failure(error))
         }
     }
 
@@ -237,14 +240,14 @@ public final class KafkaProducer: Sendable {
     }
 }
 
-/// Carries the awaiting continuation through librdkafka's per-message opaque pointer.
-final class DeliveryBox: @unchecked Sendable {
+/// Carries a message's completion through librdkafka's per-message opaque pointer.
+final class DeliveryBox: Sendable {
     let topic: String
-    let continuation: CheckedContinuation<KafkaDeliveryReport, any Error>
+    let complete: @Sendable (Result<KafkaDeliveryReport, KafkaError>) -> Void
 
-    init(topic: String, continuation: CheckedContinuation<KafkaDeliveryReport, any Error>) {
+    init(topic: String, complete: @escaping @Sendable (Result<KafkaDeliveryReport, KafkaError>) -> Void) {
         self.topic = topic
-        self.continuation = continuation
+        self.complete = complete
     }
 }
 

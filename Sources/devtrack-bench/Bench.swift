@@ -16,7 +16,8 @@ struct Bench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "devtrack-bench", abstract: "Benchmark helpers for scripts/bench.",
         subcommands: [
-            BareHMAC.self, WrkScript.self, SteadyLoad.self, Freshness.self, HeartbeatWrkScript.self, CodingFreshness.self, CustomWrkScript.self,
+            BareHMAC.self, NIOBareHMAC.self, WrkScript.self, SteadyLoad.self, Freshness.self, HeartbeatWrkScript.self, CodingFreshness.self,
+            CustomWrkScript.self,
             CustomFreshness.self,
             WorkerThroughput.self, DeliveryThroughput.self, ExportMemory.self,
         ])

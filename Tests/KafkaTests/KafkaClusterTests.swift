@@ -1,6 +1,7 @@
 import Foundation
 import Kafka
 import Logging
+import Synchronization
 import Testing
 
 /// The cluster a test runs against: librdkafka's mock on loopback (the test command), or the real cluster
@@ -153,6 +154,41 @@ struct KafkaClusterTests {
             #expect(
                 event == .assigned([KafkaTopicPartition(topic: topic, partition: 0), KafkaTopicPartition(topic: topic, partition: 1)])
                     || event == .assigned([KafkaTopicPartition(topic: topic, partition: 1), KafkaTopicPartition(topic: topic, partition: 0)]))
+            await consumer.close()
+        }
+    }
+
+    /// The callback form (for NIO handlers, no task per message) calls each completion once, with the message's own
+    /// report, and refuses at once after shutdown.
+    @Test func sendWithACompletionCallsItOncePerMessage() async throws {
+        try await withCluster(partitions: 2) { cluster, topic in
+            let producer = try KafkaProducer(configuration: KafkaConfiguration(bootstrapServers: cluster.bootstrapServers), logger: logger)
+            typealias Results = [Int: [Result<KafkaDeliveryReport, KafkaError>]]
+            let results = await withCheckedContinuation { (done: CheckedContinuation<Results, Never>) in
+                let collected = Mutex<Results>([:])
+                for index in 0..<100 {
+                    producer.send(KafkaOutgoingMessage(topic: topic, key: Array("\(index % 7)".utf8), value: Array("\(index)".utf8))) { result in
+                        let all = collected.withLock { reports -> Results? in
+                            reports[index, default: []].append(result)
+                            return reports.values.reduce(0) { $0 + $1.count } == 100 ? reports : nil
+                        }
+                        if let all { done.resume(returning: all) }
+                    }
+                }
+            }
+            #expect(results.count == 100, "every message got its completion")
+            #expect(results.values.allSatisfy { $0.count == 1 }, "and only one")
+            let reports = try results.values.map { try $0[0].get() }
+            #expect(Set(reports.map { "\($0.partition):\($0.offset)" }).count == 100, "each its own offset")
+            #expect(producer.messagesInFlight == 0)
+            await producer.shutdown()
+
+            let refused = await withCheckedContinuation { done in
+                producer.send(KafkaOutgoingMessage(topic: topic, value: [])) { done.resume(returning: $0) }
+            }
+            #expect(throws: KafkaError.self) { try refused.get() }
+            let consumer = try consumer(cluster, topic: topic, group: "callbacks")
+            #expect(try await drain(consumer, count: 100).count == 100)
             await consumer.close()
         }
     }
