@@ -11,11 +11,11 @@ import Synchronization
 /// docs/benchmarks.md). A body of known length is written right after the handler returns, so it is timed then; a
 /// stream (no length: live events, exports) is still timed to its last byte.
 public struct HTTPMetricsMiddleware<Context: RequestContext>: RouterMiddleware {
-    private let metrics: RouteMetrics
+    private let metrics: HTTPRouteMetrics
 
     /// - Parameter factory: where the metrics go; the process's (`MetricsSystem`, bootstrapped before routers are built) by default.
     public init(factory: any MetricsFactory = MetricsSystem.factory) {
-        metrics = RouteMetrics(factory: factory)
+        metrics = HTTPRouteMetrics(factory: factory)
     }
 
     public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
@@ -23,7 +23,7 @@ public struct HTTPMetricsMiddleware<Context: RequestContext>: RouterMiddleware {
         let (metrics, active) = (self.metrics, self.metrics.active(request.method))
         active.increment()
         let finish: @Sendable (HTTPResponse.Status, String) -> Void = { status, fallback in
-            metrics.answered(RouteMetrics.Key(route: context.endpointPath ?? fallback, method: request.method, status: status.code), since: started)
+            metrics.answered(route: context.endpointPath ?? fallback, method: request.method, status: status, since: started)
             active.decrement()
         }
         var response: Response
@@ -48,8 +48,9 @@ public struct HTTPMetricsMiddleware<Context: RequestContext>: RouterMiddleware {
 }
 
 /// The metrics of each route, method and status, made once: a lookup in the metrics factory takes its lock and builds
-/// labels, which is too much for every request.
-private final class RouteMetrics: Sendable {
+/// labels, which is too much for every request. Also used by a route answered below Hummingbird's handlers
+/// (ingest's `GitHubDeliveryFastPath`), so that its answers are counted the same way.
+public final class HTTPRouteMetrics: Sendable {
     struct Key: Hashable {
         let route: String
         let method: HTTPRequest.Method
@@ -60,9 +61,10 @@ private final class RouteMetrics: Sendable {
     private let answers = Mutex<[Key: (counter: Counter, timer: Timer)]>([:])
     private let inProgress = Mutex<[HTTPRequest.Method: Meter]>([:])
 
-    init(factory: any MetricsFactory) { self.factory = factory }
+    public init(factory: any MetricsFactory = MetricsSystem.factory) { self.factory = factory }
 
-    func active(_ method: HTTPRequest.Method) -> Meter {
+    /// The in-progress gauge of `method`: incremented when a request starts, decremented when it is answered.
+    public func active(_ method: HTTPRequest.Method) -> Meter {
         inProgress.withLock { meters in
             if let meter = meters[method] { return meter }
             let meter = Meter(label: "http_server_active_requests", dimensions: [("method", method.rawValue)], factory: factory)
@@ -71,7 +73,9 @@ private final class RouteMetrics: Sendable {
         }
     }
 
-    func answered(_ key: Key, since started: UInt64) {
+    /// Counts and times one answer; `started` is `DispatchTime.now().uptimeNanoseconds` when the request came.
+    public func answered(route: String, method: HTTPRequest.Method, status: HTTPResponse.Status, since started: UInt64) {
+        let key = Key(route: route, method: method, status: status.code)
         let (counter, timer) = answers.withLock { answers in
             if let metrics = answers[key] { return metrics }
             let dimensions = [("route", key.route), ("method", key.method.rawValue), ("status", String(key.status))]

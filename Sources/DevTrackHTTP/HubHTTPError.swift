@@ -21,6 +21,11 @@ public struct HubHTTPError: HTTPResponseError, Sendable {
         return response
     }
 
+    /// The JSON body alone, for a route that writes its answer below Hummingbird's handlers.
+    public func body() throws -> ByteBuffer {
+        ByteBuffer(bytes: try JSONResponse.encode(ErrorBody(error: .init(code: code, message: message))))
+    }
+
     struct ErrorBody: Encodable {
         struct Detail: Encodable {
             let code: String
@@ -63,11 +68,18 @@ public enum JSONResponse {
     /// `202 {"delivery_id":…,"status":"accepted"}`, written directly: it is ingest's hot path, and a
     /// JSONEncoder here cost 5% of its CPU.
     public static func accepted(deliveryID: String) -> Response {
+        Response(
+            status: .accepted, headers: [.contentType: "application/json; charset=utf-8"],
+            body: ResponseBody(byteBuffer: acceptedBody(deliveryID: deliveryID)))
+    }
+
+    /// The body of `accepted(deliveryID:)`.
+    public static func acceptedBody(deliveryID: String) -> ByteBuffer {
         var buffer = ByteBuffer()
         buffer.writeString("{\"delivery_id\":")
         writeJSONString(deliveryID, to: &buffer)
         buffer.writeString(",\"status\":\"accepted\"}")
-        return Response(status: .accepted, headers: [.contentType: "application/json; charset=utf-8"], body: ResponseBody(byteBuffer: buffer))
+        return buffer
     }
 
     /// A JSON string literal (RFC 8259 escaping).

@@ -17,17 +17,47 @@ public enum HubHTTPServer {
     /// Connections served at once; more wait in the listen backlog.
     public static let maxConnections = 4096
 
-    public static var server: HTTPServerBuilder {
-        .http1(
-            configuration: .init(
-                additionalChannelHandlers: [IdleStateHandler(readTimeout: readTimeout), SlowBodyGuard()], idleTimeout: idleTimeout,
-                httpDecoderConfiguration: decoder))
+    public static var server: HTTPServerBuilder { .http1(configuration: channelConfiguration) }
+
+    /// The same server with `interceptor` in each connection's pipeline after Hummingbird's connection state handler (which
+    /// sees every request and answer, for its idle timeout and graceful shutdown) and before the async handlers: a route
+    /// that must not pay Swift concurrency's hops per request (ingest's GitHub deliveries) is answered there, and every
+    /// other request passes on to the router.
+    public static func server(interceptor: @escaping @Sendable () -> any ChannelHandler) -> HTTPServerBuilder {
+        HTTPServerBuilder { responder in
+            InterceptingHTTP1Channel(inner: HTTP1Channel(responder: responder, configuration: channelConfiguration), interceptor: interceptor)
+        }
+    }
+
+    static var channelConfiguration: HTTP1Channel.Configuration {
+        .init(
+            additionalChannelHandlers: [IdleStateHandler(readTimeout: readTimeout), SlowBodyGuard()], idleTimeout: idleTimeout,
+            httpDecoderConfiguration: decoder)
     }
 
     public static func configuration(host: String, port: Int, serverName: String, logger: Logger) -> ApplicationConfiguration {
         ApplicationConfiguration(
             address: .hostname(host, port: port), serverName: serverName,
             availableConnectionsDelegate: MaximumAvailableConnections(maxConnections, logger: logger))
+    }
+}
+
+/// Hummingbird's HTTP/1 channel with one more handler placed just before its async handlers (`HubHTTPServer.server(interceptor:)`).
+struct InterceptingHTTP1Channel: ServerChildChannel {
+    let inner: HTTP1Channel
+    let interceptor: @Sendable () -> any ChannelHandler
+
+    func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<HTTP1Channel.Value> {
+        let interceptor = self.interceptor
+        return inner.setup(channel: channel, logger: logger).flatMapThrowing { value in
+            let operations = channel.pipeline.syncOperations
+            try operations.addHandler(interceptor(), position: .after(try operations.handler(type: HTTPConnectionStateHandler.self)))
+            return value
+        }
+    }
+
+    func handle(value: HTTP1Channel.Value, logger: Logger) async {
+        await inner.handle(value: value, logger: logger)
     }
 }
 

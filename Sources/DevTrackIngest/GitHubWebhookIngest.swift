@@ -6,6 +6,7 @@ import HTTPTypes
 import Hummingbird
 import Kafka
 import Logging
+import NIOCore
 
 public struct IngestConfiguration: Sendable {
     /// The operator's GitHub App webhook secret for `POST /webhooks/github`; nil disables that endpoint.
@@ -48,6 +49,17 @@ public struct GitHubWebhookIngest: Sendable {
         self.configuration = configuration
     }
 
+    /// The handler that answers `POST /webhooks/github` before the router (`GitHubDeliveryFastPath`), one per connection;
+    /// nil when the hub-wide endpoint is not configured.
+    func fastPath(serverName: String, logger: Logger) -> (@Sendable () -> any ChannelHandler)? {
+        guard let secret = configuration.hubWebhookSecret else { return nil }
+        let route = GitHubDeliveryFastPath.Route(
+            secrets: [Array(secret.utf8)], checks: GitHubDeliveryChecks(maxBodyBytes: configuration.maxBodyBytes),
+            maxInlineBytes: configuration.maxInlineBytes, topic: configuration.githubTopic, producer: producer.producer,
+            backlog: producer.backlog, metrics: HTTPRouteMetrics(), serverName: serverName, logger: logger)
+        return { GitHubDeliveryFastPath(route: route) }
+    }
+
     public func addRoutes(to router: Router<some RequestContext>) {
         router.post("/webhooks/github") { request, context in
             guard let secret = configuration.hubWebhookSecret else {
@@ -70,13 +82,58 @@ public struct GitHubWebhookIngest: Sendable {
     }
 
     func accept(_ request: Request, context: some RequestContext, secrets: [[UInt8]], sourceID: UUID?) async throws -> Response {
-        if let length = request.headers.value(of: .contentLength).flatMap(Int.init), length > configuration.maxBodyBytes {
+        let checked = try GitHubDeliveryChecks(maxBodyBytes: configuration.maxBodyBytes).headers(request.headers)
+        var body: ByteBuffer
+        do {
+            body = try await request.body.collect(upTo: configuration.maxBodyBytes)
+        } catch {
+            throw GitHubDeliveryChecks(maxBodyBytes: configuration.maxBodyBytes).tooLarge
+        }
+        let bytes = body.readBytes(length: body.readableBytes) ?? []
+        let delivery = try checked.body(bytes, secrets: secrets, sourceID: sourceID, receivedAt: Date())
+        guard delivery.event != "ping" else {
+            return try JSONResponse.make(["status": "pong", "delivery_id": delivery.deliveryID])
+        }
+        let (value, refHeaders) = try await LargePayloads(
+            largePayloads: LargePayloadRepository(database), maxInlineBytes: configuration.maxInlineBytes
+        )
+        .message(for: bytes, topic: configuration.githubTopic, deliveryID: delivery.deliveryID, logger: context.logger)
+        let message = KafkaOutgoingMessage(
+            topic: configuration.githubTopic, key: delivery.key, value: value, headers: delivery.headers + refHeaders)
+        try await producer.send(message, what: "delivery \(delivery.deliveryID)", logger: context.logger)
+        return JSONResponse.accepted(deliveryID: delivery.deliveryID)
+    }
+}
+
+/// The checks of a GitHub delivery, without I/O, shared by the route above and `GitHubDeliveryFastPath`: its headers first
+/// (before any of the body is read), then its signature, content type and payload.
+struct GitHubDeliveryChecks: Sendable {
+    let maxBodyBytes: Int
+
+    /// The headers that passed, for the checks of the body.
+    struct CheckedHeaders: Sendable {
+        let event: String
+        let deliveryID: String
+        let contentType: String
+        let headers: HTTPFields
+    }
+
+    /// A delivery that passed every check: its Kafka key and headers (the body goes as the value, or by reference).
+    struct Delivery: Sendable {
+        let event: String
+        let deliveryID: String
+        let key: [UInt8]
+        let headers: [KafkaHeader]
+    }
+
+    func headers(_ headers: HTTPFields) throws(HubHTTPError) -> CheckedHeaders {
+        if let length = headers.value(of: .contentLength).flatMap(Int.init), length > maxBodyBytes {
             throw tooLarge
         }
-        guard let event = request.headers.value(of: .gitHubEvent), !event.isEmpty else {
+        guard let event = headers.value(of: .gitHubEvent), !event.isEmpty else {
             throw HubHTTPError.badRequest("missing X-GitHub-Event header", code: "missing_header")
         }
-        guard let deliveryID = request.headers.value(of: .gitHubDelivery), !deliveryID.isEmpty else {
+        guard let deliveryID = headers.value(of: .gitHubDelivery), !deliveryID.isEmpty else {
             throw HubHTTPError.badRequest("missing X-GitHub-Delivery header", code: "missing_header")
         }
         if let problem = DeliveryIDs.problem(deliveryID) {
@@ -85,22 +142,23 @@ public struct GitHubWebhookIngest: Sendable {
         if let problem = InputText.problem(event, maxBytes: 100) {
             throw HubHTTPError.badRequest("X-GitHub-Event \(problem)", code: "invalid_header")
         }
-        var body: ByteBuffer
-        do {
-            body = try await request.body.collect(upTo: configuration.maxBodyBytes)
-        } catch {
-            throw tooLarge
-        }
-        let bytes = body.readBytes(length: body.readableBytes) ?? []
+        return CheckedHeaders(
+            event: event, deliveryID: deliveryID, contentType: headers.value(of: .contentType) ?? "application/json", headers: headers)
+    }
 
-        switch GitHubSignature.verify(body: bytes, header: request.headers.value(of: .hubSignature256), secrets: secrets) {
+    var tooLarge: HubHTTPError {
+        HubHTTPError(.contentTooLarge, code: "payload_too_large", "body is larger than \(maxBodyBytes) bytes")
+    }
+}
+
+extension GitHubDeliveryChecks.CheckedHeaders {
+    func body(_ bytes: [UInt8], secrets: [[UInt8]], sourceID: UUID?, receivedAt: Date) throws(HubHTTPError) -> GitHubDeliveryChecks.Delivery {
+        switch GitHubSignature.verify(body: bytes, header: headers.value(of: .hubSignature256), secrets: secrets) {
         case .valid: break
         case .missing: throw HubHTTPError.unauthorized("missing X-Hub-Signature-256 header", code: "signature_missing")
         case .malformed(let reason): throw HubHTTPError.unauthorized(reason, code: "signature_malformed")
         case .mismatch: throw HubHTTPError.unauthorized("X-Hub-Signature-256 does not match the body", code: "signature_mismatch")
         }
-
-        let contentType = request.headers.value(of: .contentType) ?? "application/json"
         let payload: [UInt8]
         if contentType.hasPrefix("application/x-www-form-urlencoded") {
             guard let field = FormEncoding.field("payload", in: bytes) else {
@@ -120,31 +178,16 @@ public struct GitHubWebhookIngest: Sendable {
         } catch {
             throw HubHTTPError.badRequest("body is not a JSON webhook payload: \(error)", code: "invalid_body")
         }
-
-        if event == "ping" {
-            return try JSONResponse.make(["status": "pong", "delivery_id": deliveryID])
-        }
-
         let key = senderID.map { String($0) } ?? sourceID?.uuidString.lowercased() ?? deliveryID
-        var headers = [
-            KafkaHeader(RawEventHeaders.event, event),
-            KafkaHeader(RawEventHeaders.deliveryID, deliveryID),
-            KafkaHeader(RawEventHeaders.sourceID, sourceID?.uuidString.lowercased() ?? ""),
-            KafkaHeader(RawEventHeaders.receivedAt, Timestamps.format(Date())),
-            KafkaHeader(RawEventHeaders.contentType, contentType),
-        ]
-        let (value, refHeaders) = try await LargePayloads(
-            largePayloads: LargePayloadRepository(database), maxInlineBytes: configuration.maxInlineBytes
-        )
-        .message(for: bytes, topic: configuration.githubTopic, deliveryID: deliveryID, logger: context.logger)
-        headers += refHeaders
-        let message = KafkaOutgoingMessage(topic: configuration.githubTopic, key: Array(key.utf8), value: value, headers: headers)
-        try await producer.send(message, what: "delivery \(deliveryID)", logger: context.logger)
-        return JSONResponse.accepted(deliveryID: deliveryID)
-    }
-
-    private var tooLarge: HubHTTPError {
-        HubHTTPError(.contentTooLarge, code: "payload_too_large", "body is larger than \(configuration.maxBodyBytes) bytes")
+        return GitHubDeliveryChecks.Delivery(
+            event: event, deliveryID: deliveryID, key: Array(key.utf8),
+            headers: [
+                KafkaHeader(RawEventHeaders.event, event),
+                KafkaHeader(RawEventHeaders.deliveryID, deliveryID),
+                KafkaHeader(RawEventHeaders.sourceID, sourceID?.uuidString.lowercased() ?? ""),
+                KafkaHeader(RawEventHeaders.receivedAt, Timestamps.format(receivedAt)),
+                KafkaHeader(RawEventHeaders.contentType, contentType),
+            ])
     }
 }
 

@@ -1,7 +1,10 @@
 import DevTrackCore
+import DevTrackHTTP
 import DevTrackStore
 import Hummingbird
+import HummingbirdCore
 import Kafka
+import Logging
 
 /// Every route of the ingest server: GitHub webhooks, custom webhooks and heartbeats, each answered only once Kafka has
 /// what it accepted. Built here once, for `devtrack ingest`, `devtrack dev` and the router tests alike.
@@ -21,6 +24,12 @@ public struct IngestRoutes: Sendable {
         custom = CustomWebhookIngest(
             producer: producer, database: database, secretBox: secretBox, configuration: customConfiguration, backlog: backlog)
         self.heartbeats = HeartbeatIngest(producer: producer, database: database, configuration: heartbeats, backlog: backlog)
+    }
+
+    /// The server for these routes: Hummingbird's, with GitHub's hub-wide deliveries answered before the router
+    /// (`GitHubDeliveryFastPath`) when that endpoint is configured.
+    public func server(name: String, logger: Logger) -> HTTPServerBuilder {
+        github.fastPath(serverName: name, logger: logger).map { HubHTTPServer.server(interceptor: $0) } ?? HubHTTPServer.server
     }
 
     public func addRoutes(to router: Router<IngestRequestContext>) {

@@ -97,7 +97,7 @@ struct RoleFactory {
         router.middlewares.add(HTTPMetricsMiddleware())
         router.middlewares.add(JSONErrorMiddleware())
         router.addHealthRoutes(checks: readiness)
-        IngestRoutes(
+        let routes = IngestRoutes(
             producer: producer, database: database, secretBox: secretBox,
             webhooks: IngestConfiguration(
                 hubWebhookSecret: configuration.githubAppSecret, maxBodyBytes: configuration.ingest.maxBodyBytes,
@@ -106,12 +106,12 @@ struct RoleFactory {
                 maxBatch: configuration.coding.maxHeartbeatsPerRequest,
                 maxAge: .seconds(configuration.coding.maxHeartbeatAgeDays * 86400),
                 syncRequestsPerMinute: configuration.coding.syncRequestsPerMinute),
-            backlog: backlog
-        ).addRoutes(to: router)
+            backlog: backlog)
+        routes.addRoutes(to: router)
         router.addMethodNotAllowed()
         let logger = Logger(label: "devtrack.ingest")
         return Application(
-            router: router, server: HubHTTPServer.server,
+            router: router, server: routes.server(name: "devtrack-ingest", logger: logger),
             configuration: HubHTTPServer.configuration(
                 host: configuration.ingest.host, port: configuration.ingest.port, serverName: "devtrack-ingest", logger: logger),
             onServerRunning: { _ in await onRunning() },

@@ -27,29 +27,39 @@ struct IngestRouterTest: Sendable {
     static let maxBodyBytes = 64 * 1024
     static let maxHeartbeats = 3
     static let syncRequestsPerMinute = 2
+    static let serverName = "devtrack-ingest"
 
-    static func run(hubSecret: String? = hubSecret, _ body: @escaping @Sendable (IngestRouterTest) async throws -> Void) async throws {
+    /// With `live`, over loopback through the server `devtrack ingest` runs (`IngestRoutes.server`, which answers GitHub's
+    /// hub-wide deliveries before the router); `producerSettings` override the producer's librdkafka properties.
+    static func run(
+        hubSecret: String? = hubSecret, live: Bool = false, producerSettings: [String: String] = [:],
+        _ body: @escaping @Sendable (IngestRouterTest) async throws -> Void
+    ) async throws {
         try await TestDatabase.shared.withFreshStore { store, _ in
             let logger = Logger(label: "ingest-router-tests")
             let cluster = try KafkaMockCluster(brokers: 1, logger: logger)
             for topic in [Topics.githubEvents, Topics.customEvents, Topics.codingHeartbeats] {
                 try cluster.createTopic(KafkaTopicSpecification(name: topic, partitions: 1, replicationFactor: 1))
             }
-            let producer = try KafkaProducer(configuration: KafkaConfiguration(bootstrapServers: cluster.bootstrapServers), logger: logger)
+            let producer = try KafkaProducer(
+                configuration: KafkaConfiguration(bootstrapServers: cluster.bootstrapServers, producerSettings), logger: logger)
             let secretBox = try SecretBox(base64Key: SecretBox.newBase64Key())
             let router = Router(context: IngestRequestContext.self)
             router.middlewares.add(JSONErrorMiddleware())
-            IngestRoutes(
+            let routes = IngestRoutes(
                 producer: producer, database: store.database, secretBox: secretBox,
                 webhooks: IngestConfiguration(hubWebhookSecret: hubSecret, maxBodyBytes: maxBodyBytes, sourceCacheTTL: .seconds(5)),
                 heartbeats: HeartbeatConfiguration(
-                    maxBatch: maxHeartbeats, maxAge: .seconds(14 * 86_400), syncRequestsPerMinute: syncRequestsPerMinute)
-            ).addRoutes(to: router)
+                    maxBatch: maxHeartbeats, maxAge: .seconds(14 * 86_400), syncRequestsPerMinute: syncRequestsPerMinute))
+            routes.addRoutes(to: router)
             router.addMethodNotAllowed()
+            let application = Application(
+                router: router, server: routes.server(name: serverName, logger: logger),
+                configuration: .init(address: .hostname("127.0.0.1", port: 0), serverName: serverName), logger: logger)
             let user = try await store.users.createUser(login: "Codertocat", githubID: 21_031_067, timezone: "UTC")
             let key = try await store.codingKeys.createCodingKey(userID: user.id, name: "laptop").key
             do {
-                try await Application(router: router).test(.router) { client in
+                try await application.test(live ? .live : .router) { client in
                     try await body(
                         IngestRouterTest(client: client, store: store, cluster: cluster, user: user, codingKey: key, secretBox: secretBox))
                 }
