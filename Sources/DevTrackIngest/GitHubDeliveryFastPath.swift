@@ -95,8 +95,10 @@ final class GitHubDeliveryFastPath: ChannelDuplexHandler, RemovableChannelHandle
         switch (state, part) {
         case (.idle, .head(let head)):
             if answersOwedByRouter == 0, let checked = claim(head) {
+                // Grown as the body arrives beyond 16 KB: the headers that passed are not authenticated yet, and reserving
+                // each claimed length up front would let unsigned heads hold up to `maxInlineBytes` per connection.
                 let length = head.headerFields.value(of: .contentLength).flatMap(Int.init) ?? 0
-                state = .collecting(checked, head, context.channel.allocator.buffer(capacity: length))
+                state = .collecting(checked, head, context.channel.allocator.buffer(capacity: min(length, 16 * 1024)))
             } else {
                 pass(part, context: context)
             }
