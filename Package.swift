@@ -92,6 +92,7 @@ let package = Package(
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
+                .product(name: "Metrics", package: "swift-metrics"),
             ]
         ),
         // Kafka consumer groups: normalize, metrics.
@@ -223,6 +224,7 @@ let package = Package(
             dependencies: [
                 "DevTrackIngest", "DevTrackHTTP", "DevTrackStore", "DevTrackCore", "Kafka", "DevTrackTestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "MetricsTestKit", package: "swift-metrics"),
             ]
         ),
         // The query API's router in process (HummingbirdTesting) on real PostgreSQL: every controller's validation and errors.

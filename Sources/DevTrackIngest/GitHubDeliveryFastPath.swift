@@ -5,6 +5,7 @@ import Foundation
 import HTTPTypes
 import Kafka
 import Logging
+import Metrics
 import NIOCore
 import NIOHTTPTypes
 
@@ -18,8 +19,9 @@ import NIOHTTPTypes
 /// request it does not take, and every delivery whose checks fail (or a `ping`, or a full backlog), goes to the router as
 /// it came, which answers it with the documented error; so there is one place for the contract, and this handler never
 /// answers an error of its own but Kafka's 503. Answers keep their order: while a delivery waits for Kafka, what the
-/// client sends next is held (and no more is read), and while the router owes an answer on the connection, requests go to
-/// the router too.
+/// connection brings next is held (and no more is read), events and errors too: a client that half-closes after its
+/// delivery, or a malformed request behind it, must not let the router close the connection (or answer 400) before the
+/// 202. While the router owes an answer on the connection, requests go to the router too.
 final class GitHubDeliveryFastPath: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPRequestPart
     typealias InboundOut = HTTPRequestPart
@@ -36,6 +38,8 @@ final class GitHubDeliveryFastPath: ChannelDuplexHandler, RemovableChannelHandle
         let producer: KafkaProducer
         let backlog: KafkaBacklog?
         let metrics: HTTPRouteMetrics
+        /// `devtrack_ingest_fast_path_answers_total` by status: how many deliveries this path answered itself.
+        let answers: FastPathAnswers
         let serverName: String
         let logger: Logger
     }
@@ -50,12 +54,21 @@ final class GitHubDeliveryFastPath: ChannelDuplexHandler, RemovableChannelHandle
         case producing
     }
 
+    /// What the connection brought while a delivery waited for Kafka.
+    private enum Held {
+        case part(HTTPRequestPart)
+        /// Such as `ChannelEvent.inputClosed`, which ends the router's stream of requests.
+        case event(Any)
+        /// Such as an `HTTPParserError`, which the router answers 400 before closing.
+        case error(any Error)
+    }
+
     private let route: Route
     private var state = State.idle
     /// Requests passed to the router whose answers have not been written yet.
     private var answersOwedByRouter = 0
-    /// What arrived while a delivery waited for Kafka, in order.
-    private var held: [HTTPRequestPart] = []
+    /// What arrived while a delivery waited for Kafka, in order; replayed when Kafka has answered.
+    private var held: [Held] = []
     private var readWanted = false
     private var removed = false
     private var date = HTTPDateHeader()
@@ -70,11 +83,33 @@ final class GitHubDeliveryFastPath: ChannelDuplexHandler, RemovableChannelHandle
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let part = unwrapInboundIn(data)
-        if case .producing = state {
-            held.append(part)
+        if isHolding {
+            held.append(.part(part))
         } else {
             take(part, context: context)
         }
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if isHolding {
+            held.append(.event(event))
+        } else {
+            context.fireUserInboundEventTriggered(event)
+        }
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        if isHolding {
+            held.append(.error(error))
+        } else {
+            context.fireErrorCaught(error)
+        }
+    }
+
+    /// While a delivery waits, and until what arrived meanwhile has been replayed.
+    private var isHolding: Bool {
+        if case .producing = state { return true }
+        return !held.isEmpty
     }
 
     /// Holds the next read while a delivery waits, so that a client cannot pile requests up behind it.
@@ -87,7 +122,8 @@ final class GitHubDeliveryFastPath: ChannelDuplexHandler, RemovableChannelHandle
     }
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
-        if case .end = unwrapOutboundIn(data) { answersOwedByRouter -= 1 }
+        // Never below 0: the router also answers 400 to a malformed request whose head never reached it.
+        if case .end = unwrapOutboundIn(data) { answersOwedByRouter = max(0, answersOwedByRouter - 1) }
         context.write(data, promise: promise)
     }
 
@@ -173,29 +209,40 @@ final class GitHubDeliveryFastPath: ChannelDuplexHandler, RemovableChannelHandle
         case .success(let report):
             route.backlog?.produced(report, bytes: bytes)
             status = .accepted
+            route.answers.accepted.increment()
             answer(.accepted, body: JSONResponse.acceptedBody(deliveryID: deliveryID), context: context)
         case .failure(let error):
             route.logger.warning("Kafka did not take delivery \(deliveryID): \(error)")
             let refusal = HubHTTPError.kafkaUnavailable
             status = refusal.status
+            route.answers.kafkaUnavailable.increment()
             answer(status, body: (try? refusal.body()) ?? ByteBuffer(), headers: refusal.headers, context: context)
         }
         route.metrics.answered(route: Route.path, method: .post, status: status, since: started)
         route.metrics.active(.post).decrement()
         state = .idle
-        if !held.isEmpty {
-            while !held.isEmpty {
-                if case .producing = state { break }
-                take(held.removeFirst(), context: context)
-            }
-            // The router's side hands what it was given on to its handlers at the end of a read.
-            context.fireChannelReadComplete()
-        }
+        replayHeld(context: context)
         if case .producing = state { return }
         if readWanted, !removed {
             readWanted = false
             context.read()
         }
+    }
+
+    /// Hands on what arrived while the delivery waited, in order, until it is all done or another delivery waits.
+    private func replayHeld(context: ChannelHandlerContext) {
+        guard !held.isEmpty else { return }
+        guard !removed else { return held.removeAll() }
+        while !held.isEmpty {
+            if case .producing = state { break }
+            switch held.removeFirst() {
+            case .part(let part): take(part, context: context)
+            case .event(let event): context.fireUserInboundEventTriggered(event)
+            case .error(let error): context.fireErrorCaught(error)
+            }
+        }
+        // The router's side hands what it was given on to its handlers at the end of a read.
+        context.fireChannelReadComplete()
     }
 
     private func answer(_ status: HTTPResponse.Status, body: ByteBuffer, headers: HTTPFields = [:], context: ChannelHandlerContext) {
@@ -208,5 +255,18 @@ final class GitHubDeliveryFastPath: ChannelDuplexHandler, RemovableChannelHandle
         context.write(wrapOutboundOut(.head(HTTPResponse(status: status, headerFields: fields))), promise: nil)
         context.write(wrapOutboundOut(.body(body)), promise: nil)
         context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+    }
+}
+
+/// The deliveries `GitHubDeliveryFastPath` answered itself, by status (the rest went to the router and are counted only
+/// in `http_server_requests_total`, with these).
+struct FastPathAnswers: Sendable {
+    static let label = "devtrack_ingest_fast_path_answers_total"
+    let accepted: Counter
+    let kafkaUnavailable: Counter
+
+    init(factory: any MetricsFactory) {
+        accepted = Counter(label: Self.label, dimensions: [("status", "202")], factory: factory)
+        kafkaUnavailable = Counter(label: Self.label, dimensions: [("status", "503")], factory: factory)
     }
 }

@@ -6,6 +6,7 @@ import HTTPTypes
 import Hummingbird
 import Kafka
 import Logging
+import Metrics
 import NIOCore
 
 public struct IngestConfiguration: Sendable {
@@ -51,12 +52,13 @@ public struct GitHubWebhookIngest: Sendable {
 
     /// The handler that answers `POST /webhooks/github` before the router (`GitHubDeliveryFastPath`), one per connection;
     /// nil when the hub-wide endpoint is not configured.
-    func fastPath(serverName: String, logger: Logger) -> (@Sendable () -> any ChannelHandler)? {
+    func fastPath(serverName: String, logger: Logger, metrics: any MetricsFactory) -> (@Sendable () -> any ChannelHandler)? {
         guard let secret = configuration.hubWebhookSecret else { return nil }
         let route = GitHubDeliveryFastPath.Route(
             secrets: [Array(secret.utf8)], checks: GitHubDeliveryChecks(maxBodyBytes: configuration.maxBodyBytes),
             maxInlineBytes: configuration.maxInlineBytes, topic: configuration.githubTopic, producer: producer.producer,
-            backlog: producer.backlog, metrics: HTTPRouteMetrics(), serverName: serverName, logger: logger)
+            backlog: producer.backlog, metrics: HTTPRouteMetrics(factory: metrics), answers: FastPathAnswers(factory: metrics),
+            serverName: serverName, logger: logger)
         return { GitHubDeliveryFastPath(route: route) }
     }
 

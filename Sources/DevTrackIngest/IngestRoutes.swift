@@ -5,6 +5,7 @@ import Hummingbird
 import HummingbirdCore
 import Kafka
 import Logging
+import Metrics
 
 /// Every route of the ingest server: GitHub webhooks, custom webhooks and heartbeats, each answered only once Kafka has
 /// what it accepted. Built here once, for `devtrack ingest`, `devtrack dev` and the router tests alike.
@@ -27,9 +28,10 @@ public struct IngestRoutes: Sendable {
     }
 
     /// The server for these routes: Hummingbird's, with GitHub's hub-wide deliveries answered before the router
-    /// (`GitHubDeliveryFastPath`) when that endpoint is configured.
-    public func server(name: String, logger: Logger) -> HTTPServerBuilder {
-        github.fastPath(serverName: name, logger: logger).map { HubHTTPServer.server(interceptor: $0) } ?? HubHTTPServer.server
+    /// (`GitHubDeliveryFastPath`) when that endpoint is configured. `metrics` takes what that path counts: the process's
+    /// (`MetricsSystem`, bootstrapped first) by default, as for the routers' `HTTPMetricsMiddleware`.
+    public func server(name: String, logger: Logger, metrics: any MetricsFactory = MetricsSystem.factory) -> HTTPServerBuilder {
+        github.fastPath(serverName: name, logger: logger, metrics: metrics).map { HubHTTPServer.server(interceptor: $0) } ?? HubHTTPServer.server
     }
 
     public func addRoutes(to router: Router<IngestRequestContext>) {

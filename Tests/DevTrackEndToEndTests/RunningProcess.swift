@@ -1,3 +1,4 @@
+import DevTrackTestSupport
 import Foundation
 import Synchronization
 
@@ -110,18 +111,4 @@ private let handedOutPorts = Mutex<Set<Int>>([])
 
 private func canBind(port: Int) throws -> Bool {
     try withLoopbackSocket(port: port) { fd, address, length in bind(fd, address, length) == 0 }
-}
-
-/// A new TCP socket and the address 127.0.0.1:`port`, for `body`; the socket is closed after it.
-func withLoopbackSocket<T>(port: Int, _ body: (Int32, UnsafePointer<sockaddr>, socklen_t) throws -> T) throws -> T {
-    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    guard fd >= 0 else { throw HarnessError("socket() failed") }
-    defer { close(fd) }
-    var address = sockaddr_in()
-    address.sin_family = sa_family_t(AF_INET)
-    address.sin_addr.s_addr = inet_addr("127.0.0.1")
-    address.sin_port = UInt16(port).bigEndian
-    return try withUnsafePointer(to: &address) {
-        try $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { try body(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-    }
 }

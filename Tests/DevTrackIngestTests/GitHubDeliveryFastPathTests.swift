@@ -1,18 +1,16 @@
 import DevTrackCore
 import DevTrackIngest
+import DevTrackTestSupport
 import Dispatch
 import Foundation
 import HTTPTypes
 import Kafka
 import Testing
 
-#if canImport(Glibc)
-    import Glibc
-#endif
-
 /// `POST /webhooks/github` as `devtrack ingest` serves it over loopback, where `GitHubDeliveryFastPath` answers deliveries
 /// before the router: what the client gets and what Kafka holds must be what the router's route gives, its refusals must
-/// be the router's, and answers on one connection must keep the order of the requests.
+/// be the router's, and answers on one connection must keep the order of the requests, of its events (a half-close) and
+/// of its errors (a malformed request). `test.fastPathAnswers` tells which requests the fast path answered itself.
 @Suite struct GitHubDeliveryFastPathTests {
     let push = Array(#"{"ref":"refs/heads/main","commits":[],"sender":{"login":"Codertocat","id":21031067}}"#.utf8)
 
@@ -22,6 +20,20 @@ import Testing
         -> HTTPFields
     {
         IngestRouterTest.gitHubHeaders(event: event, delivery: delivery, body: body, secret: secret)
+    }
+
+    /// A delivery of `push` as raw HTTP/1.1, for a connection written to by hand.
+    func request(_ path: String, delivery: String, secret: String = IngestRouterTest.hubSecret, close: Bool = false) -> String {
+        let fields = headers(push, delivery: delivery, secret: secret)
+        let lines =
+            fields.map { "\($0.name.rawName): \($0.value)" } + ["Host: 127.0.0.1", "Content-Length: \(push.count)"]
+            + (close ? ["Connection: close"] : [])
+        return "POST \(path) HTTP/1.1\r\n" + lines.joined(separator: "\r\n") + "\r\n\r\n" + String(decoding: push, as: UTF8.self)
+    }
+
+    /// The status codes of the answers in `text`, in order.
+    func statuses(_ text: String) -> [String] {
+        text.components(separatedBy: "HTTP/1.1 ").dropFirst().map { String($0.prefix(3)) }
     }
 
     @Test func aDeliveryAnsweredBeforeTheRouterGetsTheRoutersAnswerAndMessage() async throws {
@@ -45,10 +57,11 @@ import Testing
             #expect(messages[0].value == push && messages[1].value == push)
             func sameHeaders(_ message: KafkaMessage) -> [String] {
                 message.headers.filter { $0.name != RawEventHeaders.deliveryID && $0.name != RawEventHeaders.receivedAt }
-                    .map { "\($0.name)=\($0.stringValue ?? "")" }
+                    .map { "\($0.name)=\($0.stringValue)" }
             }
             #expect(sameHeaders(messages[0]) == sameHeaders(messages[1]))
             #expect(messages[0].headers.map(\.name) == messages[1].headers.map(\.name))
+            #expect(try test.fastPathAnswers("202") == 1, "the first answered below the router, the second by it")
         }
     }
 
@@ -67,32 +80,54 @@ import Testing
             let broken = try await test.post("/webhooks/github", body: notJSON, headers: headers(notJSON))
             #expect(broken.status == .badRequest && broken.errorCode == "invalid_body", "\(broken)")
             _ = try await test.messages(on: Topics.githubEvents, count: 0)
+            #expect(try test.fastPathAnswers("202") == 0 && test.fastPathAnswers("503") == 0, "every refusal is the router's")
         }
     }
 
     @Test func answersOnOneConnectionKeepTheOrderOfItsRequests() async throws {
         try await IngestRouterTest.run(live: true) { test in
             let port = try #require(test.client.port)
-            let ids = (0..<4).map { _ in UUID().uuidString }
-            func request(_ path: String, delivery: String, secret: String = IngestRouterTest.hubSecret, close: Bool = false) -> String {
-                let fields = headers(push, delivery: delivery, secret: secret)
-                let lines =
-                    fields.map { "\($0.name.rawName): \($0.value)" } + ["Host: 127.0.0.1", "Content-Length: \(push.count)"]
-                    + (close ? ["Connection: close"] : [])
-                return "POST \(path) HTTP/1.1\r\n" + lines.joined(separator: "\r\n") + "\r\n\r\n" + String(decoding: push, as: UTF8.self)
-            }
-            // All four in one write: a delivery for the fast path, a forged one for the router, a fast one, and one the router
-            // takes because it asks to close the connection after its answer.
+            let ids = (0..<5).map { _ in UUID().uuidString }
+            // All five in one write: two deliveries for the fast path (the second held while the first waits for Kafka), a
+            // forged one for the router, one the router takes because it still owes the forged one's answer when it comes,
+            // and one the router takes because it asks to close the connection after its answer.
             let pipelined =
-                request("/webhooks/github", delivery: ids[0]) + request("/webhooks/github", delivery: ids[1], secret: "forged")
-                + request("/webhooks/github", delivery: ids[2]) + request("/webhooks/github", delivery: ids[3], close: true)
-            let answer = try await exchange(port: port, sending: pipelined)
-            let statuses = answer.components(separatedBy: "HTTP/1.1 ").dropFirst().map { String($0.prefix(3)) }
-            #expect(statuses == ["202", "401", "202", "202"], "\(answer)")
-            let accepted = [ids[0], ids[2], ids[3]].compactMap { answer.range(of: $0)?.lowerBound }
-            #expect(accepted.count == 3 && accepted == accepted.sorted(), "the accepted deliveries answered in order: \(answer)")
-            let messages = try await test.messages(on: Topics.githubEvents, count: 3)
-            #expect(Set(messages.compactMap { $0.header(RawEventHeaders.deliveryID)?.stringValue }) == [ids[0], ids[2], ids[3]])
+                request("/webhooks/github", delivery: ids[0]) + request("/webhooks/github", delivery: ids[1])
+                + request("/webhooks/github", delivery: ids[2], secret: "forged") + request("/webhooks/github", delivery: ids[3])
+                + request("/webhooks/github", delivery: ids[4], close: true)
+            let answer = try await LoopbackExchange.run(port: port, sending: pipelined)
+            #expect(statuses(answer) == ["202", "202", "401", "202", "202"], "\(answer)")
+            let accepted = [ids[0], ids[1], ids[3], ids[4]].compactMap { answer.range(of: $0)?.lowerBound }
+            #expect(accepted.count == 4 && accepted == accepted.sorted(), "the accepted deliveries answered in order: \(answer)")
+            let messages = try await test.messages(on: Topics.githubEvents, count: 4)
+            #expect(messages.compactMap { $0.header(RawEventHeaders.deliveryID)?.stringValue } == [ids[0], ids[1], ids[3], ids[4]])
+            let fast = try test.fastPathAnswers("202")
+            #expect(fast == 2, "the first two below the router: \(fast)")
+        }
+    }
+
+    @Test func aClientThatHalfClosesAfterItsDeliveryStillGetsItsAnswer() async throws {
+        try await IngestRouterTest.run(live: true) { test in
+            let id = UUID().uuidString
+            // The end of the client's input reaches the server while Kafka has not answered yet: held, it must not end the
+            // connection before the 202 (Hummingbird allows half-closed connections, and closes when its stream ends).
+            let answer = try await LoopbackExchange.run(
+                port: try #require(test.client.port), sending: request("/webhooks/github", delivery: id), halfClose: true)
+            #expect(statuses(answer) == ["202"] && answer.contains(id), "\(answer)")
+            #expect(try test.fastPathAnswers("202") == 1)
+            _ = try await test.messages(on: Topics.githubEvents, count: 1)
+        }
+    }
+
+    @Test func aMalformedRequestBehindADeliveryIsAnswered400AfterIt() async throws {
+        try await IngestRouterTest.run(live: true) { test in
+            let id = UUID().uuidString
+            // The parser's error comes while the delivery waits for Kafka; the router answers it 400 and closes, after the 202.
+            let answer = try await LoopbackExchange.run(
+                port: try #require(test.client.port), sending: request("/webhooks/github", delivery: id) + "NOT HTTP AT ALL\r\n\r\n")
+            #expect(statuses(answer) == ["202", "400"] && answer.contains(id), "\(answer)")
+            #expect(try test.fastPathAnswers("202") == 1)
+            _ = try await test.messages(on: Topics.githubEvents, count: 1)
         }
     }
 
@@ -103,6 +138,7 @@ import Testing
             let refused = try await test.post("/webhooks/github", body: push, headers: headers(push))
             #expect(refused.status == .serviceUnavailable && refused.errorCode == "kafka_unavailable", "\(refused)")
             #expect(refused.headers[.retryAfter] == "5")
+            #expect(try test.fastPathAnswers("503") == 1, "Kafka's refusal is answered below the router")
             test.cluster.clearRequestErrors(apiKey: produce)
             var accepted = false
             for _ in 0..<10 where !accepted {
@@ -111,42 +147,6 @@ import Testing
             #expect(accepted, "deliveries are accepted again once Kafka takes them")
         }
     }
-
-    /// Sends `text` on a new connection and reads until the server closes it (on a thread of its own: the calls block).
-    func exchange(port: Int, sending text: String) async throws -> String {
-        try await withCheckedThrowingContinuation { continuation in
-            DispatchQueue.global().async {
-                continuation.resume(with: Result { try Self.blockingExchange(port: port, sending: Array(text.utf8)) })
-            }
-        }
-    }
-
-    static func blockingExchange(port: Int, sending bytes: [UInt8]) throws -> String {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { throw SocketFailure(step: "socket") }
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = UInt16(port).bigEndian
-        let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        guard connected == 0 else { throw SocketFailure(step: "connect") }
-        var timeout = timeval(tv_sec: 30, tv_usec: 0)
-        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-        guard bytes.withUnsafeBytes({ send(fd, $0.baseAddress, bytes.count, 0) }) == bytes.count else { throw SocketFailure(step: "send") }
-        var received: [UInt8] = []
-        var buffer = [UInt8](repeating: 0, count: 4096)
-        while true {
-            let count = recv(fd, &buffer, buffer.count, 0)
-            if count == 0 { return String(decoding: received, as: UTF8.self) }
-            guard count > 0 else { throw SocketFailure(step: "recv (\(received.count) bytes so far)") }
-            received += buffer[0..<count]
-        }
-    }
-
-    struct SocketFailure: Error { let step: String }
 }
 
 /// Parses an IMF-fixdate, to check that a `Date` header is one.

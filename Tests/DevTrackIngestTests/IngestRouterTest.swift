@@ -9,6 +9,7 @@ import Hummingbird
 import HummingbirdTesting
 import Kafka
 import Logging
+import MetricsTestKit
 import Testing
 
 /// The ingest server's router as `devtrack ingest` assembles it (JSON errors, `IngestRoutes`, 405 for known paths),
@@ -20,6 +21,8 @@ struct IngestRouterTest: Sendable {
     let cluster: KafkaMockCluster
     let user: UserRecord
     let codingKey: String
+    /// What the server counted below the router (`GitHubDeliveryFastPath`); the router's routes have no metrics here.
+    let metrics: TestMetrics
     let secretBox: SecretBox
 
     /// The hub-wide GitHub App secret of `POST /webhooks/github`.
@@ -46,6 +49,7 @@ struct IngestRouterTest: Sendable {
             let secretBox = try SecretBox(base64Key: SecretBox.newBase64Key())
             let router = Router(context: IngestRequestContext.self)
             router.middlewares.add(JSONErrorMiddleware())
+            let metrics = TestMetrics()
             let routes = IngestRoutes(
                 producer: producer, database: store.database, secretBox: secretBox,
                 webhooks: IngestConfiguration(hubWebhookSecret: hubSecret, maxBodyBytes: maxBodyBytes, sourceCacheTTL: .seconds(5)),
@@ -54,14 +58,15 @@ struct IngestRouterTest: Sendable {
             routes.addRoutes(to: router)
             router.addMethodNotAllowed()
             let application = Application(
-                router: router, server: routes.server(name: serverName, logger: logger),
+                router: router, server: routes.server(name: serverName, logger: logger, metrics: metrics),
                 configuration: .init(address: .hostname("127.0.0.1", port: 0), serverName: serverName), logger: logger)
             let user = try await store.users.createUser(login: "Codertocat", githubID: 21_031_067, timezone: "UTC")
             let key = try await store.codingKeys.createCodingKey(userID: user.id, name: "laptop").key
             do {
                 try await application.test(live ? .live : .router) { client in
                     try await body(
-                        IngestRouterTest(client: client, store: store, cluster: cluster, user: user, codingKey: key, secretBox: secretBox))
+                        IngestRouterTest(
+                            client: client, store: store, cluster: cluster, user: user, codingKey: key, metrics: metrics, secretBox: secretBox))
                 }
             } catch {
                 await producer.shutdown()
@@ -71,6 +76,11 @@ struct IngestRouterTest: Sendable {
             await producer.shutdown()
             await cluster.shutdown()
         }
+    }
+
+    /// How many deliveries `GitHubDeliveryFastPath` answered with `status` itself (`devtrack_ingest_fast_path_answers_total`).
+    func fastPathAnswers(_ status: String) throws -> Int64 {
+        try metrics.expectCounter("devtrack_ingest_fast_path_answers_total", [("status", status)]).totalValue
     }
 
     func post(_ path: String, body: [UInt8], headers: HTTPFields) async throws -> IngestResponse {
