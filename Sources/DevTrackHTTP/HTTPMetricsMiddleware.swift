@@ -58,7 +58,7 @@ public final class HTTPRouteMetrics: Sendable {
     }
 
     private let factory: any MetricsFactory
-    private let answers = Mutex<[Key: (counter: Counter, timer: Timer)]>([:])
+    private let answers = Mutex<[Key: Answers]>([:])
     private let inProgress = Mutex<[HTTPRequest.Method: Meter]>([:])
 
     public init(factory: any MetricsFactory = MetricsSystem.factory) { self.factory = factory }
@@ -75,18 +75,31 @@ public final class HTTPRouteMetrics: Sendable {
 
     /// Counts and times one answer; `started` is `DispatchTime.now().uptimeNanoseconds` when the request came.
     public func answered(route: String, method: HTTPRequest.Method, status: HTTPResponse.Status, since started: UInt64) {
+        answers(route: route, method: method, status: status).record(since: started)
+    }
+
+    /// The counter and timer of one route, method and status, for a caller that answers the same way many times and
+    /// so can skip the lookup (`GitHubDeliveryFastPath`).
+    public func answers(route: String, method: HTTPRequest.Method, status: HTTPResponse.Status) -> Answers {
         let key = Key(route: route, method: method, status: status.code)
-        let (counter, timer) = answers.withLock { answers in
+        return answers.withLock { answers in
             if let metrics = answers[key] { return metrics }
             let dimensions = [("route", key.route), ("method", key.method.rawValue), ("status", String(key.status))]
-            let metrics = (
-                Counter(label: "http_server_requests_total", dimensions: dimensions, factory: factory),
-                Timer(label: "http_server_request_duration_seconds", dimensions: dimensions, preferredDisplayUnit: .seconds, factory: factory)
-            )
+            let metrics = Answers(
+                counter: Counter(label: "http_server_requests_total", dimensions: dimensions, factory: factory),
+                timer: Timer(label: "http_server_request_duration_seconds", dimensions: dimensions, preferredDisplayUnit: .seconds, factory: factory))
             answers[key] = metrics
             return metrics
         }
-        counter.increment()
-        timer.recordNanoseconds(Int64(DispatchTime.now().uptimeNanoseconds - started))
+    }
+
+    public struct Answers: Sendable {
+        let counter: Counter
+        let timer: Timer
+
+        public func record(since started: UInt64) {
+            counter.increment()
+            timer.recordNanoseconds(Int64(DispatchTime.now().uptimeNanoseconds - started))
+        }
     }
 }

@@ -37,9 +37,7 @@ final class GitHubDeliveryFastPath: ChannelDuplexHandler, RemovableChannelHandle
         let topic: String
         let producer: KafkaProducer
         let backlog: KafkaBacklog?
-        let metrics: HTTPRouteMetrics
-        /// `devtrack_ingest_fast_path_answers_total` by status: how many deliveries this path answered itself.
-        let answers: FastPathAnswers
+        let metrics: FastPathMetrics
         let serverName: String
         let logger: Logger
     }
@@ -189,7 +187,7 @@ final class GitHubDeliveryFastPath: ChannelDuplexHandler, RemovableChannelHandle
         }
         state = .producing
         let started = DispatchTime.now().uptimeNanoseconds
-        route.metrics.active(.post).increment()
+        route.metrics.inProgress.increment()
         let message = KafkaOutgoingMessage(topic: route.topic, key: delivery.key, value: bytes, headers: delivery.headers)
         let loop = context.eventLoop
         let bound = NIOLoopBound((self, context), eventLoop: loop)
@@ -204,22 +202,21 @@ final class GitHubDeliveryFastPath: ChannelDuplexHandler, RemovableChannelHandle
     private func delivered(
         _ result: Result<KafkaDeliveryReport, KafkaError>, deliveryID: String, bytes: Int, started: UInt64, context: ChannelHandlerContext
     ) {
-        let status: HTTPResponse.Status
+        let counted: (route: HTTPRouteMetrics.Answers, fastPath: Counter)
         switch result {
         case .success(let report):
             route.backlog?.produced(report, bytes: bytes)
-            status = .accepted
-            route.answers.accepted.increment()
+            counted = route.metrics.accepted
             answer(.accepted, body: JSONResponse.acceptedBody(deliveryID: deliveryID), context: context)
         case .failure(let error):
             route.logger.warning("Kafka did not take delivery \(deliveryID): \(error)")
             let refusal = HubHTTPError.kafkaUnavailable
-            status = refusal.status
-            route.answers.kafkaUnavailable.increment()
-            answer(status, body: (try? refusal.body()) ?? ByteBuffer(), headers: refusal.headers, context: context)
+            counted = route.metrics.kafkaUnavailable
+            answer(refusal.status, body: (try? refusal.body()) ?? ByteBuffer(), headers: refusal.headers, context: context)
         }
-        route.metrics.answered(route: Route.path, method: .post, status: status, since: started)
-        route.metrics.active(.post).decrement()
+        counted.route.record(since: started)
+        counted.fastPath.increment()
+        route.metrics.inProgress.decrement()
         state = .idle
         replayHeld(context: context)
         if case .producing = state { return }
@@ -258,15 +255,23 @@ final class GitHubDeliveryFastPath: ChannelDuplexHandler, RemovableChannelHandle
     }
 }
 
-/// The deliveries `GitHubDeliveryFastPath` answered itself, by status (the rest went to the router and are counted only
-/// in `http_server_requests_total`, with these).
-struct FastPathAnswers: Sendable {
-    static let label = "devtrack_ingest_fast_path_answers_total"
-    let accepted: Counter
-    let kafkaUnavailable: Counter
+/// What `GitHubDeliveryFastPath` counts, looked up once: the route's `http_server_*` metrics, as the router's middleware
+/// counts them, and `devtrack_ingest_fast_path_answers_total` by status, the deliveries answered without the router.
+struct FastPathMetrics: Sendable {
+    let inProgress: Meter
+    let accepted: (route: HTTPRouteMetrics.Answers, fastPath: Counter)
+    let kafkaUnavailable: (route: HTTPRouteMetrics.Answers, fastPath: Counter)
 
     init(factory: any MetricsFactory) {
-        accepted = Counter(label: Self.label, dimensions: [("status", "202")], factory: factory)
-        kafkaUnavailable = Counter(label: Self.label, dimensions: [("status", "503")], factory: factory)
+        let routes = HTTPRouteMetrics(factory: factory)
+        func answers(_ status: HTTPResponse.Status) -> (HTTPRouteMetrics.Answers, Counter) {
+            (
+                routes.answers(route: GitHubDeliveryFastPath.Route.path, method: .post, status: status),
+                Counter(label: "devtrack_ingest_fast_path_answers_total", dimensions: [("status", String(status.code))], factory: factory)
+            )
+        }
+        inProgress = routes.active(.post)
+        accepted = answers(.accepted)
+        kafkaUnavailable = answers(HubHTTPError.kafkaUnavailable.status)
     }
 }

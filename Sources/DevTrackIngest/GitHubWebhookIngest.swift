@@ -57,8 +57,7 @@ public struct GitHubWebhookIngest: Sendable {
         let route = GitHubDeliveryFastPath.Route(
             secrets: [Array(secret.utf8)], checks: GitHubDeliveryChecks(maxBodyBytes: configuration.maxBodyBytes),
             maxInlineBytes: configuration.maxInlineBytes, topic: configuration.githubTopic, producer: producer.producer,
-            backlog: producer.backlog, metrics: HTTPRouteMetrics(factory: metrics), answers: FastPathAnswers(factory: metrics),
-            serverName: serverName, logger: logger)
+            backlog: producer.backlog, metrics: FastPathMetrics(factory: metrics), serverName: serverName, logger: logger)
         return { GitHubDeliveryFastPath(route: route) }
     }
 

@@ -15,6 +15,18 @@ public final class KafkaBacklog: Sendable {
         var head = 0
         var bytes = 0
         var committed: Int64 = 0
+
+        mutating func consume(before next: Int64) {
+            committed = max(committed, next)
+            while head < entries.count, entries[head].offset < committed {
+                bytes -= entries[head].bytes
+                head += 1
+            }
+            if head > 1024 {
+                entries.removeFirst(head)
+                head = 0
+            }
+        }
     }
 
     public init(limitBytes: Int) {
@@ -25,11 +37,10 @@ public final class KafkaBacklog: Sendable {
     public func produced(_ report: KafkaDeliveryReport, bytes: Int) {
         let key = KafkaTopicPartition(topic: report.topic, partition: report.partition)
         partitions.withLock { all in
-            var pending = all[key] ?? Pending()
-            guard report.offset >= pending.committed else { return }
-            pending.entries.append((report.offset, bytes))
-            pending.bytes += bytes
-            all[key] = pending
+            // In place: a copy of the entry taken out of the dictionary would copy its whole list on each append.
+            guard report.offset >= all[key, default: Pending()].committed else { return }
+            all[key, default: Pending()].entries.append((report.offset, bytes))
+            all[key, default: Pending()].bytes += bytes
         }
     }
 
@@ -37,24 +48,18 @@ public final class KafkaBacklog: Sendable {
     public func committed(_ offsets: [KafkaTopicPartition: Int64]) {
         partitions.withLock { all in
             for (key, next) in offsets {
-                var pending = all[key] ?? Pending()
-                pending.committed = max(pending.committed, next)
-                while pending.head < pending.entries.count, pending.entries[pending.head].offset < pending.committed {
-                    pending.bytes -= pending.entries[pending.head].bytes
-                    pending.head += 1
-                }
-                if pending.head > 1024 {
-                    pending.entries.removeFirst(pending.head)
-                    pending.head = 0
-                }
-                all[key] = pending
+                all[key, default: Pending()].consume(before: next)
             }
         }
     }
 
     /// The largest backlog of any partition of `topic`, in bytes.
     public func bytes(of topic: String) -> Int {
-        partitions.withLock { all in all.filter { $0.key.topic == topic }.map(\.value.bytes).max() ?? 0 }
+        partitions.withLock { all in
+            var largest = 0
+            for (key, pending) in all where key.topic == topic { largest = max(largest, pending.bytes) }
+            return largest
+        }
     }
 
     public func isFull(_ topic: String) -> Bool {

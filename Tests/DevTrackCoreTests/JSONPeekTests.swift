@@ -37,6 +37,26 @@ struct JSONPeekTests {
         }
     }
 
+    /// Strings of quotes, backslashes and brackets, escaped or not and of every length around the eight-byte steps of the
+    /// scan: wherever Foundation's full decode reads a document, the peek finds the same sender id.
+    @Test func randomStringsAgreeWithAFullDecode() throws {
+        var generator = SystemRandomNumberGenerator()
+        let alphabet = Array(#"ab"\{}[],: "#.utf8)
+        var decodedCount = 0
+        for round in 0..<5_000 {
+            let length = round % 41
+            let content = (0..<length).map { _ in alphabet.randomElement(using: &generator)! }
+            let id = Int.random(in: -1_000_000...1_000_000, using: &generator)
+            let text = #"{"x": ""# + String(decoding: content, as: UTF8.self) + #"", "sender": {"id": \#(id)}}"#
+            let data = Data(text.utf8)
+            guard let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else { continue }
+            decodedCount += 1
+            let decoded = (object["sender"] as? [String: Any])?["id"] as? Int
+            #expect(try JSONPeek.integer(at: ["sender", "id"], in: Array(data)) == decoded.map(Int64.init), "\(text)")
+        }
+        #expect(decodedCount > 500, "enough documents were valid JSON to compare: \(decodedCount)")
+    }
+
     /// Every vendored GitHub body: the same sender id as a full decode.
     @Test func everyFixtureAgreesWithAFullDecode() throws {
         for (_, path) in try Fixtures.all() {
