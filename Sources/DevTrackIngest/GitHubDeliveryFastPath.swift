@@ -19,7 +19,7 @@ import NIOHTTPTypes
 /// request it does not take, and every delivery whose checks fail (or a `ping`, or a full backlog), goes to the router as
 /// it came, which answers it with the documented error; so there is one place for the contract, and this handler never
 /// answers an error of its own but Kafka's 503. Answers keep their order: while a delivery waits for Kafka, what the
-/// connection brings next is held (and no more is read), events and errors too: a client that half-closes after its
+/// connection brings next is held (up to `maxHeldBytes`, then no more is read), events and errors too: a client that half-closes after its
 /// delivery, or a malformed request behind it, must not let the router close the connection (or answer 400) before the
 /// 202. While the router owes an answer on the connection, requests go to the router too.
 final class GitHubDeliveryFastPath: ChannelDuplexHandler, RemovableChannelHandler {
@@ -59,7 +59,17 @@ final class GitHubDeliveryFastPath: ChannelDuplexHandler, RemovableChannelHandle
         case event(Any)
         /// Such as an `HTTPParserError`, which the router answers 400 before closing.
         case error(any Error)
+
+        /// What it counts against `maxHeldBytes`: a body part its bytes, anything else as much as a large head.
+        var bytes: Int {
+            if case .part(.body(let chunk)) = self { return chunk.readableBytes }
+            return 1024
+        }
     }
+
+    /// Reading stops while a delivery waits and this much is held, so that a client cannot pile requests up behind it.
+    /// Below it the connection keeps reading: stopping and starting again cost two `epoll_ctl` calls per delivery.
+    static let maxHeldBytes = 64 * 1024
 
     private let route: Route
     private var state = State.idle
@@ -67,6 +77,7 @@ final class GitHubDeliveryFastPath: ChannelDuplexHandler, RemovableChannelHandle
     private var answersOwedByRouter = 0
     /// What arrived while a delivery waited for Kafka, in order; replayed when Kafka has answered.
     private var held: [Held] = []
+    private var heldBytes = 0
     private var readWanted = false
     private var removed = false
     private var date = HTTPDateHeader()
@@ -82,7 +93,7 @@ final class GitHubDeliveryFastPath: ChannelDuplexHandler, RemovableChannelHandle
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let part = unwrapInboundIn(data)
         if isHolding {
-            held.append(.part(part))
+            hold(.part(part))
         } else {
             take(part, context: context)
         }
@@ -90,7 +101,7 @@ final class GitHubDeliveryFastPath: ChannelDuplexHandler, RemovableChannelHandle
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         if isHolding {
-            held.append(.event(event))
+            hold(.event(event))
         } else {
             context.fireUserInboundEventTriggered(event)
         }
@@ -98,21 +109,27 @@ final class GitHubDeliveryFastPath: ChannelDuplexHandler, RemovableChannelHandle
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         if isHolding {
-            held.append(.error(error))
+            hold(.error(error))
         } else {
             context.fireErrorCaught(error)
         }
     }
 
     /// While a delivery waits, and until what arrived meanwhile has been replayed.
-    private var isHolding: Bool {
+    private var isHolding: Bool { isProducing || !held.isEmpty }
+
+    private var isProducing: Bool {
         if case .producing = state { return true }
-        return !held.isEmpty
+        return false
     }
 
-    /// Holds the next read while a delivery waits, so that a client cannot pile requests up behind it.
+    private func hold(_ item: Held) {
+        held.append(item)
+        heldBytes += item.bytes
+    }
+
     func read(context: ChannelHandlerContext) {
-        if case .producing = state {
+        if isProducing, heldBytes >= Self.maxHeldBytes {
             readWanted = true
         } else {
             context.read()
@@ -219,8 +236,7 @@ final class GitHubDeliveryFastPath: ChannelDuplexHandler, RemovableChannelHandle
         route.metrics.inProgress.decrement()
         state = .idle
         replayHeld(context: context)
-        if case .producing = state { return }
-        if readWanted, !removed {
+        if readWanted, !removed, !isProducing || heldBytes < Self.maxHeldBytes {
             readWanted = false
             context.read()
         }
@@ -230,9 +246,10 @@ final class GitHubDeliveryFastPath: ChannelDuplexHandler, RemovableChannelHandle
     private func replayHeld(context: ChannelHandlerContext) {
         guard !held.isEmpty else { return }
         guard !removed else { return held.removeAll() }
-        while !held.isEmpty {
-            if case .producing = state { break }
-            switch held.removeFirst() {
+        while !held.isEmpty, !isProducing {
+            let item = held.removeFirst()
+            heldBytes -= item.bytes
+            switch item {
             case .part(let part): take(part, context: context)
             case .event(let event): context.fireUserInboundEventTriggered(event)
             case .error(let error): context.fireErrorCaught(error)

@@ -106,6 +106,22 @@ import Testing
         }
     }
 
+    @Test func manyPipelinedDeliveriesAreHeldInTurnAndAllAnsweredInOrder() async throws {
+        try await IngestRouterTest.run(live: true) { test in
+            // More than the handler holds while one waits (`maxHeldBytes`): reading stops, and starts again as they are taken.
+            let ids = (0..<100).map { _ in UUID().uuidString }
+            let pipelined = ids.enumerated().map { request("/webhooks/github", delivery: $1, close: $0 == ids.count - 1) }.joined()
+            let answer = try await LoopbackExchange.run(port: try #require(test.client.port), sending: pipelined)
+            #expect(statuses(answer) == Array(repeating: "202", count: ids.count), "\(answer.prefix(2000))")
+            let positions = ids.compactMap { answer.range(of: $0)?.lowerBound }
+            #expect(positions.count == ids.count && positions == positions.sorted(), "answered in the order they came")
+            let messages = try await test.messages(on: Topics.githubEvents, count: ids.count)
+            #expect(messages.compactMap { $0.header(RawEventHeaders.deliveryID)?.stringValue } == ids)
+            let fast = try test.fastPathAnswers("202")
+            #expect(fast == 99, "all but the last (Connection: close) below the router: \(fast)")
+        }
+    }
+
     @Test func aClientThatHalfClosesAfterItsDeliveryStillGetsItsAnswer() async throws {
         try await IngestRouterTest.run(live: true) { test in
             let id = UUID().uuidString
