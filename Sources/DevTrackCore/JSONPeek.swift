@@ -127,11 +127,11 @@ public enum JSONPeek {
             return negative ? -value : value
         }
 
-        /// Skips one value of any kind, checking that brackets balance and strings end. Stops at the `,`, `}` or
-        /// `]` after the value (or the end of a top-level document).
         /// False for the bytes `skipValue` must look at: quotes, brackets, braces and commas.
         static let isPlain: [Bool] = (0...255).map { !Array("\"{}[],".utf8).contains(UInt8($0)) }
 
+        /// Skips one value of any kind, checking that brackets balance and strings end. Stops at the `,`, `}` or
+        /// `]` after the value (or the end of a top-level document).
         mutating func skipValue() throws(Malformed) {
             guard index < bytes.count else { throw Malformed(description: "unexpected end of the document") }
             var depth = 0

@@ -1,6 +1,6 @@
 /// A small deterministic generator (SplitMix64): the same seed gives the same numbers on every machine and run,
 /// for the demo data of `devtrack dev` and for tests that regenerate a history from its seed.
-public struct SeededRandom: Sendable {
+public struct SeededRandom: Sendable, RandomNumberGenerator {
     public var state: UInt64
 
     public init(seed: UInt64) { state = seed }

@@ -133,7 +133,8 @@ public struct CustomWebhookIngest: Sendable {
                 throw HubHTTPError.unauthorized(reason, code: "signature_malformed")
             case .stale(let off):
                 throw HubHTTPError.unauthorized(
-                    "webhook-timestamp is \(off.magnitude) s \(off > 0 ? "old" : "in the future"); more than \(Self.timestampTolerance) s from the hub's clock is refused (a replay, or a clock that is off)",
+                    "webhook-timestamp is \(off.magnitude) s \(off > 0 ? "old" : "in the future"); more than \(Self.timestampTolerance) s "
+                        + "from the hub's clock is refused (a replay, or a clock that is off)",
                     code: "timestamp_stale")
             case .mismatch:
                 throw HubHTTPError.unauthorized("webhook-signature does not match the message under the source's secret", code: "signature_mismatch")

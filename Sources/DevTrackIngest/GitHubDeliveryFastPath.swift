@@ -44,8 +44,8 @@ final class GitHubDeliveryFastPath: ChannelDuplexHandler, RemovableChannelHandle
 
     private enum State {
         case idle
-        /// Reading the body of a delivery this handler took.
-        case collecting(GitHubDeliveryChecks.CheckedHeaders, HTTPRequest, ByteBuffer)
+        /// Reading the body of a delivery this handler took, since `started` (its head, as the router's middleware times).
+        case collecting(GitHubDeliveryChecks.CheckedHeaders, HTTPRequest, ByteBuffer, started: UInt64)
         /// The current request goes to the router.
         case passing
         /// A delivery waits for Kafka's acknowledgement.
@@ -60,15 +60,20 @@ final class GitHubDeliveryFastPath: ChannelDuplexHandler, RemovableChannelHandle
         /// Such as an `HTTPParserError`, which the router answers 400 before closing.
         case error(any Error)
 
-        /// What it counts against `maxHeldBytes`: a body part its bytes, anything else as much as a large head.
+        /// What it counts against `maxHeldBytes`: a body part its bytes, a head its path and fields, the rest a little.
         var bytes: Int {
-            if case .part(.body(let chunk)) = self { return chunk.readableBytes }
-            return 1024
+            switch self {
+            case .part(.body(let chunk)): chunk.readableBytes
+            case .part(.head(let head)):
+                64 + (head.path?.utf8.count ?? 0) + head.headerFields.reduce(0) { $0 + $1.name.rawName.utf8.count + $1.value.utf8.count }
+            default: 64
+            }
         }
     }
 
     /// Reading stops while a delivery waits and this much is held, so that a client cannot pile requests up behind it.
-    /// Below it the connection keeps reading: stopping and starting again cost two `epoll_ctl` calls per delivery.
+    /// Below it the connection keeps reading: stopping and starting again cost two `epoll_ctl` calls per delivery. The
+    /// bound is checked between read cycles, so one cycle (NIO's up to four reads) may pass it, as it may for the router.
     static let maxHeldBytes = 64 * 1024
 
     private let route: Route
@@ -76,7 +81,7 @@ final class GitHubDeliveryFastPath: ChannelDuplexHandler, RemovableChannelHandle
     /// Requests passed to the router whose answers have not been written yet.
     private var answersOwedByRouter = 0
     /// What arrived while a delivery waited for Kafka, in order; replayed when Kafka has answered.
-    private var held: [Held] = []
+    private var held = CircularBuffer<Held>()
     private var heldBytes = 0
     private var readWanted = false
     private var removed = false
@@ -88,6 +93,8 @@ final class GitHubDeliveryFastPath: ChannelDuplexHandler, RemovableChannelHandle
 
     func handlerRemoved(context: ChannelHandlerContext) {
         removed = true
+        // Nothing removes it from a live connection; if something did, what it holds or collects would go unanswered.
+        if context.channel.isActive, !held.isEmpty || !isIdle { context.close(promise: nil) }
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -123,6 +130,11 @@ final class GitHubDeliveryFastPath: ChannelDuplexHandler, RemovableChannelHandle
         return false
     }
 
+    private var isIdle: Bool {
+        if case .idle = state { return true }
+        return false
+    }
+
     private func hold(_ item: Held) {
         held.append(item)
         heldBytes += item.bytes
@@ -149,16 +161,18 @@ final class GitHubDeliveryFastPath: ChannelDuplexHandler, RemovableChannelHandle
                 // Grown as the body arrives beyond 16 KB: the headers that passed are not authenticated yet, and reserving
                 // each claimed length up front would let unsigned heads hold up to `maxInlineBytes` per connection.
                 let length = head.headerFields.value(of: .contentLength).flatMap(Int.init) ?? 0
-                state = .collecting(checked, head, context.channel.allocator.buffer(capacity: min(length, 16 * 1024)))
+                let body = context.channel.allocator.buffer(capacity: min(length, 16 * 1024))
+                route.metrics.inProgress.increment()
+                state = .collecting(checked, head, body, started: DispatchTime.now().uptimeNanoseconds)
             } else {
                 pass(part, context: context)
             }
-        case (.collecting(let checked, let head, var body), .body(var chunk)):
+        case (.collecting(let checked, let head, var body, let started), .body(var chunk)):
             state = .idle  // so that `body` is the only reference while it grows
             body.writeBuffer(&chunk)
-            state = .collecting(checked, head, body)
-        case (.collecting(let checked, let head, let body), .end):
-            finish(checked, head: head, body: body, end: part, context: context)
+            state = .collecting(checked, head, body, started: started)
+        case (.collecting(let checked, let head, let body, let started), .end):
+            finish(checked, head: head, body: body, end: part, started: started, context: context)
         case (.collecting, .head), (.producing, _):
             // Neither happens (HTTP/1 decoding ends a request before the next head; `channelRead` holds while producing),
             // and a connection in a state it cannot be in is closed rather than answered out of order.
@@ -189,13 +203,15 @@ final class GitHubDeliveryFastPath: ChannelDuplexHandler, RemovableChannelHandle
     }
 
     private func finish(
-        _ checked: GitHubDeliveryChecks.CheckedHeaders, head: HTTPRequest, body: ByteBuffer, end: HTTPRequestPart, context: ChannelHandlerContext
+        _ checked: GitHubDeliveryChecks.CheckedHeaders, head: HTTPRequest, body: ByteBuffer, end: HTTPRequestPart, started: UInt64,
+        context: ChannelHandlerContext
     ) {
         let bytes = Array(body.readableBytesView)
         guard let delivery = try? checked.body(bytes, secrets: route.secrets, sourceID: nil, receivedAt: Date()), delivery.event != "ping",
             route.backlog?.isFull(route.topic) != true
         else {
-            // The router answers it (its error, the pong, or the backlog's 503) from the same bytes.
+            // The router answers it (its error, the pong, or the backlog's 503) from the same bytes, and counts it.
+            route.metrics.inProgress.decrement()
             pass(.head(head), context: context)
             if body.readableBytes > 0 { pass(.body(body), context: context) }
             pass(end, context: context)
@@ -203,8 +219,6 @@ final class GitHubDeliveryFastPath: ChannelDuplexHandler, RemovableChannelHandle
             return
         }
         state = .producing
-        let started = DispatchTime.now().uptimeNanoseconds
-        route.metrics.inProgress.increment()
         let message = KafkaOutgoingMessage(topic: route.topic, key: delivery.key, value: bytes, headers: delivery.headers)
         let loop = context.eventLoop
         let bound = NIOLoopBound((self, context), eventLoop: loop)
@@ -220,19 +234,22 @@ final class GitHubDeliveryFastPath: ChannelDuplexHandler, RemovableChannelHandle
         _ result: Result<KafkaDeliveryReport, KafkaError>, deliveryID: String, bytes: Int, started: UInt64, context: ChannelHandlerContext
     ) {
         let counted: (route: HTTPRouteMetrics.Answers, fastPath: Counter)
+        let written: Bool
         switch result {
         case .success(let report):
             route.backlog?.produced(report, bytes: bytes)
             counted = route.metrics.accepted
-            answer(.accepted, body: JSONResponse.acceptedBody(deliveryID: deliveryID), context: context)
+            written = answer(.accepted, body: JSONResponse.acceptedBody(deliveryID: deliveryID), context: context)
         case .failure(let error):
             route.logger.warning("Kafka did not take delivery \(deliveryID): \(error)")
             let refusal = HubHTTPError.kafkaUnavailable
             counted = route.metrics.kafkaUnavailable
-            answer(refusal.status, body: (try? refusal.body()) ?? ByteBuffer(), headers: refusal.headers, context: context)
+            written = answer(refusal.status, body: (try? refusal.body()) ?? ByteBuffer(), headers: refusal.headers, context: context)
         }
-        counted.route.record(since: started)
-        counted.fastPath.increment()
+        if written {  // a connection closed meanwhile got no answer, and none is counted
+            counted.route.record(since: started)
+            counted.fastPath.increment()
+        }
         route.metrics.inProgress.decrement()
         state = .idle
         replayHeld(context: context)
@@ -245,7 +262,11 @@ final class GitHubDeliveryFastPath: ChannelDuplexHandler, RemovableChannelHandle
     /// Hands on what arrived while the delivery waited, in order, until it is all done or another delivery waits.
     private func replayHeld(context: ChannelHandlerContext) {
         guard !held.isEmpty else { return }
-        guard !removed else { return held.removeAll() }
+        guard !removed else {
+            held.removeAll()
+            heldBytes = 0
+            return
+        }
         while !held.isEmpty, !isProducing {
             let item = held.removeFirst()
             heldBytes -= item.bytes
@@ -259,8 +280,9 @@ final class GitHubDeliveryFastPath: ChannelDuplexHandler, RemovableChannelHandle
         context.fireChannelReadComplete()
     }
 
-    private func answer(_ status: HTTPResponse.Status, body: ByteBuffer, headers: HTTPFields = [:], context: ChannelHandlerContext) {
-        guard !removed, context.channel.isActive else { return }
+    /// Writes the answer; false when the connection is gone.
+    private func answer(_ status: HTTPResponse.Status, body: ByteBuffer, headers: HTTPFields = [:], context: ChannelHandlerContext) -> Bool {
+        guard !removed, context.channel.isActive else { return false }
         var fields: HTTPFields = [
             .contentType: "application/json; charset=utf-8", .contentLength: String(body.readableBytes), .date: date.now(),
             .server: route.serverName,
@@ -269,6 +291,7 @@ final class GitHubDeliveryFastPath: ChannelDuplexHandler, RemovableChannelHandle
         context.write(wrapOutboundOut(.head(HTTPResponse(status: status, headerFields: fields))), promise: nil)
         context.write(wrapOutboundOut(.body(body)), promise: nil)
         context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+        return true
     }
 }
 
