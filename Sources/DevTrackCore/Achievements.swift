@@ -86,7 +86,8 @@ public enum AchievementCatalogue {
         Achievement(
             id: "prs_merged_10", title: "Shipper", description: "Get 10 pull requests merged.", tier: .silver, metric: .prsMerged, threshold: 10),
         Achievement(
-            id: "prs_merged_50", title: "Serial shipper", description: "Get 50 pull requests merged.", tier: .gold, metric: .prsMerged, threshold: 50),
+            id: "prs_merged_50", title: "Serial shipper", description: "Get 50 pull requests merged.", tier: .gold, metric: .prsMerged,
+            threshold: 50),
         Achievement(
             id: "prs_merged_100", title: "Release train", description: "Get 100 pull requests merged.", tier: .platinum, metric: .prsMerged,
             threshold: 100),
@@ -100,7 +101,8 @@ public enum AchievementCatalogue {
         Achievement(
             id: "streak_7", title: "One week streak", description: "Be active 7 days in a row.", tier: .bronze, metric: .streakDays, threshold: 7),
         Achievement(
-            id: "streak_30", title: "One month streak", description: "Be active 30 days in a row.", tier: .silver, metric: .streakDays, threshold: 30),
+            id: "streak_30", title: "One month streak", description: "Be active 30 days in a row.", tier: .silver, metric: .streakDays,
+            threshold: 30),
         Achievement(
             id: "streak_100", title: "Hundred-day streak", description: "Be active 100 days in a row.", tier: .gold, metric: .streakDays,
             threshold: 100),

@@ -77,7 +77,8 @@ extension Database {
         var states: [String: Int] = [:]
         let rows = try await client.query(
             """
-            SELECT coalesce(state, 'unknown'), count(*)::bigint FROM pg_stat_activity WHERE application_name = \(DatabaseURL.applicationName) GROUP BY 1
+            SELECT coalesce(state, 'unknown'), count(*)::bigint FROM pg_stat_activity
+            WHERE application_name = \(DatabaseURL.applicationName) GROUP BY 1
             """, logger: logger)
         for try await (state, count) in rows.decode((String, Int).self) { states[state] = count }
         return states

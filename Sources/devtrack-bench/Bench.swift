@@ -293,7 +293,9 @@ struct HeartbeatWrkScript: ParsableCommand {
             let beats = (0..<25).map { index in
                 let time = start + Double(variant * 25 + index) * 7
                 return
-                    #"{"time":\#(time),"entity":"/home/dev/src/hub/Sources/File\#(index % 7).swift","type":"file","category":"coding","project":"hub","branch":"main","language":"Swift","is_write":\#(index % 3 == 0),"lines":120,"lineno":\#(index),"cursorpos":\#(index * 4),"user_agent":"wakatime/13.1.0 (Linux-6.1) Python3.11 vscode/1.80.0 vscode-wakatime/24.0.0"}"#
+                    #"{"time":\#(time),"entity":"/home/dev/src/hub/Sources/File\#(index % 7).swift","type":"file","category":"coding","#
+                    + #""project":"hub","branch":"main","language":"Swift","is_write":\#(index % 3 == 0),"lines":120,"lineno":\#(index),"#
+                    + #""cursorpos":\#(index * 4),"user_agent":"wakatime/13.1.0 (Linux-6.1) Python3.11 vscode/1.80.0 vscode-wakatime/24.0.0"}"#
             }
             lua += """
                 requests[\(variant + 1)] = wrk.format("POST", nil, {

@@ -19,7 +19,8 @@ struct CustomWrkScript: ParsableCommand {
     /// An array of native events, about 2 KB.
     static func body(variant: Int, at date: Date) -> String {
         let events = (0..<10).map { index in
-            #"{"type": "deploy", "occurred_at": "\#(Timestamps.format(date))", "value": 1, "repo": "acme/service-\#(index)", "id": "bench-\#(variant)-\#(index)-\#(UUID().uuidString.lowercased())", "note": "\#(String(repeating: "x", count: 80))"}"#
+            #"{"type": "deploy", "occurred_at": "\#(Timestamps.format(date))", "value": 1, "repo": "acme/service-\#(index)", "#
+                + #""id": "bench-\#(variant)-\#(index)-\#(UUID().uuidString.lowercased())", "note": "\#(String(repeating: "x", count: 80))"}"#
         }
         return "[" + events.joined(separator: ",") + "]"
     }

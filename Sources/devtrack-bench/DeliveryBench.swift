@@ -86,7 +86,8 @@ struct DeliveryThroughput: AsyncParsableCommand {
                 """
                 INSERT INTO webhook_endpoints (id, user_id, name, url, events, secret_sealed)
                 SELECT gen_random_uuid(), id,
-                       'bench', CASE WHEN row_number() OVER (ORDER BY id) <= \(down) THEN 'http://127.0.0.1:9/down' ELSE \(base) || '/hook/' || id END,
+                       'bench', CASE WHEN row_number() OVER (ORDER BY id) <= \(down) THEN 'http://127.0.0.1:9/down'
+                                ELSE \(base) || '/hook/' || id END,
                        ARRAY['streak.milestone'], \(ByteBuffer(bytes: sealed))
                 FROM users
                 """)
@@ -182,7 +183,8 @@ struct DeliveryThroughput: AsyncParsableCommand {
             func percentile(_ p: Double) -> Double { latencies.isEmpty ? 0 : latencies[min(latencies.count - 1, Int(Double(latencies.count) * p))] }
             let elapsed = secondsIn(end - started)
             return """
-                produced \(total) intents in \(format(producedIn)) (\(rate)/s) for \(users) users, \(unhealthy.count) of them with an endpoint that is down
+                produced \(total) intents in \(format(producedIn)) (\(rate)/s) for \(users) users, \
+                \(unhealthy.count) of them with an endpoint that is down
                 delivered \(latencies.count) of \(expected) to the healthy receiver in \(String(format: "%.1f", elapsed)) s = \
                 \(Int(Double(latencies.count) / elapsed)) deliveries/s
                 intent on the topic → delivered: p50 \(Int(percentile(0.5))) ms, p99 \(Int(percentile(0.99))) ms, max \(Int(latencies.last ?? 0)) ms

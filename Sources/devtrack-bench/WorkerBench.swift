@@ -140,7 +140,8 @@ struct WorkerThroughput: AsyncParsableCommand {
             }
         }
         say(
-            "produced \(total) facts to \(Topics.activity) (6 partitions)\(storedByMetrics ? ", stored first as the metrics worker would," : "") in \(format(ContinuousClock.now - produced))"
+            "produced \(total) facts to \(Topics.activity) (6 partitions)"
+                + "\(storedByMetrics ? ", stored first as the metrics worker would," : "") in \(format(ContinuousClock.now - produced))"
         )
 
         // librdkafka's mock cluster keeps at most 5 MB or 100,000 message sets per partition and drops older
@@ -216,7 +217,8 @@ struct WorkerThroughput: AsyncParsableCommand {
             let history = userIDs.count * historyDays
             let exact = stored == total && daily == total + history && totals == total + history
             lines.append(
-                "stored \(stored) of \(total) facts; daily_stats \(daily), user_totals \(totals) commits (with \(history) of history): \(exact ? "exact" : "WRONG")"
+                "stored \(stored) of \(total) facts; daily_stats \(daily), user_totals \(totals) commits "
+                    + "(with \(history) of history): \(exact ? "exact" : "WRONG")"
             )
             guard exact else {
                 say(lines.joined(separator: "\n"))

@@ -71,7 +71,8 @@ struct DLQCommand: AsyncParsableCommand {
                 let original = letter.originalTopic
                 // The same original message dead-lettered by several workers goes back once.
                 let identity =
-                    "\(original)/\(letter.header(RawEventHeaders.originalPartition) ?? "?")/\(letter.header(RawEventHeaders.originalOffset) ?? "\(letter.message.offset)")"
+                    "\(original)/\(letter.header(RawEventHeaders.originalPartition) ?? "?")/"
+                    + "\(letter.header(RawEventHeaders.originalOffset) ?? "\(letter.message.offset)")"
                 guard replayed.insert(identity).inserted else { continue }
                 _ = try await producer.send(
                     KafkaOutgoingMessage(

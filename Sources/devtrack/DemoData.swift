@@ -208,7 +208,8 @@ struct DemoPlan: Sendable {
     private static func stamp(_ seconds: Double) -> String { Timestamps.format(Date(timeIntervalSince1970: seconds)) }
 
     private static func repositoryJSON(_ repository: (name: String, language: String, weight: Int)) -> String {
-        #"{"full_name":"\#(repository.name)","language":"\#(repository.language)","private":false,"html_url":"https://github.com/\#(repository.name)"}"#
+        #"{"full_name":"\#(repository.name)","language":"\#(repository.language)","private":false,"#
+            + #""html_url":"https://github.com/\#(repository.name)"}"#
     }
 
     private static func sender(_ login: String, _ githubID: Int64) -> String {

@@ -217,7 +217,8 @@ struct DevCommand: AsyncParsableCommand {
               curl -sS -H 'Authorization: Bearer \(demo.token)' \(api)/api/v1/metrics/summary
               curl -sS -H 'Authorization: Bearer \(demo.token)' \(api)/api/v1/metrics/custom
               curl -sS -H 'Authorization: Bearer \(demo.token)' \(api)/api/v1/metrics/streak
-              curl -sS -H 'Authorization: Bearer \(demo.token)' '\(api)/api/v1/metrics/daily?from=\(LocalDate(Date(), in: .gmt).adding(days: -6))&to=\(LocalDate(Date(), in: .gmt))'
+              curl -sS -H 'Authorization: Bearer \(demo.token)' \
+            '\(api)/api/v1/metrics/daily?from=\(LocalDate(Date(), in: .gmt).adding(days: -6))&to=\(LocalDate(Date(), in: .gmt))'
               curl -sS -H 'Authorization: Bearer \(demo.token)' \(api)/api/v1/activity
 
             Make the profile public (and join the leaderboard); then its profile, cards and badges need no token:
@@ -236,7 +237,8 @@ struct DevCommand: AsyncParsableCommand {
         let sha = Hex.encode(Credentials.randomBytes(20))
         let now = Timestamps.format(Date())
         return """
-            {"ref":"refs/heads/main","before":"0000000000000000000000000000000000000000","after":"\(sha)","created":false,"deleted":false,"forced":false,\
+            {"ref":"refs/heads/main","before":"0000000000000000000000000000000000000000","after":"\(sha)",\
+            "created":false,"deleted":false,"forced":false,\
             "commits":[{"id":"\(sha)","distinct":true,"message":"Sample commit from devtrack dev","timestamp":"\(now)",\
             "author":{"name":"\(login)","email":"\(login)@users.noreply.github.com","username":"\(login)"}}],\
             "pusher":{"name":"\(login)","email":"\(login)@users.noreply.github.com"},\

@@ -240,7 +240,8 @@ struct UsersCommand: AsyncParsableCommand {
             let configuration = try options.load()
             guard TimeZones.validatedInput(timezone) != nil else {
                 throw ValidationError(
-                    "'\(InputText.sanitized(timezone, maxBytes: 64))' is not an IANA time zone name (e.g. Europe/Berlin; offsets such as UTC+05:30 are not accepted)"
+                    "'\(InputText.sanitized(timezone, maxBytes: 64))' is not an IANA time zone name "
+                        + "(e.g. Europe/Berlin; offsets such as UTC+05:30 are not accepted)"
                 )
             }
             let (login, githubId, timezone) = (login, githubId, timezone)

@@ -252,7 +252,8 @@ struct DashboardRouterTests {
             #expect(page.contains(#"<meta name="devtrack-sign-in" content="github&quot; onload=&quot;alert(1)">"#), "\(page)")
             #expect(
                 page.contains(
-                    #"<meta name="devtrack-ingest-url" content="https://ingest.example/&quot;&gt;&lt;script&gt;alert('x')&lt;/script&gt;&amp;amp;">"#),
+                    #"<meta name="devtrack-ingest-url" content="https://ingest.example/&quot;&gt;"#
+                        + #"&lt;script&gt;alert('x')&lt;/script&gt;&amp;amp;">"#),
                 "\(page)")
             #expect(!page.contains("<script"), "no element comes from a setting: \(page)")
         }

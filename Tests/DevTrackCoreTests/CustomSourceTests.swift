@@ -64,7 +64,9 @@ struct CustomSourceTests {
         // 0 and 1 are numbers, not booleans (JSONSerialization hands both out as NSNumber).
         let small = try CustomEvent.parse(
             Array(
-                #"[{"type": "a", "occurred_at": "2026-11-25T10:00:00Z", "value": 1}, {"type": "a", "occurred_at": "2026-11-25T10:00:00Z", "value": 0}, {"type": "a", "occurred_at": "2026-11-25T10:00:00Z", "value": 2.5}]"#
+                (#"[{"type": "a", "occurred_at": "2026-11-25T10:00:00Z", "value": 1}, "#
+                    + #"{"type": "a", "occurred_at": "2026-11-25T10:00:00Z", "value": 0}, "#
+                    + #"{"type": "a", "occurred_at": "2026-11-25T10:00:00Z", "value": 2.5}]"#)
                     .utf8))
         #expect(small.map(\.value) == [1, 0, 2.5])
         // Flat events take a hand-written reader, others the general one: both read the same events.

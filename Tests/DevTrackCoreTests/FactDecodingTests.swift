@@ -32,12 +32,16 @@ import Testing
 
     @Test func escapesNumbersAndNullsMatchJSONDecoder() {
         let user = UUID().uuidString
-        let inputs = [
-            #"{"id":"a\u00e9\ud83d\ude00\/","user_id":"\#(user)","kind":"commit","occurred_at":"2024-03-10T18:29:59Z","value":1e3,"repo":null,"source":"s"}"#,
-            #" { "source" : "s" , "value" : -0.5 , "occurred_at" : "2024-03-10T18:29:59.123+05:30" , "kind" : "pr_merged" , "user_id" : "\#(user)" , "id" : "x" } "#,
+        let inputs: [String] = [
+            #"{"id":"a\u00e9\ud83d\ude00\/","user_id":"\#(user)","kind":"commit","#
+                + #""occurred_at":"2024-03-10T18:29:59Z","value":1e3,"repo":null,"source":"s"}"#,
+            #" { "source" : "s" , "value" : -0.5 , "occurred_at" : "2024-03-10T18:29:59.123+05:30" , "#
+                + #""kind" : "pr_merged" , "user_id" : "\#(user)" , "id" : "x" } "#,
             #"{"id":"x","user_id":"\#(user)","kind":"commit","occurred_at":"2024-03-10T18:29:59.000Z","value":0,"source":"s","extra":12}"#,
-            #"{"id":"x","user_id":"\#(user)","kind":"commit","occurred_at":"2024-03-10T18:29:59Z","value":1,"source":"s","repo_private":false,"title":"t","url":"https://github.com/o/r"}"#,
-            #"{"id":"x","user_id":"\#(user)","kind":"commit","occurred_at":"2024-03-10T18:29:59Z","value":1,"source":"s","repo_private":true,"title":null}"#,
+            #"{"id":"x","user_id":"\#(user)","kind":"commit","occurred_at":"2024-03-10T18:29:59Z","value":1,"source":"s","#
+                + #""repo_private":false,"title":"t","url":"https://github.com/o/r"}"#,
+            #"{"id":"x","user_id":"\#(user)","kind":"commit","occurred_at":"2024-03-10T18:29:59Z","value":1,"source":"s","#
+                + #""repo_private":true,"title":null}"#,
         ]
         for json in inputs {
             let (fast, reference) = bothWays(json)

@@ -31,7 +31,8 @@ struct DatabaseOutageEndToEndTests {
                     #"""
                     {"ref": "refs/heads/main", "repository": {"full_name": "octo/app", "language": "Swift"},
                      "sender": {"login": "Codertocat", "id": 21031067},
-                     "commits": [{"id": "\#(sha)", "timestamp": "\#(Timestamps.format(Date()))", "distinct": true, "author": {"username": "Codertocat"}}]}
+                     "commits": [{"id": "\#(sha)", "timestamp": "\#(Timestamps.format(Date()))", "distinct": true, \#
+                    "author": {"username": "Codertocat"}}]}
                     """#.utf8)
                 let started = ContinuousClock.now
                 let response = try await hub.postGitHub(

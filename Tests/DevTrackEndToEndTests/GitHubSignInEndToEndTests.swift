@@ -247,8 +247,9 @@ extension GitHubSignInEndToEndTests {
                 let requests = github.requests.filter { $0.kind == .graphql || $0.kind == .rest }.count
                 #expect(statuses.first?.requests == requests, "the status counts every API request: \(statuses)")
                 print(
-                    "github-sync backfill: \(facts) facts over a year (\(history.commits.count) commits in 12 repositories) from \(requests) GitHub requests "
-                        + "(\(github.count(.graphql)) GraphQL, \(github.count(.rest)) REST), \(String(format: "%.1f", backfill)) s from sign-in to synced"
+                    "github-sync backfill: \(facts) facts over a year (\(history.commits.count) commits in 12 repositories) "
+                        + "from \(requests) GitHub requests (\(github.count(.graphql)) GraphQL, \(github.count(.rest)) REST), "
+                        + "\(String(format: "%.1f", backfill)) s from sign-in to synced"
                 )
 
                 // The same commits (and PR) by webhook count once; a new one by webhook counts.

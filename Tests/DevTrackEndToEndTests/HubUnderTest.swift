@@ -53,7 +53,8 @@ final class HubUnderTest: @unchecked Sendable {
               "kafka": {
                 "mock_brokers": 1,
                 "producer": { "message.timeout.ms": "\(producerTimeoutMS)", "linger.ms": "2" },
-                "consumer": { "session.timeout.ms": "6000", "heartbeat.interval.ms": "500", "max.poll.interval.ms": "10000", "fetch.wait.max.ms": "20" }
+                "consumer": { "session.timeout.ms": "6000", "heartbeat.interval.ms": "500", \
+            "max.poll.interval.ms": "10000", "fetch.wait.max.ms": "20" }
               },
               "ingest": { "source_cache_ttl_seconds": 0 },
               "coding": { "sync_requests_per_minute": 5 },

@@ -120,7 +120,8 @@ struct GoalsController: Sendable {
         guard TimeZones.validatedInput(text) != nil else {
             throw invalid(
                 "timezone",
-                "timezone '\(InputText.sanitized(text, maxBytes: 64))' is not an IANA time zone name (e.g. Europe/Berlin; offsets such as UTC+05:30 are not accepted)"
+                "timezone '\(InputText.sanitized(text, maxBytes: 64))' is not an IANA time zone name "
+                    + "(e.g. Europe/Berlin; offsets such as UTC+05:30 are not accepted)"
             )
         }
         return text

@@ -68,7 +68,8 @@ struct SettingsController: Sendable {
             if let requested = patch.timezone {
                 guard TimeZones.validatedInput(requested) != nil else {
                     throw HubHTTPError.badRequest(
-                        "timezone '\(InputText.sanitized(requested, maxBytes: 64))' is not an IANA time zone name (e.g. Europe/Berlin; offsets such as UTC+05:30 are not accepted)",
+                        "timezone '\(InputText.sanitized(requested, maxBytes: 64))' is not an IANA time zone name "
+                            + "(e.g. Europe/Berlin; offsets such as UTC+05:30 are not accepted)",
                         code: "invalid_timezone")
                 }
                 if requested != user.timezone {

@@ -235,7 +235,8 @@ extension SourceRepository {
                         \(outcomes.map(\.status.rawValue)), \(outcomes.map { Int64($0.facts) }), \(outcomes.map { $0.error ?? "" }),
                         \(outcomes.map { $0.receivedAt ?? Date() }), \(outcomes.map { $0.bytes ?? -1 }), \(outcomes.map { $0.signature ?? "" }))
                 AS t(s, d, e, st, f, er, r, b, sg)
-            WHERE s !~ \(unescaped: uuidPattern) OR EXISTS (SELECT 1 FROM webhook_sources w WHERE w.id = CASE WHEN s ~ \(unescaped: uuidPattern) THEN s::uuid END)
+            WHERE s !~ \(unescaped: uuidPattern)
+               OR EXISTS (SELECT 1 FROM webhook_sources w WHERE w.id = CASE WHEN s ~ \(unescaped: uuidPattern) THEN s::uuid END)
             ON CONFLICT (direction, source, delivery_id) DO UPDATE
             SET status = EXCLUDED.status, facts = EXCLUDED.facts, error = EXCLUDED.error, processed_at = now(),
                 received_at = coalesce(EXCLUDED.received_at, webhook_deliveries.received_at),

@@ -96,7 +96,8 @@ extension NotificationRepository {
             """
             SELECT id, type, title, body, data::text, created_at, read_at FROM notifications
             WHERE user_id = \(userID) AND (NOT \(unreadOnly) OR read_at IS NULL)
-              AND (\(cursor == nil) OR (created_at, id) < ('epoch'::timestamptz + \(cursor?.microseconds ?? 0) * interval '1 microsecond', \(cursor?.id ?? UUID())))
+              AND (\(cursor == nil)
+                   OR (created_at, id) < ('epoch'::timestamptz + \(cursor?.microseconds ?? 0) * interval '1 microsecond', \(cursor?.id ?? UUID())))
             ORDER BY created_at DESC, id DESC LIMIT \(limit)
             """, logger: logger)
         var page: [NotificationRecord] = []

@@ -78,7 +78,8 @@ extension DiscordSettingsRepository {
         try await client.query(
             """
             UPDATE users SET
-                discord_webhook_sealed = CASE WHEN \(setURL) THEN \((change.sealedWebhookURL ?? nil).map { ByteBuffer(bytes: $0) }) ELSE discord_webhook_sealed END,
+                discord_webhook_sealed = CASE WHEN \(setURL) THEN \((change.sealedWebhookURL ?? nil).map { ByteBuffer(bytes: $0) })
+                    ELSE discord_webhook_sealed END,
                 discord_disabled_at = CASE WHEN \(setURL) THEN NULL ELSE discord_disabled_at END,
                 discord_disabled_reason = CASE WHEN \(setURL) THEN NULL ELSE discord_disabled_reason END,
                 discord_muted_until = CASE WHEN \(setMute) THEN \(change.mutedUntil ?? nil) ELSE discord_muted_until END,

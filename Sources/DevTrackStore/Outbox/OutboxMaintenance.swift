@@ -54,7 +54,8 @@ extension OutboxRepository {
     public func backlog() async throws -> [String: (pending: Int, oldestDueSeconds: Double)] {
         let rows = try await client.query(
             """
-            SELECT channel, count(*)::bigint, coalesce(extract(epoch FROM now() - min(next_attempt_at) FILTER (WHERE next_attempt_at <= now())), 0)::float8
+            SELECT channel, count(*)::bigint,
+                   coalesce(extract(epoch FROM now() - min(next_attempt_at) FILTER (WHERE next_attempt_at <= now())), 0)::float8
             FROM outbox WHERE status = 'pending' GROUP BY channel
             """, logger: logger)
         var backlog: [String: (pending: Int, oldestDueSeconds: Double)] = [:]
