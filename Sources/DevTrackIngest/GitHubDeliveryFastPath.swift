@@ -19,9 +19,9 @@ import NIOHTTPTypes
 /// request it does not take, and every delivery whose checks fail (or a `ping`, or a full backlog), goes to the router as
 /// it came, which answers it with the documented error; so there is one place for the contract, and this handler never
 /// answers an error of its own but Kafka's 503. Answers keep their order: while a delivery waits for Kafka, what the
-/// connection brings next is held (up to `maxHeldBytes`, then no more is read), events and errors too: a client that half-closes after its
-/// delivery, or a malformed request behind it, must not let the router close the connection (or answer 400) before the
-/// 202. While the router owes an answer on the connection, requests go to the router too.
+/// connection brings next is held (up to `maxHeldBytes`, then no more is read), events and errors too: a client that
+/// half-closes after its delivery, or a malformed request behind it, must not let the router close the connection (or
+/// answer 400) before the 202. While the router owes an answer on the connection, requests go to the router too.
 final class GitHubDeliveryFastPath: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPRequestPart
     typealias InboundOut = HTTPRequestPart
