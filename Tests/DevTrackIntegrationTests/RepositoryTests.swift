@@ -52,6 +52,37 @@ struct RepositoryTests {
         }
     }
 
+    /// `applyFacts` inserts what its lookup found unstored without a conflict clause; a fact another transaction
+    /// stores in between fails that insert, and the batch is applied again, skipping it: nothing counts twice.
+    @Test func aFactStoredBetweenTheLookupAndTheInsertCountsOnce() async throws {
+        try await TestDatabase.shared.withFreshStore { store, _ in
+            let user = try await store.users.createUser(login: "racer", githubID: 3, timezone: "UTC")
+            let first = fact("commit:first", user.id, .commit, "2024-03-10T10:00:00Z")
+            let second = fact("commit:second", user.id, .commit, "2024-03-10T11:00:00Z")
+            let later = try await store.database.transaction { transaction in
+                #expect(try await store.activity.applyFacts([first], on: transaction).inserted == 1)
+                // Uncommitted yet: the other call's lookup finds `first` unstored, and its insert waits on the key.
+                let later = Task { try await store.activity.applyFacts([first, second]).insertedByUser }
+                var waiting = false
+                for _ in 0..<500 where !waiting {
+                    try await Task.sleep(for: .milliseconds(10))
+                    let rows = try await store.client.query(
+                        "SELECT count(*)::int FROM pg_locks WHERE NOT granted AND locktype = 'transactionid'")
+                    for try await count in rows.decode(Int.self) { waiting = count > 0 }
+                }
+                try #require(waiting, "the second insert never waited on the first transaction's fact")
+                return later
+            }
+            #expect(try await later.value == [user.id: 1], "only the fact the first transaction did not store is new")
+            let range = try DateRange(from: LocalDate("2024-03-10")!, to: LocalDate("2024-03-10")!)
+            #expect(try await store.activity.dailyCounters(userID: user.id, range: range)[LocalDate("2024-03-10")!]?.commits == 2)
+            let totals = try await store.client.query("SELECT commits::int FROM user_totals WHERE user_id = \(user.id)")
+            var commits: [Int] = []
+            for try await count in totals.decode(Int.self) { commits.append(count) }
+            #expect(commits == [2])
+        }
+    }
+
     @Test func changingTheZoneRebucketsHistory() async throws {
         try await TestDatabase.shared.withFreshStore { store, _ in
             let user = try await store.users.createUser(login: "mover", githubID: 2, timezone: "UTC")
