@@ -21,7 +21,7 @@ public enum ChildProcess {
                 case .exited(let code): code
                 case .signaled(let signal): 128 + signal
                 }
-            return Outcome(status: status, output: result.standardOutput ?? "")
+            return Outcome(status: status, output: result.standardOutput)
         } catch {
             return Outcome(status: -1, output: "cannot run \(executable): \(error)")
         }
