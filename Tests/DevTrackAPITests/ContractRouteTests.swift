@@ -30,8 +30,10 @@ struct ContractRouteTests {
                 .addRoutes(to: router)
             var registered = Set(router.routes.map { "\($0.method) \($0.path)" })
             // The client's files are one catch-all route; the document names them by folder (DashboardRouterTests checks each file).
-            #expect(registered.remove("GET /assets/**") != nil)
-            registered.formUnion(["GET /assets/{file}", "GET /assets/pages/{file}"])
+            for method in ["GET", "HEAD"] {
+                #expect(registered.remove("\(method) /assets/**") != nil)
+                registered.formUnion(["\(method) /assets/{file}", "\(method) /assets/pages/{file}"])
+            }
             let documented = try OpenAPIContract.operations(onServer: "api_port")
             #expect(registered.subtracting(documented).sorted() == [], "routes the document does not declare")
             #expect(documented.subtracting(registered).sorted() == [], "operations no route serves")

@@ -229,12 +229,30 @@ struct DashboardRouterTests {
         }
     }
 
+    @Test func headAnswersWhatGetAnswersWithoutTheBody() async throws {
+        try await Self.withFixture { dashboard, _ in
+            for path in ["/", "/u/octocat", "/assets/app.js", "/assets/pages/coding.js", "/assets/icon.svg"] {
+                let full = try await dashboard.get(path)
+                let head = try await dashboard.send(.head, path)
+                #expect(head.status == .ok && head.body.isEmpty, "HEAD \(path) → \(head)")
+                for name in [HTTPField.Name.contentType, .contentLength, .eTag, .cacheControl, .contentSecurityPolicy] {
+                    #expect(head.headers[name] != nil && head.headers[name] == full.headers[name], "HEAD \(path): \(name)")
+                }
+                #expect(head.headers[.contentLength] == String(full.body.count), "HEAD \(path): the GET body's length")
+                let tag = try #require(full.headers[.eTag])
+                #expect(try await dashboard.send(.head, path, ifNoneMatch: tag).status == .notModified, "HEAD \(path) with its tag")
+            }
+            let missing = try await dashboard.send(.head, "/assets/nothing.js")
+            #expect(missing.status == .notFound && missing.body.isEmpty, "\(missing)")
+        }
+    }
+
     @Test func anotherMethodIsRefused() async throws {
         try await Self.withFixture { dashboard, _ in
             for (method, path) in [(HTTPRequest.Method.post, "/"), (.put, "/settings"), (.delete, "/u/octocat"), (.post, "/sign-in")] {
                 let response = try await dashboard.send(method, path)
                 expectError(response, .methodNotAllowed, "method_not_allowed", "\(method) \(path)")
-                #expect(response.headers[.allow] == "GET", "\(method) \(path) → \(response.headers)")
+                #expect(response.headers[.allow] == "GET, HEAD", "\(method) \(path) → \(response.headers)")
             }
             // Under /assets/ the catch-all is not a segment MethodNotAllowedMiddleware can match: another method is a 404.
             let posted = try await dashboard.send(.post, "/assets/app.js")

@@ -60,14 +60,29 @@ public struct DashboardRoutes: Sendable {
         self.assets = assets
     }
 
-    public func addRoutes(to router: Router<some RequestContext>) {
+    public func addRoutes<Context: RequestContext>(to router: Router<Context>) {
         for page in Self.pages {
-            router.get(RouterPath(page)) { request, _ in respond(request, index) }
+            Self.getAndHead(router, RouterPath(page)) { request, _ in respond(request, index) }
         }
-        router.get("/assets/**") { request, context in
+        Self.getAndHead(router, "/assets/**") { request, context in
             let path = context.parameters.getCatchAll().joined(separator: "/")
             guard let file = assets[path] else { throw HubHTTPError.notFound("no dashboard file /assets/\(path)") }
             return respond(request, file)
+        }
+    }
+
+    /// `GET`, and `HEAD` with the same status and headers (`Content-Length` too) but no body (RFC 9110 §9.3.2), which link
+    /// checkers, uptime monitors and `curl -I` send: Hummingbird's router has no HEAD of its own, so it answered 405.
+    static func getAndHead<Context: RequestContext>(
+        _ router: Router<Context>, _ path: RouterPath, _ answer: @escaping @Sendable (Request, Context) async throws -> Response
+    ) {
+        router.get(path, use: answer)
+        router.head(path) { request, context in
+            do {
+                return try await answer(request, context).createHeadResponse()
+            } catch let error as HubHTTPError {  // its status and headers, still without a body
+                return try error.response(from: request, context: context).createHeadResponse()
+            }
         }
     }
 
